@@ -1,0 +1,34 @@
+"""Safety Month Bot: the backend of a county 安全生产月 WeChat official account.
+
+`create_app()` is the only builder; importing this package connects to nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from flask import Flask
+
+from bot.config import Config, load_config
+
+
+def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
+    """Build the Flask app. `collaborators` (clock, store, routers) replace the defaults in tests."""
+    from bot import webhook
+    from bot.runtime import Bot
+
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
+    app.config["SECRET_KEY"] = config.server.secret_key or "dev-only-" + config.wechat.token
+    bot = Bot(config, **collaborators)
+    app.extensions["bot"] = bot
+    app.register_blueprint(webhook.bp)
+    for module in FEATURES:
+        importlib.import_module(module).init_app(app, bot)
+    return app
+
+
+# Parts that add blueprints or collaborators; each module has `init_app(app, bot)`.
+FEATURES: tuple[str, ...] = ()

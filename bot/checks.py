@@ -1,0 +1,26 @@
+"""`content check`: load every content part, then cross-check content against the code."""
+
+from __future__ import annotations
+
+from bot.config import Config
+from bot.content import ContentError, load_content
+from bot.runtime import content_dir
+
+
+def check_content(config: Config) -> list[str]:
+    try:
+        content = load_content(content_dir(config))
+    except ContentError as exc:
+        return [str(exc)]
+    from bot.routing import Dispatcher
+    from handlers import ROUTERS
+
+    dispatcher = Dispatcher(ROUTERS)
+    problems: list[str] = []
+    for check in CROSS_CHECKS:
+        problems.extend(check(content, dispatcher, config))
+    return problems
+
+
+# Each: (content, dispatcher, config) -> list of problems, e.g. a menu key with no handler.
+CROSS_CHECKS: list = []

@@ -1,0 +1,117 @@
+"""Command line: `python -m bot --help` lists everything."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from bot.config import Config, ConfigError, load_config
+from bot.content import ContentError
+
+log = logging.getLogger("bot.cli")
+
+# Subcommands added by features: (name, help, configure(parser), run(args, config) -> int).
+COMMANDS: list[tuple[str, str, Callable, Callable]] = []
+
+
+def command(name: str, help: str, configure: Callable = lambda p: None) -> Callable:  # noqa: A002
+    def register(run: Callable) -> Callable:
+        COMMANDS.append((name, help, configure, run))
+        return run
+
+    return register
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+
+
+@command("serve", "run the server under gunicorn (production entry point)", _serve_args)
+def serve(args: argparse.Namespace, config: Config) -> int:
+    from bot.server import run_gunicorn
+
+    if args.workers > 1 and not config.redis.url:
+        raise ConfigError("--workers > 1 needs [redis] url: the in-process store cannot be shared between workers")
+    _upgrade_sqlite(config)
+    return run_gunicorn(args.host, args.port, args.workers)
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["upgrade"])
+
+
+@command("db", "database migrations: `db upgrade` brings the schema up to date", _db_args)
+def db(args: argparse.Namespace, config: Config) -> int:
+    from bot.migrate import upgrade
+
+    upgrade(config.database.url)
+    log.info("database is up to date")
+    return 0
+
+
+def _content_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["check"])
+
+
+@command("content", "content/: `content check` validates every file", _content_args)
+def content(args: argparse.Namespace, config: Config) -> int:
+    from bot.checks import check_content
+
+    problems = check_content(config)
+    for problem in problems:
+        sys.stderr.write(f"{problem}\n")
+    if problems:
+        return 1
+    sys.stdout.write("content OK\n")
+    return 0
+
+
+def _upgrade_sqlite(config: Config) -> None:
+    # The embedded default must work on a fresh machine with no extra step.
+    if config.database.url.startswith("sqlite"):
+        from bot.migrate import upgrade
+
+        upgrade(config.database.url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import bot.cli_commands  # noqa: F401 - registers the features' subcommands
+
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Safety Month Bot (安全生产月公众号后台)")
+    parser.add_argument("--config", help="config file (default: env BOT_CONFIG or config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text, configure, run in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        configure(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return int(args.run(args, config) or 0)
+    except (ConfigError, ContentError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+
+@command("demo", "run everything in one process on SQLite and the in-process store", _demo_args)
+def demo(args: argparse.Namespace, config: Config) -> int:
+    from bot.server import run_gunicorn
+
+    _upgrade_sqlite(config)
+    log.info("webhook: http://%s:%s/wechat", args.host, args.port)
+    return run_gunicorn(args.host, args.port, 1)

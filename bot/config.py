@@ -1,0 +1,266 @@
+"""Configuration: `config.toml` (or the file in env BOT_CONFIG), overridden by env BOT_<SECTION>_<KEY>.
+
+Each section is a frozen dataclass; its fields are the only keys the section accepts, and each
+field's default fixes the key's type. Errors name the key, never the value, so secrets stay out
+of logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+SECRET_KEYS = {("wechat", "app_secret"), ("wechat", "token"), ("wechat", "encoding_aes_key"),
+               ("server", "secret_key"), ("security", "identity_key")}
+
+# The placeholder secrets shipped in config.toml; production refuses to start with them.
+SAMPLE_SECRETS = {
+    ("wechat", "app_secret"): "demo-app-secret",
+    ("wechat", "token"): "demo-token",
+    ("wechat", "encoding_aes_key"): "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    ("server", "secret_key"): "demo-secret-key-change-me",
+    ("security", "identity_key"): "demo-identity-key-change-me",
+}
+
+MODES = ("dev", "demo", "production")
+
+
+class ConfigError(Exception):
+    """A configuration problem, described in one line that names the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    mode: str = "dev"
+    secret_key: str = ""
+    max_body_bytes: int = 65536
+    # Demo only: the simulated campaign date ("" = the campaign's first day in demo, real date otherwise).
+    today: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+
+
+@dataclasses.dataclass(frozen=True)
+class WechatConfig:
+    app_id: str = ""
+    app_secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    account_type: str = "subscription"
+    request_timeout_seconds: float = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///var/bot.db"
+
+
+@dataclasses.dataclass(frozen=True)
+class RedisConfig:
+    url: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversationConfig:
+    idle_minutes: int = 30
+    dedupe_seconds: int = 300
+    lock_wait_seconds: float = 4.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SecurityConfig:
+    identity_key: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ContentConfig:
+    dir: str = "content"
+
+
+@dataclasses.dataclass(frozen=True)
+class EventsConfig:
+    page_size: int = 5
+    reminder_hours_before: int = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class QuizConfig:
+    questions_per_round: int = 5
+    round_idle_minutes: int = 30
+    campaign_start: str = "2021-06-01"
+    campaign_end: str = "2021-06-30"
+    counted_rounds_per_day: int = 1
+    draw_entry_per: str = "day"  # "day" or "campaign"
+    min_seconds_per_question: float = 2.0
+    answers_per_minute: int = 30
+    claim_days: int = 7
+    claim_erase_days: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportsConfig:
+    daily_cap: int = 5
+    draft_keep_hours: int = 24
+    accept_days: int = 3
+    verify_days: int = 15
+    feedback_days: int = 30
+    photo_dir: str = "var/photos"
+    duplicate_distance_m: int = 200
+    duplicate_days: int = 7
+    contact_retention_days: int = 180
+    reward_claim_days: int = 60
+
+
+@dataclasses.dataclass(frozen=True)
+class PushConfig:
+    sender_concurrency: int = 8
+    rate_per_second: float = 500.0
+    lease_seconds: int = 60
+    max_attempts: int = 5
+    template_id: str = ""
+    subscribe_template_id: str = ""
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerConfig,
+    "wechat": WechatConfig,
+    "database": DatabaseConfig,
+    "redis": RedisConfig,
+    "conversation": ConversationConfig,
+    "security": SecurityConfig,
+    "content": ContentConfig,
+    "events": EventsConfig,
+    "quiz": QuizConfig,
+    "reports": ReportsConfig,
+    "push": PushConfig,
+}
+
+REQUIRED = [("wechat", "token"), ("wechat", "app_id"), ("database", "url")]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    server: ServerConfig
+    wechat: WechatConfig
+    database: DatabaseConfig
+    redis: RedisConfig
+    conversation: ConversationConfig
+    security: SecurityConfig
+    content: ContentConfig
+    events: EventsConfig
+    quiz: QuizConfig
+    reports: ReportsConfig
+    push: PushConfig
+    source: str = "<defaults>"
+
+    @property
+    def aes_enabled(self) -> bool:
+        return bool(self.wechat.encoding_aes_key)
+
+    def replace(self, **sections: Mapping[str, Any]) -> Config:
+        """A copy with some keys changed: `cfg.replace(redis={"url": "..."})`."""
+        changed = {name: dataclasses.replace(getattr(self, name), **values) for name, values in sections.items()}
+        return validate(dataclasses.replace(self, **changed))
+
+
+def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file, apply BOT_<SECTION>_<KEY> overrides, validate."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("BOT_CONFIG") or "config.toml")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return from_mapping(raw, environ, source=str(path))
+
+
+def from_mapping(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None, source: str = "<mapping>") -> Config:
+    values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    for section, keys in raw.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown config section [{section}] in {source}")
+        if not isinstance(keys, Mapping):
+            raise ConfigError(f"[{section}] must be a table in {source}")
+        for key, value in keys.items():
+            values[section][key] = _typed(section, key, value)
+    for name, value in (environ or {}).items():
+        override = _env_target(name)
+        if override:
+            section, key = override
+            values[section][key] = _from_env(section, key, value)
+    sections = {name: cls(**values[name]) for name, cls in SECTIONS.items()}
+    return validate(Config(**sections, source=source))
+
+
+def _field_types(section: str) -> dict[str, type]:
+    return {f.name: type(f.default) for f in dataclasses.fields(SECTIONS[section])}
+
+
+def _typed(section: str, key: str, value: Any) -> Any:
+    types = _field_types(section)
+    if key not in types:
+        raise ConfigError(f"unknown config key [{section}] {key}")
+    expected = types[key]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if type(value) is not expected:
+        raise ConfigError(f"[{section}] {key} must be {expected.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _env_target(name: str) -> tuple[str, str] | None:
+    if not name.startswith("BOT_") or name == "BOT_CONFIG":
+        return None
+    section, _, key = name[4:].partition("_")
+    section = section.lower()
+    if section not in SECTIONS:
+        return None
+    key = key.lower()
+    if key not in _field_types(section):
+        raise ConfigError(f"unknown config key [{section}] {key} (from env {name})")
+    return section, key
+
+
+def _from_env(section: str, key: str, text: str) -> Any:
+    expected = _field_types(section)[key]
+    try:
+        if expected is bool:
+            lowered = text.strip().lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError
+            return lowered in {"true", "1", "yes"}
+        return expected(text)
+    except ValueError:
+        raise ConfigError(f"env BOT_{section.upper()}_{key.upper()} must be {expected.__name__}") from None
+
+
+def validate(config: Config) -> Config:
+    for section, key in REQUIRED:
+        if not getattr(getattr(config, section), key):
+            raise ConfigError(f"missing required value [{section}] {key}")
+    aes_key = config.wechat.encoding_aes_key
+    if aes_key and (len(aes_key) != 43 or not aes_key.isalnum()):
+        raise ConfigError("[wechat] encoding_aes_key must be 43 letters and digits (or empty for plaintext mode)")
+    if config.server.mode not in MODES:
+        raise ConfigError(f"[server] mode must be one of {', '.join(MODES)}")
+    if config.wechat.account_type not in ("subscription", "service"):
+        raise ConfigError("[wechat] account_type must be subscription or service")
+    if not config.wechat.api_base_url.endswith("/"):
+        raise ConfigError("[wechat] api_base_url must end with /")
+    if config.server.max_body_bytes < 1024:
+        raise ConfigError("[server] max_body_bytes must be at least 1024")
+    if config.server.mode == "production":
+        for (section, key), sample in SAMPLE_SECRETS.items():
+            if getattr(getattr(config, section), key) == sample:
+                raise ConfigError(f"[{section}] {key} still has the sample value from config.toml; set a real secret")
+        if not config.server.secret_key:
+            raise ConfigError("missing required value [server] secret_key (needed in production)")
+        if config.server.today:
+            raise ConfigError("[server] today is for demo and dev only; production uses the real date")
+    return config

@@ -1,0 +1,108 @@
+"""Per-citizen conversation state: which flow and step they are in, plus a little JSON data.
+
+Kept in the store under `conv:<openid>`. Idle expiry is judged by the injected clock (so tests and
+the demo can move time), and the store TTL only cleans up afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from bot.clock import Clock
+from bot.store import Store
+
+CLEANUP_AFTER = dt.timedelta(days=2)  # keep expired state long enough to say "timed out"
+
+
+class State(str):
+    """A named step, stored as "flow:step"."""
+
+    @property
+    def flow(self) -> str:
+        return self.split(":", 1)[0]
+
+
+class StateGroup:
+    """Subclass with `step = State()` attributes; each becomes "<group>:<step>"."""
+
+    flow_name: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        flow = cls.__dict__.get("flow_name") or cls.__name__.lower()
+        cls.flow_name = flow
+        for name, value in list(cls.__dict__.items()):
+            if isinstance(value, State):
+                setattr(cls, name, State(f"{flow}:{name}"))
+
+    @classmethod
+    def states(cls) -> list[State]:
+        return [v for v in vars(cls).values() if isinstance(v, State) and ":" in v]
+
+
+class Conversation:
+    def __init__(self, store: Store, openid: str, clock: Clock, idle: dt.timedelta) -> None:
+        self._store = store
+        self._key = f"conv:{openid}"
+        self._clock = clock
+        self._idle = idle
+        self.openid = openid
+        self.state: str | None = None
+        self.data: dict[str, Any] = {}
+        self.expired_flow: str | None = None  # set when an idle flow was just dropped
+        self._dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        raw = self._store.get(self._key)
+        if not raw:
+            return
+        saved = json.loads(raw)
+        touched = dt.datetime.fromisoformat(saved["touched"])
+        idle = dt.timedelta(seconds=saved.get("idle", self._idle.total_seconds()))
+        if self._clock.now() - touched > idle:
+            self.expired_flow = State(saved["state"]).flow if saved.get("state") else None
+            self._dirty = True  # forget it on save
+            return
+        self.state = saved.get("state")
+        self.data = saved.get("data") or {}
+
+    @property
+    def flow(self) -> str | None:
+        return State(self.state).flow if self.state else None
+
+    def enter(self, state: str, idle: dt.timedelta | None = None, **data: Any) -> None:
+        """Start (or move within) a flow; `data` replaces the flow's data when the flow changes."""
+        if self.flow != State(state).flow:
+            self.data = {}
+        self.state = state
+        self.data.update(data)
+        if idle is not None:
+            self.data["_idle"] = idle.total_seconds()
+        self._dirty = True
+
+    def update(self, **data: Any) -> None:
+        self.data.update(data)
+        self._dirty = True
+
+    def clear(self) -> None:
+        self.state = None
+        self.data = {}
+        self._dirty = True
+
+    def touch(self) -> None:
+        self._dirty = True
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        if self.state is None:
+            self._store.delete(self._key)
+        else:
+            idle = self.data.get("_idle", self._idle.total_seconds())
+            payload = {"state": self.state, "data": self.data, "touched": self._clock.now().isoformat(), "idle": idle}
+            self._store.set(self._key, json.dumps(payload, ensure_ascii=False),
+                            ttl=idle + CLEANUP_AFTER.total_seconds())
+        self._dirty = False

@@ -1,0 +1,6 @@
+"""All models, imported here so that Base.metadata (and Alembic) sees every table."""
+
+from bot.models.base import Base
+from bot.models.citizens import Citizen
+
+__all__ = ["Base", "Citizen"]

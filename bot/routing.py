@@ -1,0 +1,189 @@
+"""Declarative routing: ordered rules, first match wins.
+
+A rule is a handler plus matchers (any one may match; `all_of` combines) and where it applies:
+- `escape=True`: from any state, checked first (取消, 帮助);
+- `state=...`: only while the conversation is at that step (or any step of a StateGroup);
+- neither: an entry point, checked after the active flow's steps.
+The order of routers is `handlers.ROUTERS`; within a router, the order of declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.wechat.inbound import Inbound
+
+if TYPE_CHECKING:
+    from bot.context import Context
+    from bot.replies import Reply
+
+Matcher = Callable[[Inbound, "Context"], bool]
+Handler = Callable[[Inbound, "Context"], "Reply | str | None"]
+
+
+def _strip_punct(text: str) -> str:
+    """Drop spaces and punctuation, unless that leaves nothing (a lone "?" is a keyword too)."""
+    stripped = re.sub(r"[\s。，,.!！?？~～、：:；;…\"'“”‘’]+", "", text)
+    return stripped or text.strip()
+
+
+def text_in(*words: str) -> Matcher:
+    """Exact keyword or synonym, ignoring spaces, case and punctuation (voice adds a 。)."""
+    wanted = {_strip_punct(w).lower() for w in words}
+
+    def match(msg: Inbound, _ctx: Context) -> bool:
+        return msg.kind in ("text", "voice") and bool(msg.text) and _strip_punct(msg.text).lower() in wanted
+
+    match.words = tuple(words)  # type: ignore[attr-defined]
+    return match
+
+
+def regex(pattern: str, flags: int = 0) -> Matcher:
+    compiled = re.compile(pattern, flags)
+
+    def match(msg: Inbound, _ctx: Context) -> bool:
+        return msg.kind in ("text", "voice") and bool(compiled.search(msg.text))
+
+    return match
+
+
+def kind(*kinds: str) -> Matcher:
+    def match(msg: Inbound, _ctx: Context) -> bool:
+        return msg.kind in kinds
+
+    return match
+
+
+def event(*names: str) -> Matcher:
+    wanted = {n.lower() for n in names}
+
+    def match(msg: Inbound, _ctx: Context) -> bool:
+        return msg.kind == "event" and msg.event in wanted
+
+    return match
+
+
+def menu_key(*keys: str) -> Matcher:
+    """A CLICK on a custom-menu button with one of these keys."""
+
+    def match(msg: Inbound, _ctx: Context) -> bool:
+        return msg.kind == "event" and msg.event == "click" and msg.event_key in keys
+
+    match.menu_keys = tuple(keys)  # type: ignore[attr-defined]
+    return match
+
+
+def any_of(*matchers: Matcher) -> Matcher:
+    def match(msg: Inbound, ctx: Context) -> bool:
+        return any(m(msg, ctx) for m in matchers)
+
+    match.parts = matchers  # type: ignore[attr-defined]
+    return match
+
+
+def all_of(*matchers: Matcher) -> Matcher:
+    def match(msg: Inbound, ctx: Context) -> bool:
+        return all(m(msg, ctx) for m in matchers)
+
+    match.parts = matchers  # type: ignore[attr-defined]
+    return match
+
+
+def anything(_msg: Inbound, _ctx: Context) -> bool:
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    handler: Handler
+    matchers: tuple[Matcher, ...]
+    states: frozenset[str] | None
+    escape: bool
+    help: str | None
+    router: str
+
+    def matches(self, msg: Inbound, ctx: Context) -> bool:
+        return any(m(msg, ctx) for m in self.matchers)
+
+    def menu_keys(self) -> set[str]:
+        keys: set[str] = set()
+        stack = list(self.matchers)
+        while stack:
+            m = stack.pop()
+            keys.update(getattr(m, "menu_keys", ()))
+            stack.extend(getattr(m, "parts", ()))
+        return keys
+
+
+class Router:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rules: list[Rule] = []
+        self.cancel_hooks: dict[str, Handler] = {}
+
+    def on_cancel(self, flow: str) -> Callable[[Handler], Handler]:
+        """Let a flow answer 取消 itself (e.g. ask to confirm); returning None lets it be cancelled."""
+
+        def register(handler: Handler) -> Handler:
+            self.cancel_hooks[flow] = handler
+            return handler
+
+        return register
+
+    def on(self, *matchers: Matcher, state: Any = None, escape: bool = False,
+           help: str | None = None) -> Callable[[Handler], Handler]:  # noqa: A002 - "help" is the menu line
+        """Register a handler. `help` is its line in the generated 帮助 menu (entry points only)."""
+        states = _state_set(state)
+
+        def register(handler: Handler) -> Handler:
+            self.rules.append(Rule(handler, matchers or (anything,), states, escape, help, self.name))
+            return handler
+
+        return register
+
+
+def _state_set(state: Any) -> frozenset[str] | None:
+    if state is None:
+        return None
+    if isinstance(state, type) and hasattr(state, "states"):
+        return frozenset(state.states())
+    if isinstance(state, str):
+        return frozenset([state])
+    return frozenset(s for item in state for s in (_state_set(item) or ()))
+
+
+class Dispatcher:
+    """Picks the one rule for a message: escapes, then the active step, then entry points."""
+
+    def __init__(self, routers: Sequence[Router]) -> None:
+        rules = [r for router in routers for r in router.rules]
+        self.escapes = [r for r in rules if r.escape]
+        self.steps = [r for r in rules if r.states is not None and not r.escape]
+        self.entries = [r for r in rules if r.states is None and not r.escape]
+        self.cancel_hooks = {flow: hook for router in routers for flow, hook in router.cancel_hooks.items()}
+
+    def pick(self, msg: Inbound, ctx: Context) -> Rule | None:
+        for rule in self.escapes:
+            if rule.matches(msg, ctx):
+                return rule
+        state = ctx.conv.state
+        if state is not None:
+            for rule in self.steps:
+                if state in rule.states and rule.matches(msg, ctx):  # type: ignore[operator]
+                    return rule
+        for rule in self.entries:
+            if rule.matches(msg, ctx):
+                return rule
+        return None
+
+    def help_lines(self) -> list[str]:
+        return [r.help for r in self.escapes + self.entries if r.help]
+
+    def menu_keys(self) -> set[str]:
+        return {k for r in self.escapes + self.steps + self.entries for k in r.menu_keys()}
+
+    def all_rules(self) -> Iterable[Rule]:
+        return [*self.escapes, *self.steps, *self.entries]

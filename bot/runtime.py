@@ -1,0 +1,59 @@
+"""The Bot: every long-lived collaborator of one process, built once by create_app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from bot.clock import TZ, Clock, SimulatedClock, SystemClock
+from bot.config import Config
+from bot.content import Content, load_content
+from bot.db import Database
+from bot.dedupe import Dedupe
+from bot.routing import Dispatcher
+from bot.store import Store, build_store
+from bot.wechat.gateway import Gateway
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Bot:
+    def __init__(self, config: Config, *, clock: Clock | None = None, store: Store | None = None,
+                 routers: list | None = None) -> None:
+        self.config = config
+        self.log = logging.getLogger("bot")
+        self.clock = clock or default_clock(config)
+        self.store = store if store is not None else build_store(config.redis.url)
+        self.db = Database(config.database.url)
+        self.content: Content = load_content(content_dir(config))
+        if routers is None:
+            from handlers import ROUTERS
+
+            routers = ROUTERS
+        self.dispatcher = Dispatcher(routers)
+        self.gateway = Gateway(config.wechat.token, config.wechat.app_id, config.wechat.encoding_aes_key)
+        self.dedupe = Dedupe(self.store, ttl=config.conversation.dedupe_seconds,
+                             wait=config.conversation.lock_wait_seconds)
+        # Filled by the features that need them (the WeChat API client, the outbox, ...).
+        self.extensions: dict[str, Any] = {}
+
+    @property
+    def idle(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.config.conversation.idle_minutes)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def content_dir(config: Config) -> Path:
+    path = Path(config.content.dir)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def default_clock(config: Config) -> Clock:
+    if config.server.today:
+        day = dt.date.fromisoformat(config.server.today)
+        return SimulatedClock(dt.datetime(day.year, day.month, day.day, 9, 0, tzinfo=TZ))
+    return SystemClock()

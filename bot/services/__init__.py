@@ -1,0 +1,1 @@
+"""Services: functions over (session, content, clock, store, outbox) that own the DB writes."""

@@ -1,0 +1,48 @@
+"""Followers: first seen, (un)subscribed, last interaction (the 48-hour window depends on it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Citizen
+from bot.store import Store
+from bot.wechat.inbound import Inbound
+
+# Writing last_interaction_at on every message would put a DB write on every request; a minute of
+# slack is nothing next to a 48-hour window.
+INTERACTION_RESOLUTION = 60
+
+
+def get_or_create(session: Session, openid: str, now: dt.datetime) -> Citizen:
+    citizen = session.scalar(select(Citizen).where(Citizen.openid == openid))
+    if citizen is None:
+        citizen = Citizen(openid=openid, first_seen_at=now)
+        session.add(citizen)
+        session.flush()
+    return citizen
+
+
+def record_inbound(session: Session, store: Store, msg: Inbound, now: dt.datetime) -> None:
+    """Note what this message tells us about its sender."""
+    follow_change = msg.kind == "event" and msg.event in ("subscribe", "unsubscribe")
+    if not follow_change and not msg.is_person_action:
+        return
+    if not follow_change and not store.set_nx(f"seen:{msg.openid}", "1", INTERACTION_RESOLUTION):
+        return
+    citizen = get_or_create(session, msg.openid, now)
+    if msg.event == "subscribe" and msg.kind == "event":
+        citizen.subscribed_at = now
+        citizen.unsubscribed_at = None
+        citizen.subscribe_scene = msg.event_key or None
+    elif msg.event == "unsubscribe" and msg.kind == "event":
+        citizen.unsubscribed_at = now
+        return
+    citizen.last_interaction_at = now
+
+
+def within_service_window(citizen: Citizen, now: dt.datetime) -> bool:
+    return (citizen.last_interaction_at is not None and citizen.is_following
+            and now - citizen.last_interaction_at < dt.timedelta(hours=48))

@@ -1,0 +1,261 @@
+"""The small key-value store behind conversations, dedupe, locks, rate limits, tokens and leaderboards.
+
+Two implementations pass the same contract tests: RedisStore (production, several processes) and
+MemoryStore (the embedded default, one process). TTLs are real seconds, not the app clock: they
+bound memory, they carry no business meaning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Protocol
+
+import redis
+
+
+class StoreError(Exception):
+    """The store did not answer."""
+
+
+class LockTimeout(Exception):
+    """A lock was not acquired within the wait."""
+
+
+class Store(Protocol):
+    def ping(self) -> bool: ...
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str, ttl: float | None = None) -> None: ...
+    def set_nx(self, key: str, value: str, ttl: float) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def delete_if_equals(self, key: str, value: str) -> bool: ...
+    def incr(self, key: str, ttl: float) -> int: ...
+    def zadd(self, key: str, scores: dict[str, float]) -> None: ...
+    def zscore(self, key: str, member: str) -> float | None: ...
+    def zrank(self, key: str, member: str) -> int | None: ...
+    def zrange(self, key: str, start: int, stop: int) -> list[tuple[str, float]]: ...
+    def zcard(self, key: str) -> int: ...
+    def lock(self, key: str, ttl: float, wait: float) -> contextlib.AbstractContextManager[None]: ...
+
+
+class _LockMixin:
+    """A lease lock on top of set_nx / delete_if_equals, identical for both stores."""
+
+    @contextlib.contextmanager
+    def lock(self, key: str, ttl: float, wait: float) -> Iterator[None]:
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + wait
+        delay = 0.005
+        while not self.set_nx(key, token, ttl):  # type: ignore[attr-defined]
+            if time.monotonic() >= deadline:
+                raise LockTimeout(key)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        try:
+            yield
+        finally:
+            self.delete_if_equals(key, token)  # type: ignore[attr-defined]
+
+
+class MemoryStore(_LockMixin):
+    """In-process store: a dict with expiry times, guarded by one lock."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[object, float | None]] = {}
+        self._guard = threading.RLock()
+        self._expiries: list[tuple[float, str]] = []
+
+    def _live(self, key: str) -> object | None:
+        item = self._values.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires is not None and expires <= time.monotonic():
+            del self._values[key]
+            return None
+        return value
+
+    def _put(self, key: str, value: object, ttl: float | None) -> None:
+        expires = None if ttl is None else time.monotonic() + ttl
+        self._values[key] = (value, expires)
+        if expires is not None:
+            heapq.heappush(self._expiries, (expires, key))
+        self._sweep()
+
+    def _sweep(self) -> None:
+        # Drop a few expired keys on each write so memory stays bounded without a thread.
+        now = time.monotonic()
+        for _ in range(16):
+            if not self._expiries or self._expiries[0][0] > now:
+                return
+            _, key = heapq.heappop(self._expiries)
+            self._live(key)
+
+    def ping(self) -> bool:
+        return True
+
+    def get(self, key: str) -> str | None:
+        with self._guard:
+            value = self._live(key)
+            return value if isinstance(value, str) else None
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        with self._guard:
+            self._put(key, value, ttl)
+
+    def set_nx(self, key: str, value: str, ttl: float) -> bool:
+        with self._guard:
+            if self._live(key) is not None:
+                return False
+            self._put(key, value, ttl)
+            return True
+
+    def delete(self, key: str) -> None:
+        with self._guard:
+            self._values.pop(key, None)
+
+    def delete_if_equals(self, key: str, value: str) -> bool:
+        with self._guard:
+            if self._live(key) == value:
+                del self._values[key]
+                return True
+            return False
+
+    def incr(self, key: str, ttl: float) -> int:
+        with self._guard:
+            current = self._live(key)
+            if current is None:
+                self._put(key, "1", ttl)
+                return 1
+            count = int(current) + 1  # type: ignore[arg-type]
+            self._values[key] = (str(count), self._values[key][1])
+            return count
+
+    def _zset(self, key: str, create: bool = False) -> dict[str, float] | None:
+        value = self._live(key)
+        if value is None and create:
+            value = {}
+            self._put(key, value, None)
+        return value if isinstance(value, dict) else None
+
+    def _ordered(self, key: str) -> list[tuple[str, float]]:
+        # Redis orders by score, then by member bytes; match it exactly.
+        members = self._zset(key) or {}
+        return sorted(members.items(), key=lambda item: (item[1], item[0].encode()))
+
+    def zadd(self, key: str, scores: dict[str, float]) -> None:
+        with self._guard:
+            self._zset(key, create=True).update({m: float(s) for m, s in scores.items()})  # type: ignore[union-attr]
+
+    def zscore(self, key: str, member: str) -> float | None:
+        with self._guard:
+            return (self._zset(key) or {}).get(member)
+
+    def zrank(self, key: str, member: str) -> int | None:
+        with self._guard:
+            members = self._zset(key) or {}
+            if member not in members:
+                return None
+            score = members[member]
+            return sum(1 for m, s in members.items() if (s, m.encode()) < (score, member.encode()))
+
+    def zrange(self, key: str, start: int, stop: int) -> list[tuple[str, float]]:
+        with self._guard:
+            ordered = self._ordered(key)
+            stop = len(ordered) if stop == -1 else stop + 1
+            return ordered[start:stop]
+
+    def zcard(self, key: str) -> int:
+        with self._guard:
+            return len(self._zset(key) or {})
+
+
+_COMPARE_AND_DELETE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
+"""
+
+
+class RedisStore(_LockMixin):
+    """Redis-backed store; every connection error becomes StoreError."""
+
+    def __init__(self, url: str, prefix: str = "smb:") -> None:
+        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=1.0,
+                                           socket_connect_timeout=1.0, health_check_interval=10)
+        self._prefix = prefix
+        self._cad = self._redis.register_script(_COMPARE_AND_DELETE)
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except redis.RedisError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def ping(self) -> bool:
+        with self._errors():
+            return bool(self._redis.ping())
+
+    def get(self, key: str) -> str | None:
+        with self._errors():
+            return self._redis.get(self._k(key))
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        with self._errors():
+            self._redis.set(self._k(key), value, px=None if ttl is None else int(ttl * 1000))
+
+    def set_nx(self, key: str, value: str, ttl: float) -> bool:
+        with self._errors():
+            return bool(self._redis.set(self._k(key), value, nx=True, px=int(ttl * 1000)))
+
+    def delete(self, key: str) -> None:
+        with self._errors():
+            self._redis.delete(self._k(key))
+
+    def delete_if_equals(self, key: str, value: str) -> bool:
+        with self._errors():
+            return bool(self._cad(keys=[self._k(key)], args=[value]))
+
+    def incr(self, key: str, ttl: float) -> int:
+        with self._errors():
+            pipe = self._redis.pipeline()
+            pipe.incr(self._k(key))
+            pipe.pexpire(self._k(key), int(ttl * 1000), nx=True)
+            return int(pipe.execute()[0])
+
+    def zadd(self, key: str, scores: dict[str, float]) -> None:
+        with self._errors():
+            if scores:
+                self._redis.zadd(self._k(key), scores)
+
+    def zscore(self, key: str, member: str) -> float | None:
+        with self._errors():
+            return self._redis.zscore(self._k(key), member)
+
+    def zrank(self, key: str, member: str) -> int | None:
+        with self._errors():
+            return self._redis.zrank(self._k(key), member)
+
+    def zrange(self, key: str, start: int, stop: int) -> list[tuple[str, float]]:
+        with self._errors():
+            return [(m, float(s)) for m, s in self._redis.zrange(self._k(key), start, stop, withscores=True)]
+
+    def zcard(self, key: str) -> int:
+        with self._errors():
+            return int(self._redis.zcard(self._k(key)))
+
+    def flush_prefix(self) -> None:
+        """Delete every key under this store's prefix (tests and `leaderboard rebuild`)."""
+        with self._errors():
+            for key in self._redis.scan_iter(self._prefix + "*", count=1000):
+                self._redis.delete(key)
+
+
+def build_store(url: str) -> Store:
+    return RedisStore(url) if url else MemoryStore()

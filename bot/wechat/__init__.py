@@ -1,0 +1,1 @@
+"""The WeChat edge: inbound parsing, signatures and encryption, reply rendering, the API client."""

@@ -1,0 +1,183 @@
+"""One frozen Inbound for every message and event WeChat pushes.
+
+Parsed from the raw XML fields rather than wechatpy's classes, so that events wechatpy 1.8 does not
+know (订阅通知, for one) keep their data.
+Fields: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import xmltodict
+
+MESSAGE_KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
+
+# Events a person caused; the others (job reports, popups' receipts) do not open the 48-hour window.
+SYSTEM_EVENTS = {"templatesendjobfinish", "masssendjobfinish", "subscribe_msg_sent_event", "unsubscribe",
+                 "view_miniprogram"}
+
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class MalformedMessage(ValueError):
+    """The body is not a WeChat push we can read (→ 400)."""
+
+
+class UnknownKind(ValueError):
+    """A well-formed push whose MsgType we do not handle (→ 200 success)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    label: str = ""
+    scale: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Inbound:
+    openid: str
+    account: str
+    kind: str
+    created_at: int
+    msg_id: str = ""
+    text: str = ""
+    media_id: str = ""
+    pic_url: str = ""
+    media_format: str = ""
+    thumb_media_id: str = ""
+    location: Location | None = None
+    link_url: str = ""
+    link_title: str = ""
+    event: str = ""
+    event_key: str = ""
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}), repr=False)
+
+    @property
+    def dedupe_key(self) -> str:
+        if self.msg_id and self.kind != "event":
+            return f"msg:{self.msg_id}"
+        return f"evt:{self.openid}:{self.created_at}:{self.event}:{self.event_key}"
+
+    @property
+    def is_person_action(self) -> bool:
+        return not (self.kind == "event" and self.event in SYSTEM_EVENTS)
+
+
+def normalize_text(text: str) -> str:
+    """NFKC once at the edge: full-width `Ａ１` becomes `A1`, ideographic spaces become spaces."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def strip_illegal(text: str) -> str:
+    return _ILLEGAL_XML.sub("", text)
+
+
+def parse_xml(body: str) -> dict[str, Any]:
+    """Parse a WeChat XML body; anything with a DTD, or not rooted at <xml>, is malformed."""
+    if not body.strip():
+        raise MalformedMessage("empty body")
+    root = body.find("<xml")
+    if root < 0:
+        raise MalformedMessage("no <xml> root")
+    if "<!" in body[:root]:
+        # A DOCTYPE can only stand before the root. WeChat never sends one; refusing it defuses XXE
+        # and billion laughs, and user text inside CDATA may still contain "<!".
+        raise MalformedMessage("DTD or declaration in body")
+    try:
+        tree = xmltodict.parse(strip_illegal(body), disable_entities=True)
+    except Exception as exc:  # expat raises several types
+        raise MalformedMessage(f"not XML: {exc}") from None
+    if not isinstance(tree, dict) or list(tree) != ["xml"] or not isinstance(tree["xml"], dict):
+        raise MalformedMessage("root element is not <xml> with fields")
+    return tree["xml"]
+
+
+def _text(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedMessage(f"field {name} is not text")
+    return value
+
+
+def _float(fields: Mapping[str, Any], name: str) -> float:
+    try:
+        return float(_text(fields, name))
+    except ValueError:
+        raise MalformedMessage(f"field {name} is not a number") from None
+
+
+def from_fields(fields: Mapping[str, Any]) -> Inbound:
+    kind = _text(fields, "MsgType").strip().lower()
+    openid = _text(fields, "FromUserName").strip()
+    if not kind or not openid:
+        raise MalformedMessage("MsgType or FromUserName missing")
+    try:
+        created_at = int(_text(fields, "CreateTime") or "0")
+    except ValueError:
+        raise MalformedMessage("CreateTime is not a number") from None
+    if kind not in MESSAGE_KINDS:
+        raise UnknownKind(kind)
+    common: dict[str, Any] = {
+        "openid": openid,
+        "account": _text(fields, "ToUserName"),
+        "kind": kind,
+        "created_at": created_at,
+        "msg_id": _text(fields, "MsgId") or _text(fields, "MsgID"),
+        "raw": MappingProxyType(dict(fields)),
+    }
+    return Inbound(**common, **_kind_fields(kind, fields))
+
+
+def _kind_fields(kind: str, f: Mapping[str, Any]) -> dict[str, Any]:
+    if kind == "text":
+        return {"text": normalize_text(_text(f, "Content"))}
+    if kind == "image":
+        return {"media_id": _text(f, "MediaId"), "pic_url": _text(f, "PicUrl")}
+    if kind == "voice":
+        # Recognition is often empty now; the handler then asks the citizen to type.
+        return {"media_id": _text(f, "MediaId"), "media_format": _text(f, "Format"),
+                "text": normalize_text(_text(f, "Recognition"))}
+    if kind in ("video", "shortvideo"):
+        return {"media_id": _text(f, "MediaId"), "thumb_media_id": _text(f, "ThumbMediaId")}
+    if kind == "location":
+        scale = _text(f, "Scale")
+        return {"location": Location(_float(f, "Location_X"), _float(f, "Location_Y"),
+                                     normalize_text(_text(f, "Label")), int(scale) if scale.isdigit() else None)}
+    if kind == "link":
+        return {"link_url": _text(f, "Url"), "link_title": normalize_text(_text(f, "Title")),
+                "text": normalize_text(_text(f, "Description"))}
+    return _event_fields(f)
+
+
+def _event_fields(f: Mapping[str, Any]) -> dict[str, Any]:
+    event = _text(f, "Event").strip().lower()
+    key = _text(f, "EventKey")
+    out: dict[str, Any] = {"event": event, "event_key": key}
+    if event == "subscribe" and key.startswith("qrscene_"):
+        out["event_key"] = key[len("qrscene_"):]
+    elif event == "location":
+        out["location"] = Location(_float(f, "Latitude"), _float(f, "Longitude"))
+    elif event == "location_select":
+        info = f.get("SendLocationInfo")
+        if isinstance(info, Mapping):
+            out["location"] = Location(_float(info, "Location_X"), _float(info, "Location_Y"),
+                                       normalize_text(_text(info, "Label")))
+    elif event.startswith("scancode_"):
+        info = f.get("ScanCodeInfo")
+        if isinstance(info, Mapping):
+            out["text"] = normalize_text(_text(info, "ScanResult"))
+    return out
+
+
+def parse_inbound(body: str) -> Inbound:
+    return from_fields(parse_xml(body))

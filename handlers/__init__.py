@@ -1,0 +1,8 @@
+"""The one place the order of routers lives: escapes first, the fallback last (DESIGN.md, Router)."""
+
+from handlers import common
+
+ROUTERS = [
+    common.escapes,
+    common.fallback,
+]

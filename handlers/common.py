@@ -1,0 +1,72 @@
+"""Welcome, help, cancel and the fallback: what every citizen can do from anywhere."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.routing import Router, event, kind, text_in
+from bot.wechat.inbound import Inbound
+
+escapes = Router("escapes")
+fallback = Router("fallback")
+
+
+@escapes.on(text_in("取消", "退出", "算了", "不要了", "cancel"), escape=True, help="取消 — 退出当前操作")
+def cancel(msg: Inbound, ctx: Context) -> str:
+    """Leave whatever flow the citizen is in; a flow may ask to confirm first."""
+    if ctx.conv.state is None:
+        return ctx.texts("nothing_to_cancel")
+    hook = ctx.bot.dispatcher.cancel_hooks.get(ctx.conv.flow or "")
+    if hook is not None:
+        answer = hook(msg, ctx)
+        if answer is not None:
+            return answer
+    ctx.conv.clear()
+    return ctx.texts("cancelled")
+
+
+@escapes.on(text_in("帮助", "菜单", "help", "?", "？", "功能", "你能做什么", "怎么用"), escape=True,
+            help="帮助 — 查看全部功能")
+def show_help(msg: Inbound, ctx: Context) -> str:
+    """List what the bot can do, generated from the registered entry points."""
+    return help_text(ctx)
+
+
+def help_text(ctx: Context) -> str:
+    lines = [f"· {line}" for line in ctx.bot.dispatcher.help_lines()]
+    resume = ""
+    if ctx.conv.state is not None:
+        resume = "\n\n（您还有一项操作在进行中，可继续回复，或发送 取消 退出。）"
+    return "\n".join([ctx.texts("help_header"), *lines, ctx.texts("help_footer")]) + resume
+
+
+@escapes.on(event("subscribe"), escape=True)
+def welcome(msg: Inbound, ctx: Context) -> str:
+    """Greet a new follower."""
+    return ctx.texts("welcome")
+
+
+@escapes.on(event("unsubscribe"), escape=True)
+def farewell(msg: Inbound, ctx: Context) -> None:
+    """Nothing can be sent to someone who left; the dispatcher already recorded it."""
+    ctx.conv.clear()
+    return None
+
+
+@fallback.on(kind("text", "voice"))
+def not_understood(msg: Inbound, ctx: Context) -> str:
+    """Nothing matched: suggest what the citizen can do."""
+    if msg.kind == "voice" and not msg.text:
+        return ctx.texts("voice_unrecognised")
+    return ctx.texts("fallback") + "\n" + "\n".join(f"· {line}" for line in ctx.bot.dispatcher.help_lines())
+
+
+@fallback.on(kind("image", "video", "shortvideo", "location", "link"))
+def unexpected_media(msg: Inbound, ctx: Context) -> str:
+    """A photo or place sent outside any flow: point to the report flow rather than ignore it."""
+    return ctx.texts("not_understood_media")
+
+
+@fallback.on(kind("event"))
+def quiet_event(msg: Inbound, ctx: Context) -> None:
+    """Job reports, location reports and menu views need no answer."""
+    return None

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The whole test suite. With BOT_TEST_DATABASE_URL / BOT_TEST_REDIS_URL set it runs on PostgreSQL / Redis.
+source "$(dirname "$0")/venv.sh"
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,184 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL with BOT_TEST_DATABASE_URL), a real store
+(in-process, or Redis with BOT_TEST_REDIS_URL), a frozen clock, and WeChat-like citizens.
+
+BOT_TEST_REQUIRE_SERVICES=1 (set by .ci/run) turns "Redis/PostgreSQL not reachable" from a skip
+into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot import create_app
+from bot.clock import FixedClock, shanghai
+from bot.config import Config, from_mapping
+from bot.migrate import upgrade
+from bot.store import MemoryStore, RedisStore
+from tests.wechat import Citizen, WeChatServer
+
+TOKEN = "test-token"
+APP_ID = "wxtest00000000001"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+REDIS_URL = os.environ.get("BOT_TEST_REDIS_URL", "")
+DATABASE_URL = os.environ.get("BOT_TEST_DATABASE_URL", "")
+PG_ADMIN_URL = os.environ.get("BOT_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+REQUIRE = os.environ.get("BOT_TEST_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(what: str, exc: Exception) -> None:
+    message = f"{what} not reachable: {exc}"
+    if REQUIRE:
+        pytest.fail(message + " (BOT_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+# --- database -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped afterwards), so parallel runs never meet."""
+    name = f"smb_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        unavailable("PostgreSQL", exc)
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "bot.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def truncate_all(url: str) -> None:
+    from bot.models import Base
+
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite copied from a migrated template, or the session's PostgreSQL database emptied."""
+    if DATABASE_URL.startswith("postgresql"):
+        url = request.getfixturevalue("pg_server_url")
+        truncate_all(url)
+        return url
+    path = tmp_path / "bot.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """PostgreSQL whatever the backend run: for tests of PostgreSQL-only behaviour."""
+    url = request.getfixturevalue("pg_server_url")
+    truncate_all(url)
+    return url
+
+
+# --- store ----------------------------------------------------------------------------------
+
+def redis_store(url: str = "") -> Iterator[RedisStore]:
+    store = RedisStore(url or REDIS_URL or DEFAULT_REDIS, prefix=f"test:{uuid.uuid4().hex[:8]}:")
+    try:
+        store.ping()
+    except Exception as exc:
+        unavailable("Redis", exc)
+    yield store
+    store.flush_prefix()
+
+
+@pytest.fixture
+def real_redis() -> Iterator[RedisStore]:
+    yield from redis_store()
+
+
+@pytest.fixture
+def store() -> Iterator[MemoryStore | RedisStore]:
+    """The run's backend: Redis when BOT_TEST_REDIS_URL is set, else the in-process store."""
+    if REDIS_URL:
+        yield from redis_store(REDIS_URL)
+    else:
+        yield MemoryStore()
+
+
+# --- app and citizens -----------------------------------------------------------------------
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(shanghai(2021, 6, 1, 10, 0))
+
+
+def make_config(database_url: str, **sections: dict) -> Config:
+    raw: dict[str, dict] = {
+        "server": {"mode": "dev", "secret_key": "test-secret"},
+        "wechat": {"app_id": APP_ID, "app_secret": "test-app-secret", "token": TOKEN,
+                   "encoding_aes_key": AES_KEY, "api_base_url": "http://fake-wechat.invalid/cgi-bin/"},
+        "database": {"url": database_url},
+        "redis": {"url": ""},
+        "conversation": {"lock_wait_seconds": 1.0},
+    }
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return from_mapping(raw)
+
+
+@pytest.fixture
+def config(database_url: str) -> Config:
+    return make_config(database_url)
+
+
+@pytest.fixture
+def app(config: Config, clock: FixedClock, store):  # noqa: ANN001, ANN201
+    app = create_app(config, clock=clock, store=store)
+    app.testing = True
+    yield app
+    app.extensions["bot"].close()
+
+
+@pytest.fixture
+def bot(app):  # noqa: ANN001, ANN201
+    return app.extensions["bot"]
+
+
+@pytest.fixture(params=["plain", "aes"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def wechat(app, mode: str, clock: FixedClock) -> WeChatServer:  # noqa: ANN001
+    return WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
+
+
+@pytest.fixture
+def citizen(wechat: WeChatServer) -> Citizen:
+    return Citizen(wechat, "o_citizen_1")
+
+
+@pytest.fixture
+def citizens(wechat: WeChatServer):  # noqa: ANN201
+    """Make more citizens: `citizens("o_2")`."""
+    return lambda openid: Citizen(wechat, openid)

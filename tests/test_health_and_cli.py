@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bot import create_app
+from bot.store import StoreError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_ok(app) -> None:  # noqa: ANN001
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "store": "ok"}
+
+
+class DeadStore:
+    def ping(self) -> bool:
+        raise StoreError("connection refused")
+
+    def __getattr__(self, name):  # noqa: ANN001, ANN204
+        raise StoreError("connection refused")
+
+
+def test_healthz_503_when_store_is_down(config, clock) -> None:  # noqa: ANN001
+    app = create_app(config, clock=clock, store=DeadStore())
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["store"] == "error"
+
+
+def test_healthz_503_when_database_is_down(config, clock) -> None:  # noqa: ANN001
+    app = create_app(config.replace(database={"url": "postgresql+psycopg://postgres@127.0.0.1:1/closed"}), clock=clock)
+    assert app.test_client().get("/healthz").status_code == 503
+
+
+def test_importing_connects_to_nothing() -> None:
+    code = "import bot, bot.webhook, bot.messages, handlers; import sys; assert 'redis.connection' not in str(sys.modules.get('bot.runtime'))"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_help_lists_every_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT, check=True)
+    for name in ("serve", "db", "content"):
+        assert name in out.stdout
+
+
+def test_content_check_passes_on_shipped_content() -> None:
+    out = subprocess.run([sys.executable, "-m", "bot", "content", "check"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "content OK" in out.stdout
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from bot.models import Base
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
