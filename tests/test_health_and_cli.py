@@ -27,13 +27,16 @@ class DeadStore:
 def test_healthz_503_when_store_is_down(config, clock) -> None:  # noqa: ANN001
     app = create_app(config, clock=clock, store=DeadStore())
     response = app.test_client().get("/healthz")
+    app.extensions["bot"].close()
     assert response.status_code == 503
     assert response.get_json()["store"] == "error"
 
 
 def test_healthz_503_when_database_is_down(config, clock) -> None:  # noqa: ANN001
     app = create_app(config.replace(database={"url": "postgresql+psycopg://postgres@127.0.0.1:1/closed"}), clock=clock)
-    assert app.test_client().get("/healthz").status_code == 503
+    response = app.test_client().get("/healthz")
+    app.extensions["bot"].close()
+    assert response.status_code == 503
 
 
 def test_importing_connects_to_nothing() -> None:
