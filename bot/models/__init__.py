@@ -2,5 +2,6 @@
 
 from bot.models.base import Base
 from bot.models.citizens import Citizen
+from bot.models.outbox import Delivery, DeliveryStatus
 
-__all__ = ["Base", "Citizen"]
+__all__ = ["Base", "Citizen", "Delivery", "DeliveryStatus"]

@@ -1,0 +1,43 @@
+"""Enqueue pushes. Features call `enqueue`; the sender (bot/sender.py) delivers what is due.
+
+A row is written in the caller's transaction, so a push exists exactly when the change that caused
+it does. The key makes enqueueing idempotent: the same logical push is one row, however often asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models.outbox import Delivery, DeliveryStatus
+
+
+def text_payload(content: str) -> dict[str, Any]:
+    return {"type": "text", "content": content}
+
+
+def news_payload(title: str, description: str = "", url: str = "", image: str = "") -> dict[str, Any]:
+    return {"type": "news", "articles": [{"title": title, "description": description, "url": url, "image": image}]}
+
+
+def enqueue(session: Session, *, key: str, purpose: str, payload: dict[str, Any], now: dt.datetime,
+            openid: str | None = None, audience: dict[str, Any] | None = None,
+            not_before: dt.datetime | None = None) -> Delivery:
+    """Add a push (to one citizen, or to an audience by mass send) unless one with `key` exists."""
+    if (openid is None) == (audience is None):
+        raise ValueError("a push goes to exactly one of: openid, audience")
+    existing = session.scalar(select(Delivery).where(Delivery.key == key))
+    if existing is not None:
+        return existing
+    delivery = Delivery(key=key, purpose=purpose, payload=payload, openid=openid, audience=audience,
+                        status=DeliveryStatus.PENDING, attempts=0, created_at=now, not_before=not_before or now)
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def deliveries_for(session: Session, openid: str) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).where(Delivery.openid == openid).order_by(Delivery.id)))
