@@ -21,6 +21,7 @@ class ContentError(Exception):
 # name -> "module:function"; imported lazily so a part's code loads only with the content.
 PARTS: dict[str, str] = {
     "replies": "bot.services.replies:load_replies",
+    "townships": "bot.services.townships:load_townships",
 }
 
 
