@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.routing import Router, event, kind, text_in
+from bot.routing import Router, event, kind, menu_key, text_in
 from bot.wechat.inbound import Inbound
 
 escapes = Router("escapes")
@@ -24,7 +24,7 @@ def cancel(msg: Inbound, ctx: Context) -> str:
     return ctx.texts("cancelled")
 
 
-@escapes.on(text_in("帮助", "菜单", "help", "?", "？", "功能", "你能做什么", "怎么用"), escape=True,
+@escapes.on(text_in("帮助", "菜单", "help", "?", "？", "功能", "你能做什么", "怎么用"), menu_key("HELP"), escape=True,
             help="帮助 — 查看全部功能")
 def show_help(msg: Inbound, ctx: Context) -> str:
     """List what the bot can do, generated from the registered entry points."""
