@@ -12,6 +12,7 @@ import pytest
 from wechatpy.crypto import PrpCrypto
 
 from bot import create_app
+from bot.observability import anon
 from bot.routing import Router, kind, text_in
 from bot.wechat.gateway import Gateway, sign
 from tests.conftest import AES_KEY, APP_ID, TOKEN
@@ -273,7 +274,8 @@ def test_handler_error_gets_apology_and_is_logged(user: Citizen, caplog: pytest.
     reply = user.text("出错", msg_id=777)
     assert reply.status == 200
     assert "系统刚才出了点问题" in reply.text
-    assert "openid=o_probe" in caplog.text and "msg:777" in caplog.text
+    assert f"openid={anon('o_probe')}" in caplog.text and "msg:777" in caplog.text
+    assert "o_probe" not in caplog.text  # openids are hashed in logs
 
 
 # --- retries and concurrency -----------------------------------------------------------------
