@@ -33,4 +33,5 @@ def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
 # Parts that add blueprints or collaborators; each module has `init_app(app, bot)`.
 FEATURES: tuple[str, ...] = (
     "bot.metrics_view",
+    "bot.simulator",
 )
