@@ -188,7 +188,7 @@ def reveal_identity(session: Session, vault: IdentityVault, ticket: str, *, acto
 
 
 def audit_log(session: Session, ticket: str | None = None) -> list[ReportAudit]:
-    query = select(ReportAudit).order_by(ReportAudit.at, ReportAudit.id)
+    query = select(ReportAudit).order_by(ReportAudit.id)
     if ticket:
         query = query.where(ReportAudit.ticket == ticket)
     return list(session.scalars(query))
