@@ -408,12 +408,16 @@ def decline_offer(msg: Inbound, ctx: Context) -> str:
     return TEXTS["offer_declined"]
 
 
-@report.on(state=ReportFlow.offer)
+# Not events: a menu click during the flow goes to its own feature; 继续 comes back here.
+MESSAGES = kind("text", "voice", "image", "video", "shortvideo", "location", "link")
+
+
+@report.on(MESSAGES, state=ReportFlow.offer)
 def reask_offer(msg: Inbound, ctx: Context) -> str:
     return TEXTS["offer_again"]
 
 
-@report.on(state=ReportFlow.pending)
+@report.on(MESSAGES, state=ReportFlow.pending)
 def reask_pending(msg: Inbound, ctx: Context) -> str:
     return TEXTS["pending_again"]
 
@@ -632,15 +636,13 @@ def _keep_media(ctx: Context, draft: ReportDraft, msg: Inbound) -> tuple[int, bo
                             media_id=msg.media_id, pic_url=msg.pic_url, now=ctx.now())
 
 
-@report.on(state=FORM)
+@report.on(MESSAGES, state=FORM)
 def reask(msg: Inbound, ctx: Context) -> str:
-    """Anything else at a step (a location where text is wanted, a link, an event): ask again."""
+    """Anything else at a step (a location where text is wanted, a link): ask again."""
     draft = _loaded(ctx)
     if draft is None:
         return TEXTS["draft_gone"]
     step = _current_step(ctx)
-    if msg.kind == "event":
-        return _prompt(ctx, draft, step)
     again = {"category": None, "description": None, "location": TEXTS["location_again"],
              "photos": TEXTS["photos_again"], "contact": None, "confirm": TEXTS["confirm_again"]}[step]
     if step == "category":

@@ -348,3 +348,11 @@ def test_status_changes_reach_the_reporter_through_the_outbox(citizen: Citizen, 
     assert [(e.actor, e.from_status, e.to_status) for e in events[:2]] == [
         ("citizen", None, "submitted"), ("王科长", "submitted", "accepted")]
     assert "举报奖励：300 元" in citizen.says(f"查询 {ticket}")
+
+
+def test_a_menu_click_inside_the_flow_leaves_it_to_that_button(citizen: Citizen) -> None:
+    citizen.dialog([("举报", "请选择"), ("1", "请描述")])
+    assert "您还没有提交过举报" in citizen.click("REPORT_MINE").text
+    assert "请描述隐患情况" in citizen.says("继续")
+    assert "操作在进行中" in citizen.click("HELP").text  # HELP is an escape and keeps the flow
+    assert "请发送隐患位置" in citizen.says(DESCRIPTION)
