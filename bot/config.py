@@ -105,9 +105,11 @@ class QuizConfig:
 class ReportsConfig:
     daily_cap: int = 5
     draft_keep_hours: int = 24
-    accept_days: int = 3
-    verify_days: int = 15
-    feedback_days: int = 30
+    # Deadlines (domain.md §1.3): acceptance is told "on the spot" (1 day for an online channel),
+    # verification within 60 days of acceptance, feedback within 10 days after verification.
+    accept_days: int = 1
+    verify_days: int = 60
+    feedback_days: int = 10
     photo_dir: str = "var/photos"
     duplicate_distance_m: int = 200
     duplicate_days: int = 7
@@ -263,4 +265,7 @@ def validate(config: Config) -> Config:
             raise ConfigError("missing required value [server] secret_key (needed in production)")
         if config.server.today:
             raise ConfigError("[server] today is for demo and dev only; production uses the real date")
+        if not config.security.identity_key:
+            raise ConfigError("missing required value [security] identity_key (needed in production; "
+                              "env BOT_SECURITY_IDENTITY_KEY)")
     return config
