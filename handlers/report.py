@@ -481,7 +481,7 @@ def take_description(msg: Inbound, ctx: Context) -> str:
     ctx.conv.update(confirm_cancel=False)
     if msg.kind == "voice" and not msg.text:
         return TEXTS["voice_unrecognised"]
-    text = msg.text.strip()
+    text = msg.original_text  # the citizen's own words, punctuation and all
     if draft.description_prefilled and draft.description:
         text = f"{draft.description}。{text}"
     if _chars(text) < MIN_DESCRIPTION:
@@ -660,8 +660,8 @@ def reask(msg: Inbound, ctx: Context) -> str:
 @report.on(looks_like_hazard)
 def offer_report(msg: Inbound, ctx: Context) -> str:
     """"消防通道被堵" → offer to start a report with it; questions are left to safety knowledge."""
-    ctx.conv.enter(ReportFlow.offer, offer_text=msg.text.strip())
-    text = TEXTS["offer"].format(text=msg.text.strip())
+    ctx.conv.enter(ReportFlow.offer, offer_text=msg.original_text)
+    text = TEXTS["offer"].format(text=msg.original_text)
     if _draft(ctx) is not None:
         text += "\n" + TEXTS["offer_replaces"]
     return text

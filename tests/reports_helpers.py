@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import unicodedata
 from collections.abc import Iterator
 
 from sqlalchemy import event, select
@@ -14,7 +13,7 @@ from bot.models import Report, ReportDraft, ReportPhoto
 from tests.wechat import Citizen
 
 DESCRIPTION = "幸福小区3号楼一楼楼道里天天有人给电动车充电，旁边还堆着纸箱。"
-STORED = unicodedata.normalize("NFKC", DESCRIPTION)  # the gateway normalises text once (full-width ， → ,)
+STORED = DESCRIPTION  # stored as typed: NFKC is for matching only, a citizen's punctuation is kept
 TICKET = re.compile(r"举报编号：(YH\d{8}-[A-Z0-9]{6})")
 CODE = re.compile(r"查询码：([A-Z0-9]{8})")
 

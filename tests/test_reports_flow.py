@@ -123,7 +123,7 @@ def test_wrong_input_at_every_step_is_asked_again_and_nothing_is_lost(citizen: C
     ])
     with bot.db.session() as s:
         [r] = reports(s)
-        assert r.description == "城东路仓库里堆着几十桶油漆和稀料,门口没有警示标志。" * 40  # long text kept whole
+        assert r.description == "城东路仓库里堆着几十桶油漆和稀料，门口没有警示标志。" * 40  # long text kept whole, as typed
         assert [p.media_id for p in photos(s)] == ["EARLY", "M2", "M3", "M4"]
         assert staff.reveal(vault_for(bot.config), r).phone == "13800138000"
 
@@ -310,7 +310,7 @@ def test_hazard_statement_is_offered_as_a_report(citizen: Citizen, bot) -> None:
     citizen.says("取消")
     citizen.says("取消")
     citizen.dialog([("楼道里有人给电动车充电，天天如此", "像是一条安全隐患"), ("是", "请选择"),
-                    ("1", ["已把您刚才说的“楼道里有人给电动车充电,天天如此”作为描述", "请发送隐患位置"])])
+                    ("1", ["已把您刚才说的“楼道里有人给电动车充电，天天如此”作为描述", "请发送隐患位置"])])
 
 
 @pytest.mark.parametrize("question", ["电动车能在楼道充电吗", "消防通道被堵了怎么办", "燃气泄漏应该怎么处理？"])

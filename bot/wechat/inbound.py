@@ -48,7 +48,8 @@ class Inbound:
     kind: str
     created_at: int
     msg_id: str = ""
-    text: str = ""
+    text: str = ""  # NFKC-normalised, for matching
+    original_text: str = ""  # as the citizen typed it, for storing what they said
     media_id: str = ""
     pic_url: str = ""
     media_format: str = ""
@@ -140,13 +141,15 @@ def from_fields(fields: Mapping[str, Any]) -> Inbound:
 
 def _kind_fields(kind: str, f: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "text":
-        return {"text": normalize_text(_text(f, "Content"))}
+        content = _text(f, "Content")
+        return {"text": normalize_text(content), "original_text": strip_illegal(content).strip()}
     if kind == "image":
         return {"media_id": _text(f, "MediaId"), "pic_url": _text(f, "PicUrl")}
     if kind == "voice":
         # Recognition is often empty now; the handler then asks the citizen to type.
+        recognition = _text(f, "Recognition")
         return {"media_id": _text(f, "MediaId"), "media_format": _text(f, "Format"),
-                "text": normalize_text(_text(f, "Recognition"))}
+                "text": normalize_text(recognition), "original_text": strip_illegal(recognition).strip()}
     if kind in ("video", "shortvideo"):
         return {"media_id": _text(f, "MediaId"), "thumb_media_id": _text(f, "ThumbMediaId")}
     if kind == "location":
