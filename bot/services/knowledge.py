@@ -26,7 +26,7 @@ ANSWER_LIMIT_BYTES = 1800  # WeChat drops text replies over 2048 bytes; leave ro
 
 # Score bands, tuned with tests/understanding_cases.py (run bench/understanding.py after changes).
 DIRECT = 0.50      # at or above: answer directly ...
-MARGIN = 0.06      # ... if the runner-up is this far behind,
+MARGIN = 0.10      # ... if the runner-up is this far behind,
 SURE = 0.72        # ... or the score is this high anyway;
 CHOOSE = 0.33      # at or above (and not direct): offer the top three as numbered choices.
 LEAD_MIN = 0.33    # between LEAD_MIN and DIRECT, answer directly only with a clear lead:
