@@ -23,6 +23,7 @@ PARTS: dict[str, str] = {
     "replies": "bot.services.replies:load_replies",
     "townships": "bot.services.townships:load_townships",
     "report_categories": "bot.services.reports.categories:load_report_categories",
+    "knowledge": "bot.services.knowledge:load_knowledge",
 }
 
 

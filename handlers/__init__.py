@@ -1,9 +1,14 @@
-"""The one place the order of routers lives: escapes first, the fallback last (DESIGN.md, Router)."""
+"""The one place the order of routers lives: escapes first, the fallback last (DESIGN.md, Router).
 
-from handlers import common, report
+Feature routers before knowledge: knowledge takes any question it can answer, so the entry words
+of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first.
+"""
+
+from handlers import common, knowledge, report
 
 ROUTERS = [
     common.escapes,
     report.report,
+    knowledge.router,
     common.fallback,
 ]

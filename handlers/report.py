@@ -283,7 +283,14 @@ def _start(ctx: Context, description: str | None = None) -> str:
 
 # --- entry points --------------------------------------------------------------------------------
 
-@report.on(text_in(*ENTRY_WORDS), menu_key("REPORT_START"), help="举报 — 反映身边的安全隐患（可匿名）")
+# "我要吹哨" / "我想举报一个安全隐患": an intent to report, in the citizen's own words.
+WANTS_TO_REPORT = regex(r"^(我|我们)?(要|想|准备)(举报|吹哨|反映)")
+# "查询举报进度" / "我举报的事处理得怎么样了" / "查一下我上次的举报".
+ASKS_ABOUT_MINE = regex(r"^(查询|查一下|查查|查看|看看)(一下)?(我的|我上次的|我)?举报|"
+                        r"我(的|上次的|上次)?举报.{0,8}(进度|结果|怎么样|处理|回复|到哪|办得)")
+
+
+@report.on(text_in(*ENTRY_WORDS), WANTS_TO_REPORT, menu_key("REPORT_START"), help="举报 — 反映身边的安全隐患（可匿名）")
 def start_report(msg: Inbound, ctx: Context) -> str:
     """Start a report, or offer to resume the unfinished one."""
     draft = _draft(ctx)
@@ -302,7 +309,7 @@ def show_guide(msg: Inbound, ctx: Context) -> str:
     return TEXTS["guide"].format(claim_days=settings.reward_claim_days, retention=settings.contact_retention_days)
 
 
-@report.on(text_in("我的举报", "举报进度", "查看举报", "举报记录"), menu_key("REPORT_MINE"),
+@report.on(text_in("我的举报", "举报进度", "查看举报", "举报记录"), ASKS_ABOUT_MINE, menu_key("REPORT_MINE"),
            help="我的举报 — 查看举报的办理进度")
 def list_mine(msg: Inbound, ctx: Context) -> str:
     owner = _owner(ctx)

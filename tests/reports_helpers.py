@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections.abc import Iterator
 
@@ -66,7 +67,8 @@ def failing_report_inserts() -> Iterator[None]:
 def forget_dedupe(store, citizen: Citizen) -> None:  # noqa: ANN001
     """The store loses the dedupe entry of the citizen's last message (as after a Redis restart)."""
     msg_id = re.search(r"<MsgId>(\d+)</MsgId>", citizen.last_xml or "").group(1)
-    store.delete(f"dedupe:msg:{msg_id}")
+    sender = hashlib.sha256(citizen.openid.encode()).hexdigest()[:16]
+    store.delete(f"dedupe:msg:{sender}:{msg_id}")
 
 
 class FlakyMedia:

@@ -8,6 +8,7 @@ Fields: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Rece
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -63,9 +64,12 @@ class Inbound:
 
     @property
     def dedupe_key(self) -> str:
+        # Scoped to the sender (MsgId alone has collided across users: WxJava #333), but by a hash:
+        # the key is logged and stored beside reports, and must not reveal who wrote.
+        sender = hashlib.sha256(self.openid.encode()).hexdigest()[:16]
         if self.msg_id and self.kind != "event":
-            return f"msg:{self.msg_id}"
-        return f"evt:{self.openid}:{self.created_at}:{self.event}:{self.event_key}"
+            return f"msg:{sender}:{self.msg_id}"
+        return f"evt:{sender}:{self.created_at}:{self.event}:{self.event_key}"
 
     @property
     def is_person_action(self) -> bool:
