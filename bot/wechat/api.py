@@ -45,10 +45,11 @@ COOLDOWN_SECONDS = 60.0     # after a rate-limit code every process pauses this 
 class WeChatAPIError(Exception):
     """WeChat answered errcode != 0, or the request failed (local codes CONNECT_FAILED, ANSWER_LOST)."""
 
-    def __init__(self, errcode: int, errmsg: str) -> None:
+    def __init__(self, errcode: int, errmsg: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(f"{errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+        self.data = data or {}  # the rest of WeChat's answer (45065 carries the existing msg_id)
 
 
 class _Client(WeChatClient):
@@ -215,13 +216,21 @@ class WeChatAPI:
                 status = exc.response.status_code if exc.response is not None else 0
                 code = CONNECT_FAILED if 0 < status < 500 else ANSWER_LOST
                 raise WeChatAPIError(code, f"HTTP status {status}") from None
-            raise WeChatAPIError(int(exc.errcode), str(exc.errmsg)) from None
+            raise WeChatAPIError(int(exc.errcode), str(exc.errmsg), _answer(exc)) from None
         except requests.RequestException as exc:
             if _never_sent(exc):
                 raise WeChatAPIError(CONNECT_FAILED, f"cannot connect: {type(exc).__name__}") from None
             raise WeChatAPIError(ANSWER_LOST, f"no answer: {type(exc).__name__}") from None
         except ValueError as exc:  # a body that is not JSON where JSON was due
             raise WeChatAPIError(ANSWER_LOST, f"unreadable answer: {exc}") from None
+
+
+def _answer(exc: WeChatClientException) -> dict[str, Any]:
+    try:
+        data = exc.response.json() if exc.response is not None else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
