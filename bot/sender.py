@@ -39,8 +39,16 @@ from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.services import tags as tag_service
 from bot.services.citizens import within_service_window
 from bot.store import Store
-from bot.wechat.api import (ANSWER_LOST, BUSY, CONNECT_FAILED, RATE_LIMITED, TOKEN_ERRORS, WeChatAPI,
-                            WeChatAPIError, news_as_text)
+from bot.wechat.api import (
+    ANSWER_LOST,
+    BUSY,
+    CONNECT_FAILED,
+    RATE_LIMITED,
+    TOKEN_ERRORS,
+    WeChatAPI,
+    WeChatAPIError,
+    news_as_text,
+)
 
 log = logging.getLogger(__name__)
 
