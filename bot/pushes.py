@@ -22,3 +22,10 @@ def build_api(config: Config, store: Store) -> WeChatAPI:
 
 def init_app(app: Flask, bot: Bot) -> None:
     bot.extensions.setdefault("api", build_api(bot.config, bot.store))
+
+
+def start_workers(bot: Bot) -> object:
+    """Run the scheduler and a sender inside this process (the demo). Returns Workers; call `.stop()`."""
+    from bot.scheduler import Workers
+
+    return Workers(bot).start()

@@ -64,3 +64,19 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
     finally:
         bot.close()
     return 0
+
+
+@command("scheduler", "run the scheduler (one leader across processes) and a sender loop until stopped")
+def scheduler(args: argparse.Namespace, config: Config) -> int:
+    from bot.scheduler import Workers
+
+    bot = _bot(config)
+    stop = stop_on_signals()
+    workers = Workers(bot).start()
+    log.info("scheduler and sender running; stop with Ctrl-C or SIGTERM")
+    try:
+        stop.wait()
+    finally:
+        workers.stop()
+        bot.close()
+    return 0
