@@ -205,7 +205,7 @@ class Sender:
         """Send one claimed row; never raises."""
         try:
             if row.payload.get("type") == "tag":
-                return self._tag(row)
+                return self._tag(row, citizen)
             if row.audience is not None:
                 return self._mass(row)
             if row.payload.get("via") == "preview":
@@ -269,20 +269,21 @@ class Sender:
         return Outcome(row.id, DeliveryStatus.SENT, channel="mass", msg_id=str(result.get("msg_id", "")),
                        sent_at=self.clock.now())
 
-    def _tag(self, row: Claimed) -> Outcome:
-        payload = row.payload
+    def _tag(self, row: Claimed, citizen: Citizen | None) -> Outcome:
+        """Bring the citizen's WeChat tags in line with their township *now* (not the one in the
+        payload): two quick changes processed out of order still end with the right tag."""
         if self.townships is None:
             return Outcome(row.id, DeliveryStatus.FAILED, error="no townships in content")
-        previous = self.townships.get(payload.get("previous") or "")
-        if previous is not None:
+        current = self.townships.get(citizen.township or "") if citizen is not None else None
+        previous = self.townships.get(row.payload.get("previous") or "")
+        if previous is not None and (current is None or previous.id != current.id):
             old_tag = tag_service.known_tag_id(self.db, previous.id)
             if old_tag is not None:
-                self.api.untag_users(old_tag, [row.openid])
-        township = self.townships.get(payload["township"])
-        if township is None:
-            return Outcome(row.id, DeliveryStatus.FAILED, error=f"unknown township {payload['township']!r}")
-        tag_id = tag_service.ensure_tag(self.db, self.api, self.store, township.id, township.name, self.clock.now())
-        self.api.tag_users(tag_id, [row.openid])  # type: ignore[list-item]
+                self.api.untag_users(old_tag, [row.openid])  # type: ignore[list-item]
+        if current is not None:
+            tag_id = tag_service.ensure_tag(self.db, self.api, self.store, current.id, current.name,
+                                            self.clock.now())
+            self.api.tag_users(tag_id, [row.openid])  # type: ignore[list-item]
         return Outcome(row.id, DeliveryStatus.SENT, channel="tag", sent_at=self.clock.now())
 
     def _call(self, row: Claimed, channel: str, call: Callable[[], dict[str, Any]]) -> Outcome:
