@@ -19,11 +19,11 @@ from typing import Any
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from bot.store import LockTimeout, Store
+from bot.wechat.transport import Urllib3Session
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,9 @@ class WeChatAPI:
         self._busy_retry_delay = busy_retry_delay
         self._client = _Client(self, app_id, secret, timeout)
         self._client.API_BASE_URL = base_url  # per instance: tests and the demo point it at the fake
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-        self._client._http.mount("http://", adapter)
-        self._client._http.mount("https://", adapter)
+        # requests is replaced by a leaner urllib3 transport (see transport.py); proxy settings are
+        # read from the environment once.
+        self._client._http = Urllib3Session(pool_size, requests.utils.get_environ_proxies(base_url))
         self.token_key = f"wechat:token:{app_id}"
         self.cooldown_key = f"wechat:cooldown:{app_id}"
 
