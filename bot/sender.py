@@ -75,6 +75,7 @@ class Claimed:
     purpose: str
     payload: dict[str, Any]
     attempts: int
+    citizen: Citizen | None = None  # read in the claim's transaction: the 48-hour window, following
 
     @property
     def idempotent(self) -> bool:
@@ -152,7 +153,20 @@ class Sender:
                 .returning(T.c.id, T.c.key, T.c.openid, T.c.audience, T.c.purpose, T.c.payload, T.c.attempts))
         with self.db.engine.begin() as conn:
             rows = conn.execute(stmt).all()
-        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+            # In the same transaction: if this read fails, the claim is rolled back with it, and
+            # no row is judged "outside the window" for want of its citizen.
+            citizens = self._citizens(conn, {row.openid for row in rows if row.openid})
+        return sorted((Claimed(*row, citizen=citizens.get(row.openid or "")) for row in rows), key=lambda c: c.id)
+
+    @staticmethod
+    def _citizens(conn: Any, openids: set[str]) -> dict[str, Citizen]:
+        if not openids:
+            return {}
+        table = Citizen.__table__
+        found = conn.execute(select(table.c.openid, table.c.last_interaction_at, table.c.unsubscribed_at,
+                                    table.c.township).where(table.c.openid.in_(openids)))
+        return {r.openid: Citizen(openid=r.openid, last_interaction_at=r.last_interaction_at,
+                                  unsubscribed_at=r.unsubscribed_at, township=r.township) for r in found}
 
     def record(self, outcomes: list[Outcome]) -> int:
         """Write results; a row whose lease this sender lost is left alone. Returns rows written."""
@@ -192,17 +206,11 @@ class Sender:
             log.warning("recovered expired leases: %d requeued (idempotent), %d uncertain", retried, doubtful)
         return retried + doubtful
 
-    def _citizens(self, rows: list[Claimed]) -> dict[str, Citizen]:
-        openids = {r.openid for r in rows if r.openid}
-        if not openids:
-            return {}
-        with self.db.session() as session:
-            return {c.openid: c for c in session.scalars(select(Citizen).where(Citizen.openid.in_(openids)))}
-
     # --- one delivery -----------------------------------------------------------------------------
 
-    def deliver(self, row: Claimed, citizen: Citizen | None) -> Outcome:
+    def deliver(self, row: Claimed) -> Outcome:
         """Send one claimed row; never raises."""
+        citizen = row.citizen
         try:
             if row.payload.get("type") == "tag":
                 return self._tag(row, citizen)
@@ -328,9 +336,8 @@ class Sender:
         rows = self.claim(limit or self.concurrency * 4)
         if not rows:
             return 0
-        citizens = self._citizens(rows)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sender") as pool:
-            outcomes = list(pool.map(lambda r: self.deliver(r, citizens.get(r.openid or "")), rows))
+            outcomes = list(pool.map(self.deliver, rows))
         self.record(outcomes)
         return len(rows)
 
@@ -362,9 +369,8 @@ class Sender:
                         stop.wait(1.0)
                     else:
                         rows = self._safely(lambda: self.claim(self.concurrency - len(inflight))) or []
-                        citizens = self._safely(lambda rows=rows: self._citizens(rows)) or {}
                         for row in rows:
-                            inflight[pool.submit(self.deliver, row, citizens.get(row.openid or ""))] = row.id
+                            inflight[pool.submit(self.deliver, row)] = row.id
                         claimed = len(rows)
                 if inflight:
                     finished, _ = wait(list(inflight), timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)

@@ -176,8 +176,7 @@ def test_expired_leases_become_uncertain_and_are_never_resent(bot, fake_wechat, 
     dead = Sender.from_bot(bot, owner="dead")
     claimed = dead.claim(10)
     # The dead sender got as far as WeChat for both rows, then died before writing anything.
-    citizens = dead._citizens(claimed)
-    outcomes = [dead.deliver(r, citizens.get(r.openid or "")) for r in claimed]
+    outcomes = [dead.deliver(r) for r in claimed]
     clock.advance(seconds=bot.config.push.lease_seconds + 1)
     alive = Sender.from_bot(bot, owner="alive")
     alive.drain()
