@@ -67,6 +67,20 @@ FLUSH_ROWS = 200
 
 
 @dataclasses.dataclass(frozen=True)
+class Recipient:
+    """What the sender needs of a Citizen (a plain row: ORM objects cost too much per delivery)."""
+
+    openid: str
+    last_interaction_at: dt.datetime | None
+    unsubscribed_at: dt.datetime | None
+    township: str | None
+
+    @property
+    def is_following(self) -> bool:
+        return self.unsubscribed_at is None
+
+
+@dataclasses.dataclass(frozen=True)
 class Claimed:
     id: int
     key: str
@@ -75,7 +89,7 @@ class Claimed:
     purpose: str
     payload: dict[str, Any]
     attempts: int
-    citizen: Citizen | None = None  # read in the claim's transaction: the 48-hour window, following
+    citizen: Recipient | None = None  # read in the claim's transaction: the 48-hour window, following
 
     @property
     def idempotent(self) -> bool:
@@ -142,7 +156,9 @@ class Sender:
         """Take up to `limit` due rows: marked `sending` under this sender's lease and committed."""
         now = self.clock.now()
         due = (select(T.c.id).where(T.c.status == DeliveryStatus.PENDING, T.c.not_before <= now)
-               .order_by(T.c.not_before, T.c.id).limit(limit))
+               # Order by not_before alone: it is what ix_deliveries_due (status, not_before) yields, so
+               # the LIMIT stops early; a tie-break on id made every claim sort all due rows.
+               .order_by(T.c.not_before).limit(limit))
         if self._is_pg:
             due = due.with_for_update(skip_locked=True)  # several senders never wait for each other
         # On SQLite the engine begins every transaction with BEGIN IMMEDIATE: one writer at a time,
@@ -159,14 +175,13 @@ class Sender:
         return sorted((Claimed(*row, citizen=citizens.get(row.openid or "")) for row in rows), key=lambda c: c.id)
 
     @staticmethod
-    def _citizens(conn: Any, openids: set[str]) -> dict[str, Citizen]:
+    def _citizens(conn: Any, openids: set[str]) -> dict[str, Recipient]:
         if not openids:
             return {}
         table = Citizen.__table__
         found = conn.execute(select(table.c.openid, table.c.last_interaction_at, table.c.unsubscribed_at,
                                     table.c.township).where(table.c.openid.in_(openids)))
-        return {r.openid: Citizen(openid=r.openid, last_interaction_at=r.last_interaction_at,
-                                  unsubscribed_at=r.unsubscribed_at, township=r.township) for r in found}
+        return {r.openid: Recipient(*r) for r in found}
 
     def record(self, outcomes: list[Outcome]) -> int:
         """Write results; a row whose lease this sender lost is left alone. Returns rows written."""
@@ -228,13 +243,13 @@ class Sender:
             # We cannot tell whether the call happened; do not risk sending it twice.
             return Outcome(row.id, DeliveryStatus.UNCERTAIN, error=f"unexpected error: {exc!r}"[:500])
 
-    def _personal(self, row: Claimed, citizen: Citizen | None) -> Outcome:
+    def _personal(self, row: Claimed, citizen: Recipient | None) -> Outcome:
         now = self.clock.now()
         if citizen is not None and not citizen.is_following:
             return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, error="the citizen unfollowed the account")
         window_note = "never wrote to the account" if citizen is None or citizen.last_interaction_at is None \
             else f"last active {citizen.last_interaction_at:%Y-%m-%d %H:%M}"
-        if citizen is not None and within_service_window(citizen, now):
+        if citizen is not None and within_service_window(citizen, now):  # type: ignore[arg-type]
             self.limiter.acquire()
             try:
                 self.api.send_custom(row.openid, row.payload)  # type: ignore[arg-type]
@@ -277,7 +292,7 @@ class Sender:
         return Outcome(row.id, DeliveryStatus.SENT, channel="mass", msg_id=str(result.get("msg_id", "")),
                        sent_at=self.clock.now())
 
-    def _tag(self, row: Claimed, citizen: Citizen | None) -> Outcome:
+    def _tag(self, row: Claimed, citizen: Recipient | None) -> Outcome:
         """Bring the citizen's WeChat tags in line with their township *now* (not the one in the
         payload): two quick changes processed out of order still end with the right tag."""
         if self.townships is None:
