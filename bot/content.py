@@ -24,6 +24,7 @@ PARTS: dict[str, str] = {
     "townships": "bot.services.townships:load_townships",
     "report_categories": "bot.services.reports.categories:load_report_categories",
     "knowledge": "bot.services.knowledge:load_knowledge",
+    "pushes": "bot.services.pushplan:load_plan",
 }
 
 

@@ -4,10 +4,12 @@ Feature routers before knowledge: knowledge takes any question it can answer, so
 of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first.
 """
 
-from handlers import common, knowledge, report
+from handlers import common, knowledge, pushes, report, township
 
 ROUTERS = [
     common.escapes,
+    pushes.router,
+    township.router,
     report.report,
     knowledge.router,
     common.fallback,

@@ -3,7 +3,8 @@
 from bot.models.base import Base
 from bot.models.citizens import Citizen
 from bot.models.outbox import Delivery, DeliveryStatus
+from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
 from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, ReportPhoto
 
-__all__ = ["Base", "Citizen", "Delivery", "DeliveryStatus", "Report", "ReportAudit", "ReportDraft", "ReportEvent",
-           "ReportPhoto"]
+__all__ = ["Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "Report", "ReportAudit",
+           "ReportDraft", "ReportEvent", "ReportPhoto", "WeChatTag"]
