@@ -94,6 +94,7 @@ class FakeWeChat:
         self._tags: dict[int, str] = {}
         self._next_id = itertools.count(1000)
         self.menu: dict[str, Any] | None = None
+        self._failures: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
         self.token_fetches = 0
         self.calls: collections.Counter = collections.Counter()
         self.app = self._build_app()
@@ -128,6 +129,11 @@ class FakeWeChat:
         with self._lock:
             self._media[media_id] = (content, content_type, created_at or self.clock.now())
         return media_id
+
+    def fail_next(self, endpoint: str, errcode: int = -1, times: int = 1) -> None:
+        """The next `times` calls of `endpoint` (e.g. "media/get") answer `errcode`, as WeChat does when busy."""
+        with self._lock:
+            self._failures[endpoint].extend([errcode] * times)
 
     def invalidate_tokens(self) -> None:
         """As if another client fetched a token long ago: every issued token answers 40001."""
@@ -370,6 +376,9 @@ class FakeWeChat:
             with self._lock:
                 self._check_token(query.get("access_token"))
                 busy = self.error_rate and self._random.random() < self.error_rate
+                scripted = self._failures[endpoint].popleft() if self._failures[endpoint] else None
+            if scripted is not None:
+                raise WeChatError(scripted, "system error" if scripted == -1 else "scripted failure")
             if busy:
                 raise WeChatError(-1, "system error")
             return self._dispatch(endpoint, query, body, content_type)

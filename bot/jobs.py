@@ -21,9 +21,8 @@ class Job:
 
 JOBS: list[Job] = [
     Job("push_plan", "interval", {"minutes": 1}, "bot.services.pushplan:run_job"),
-    # Other features add theirs here, e.g.:
-    # Job("event_reminders", "interval", {"minutes": 5}, "bot.services.events:remind_job"),
-    # Job("overdue_reports", "cron", {"hour": 8, "minute": 30}, "bot.services.reports:overdue_job"),
-    # Job("expiring_claims", "cron", {"hour": 9}, "bot.services.prizes:expiring_job"),
-    # Job("photo_downloads", "interval", {"minutes": 1}, "bot.services.photos:download_job"),
+    Job("photo_downloads", "interval", {"minutes": 1}, "bot.services.reports.jobs:download_photos"),
+    Job("overdue_reports", "cron", {"hour": 8, "minute": 30}, "bot.services.reports.jobs:list_overdue"),
+    Job("erase_report_contacts", "cron", {"hour": 3, "minute": 10}, "bot.services.reports.jobs:erase_contacts"),
+    Job("purge_report_drafts", "interval", {"hours": 1}, "bot.services.reports.jobs:purge_drafts"),
 ]

@@ -21,15 +21,17 @@ CODE = re.compile(r"查询码：([A-Z0-9]{8})")
 
 def file_report(citizen: Citizen, *, category: str = "1", description: str = DESCRIPTION,
                 location: tuple[float, float, str] | None = (36.195, 113.116, "城关镇人民路12号"),
-                photos: int = 1, contact: str = "张三 13800138000") -> tuple[str, str]:
+                photos: int = 1, contact: str = "张三 13800138000",
+                media_ids: list[str] | None = None) -> tuple[str, str]:
     """Walk the whole flow; returns (ticket, query code)."""
     citizen.dialog([("举报", "请选择隐患类别"), (category, "请描述隐患情况"), (description, "请发送隐患位置")])
     if location:
         assert "请上传现场照片" in citizen.location(*location).text
     else:
         assert "请上传现场照片" in citizen.says("跳过")
-    for i in range(photos):
-        assert f"已收到第{i + 1}张" in citizen.image(f"MEDIA_{i}", f"http://mmbiz.example/{i}.jpg").text
+    media_ids = media_ids or [f"MEDIA_{i}" for i in range(photos)]
+    for i, media_id in enumerate(media_ids):
+        assert f"已收到第{i + 1}张" in citizen.image(media_id, f"http://mmbiz.example/{i}.jpg").text
     assert "请留下姓名和手机号" in citizen.says("完成")
     assert "请核对您的举报" in citizen.says(contact)
     reply = citizen.says("确认")
@@ -69,23 +71,3 @@ def forget_dedupe(store, citizen: Citizen) -> None:  # noqa: ANN001
     msg_id = re.search(r"<MsgId>(\d+)</MsgId>", citizen.last_xml or "").group(1)
     sender = hashlib.sha256(citizen.openid.encode()).hexdigest()[:16]
     store.delete(f"dedupe:msg:{sender}:{msg_id}")
-
-
-class FlakyMedia:
-    """A WeChat media source that fails `failures` times, then returns the bytes."""
-
-    class Error(Exception):
-        def __init__(self, errcode: int, errmsg: str) -> None:
-            super().__init__(f"{errcode} {errmsg}")
-            self.errcode, self.errmsg = errcode, errmsg
-
-    def __init__(self, failures: int = 0, data: bytes = b"\xff\xd8\xff\xe0fake-jpeg-bytes", errcode: int = -1) -> None:
-        self.failures, self.data, self.errcode = failures, data, errcode
-        self.calls: list[str] = []
-
-    def download_media(self, media_id: str) -> bytes:
-        self.calls.append(media_id)
-        if self.failures > 0:
-            self.failures -= 1
-            raise self.Error(self.errcode, "system error")
-        return self.data

@@ -20,50 +20,84 @@ from bot.models.reports import PhotoStatus, ReportStatus
 from bot.services.reports import deadlines, drafts, evidence, identity, lifecycle, staff
 from bot.services.reports.categories import load_report_categories
 from bot.services.reports.identity import IdentityError, IdentityVault, vault_for
-from tests.reports_helpers import FlakyMedia, file_report, photos, reports
-from tests.wechat import Citizen
+from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
+from tests.reports_helpers import file_report, photos, reports
+from tests.wechat import Citizen, WeChatServer
 
 S = ReportStatus
 
 
-def test_photo_download_fails_then_succeeds(citizen: Citizen, bot, clock, tmp_path: Path) -> None:  # noqa: ANN001
-    file_report(citizen, photos=2)
-    media = FlakyMedia(failures=2)
+JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes"
+
+
+def test_photo_download_fails_then_succeeds(api_app, fake_wechat, mode, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    bot = api_app.extensions["bot"]
+    citizen = Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock))
+    media = [fake_wechat.add_media(JPEG), fake_wechat.add_media(JPEG)]
+    file_report(citizen, media_ids=media)
+    fake_wechat.fail_next("media/get", -1, times=4)  # WeChat busy for both photos, and for the client's one retry
+    api = bot.extensions["api"]
     with bot.db.session() as s:
-        summary = evidence.download_pending_photos(s, media, tmp_path, clock.now())
+        summary = evidence.download_pending_photos(s, api, tmp_path, clock.now())
         assert (summary.stored, summary.retrying) == (0, 2)
         first = photos(s)
         assert [(p.status, p.attempts, p.media_id) for p in first] == [
-            (PhotoStatus.PENDING, 1, "MEDIA_0"), (PhotoStatus.PENDING, 1, "MEDIA_1")]
-        assert first[0].last_error == "-1 system error" and first[0].pic_url == "http://mmbiz.example/0.jpg"
+            (PhotoStatus.PENDING, 1, media[0]), (PhotoStatus.PENDING, 1, media[1])]
+        assert first[0].last_error.startswith("-1") and first[0].pic_url == "http://mmbiz.example/0.jpg"
         assert first[0].next_attempt_at == clock.now() + dt.timedelta(minutes=1)
+        calls = fake_wechat.calls["media/get"]
         # not due yet: nothing is asked
-        assert evidence.download_pending_photos(s, media, tmp_path, clock.now()).stored == 0
-        assert len(media.calls) == 2
+        assert evidence.download_pending_photos(s, api, tmp_path, clock.now()).stored == 0
+        assert fake_wechat.calls["media/get"] == calls
         clock.advance(minutes=1)
-        summary = evidence.download_pending_photos(s, media, tmp_path, clock.now())
+        summary = evidence.download_pending_photos(s, api, tmp_path, clock.now())
         assert (summary.stored, summary.retrying) == (2, 0)
         for p in photos(s):
             assert p.status == PhotoStatus.STORED and p.attempts in (1, 2)
-            assert p.sha256 == hashlib.sha256(media.data).hexdigest() and p.size == len(media.data)
+            assert p.sha256 == hashlib.sha256(JPEG).hexdigest() and p.size == len(JPEG)
             assert p.path.endswith(".jpg") and evidence.verify_file(p, tmp_path)
-        assert evidence.download_pending_photos(s, media, tmp_path, clock.now()).stored == 0  # done is done
+        assert evidence.download_pending_photos(s, api, tmp_path, clock.now()).stored == 0  # done is done
 
 
-def test_photos_expire_after_three_days_and_invalid_media_is_not_retried(citizen: Citizen, bot, clock,  # noqa: ANN001
+def test_photos_expire_after_three_days_and_invalid_media_is_not_retried(api_app, fake_wechat, clock,  # noqa: ANN001
                                                                          tmp_path: Path) -> None:
-    file_report(citizen, photos=2)
+    bot = api_app.extensions["bot"]
+    citizen = Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, clock=clock))
+    file_report(citizen, media_ids=["not-a-wechat-media-id", fake_wechat.add_media(JPEG)])
+    api = bot.extensions["api"]
     with bot.db.session() as s:
         first, second = photos(s)
-        evidence.download_pending_photos(s, FlakyMedia(failures=1, errcode=40007), tmp_path, clock.now(), limit=1)
+        evidence.download_pending_photos(s, api, tmp_path, clock.now(), limit=1)
         s.refresh(first)
         assert first.status == PhotoStatus.FAILED and first.last_error.startswith("40007")
         clock.advance(days=3)
-        summary = evidence.download_pending_photos(s, FlakyMedia(), tmp_path, clock.now())
+        summary = evidence.download_pending_photos(s, api, tmp_path, clock.now())
         assert summary.expired == 1
         s.refresh(second)
         assert second.status == PhotoStatus.EXPIRED and "expired" in second.last_error
         assert second.media_id and second.pic_url  # kept for staff
+
+
+def test_photo_job_runs_through_the_scheduler_registry(database_url, fake_wechat, clock, store,  # noqa: ANN001
+                                                      tmp_path: Path) -> None:
+    from bot import create_app
+    from bot.jobs import JOBS
+    from bot.services.reports import jobs
+
+    assert any(j.target == "bot.services.reports.jobs:download_photos" for j in JOBS)
+    config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
+                         reports={"photo_dir": str(tmp_path / "photos")})
+    app = create_app(config, clock=clock, store=store)
+    bot = app.extensions["bot"]
+    try:
+        citizen = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, clock=clock))
+        file_report(citizen, media_ids=[fake_wechat.add_media(JPEG)])
+        jobs.download_photos(bot)
+        with bot.db.session() as s:
+            [photo] = photos(s)
+            assert photo.status == PhotoStatus.STORED and evidence.verify_file(photo, tmp_path / "photos")
+    finally:
+        bot.close()
 
 
 def test_identity_is_unreadable_in_the_database_without_the_key(citizen: Citizen, bot, database_url) -> None:  # noqa: ANN001
@@ -251,11 +285,13 @@ def test_contacts_of_closed_reports_are_erased_after_retention(citizen: Citizen,
     assert closed in citizen.says("我的举报")  # the owner HMAC still finds it
 
 
-def test_expired_drafts_are_purged_with_their_photos(citizen: Citizen, bot, clock, tmp_path: Path) -> None:  # noqa: ANN001
+def test_expired_drafts_are_purged_with_their_photos(api_app, fake_wechat, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    bot = api_app.extensions["bot"]
+    citizen = Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, clock=clock))
     citizen.dialog([("举报", "请选择"), ("1", "请描述")])
-    citizen.image("EARLY")
+    citizen.image(fake_wechat.add_media(JPEG))
     with bot.db.session() as s:
-        evidence.download_pending_photos(s, FlakyMedia(), tmp_path, clock.now())
+        evidence.download_pending_photos(s, bot.extensions["api"], tmp_path, clock.now())
         [photo] = photos(s)
         assert (tmp_path / photo.path).is_file()
         assert drafts.purge_expired(s, clock.now() + dt.timedelta(hours=23), 24, tmp_path) == 0
