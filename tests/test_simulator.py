@@ -47,3 +47,28 @@ def test_simulator_is_404_in_production(config, clock) -> None:  # noqa: ANN001
     assert app.test_client().get("/simulator/").status_code == 404
     assert app.test_client().post("/simulator/api/send", json={}).status_code == 404
     app.extensions["bot"].close()
+
+
+def test_photo_upload_becomes_wechat_media_and_pushes_show_in_the_chat(app) -> None:  # noqa: ANN001
+    import io
+
+    from bot.fakewechat import FakeWeChat, mount
+
+    bot = app.extensions["bot"]
+    fake = FakeWeChat(bot.config.wechat.app_id, "secret", clock=bot.clock)
+    mount(app, fake)
+    client = app.test_client()
+    uploaded = client.post("/simulator/api/upload", data={"photo": (io.BytesIO(b"\xff\xd8jpeg"), "p.jpg", "image/jpeg")},
+                           content_type="multipart/form-data").get_json()
+    assert client.get(f"/simulator/media/{uploaded['media_id']}").data == b"\xff\xd8jpeg"
+    sent = send(app, type="image", media_id=uploaded["media_id"], pic_url=uploaded["pic_url"]).get_json()
+    assert f"<MediaId><![CDATA[{uploaded['media_id']}]]></MediaId>" in sent["request_xml"]
+    # The simulator told the fake that this citizen wrote, so a customer-service message may reach them.
+    fake.custom_send({"touser": "o_sim_zhangsan", "msgtype": "text", "text": {"content": "您的举报已受理"}})
+    feed = client.get("/simulator/api/pushes?openid=o_sim_zhangsan&after=0").get_json()["pushes"]
+    assert [p["reply"] for p in feed] == [{"type": "text", "content": "您的举报已受理"}]
+    assert client.get("/simulator/api/pushes?openid=o_sim_zhangsan&after=1").get_json()["pushes"] == []
+
+
+def test_push_feed_needs_the_fake_api(app) -> None:  # noqa: ANN001
+    assert app.test_client().get("/simulator/api/pushes?openid=o_sim_zhangsan").status_code == 404

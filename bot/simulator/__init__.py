@@ -89,6 +89,10 @@ def send() -> Response:
     if openid not in {o for o, _ in CITIZENS}:
         abort(400, "unknown simulated citizen")
     kind, fields = fields_for(data)
+    fake = current_app.extensions.get("fake_wechat")
+    if fake is not None:
+        # The real WeChat knows when a citizen wrote (the 48-hour window); the fake learns it here.
+        fake.record_interaction(openid, "event" if kind == "event" else "message")
     created = int(bot.clock.now().timestamp())
     xml = build_message(openid, kind, fields, created)
     timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
@@ -111,6 +115,66 @@ def send() -> Response:
         reply_xml = bot.gateway.decrypt(reply_body, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
     return jsonify(status=response.status_code, request_xml=xml, request_body=body, reply_body=reply_body,
                    reply_xml=reply_xml, reply=parse_reply(reply_xml, response.status_code))
+
+
+@bp.get("/api/pushes")
+def pushes() -> Response:
+    """Messages the fake WeChat API delivered to a citizen (status notices, prizes, broadcasts...)."""
+    fake = current_app.extensions.get("fake_wechat")
+    if fake is None:
+        abort(404, "no fake WeChat API in this process (run `python -m bot demo`)")
+    openid = request.args.get("openid", "")
+    after = request.args.get("after", 0, type=int)
+    delivered = fake.sent_to(openid)
+    items = [{"id": index, "channel": d.channel, "at": d.at.isoformat(), "reply": push_as_reply(d.message)}
+             for index, d in enumerate(delivered, start=1) if index > after]
+    return jsonify(pushes=items)
+
+
+def push_as_reply(message: dict[str, Any]) -> dict[str, Any]:
+    """A pushed message in the shape the chat renders (customer-service, template or mass send)."""
+    kind = message.get("msgtype")
+    if kind == "text":
+        return {"type": "text", "content": message.get("text", {}).get("content", "")}
+    if kind == "news":
+        return {"type": "news", "articles": [
+            {"title": a.get("title", ""), "description": a.get("description", ""), "url": a.get("url", ""),
+             "image": a.get("picurl", "")} for a in message.get("news", {}).get("articles", [])]}
+    if "template_id" in message:
+        data = message.get("data", {})
+        lines = [str(v.get("value", "")) if isinstance(v, dict) else str(v) for v in data.values()]
+        return {"type": "text", "content": "【模板消息】\n" + "\n".join(lines)}
+    return {"type": "text", "content": str(message)}
+
+
+@bp.post("/api/upload")
+def upload() -> Response:
+    """A photo the citizen picked: it becomes temporary media the fake WeChat API serves, as WeChat would."""
+    fake = current_app.extensions.get("fake_wechat")
+    if fake is None:
+        abort(404, "no fake WeChat API in this process (run `python -m bot demo`)")
+    photo = request.files.get("photo")
+    if photo is None:
+        abort(400, "no photo")
+    content = photo.read()
+    if not content or len(content) > 10 * 1024 * 1024:
+        abort(413, "photos must be between 1 byte and 10 MB")
+    media_id = fake.add_media(content, photo.mimetype or "image/jpeg")
+    return jsonify(media_id=media_id, pic_url=f"{request.host_url.rstrip('/')}/simulator/media/{media_id}")
+
+
+@bp.get("/media/<media_id>")
+def media(media_id: str) -> Response:
+    fake = current_app.extensions.get("fake_wechat")
+    if fake is None:
+        abort(404)
+    from bot.fakewechat import WeChatError
+
+    try:
+        content, mimetype = fake.media_get(media_id)
+    except WeChatError:
+        abort(404)  # expired (3 days) or never uploaded
+    return Response(content, mimetype=mimetype)
 
 
 def parse_reply(xml: str, status: int) -> dict[str, Any]:
