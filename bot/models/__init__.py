@@ -3,5 +3,6 @@
 from bot.models.base import Base
 from bot.models.citizens import Citizen
 from bot.models.outbox import Delivery, DeliveryStatus
+from bot.models.staff import AuditEntry, StaffUser
 
-__all__ = ["Base", "Citizen", "Delivery", "DeliveryStatus"]
+__all__ = ["Base", "Citizen", "Delivery", "DeliveryStatus", "AuditEntry", "StaffUser"]
