@@ -101,7 +101,7 @@ def guard() -> Any:
             db().commit()
             logout_user()
             session.clear()
-            flash("您已超过 {} 分钟未操作，为安全起见已自动退出，请重新登录。".format(idle // 60), "info")
+            flash(f"您已超过 {idle // 60} 分钟未操作，为安全起见已自动退出，请重新登录。", "info")
             return redirect(url_for("console.login"))
         session[SEEN_KEY] = moment
     return None
