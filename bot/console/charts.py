@@ -40,7 +40,7 @@ def _num(value: float) -> str:
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-            f'width="100%" role="img" aria-label="{escape(title)}" {FONT} font-size="12">'
+            f'width="100%" role="img" aria-label="{escape(title)}" {FONT} font-size="13">'
             f"<title>{escape(title)}</title>")
     return Markup(head + "".join(body) + "</svg>")
 
@@ -54,7 +54,7 @@ def _axes(body: list[str], left: int, top: int, right: int, bottom: int, y_max: 
     body.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#888"/>')
 
 
-def bar_chart(items: Sequence[tuple[str, float]], title: str, *, width: int = 640, height: int = 260,
+def bar_chart(items: Sequence[tuple[str, float]], title: str, *, width: int = 600, height: int = 240,
               color: str = PALETTE[0]) -> Markup:
     """Vertical bars with their value on top and the label below."""
     left, top, right, bottom = 48, 16, width - 12, height - 40
@@ -78,7 +78,7 @@ def bar_chart(items: Sequence[tuple[str, float]], title: str, *, width: int = 64
 
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], title: str, *,
-               width: int = 720, height: int = 280) -> Markup:
+               width: int = 600, height: int = 260) -> Markup:
     """One line per series over shared x labels (days), with a legend; long x axes show every n-th label."""
     left, top, right, bottom = 48, 30, width - 12, height - 40
     values = [v for _, points in series for v in points]
@@ -87,14 +87,15 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     _axes(body, left, top, right, bottom, y_max)
     count = len(labels)
     step_x = (right - left) / max(count - 1, 1)
+    x0 = (left + right) / 2 if count == 1 else left  # a single day sits in the middle, not on the axis
     every = max(1, math.ceil(count / 10))
     for index, label in enumerate(labels):
         if index % every == 0 or index == count - 1:
-            x = left + step_x * index
+            x = x0 + step_x * index
             body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#333">{escape(label)}</text>')
     for number, (name, points) in enumerate(series):
         color = PALETTE[number % len(PALETTE)]
-        coords = [(left + step_x * i, bottom - (bottom - top) * v / y_max) for i, v in enumerate(points)]
+        coords = [(x0 + step_x * i, bottom - (bottom - top) * v / y_max) for i, v in enumerate(points)]
         if coords:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
             body.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
