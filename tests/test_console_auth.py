@@ -143,7 +143,9 @@ def test_session_cookie_is_secure_in_production(config, clock, store) -> None:  
     prod = config.replace(**secrets)
     app = create_app(prod, clock=clock, store=store)
     try:
-        assert app.config["SESSION_COOKIE_SECURE"] is True
+        add_staff(app, "wang", "reviewer")
+        cookie = ConsoleClient(app.test_client()).login("wang").headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     finally:
         app.extensions["bot"].close()
 
@@ -155,3 +157,11 @@ def test_login_never_redirects_off_site(app) -> None:  # noqa: ANN001
         assert response.headers["Location"] == "/console/", target
     response = ConsoleClient(app.test_client()).login("wang", next="/console/content")
     assert response.headers["Location"] == "/console/content"
+
+
+def test_pages_forbid_inline_script_and_caching(app) -> None:  # noqa: ANN001
+    response = app.test_client().get("/console/login")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "<script>" not in response.get_data(as_text=True)

@@ -219,6 +219,30 @@ def test_content_page_lists_every_loaded_part(app) -> None:  # noqa: ANN001
     assert "welcome" in html and "townships.toml" in html
 
 
+def test_content_parts_of_any_shape_are_described() -> None:
+    import dataclasses
+
+    from bot.console.content_page import describe
+
+    @dataclasses.dataclass(frozen=True)
+    class Event:
+        id: str
+        day: dt.date
+        places: tuple[str, ...]
+
+    @dataclasses.dataclass(frozen=True)
+    class Events:
+        items: tuple[Event, ...]
+        note: str
+
+    sections = describe("events", Events((Event("e1", dt.date(2021, 6, 1), ("城关镇", "北坡镇")),), "<b>"))
+    assert sections[0].title == "活动 · items" and sections[0].columns == ["id", "day", "places"]
+    assert sections[0].rows == [["e1", "2021-06-01", "城关镇、北坡镇"]]
+    assert sections[1].rows == [["<b>"]]  # plain text: the template escapes it
+    assert describe("menu", {"a": 1})[0].rows == [["a", "1"]]
+    assert describe("bank", [{"q": "?", "a": ["x", "y"]}])[0].rows == [["?", "x、y"]]
+
+
 # --- command line -------------------------------------------------------------------------------
 
 def run_cli(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
