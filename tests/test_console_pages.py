@@ -269,3 +269,24 @@ def test_cli_manages_accounts_without_logging_passwords(app, database_url: str) 
     with app.extensions["bot"].db.session() as session:
         actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "cli").order_by(AuditEntry.id)))
     assert actions == ["staff.add", "staff.password", "staff.disable"]
+
+
+def test_staff_change_their_own_password(app) -> None:  # noqa: ANN001
+    from tests.console import PASSWORD
+
+    console = logged_in(app, "reviewer", "wang")
+    elsewhere = ConsoleClient(app.test_client())
+    elsewhere.login("wang")
+    for form, problem in [({"current": "wrong-one-here", "new": "n" * 12, "repeat": "n" * 12}, "当前密码不正确"),
+                          ({"current": PASSWORD, "new": "n" * 12, "repeat": "m" * 12}, "不一致"),
+                          ({"current": PASSWORD, "new": "short", "repeat": "short"}, "至少")]:
+        console.post("/console/account/password", form)
+        assert problem in console.get("/console/account").get_data(as_text=True)
+    response = console.post("/console/account/password", {"current": PASSWORD, "new": "n" * 12, "repeat": "n" * 12})
+    assert response.headers["Location"] == "/console/"
+    assert console.get("/console/").status_code == 200  # this session goes on ...
+    assert elsewhere.get("/console/").status_code == 302  # ... the other one ended
+    assert ConsoleClient(app.test_client()).login("wang", "n" * 12).status_code == 302
+    with app.extensions["bot"].db.session() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "staff.password"))
+        assert (entry.actor, entry.target) == ("wang", "wang")

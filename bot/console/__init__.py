@@ -28,6 +28,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.content_page",
     "bot.console.staff_page",
     "bot.console.audit",
+    "bot.console.account",
 )
 
 csrf = CSRFProtect()

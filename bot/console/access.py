@@ -20,6 +20,7 @@ ACTIONS: dict[str, str] = {
     "view_content": "查看内容",
     "view_audit": "查看操作日志",
     "manage_staff": "管理人员账号",
+    "change_own_password": "修改自己的密码",
 }
 
 ALL = frozenset(ACTIONS)
@@ -27,10 +28,11 @@ ALL = frozenset(ACTIONS)
 MATRIX: dict[str, frozenset[str]] = {
     "admin": ALL,
     # Reviewers triage hazard reports; they never see who reported (only an admin may reveal it).
-    "reviewer": frozenset({"view_dashboard", "view_reports", "triage_reports", "export_reports", "view_content"}),
+    "reviewer": frozenset({"view_dashboard", "view_reports", "triage_reports", "export_reports", "view_content",
+                           "change_own_password"}),
     # Editors run the campaign's communication: broadcasts, the quiz and its draws, the push plan.
     "editor": frozenset({"view_dashboard", "send_broadcast", "manage_draws", "view_quiz", "edit_push_plan",
-                         "view_content"}),
+                         "view_content", "change_own_password"}),
 }
 
 

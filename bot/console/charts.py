@@ -80,7 +80,7 @@ def bar_chart(items: Sequence[tuple[str, float]], title: str, *, width: int = 60
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], title: str, *,
                width: int = 600, height: int = 260) -> Markup:
     """One line per series over shared x labels (days), with a legend; long x axes show every n-th label."""
-    left, top, right, bottom = 48, 30, width - 12, height - 40
+    left, top, right, bottom = 48, 30, width - 28, height - 40  # room for the last day's label
     values = [v for _, points in series for v in points]
     y_max = axis_max(max(values, default=0))
     body: list[str] = []

@@ -153,6 +153,11 @@ DELIVERY_STATUSES = {
 }
 
 
+# What pushes are for, as staff say it; a purpose not listed shows as it is stored.
+PURPOSES = {"broadcast": "群发", "report_status": "举报进度通知", "report_reply": "举报回复",
+            "quiz_prize": "中奖通知", "event_reminder": "活动提醒", "push_plan": "计划推送"}
+
+
 @panel("deliveries", "推送送达情况", action="view_dashboard", order=90)
 def deliveries_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
     counts = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
@@ -162,7 +167,8 @@ def deliveries_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
                                  .group_by(Delivery.purpose, Delivery.status)).all()
     purposes = sorted({p for p, _, _ in by_purpose})
     cell = {(p, s): n for p, s, n in by_purpose}
-    rows = [(p, [Figure(f"deliveries.{p}.{s}", cell.get((p, s), 0)) for s in statuses]) for p in purposes]
+    rows = [(PURPOSES.get(p, p), [Figure(f"deliveries.{p}.{s}", cell.get((p, s), 0)) for s in statuses])
+            for p in purposes]
     return Panel(
         summary=[(label, Figure(f"deliveries.{s}", count)) for s, (label, count) in zip(statuses, items, strict=True)],
         chart=bar_chart(items, "推送按状态"),

@@ -97,6 +97,18 @@ def set_password(session: Session, user: StaffUser, *, actor: str, now: dt.datet
     return password
 
 
+def change_own_password(session: Session, user: StaffUser, current: str, new: str, repeat: str, *,
+                        now: dt.datetime, ip: str | None = None) -> None:
+    """A staff member replaces their own password; the current one is required."""
+    if not check_password_hash(user.password_hash, current):
+        raise StaffError("当前密码不正确。")
+    if new != repeat:
+        raise StaffError("两次输入的新密码不一致。")
+    if new == current:
+        raise StaffError("新密码不能与当前密码相同。")
+    set_password(session, user, actor=user.username, now=now, password=new, ip=ip)
+
+
 def set_role(session: Session, user: StaffUser, role: str, *, actor: str, now: dt.datetime,
              ip: str | None = None) -> None:
     if role not in ROLES:

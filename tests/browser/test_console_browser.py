@@ -168,3 +168,23 @@ def test_citizen_text_never_executes(app, live_server, page, screenshot, clock) 
     assert panel.locator("script, img, svg").count() == 0
     assert page.locator('a[href^="javascript:"]').count() == 0
     screenshot(page, "console-dashboard-xss")
+
+
+def test_dashboard_in_the_browser_matches_the_database(app, live_server, page, screenshot, clock) -> None:  # noqa: ANN001
+    from tests.test_console_pages import expected_figure, make_history
+
+    wechat = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock)
+    make_history(app, lambda openid: Citizen(wechat, openid), clock)
+    add_staff(app, "boss", "admin")
+    log_in(page, live_server, "boss")
+    page.wait_for_url(f"{live_server}/console/")
+    page.click("text=按日明细")
+    shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[data-figure]')]
+        .map(e => [e.dataset.figure, e.dataset.value]))""")
+    assert len(shown) > 20
+    with app.extensions["bot"].db.session() as session:
+        for key, value in shown.items():
+            assert int(value) == expected_figure(session, key), key
+    # What a person reads is the same number as the attribute.
+    assert page.locator('[data-figure="followers.following"]').inner_text() == shown["followers.following"]
+    screenshot(page, "console-dashboard-history")
