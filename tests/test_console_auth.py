@@ -165,3 +165,15 @@ def test_pages_forbid_inline_script_and_caching(app) -> None:  # noqa: ANN001
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_store_outage_gets_a_chinese_error_page_not_a_login(config, clock) -> None:  # noqa: ANN001
+    from tests.test_health_and_cli import DeadStore
+
+    app = create_app(config, clock=clock, store=DeadStore())
+    try:
+        add_staff(app, "wang", "reviewer")
+        response = ConsoleClient(app.test_client()).login("wang")
+        assert response.status_code == 500 and "系统暂时出错" in response.get_data(as_text=True)
+    finally:
+        app.extensions["bot"].close()

@@ -11,7 +11,19 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from flask import Flask, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
@@ -129,7 +141,7 @@ def secure_headers(response: Response) -> Response:
 
 @bp.app_context_processor
 def layout_context() -> dict[str, Any]:
-    if not request.blueprint == "console":
+    if not has_request_context() or request.blueprint != "console":
         return {}
     role = current_user.role if current_user.is_authenticated else None
     return {"nav": nav_for(role) if role else [], "role_names": ROLE_NAMES, "can": lambda action: can(role, action),
@@ -146,6 +158,13 @@ def forbidden(_exc: Exception) -> tuple[str, int]:
 def not_found(_exc: Exception) -> tuple[str, int]:
     return render_template("console/error.html", code=404, title="页面不存在",
                            message="没有找到这个页面或记录。"), 404
+
+
+@bp.errorhandler(500)
+def server_error(_exc: Exception) -> tuple[str, int]:
+    # The cause is in the log (Flask logs the exception); staff get a plain explanation.
+    return render_template("console/error.html", code=500, title="系统暂时出错",
+                           message="操作未能完成，请稍后重试。如果一再出现，请联系技术人员。"), 500
 
 
 @bp.errorhandler(CSRFError)
