@@ -34,5 +34,6 @@ def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
 FEATURES: tuple[str, ...] = (
     "bot.metrics_view",
     "bot.pushes",
+    "bot.console",
     "bot.simulator",
 )

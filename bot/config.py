@@ -127,6 +127,14 @@ class PushConfig:
     subscribe_template_id: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class ConsoleConfig:
+    idle_minutes: int = 30
+    login_attempts: int = 5  # failures per username before a lockout
+    login_attempts_per_ip: int = 20  # an office shares one IP, so this is higher
+    lockout_minutes: int = 15
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "wechat": WechatConfig,
@@ -139,6 +147,7 @@ SECTIONS: dict[str, type] = {
     "quiz": QuizConfig,
     "reports": ReportsConfig,
     "push": PushConfig,
+    "console": ConsoleConfig,
 }
 
 REQUIRED = [("wechat", "token"), ("wechat", "app_id"), ("database", "url")]
@@ -157,6 +166,7 @@ class Config:
     quiz: QuizConfig
     reports: ReportsConfig
     push: PushConfig
+    console: ConsoleConfig
     source: str = "<defaults>"
 
     @property

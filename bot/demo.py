@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 import sys
 import threading
 
 from werkzeug.serving import make_server
 
 from bot.config import Config, ConfigError
+from bot.runtime import Bot
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +35,18 @@ def demo_config(config: Config, host: str, port: int, today: str | None) -> Conf
                           wechat={"api_base_url": f"{public}/fake-wechat/cgi-bin/"})
 
 
-def ensure_demo_staff(app: object) -> str | None:
-    """A staff account for the console, with a fresh password printed at each start."""
-    try:
-        from bot.services import staff
-    except ImportError:
-        return None
-    bot = app.extensions["bot"]  # type: ignore[attr-defined]
-    password = secrets.token_urlsafe(9)
+def ensure_demo_staff(bot: Bot) -> str:
+    """An admin account for the console, with a fresh password printed at each start."""
+    from bot.services import staff
+
     with bot.db.session() as session:
-        staff.set_demo_admin(session, DEMO_STAFF, password, bot.clock.now())
+        user = staff.find(session, DEMO_STAFF)
+        if user is None:
+            _, password = staff.add(session, DEMO_STAFF, "admin", actor="demo", now=bot.clock.now())
+        else:
+            if user.disabled:
+                staff.set_disabled(session, user, False, actor="demo", now=bot.clock.now())
+            password = staff.set_password(session, user, actor="demo", now=bot.clock.now())
         session.commit()
     return password
 
@@ -62,13 +64,13 @@ def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
     fake = FakeWeChat(config.wechat.app_id, config.wechat.app_secret, clock=bot.clock,
                       account_type=config.wechat.account_type)
     mount(app, fake)
-    password = ensure_demo_staff(app)
+    password = ensure_demo_staff(bot)
     server = make_server(host, port, app, threaded=True)
     workers = start_workers(bot)
     public = config.server.public_url
     lines = ["", "安全生产月公众号 demo is running (Ctrl-C to stop)",
              f"  simulator : {public}/simulator/",
-             f"  console   : {public}/console/" + (f"   staff: {DEMO_STAFF} / {password}" if password else ""),
+             f"  console   : {public}/console/   staff: {DEMO_STAFF} / {password}",
              f"  webhook   : {public}/wechat   (token from config, AES {'on' if config.aes_enabled else 'off'})",
              f"  campaign day: {config.server.today} (the clock runs forward from 09:00)",
              f"  data      : {config.database.url} (kept between runs)", ""]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def test_demo_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         assert proc.wait(timeout=20) == 0
     output = "\n".join(lines)
     assert "/simulator/" in output and "/console/" in output and "2021-06-01" in output
+    assert re.search(r"staff: admin / \S{8,}", output)
 
     with demo(db) as (base, _, _):  # a second start reuses the data
         assert "YH20210601-" in say(base, "我的举报")

@@ -5,6 +5,7 @@ from bot.models.citizens import Citizen
 from bot.models.outbox import Delivery, DeliveryStatus
 from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
 from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, ReportPhoto
+from bot.models.staff import AuditEntry, StaffUser
 
-__all__ = ["Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "Report", "ReportAudit",
-           "ReportDraft", "ReportEvent", "ReportPhoto", "WeChatTag"]
+__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "Report",
+           "ReportAudit", "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]
