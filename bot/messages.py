@@ -38,7 +38,7 @@ def handle(bot: Bot, msg: Inbound) -> str:
         # The citizen's previous message is still being handled. Give the claim back so that
         # WeChat's retry of this one can run, and say so rather than drop it silently.
         bot.dedupe.release(msg.dedupe_key)
-        return render(Text(bot.content.replies["busy"]), msg)
+        return render(Text(bot.content.replies["busy"]), msg, _timestamp(bot))
     except StoreError:
         return handle_without_store(bot, msg)
     try:
@@ -75,7 +75,7 @@ def run(bot: Bot, msg: Inbound, store: Store, stateless: bool = False) -> str:
         reply = as_reply(rule.handler(msg, ctx)) if rule else None
         if stateless and conv.state is not None:
             session.rollback()
-            return render(Text(bot.content.replies["busy_system"]), msg)
+            return render(Text(bot.content.replies["busy_system"]), msg, _timestamp(bot))
         session.commit()
         if conv.expired_flow and isinstance(reply, Text):
             reply = Text(bot.content.replies["timeout"] + "\n\n" + reply.content)
@@ -91,4 +91,9 @@ def run(bot: Bot, msg: Inbound, store: Store, stateless: bool = False) -> str:
         reply = Text(bot.content.replies["apology"])
     finally:
         session.close()
-    return SUCCESS if reply is None else render(reply, msg)
+    return SUCCESS if reply is None else render(reply, msg, _timestamp(bot))
+
+
+def _timestamp(bot: Bot) -> int:
+    """The reply's CreateTime, from the injected clock (the demo's simulated day, a test's frozen one)."""
+    return int(bot.clock.now().timestamp())
