@@ -46,8 +46,8 @@ def last_reply(page: Any) -> str:
 
 def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, page, screenshot, clock,  # noqa: ANN001
                                                            tmp_path: Path) -> None:
-    from bot.sender import Sender
     from bot.models.reports import ReportStatus
+    from bot.sender import Sender
     from bot.services.reports import staff
     from bot.services.reports.identity import vault_for
 
