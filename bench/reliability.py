@@ -201,8 +201,9 @@ def drill_retries(base: str, pg: str, messages: int) -> dict:
         openid = f"o_retry_{user:05d}"
         for step, text in enumerate(REPORT_STEPS):
             xml = text_xml(openid, text)
+            copies = [(xml, n % 2 == 0, user * 1000 + step * 10 + n) for n in range(3)]
             with futures.ThreadPoolExecutor(3) as pool:
-                list(pool.map(lambda n: client.deliver(xml, n % 2 == 0, user * 1000 + step * 10 + n), range(3)))
+                list(pool.map(lambda copy: client.deliver(*copy), copies))
 
     with futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(triple, range(messages // len(REPORT_STEPS))))
