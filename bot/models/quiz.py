@@ -140,4 +140,5 @@ class QuizPrize(Base):
     delivered_at: Mapped[dt.datetime | None]
     delivered_by: Mapped[str | None] = mapped_column(String(64))
     expired_at: Mapped[dt.datetime | None]
+    erase_after: Mapped[dt.datetime | None]  # fixed at delivery: delivered_at + claim_erase_days
     contact_erased_at: Mapped[dt.datetime | None]

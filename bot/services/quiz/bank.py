@@ -170,3 +170,14 @@ def _answer(path: Path, qid: str, kind: str, options: tuple[str, ...], answer: s
     if kind == "multiple" and len(letters) < 2:
         raise ContentError(path, qid, "answer", "a multiple-choice question needs two or more answers")
     return "".join(sorted(letters))
+
+
+def check_round_size(content: Any, _dispatcher: Any, config: Any) -> list[str]:
+    """A round draws [quiz] questions_per_round distinct questions: the bank must hold that many."""
+    per_round = config.quiz.questions_per_round
+    problems = []
+    if not 1 <= per_round <= 100:
+        problems.append(f"[quiz] questions_per_round must be 1..100, not {per_round}")
+    if len(content.quiz) < per_round:
+        problems.append(f"content/quiz: {len(content.quiz)} questions, fewer than [quiz] questions_per_round = {per_round}")
+    return problems
