@@ -87,7 +87,7 @@ class DbBoard:
         self.township = township
 
     def _base(self, *columns):  # noqa: ANN002, ANN202
-        query = select(*columns)
+        query = select(*columns).select_from(QuizBest)
         if self.township is not None:
             query = query.join(Citizen, Citizen.openid == QuizBest.openid).where(Citizen.township == self.township)
         return query
