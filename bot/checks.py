@@ -6,6 +6,7 @@ from bot.config import Config
 from bot.content import ContentError, load_content
 from bot.runtime import content_dir
 from bot.services.pushplan import check_plan
+from bot.services.quiz.bank import check_round_size
 
 
 def check_content(config: Config) -> list[str]:
@@ -26,4 +27,5 @@ def check_content(config: Config) -> list[str]:
 # Each: (content, dispatcher, config) -> list of problems, e.g. a menu key with no handler.
 CROSS_CHECKS: list = [
     check_plan,  # the push plan fits the account's mass-send quota
+    check_round_size,  # the quiz bank holds at least one round
 ]

@@ -95,6 +95,7 @@ class QuizConfig:
     campaign_end: str = "2021-06-30"
     counted_rounds_per_day: int = 1
     draw_entry_per: str = "day"  # "day" or "campaign"
+    draw_eligibility: str = "full_marks"  # "full_marks" or "at_least:N"
     min_seconds_per_question: float = 2.0
     answers_per_minute: int = 30
     claim_days: int = 7

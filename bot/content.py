@@ -25,6 +25,7 @@ PARTS: dict[str, str] = {
     "report_categories": "bot.services.reports.categories:load_report_categories",
     "knowledge": "bot.services.knowledge:load_knowledge",
     "pushes": "bot.services.pushplan:load_plan",
+    "quiz": "bot.services.quiz.bank:load_bank",
 }
 
 

@@ -4,12 +4,13 @@ Feature routers before knowledge: knowledge takes any question it can answer, so
 of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first.
 """
 
-from handlers import common, knowledge, pushes, report, township
+from handlers import common, knowledge, pushes, quiz, report, township
 
 ROUTERS = [
     common.escapes,
     pushes.router,
     township.router,
+    quiz.router,
     report.report,
     knowledge.router,
     common.fallback,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Iterator
 
@@ -68,6 +67,4 @@ def failing_report_inserts() -> Iterator[None]:
 
 def forget_dedupe(store, citizen: Citizen) -> None:  # noqa: ANN001
     """The store loses the dedupe entry of the citizen's last message (as after a Redis restart)."""
-    msg_id = re.search(r"<MsgId>(\d+)</MsgId>", citizen.last_xml or "").group(1)
-    sender = hashlib.sha256(citizen.openid.encode()).hexdigest()[:16]
-    store.delete(f"dedupe:msg:{sender}:{msg_id}")
+    store.delete(citizen.last_dedupe_key())

@@ -125,6 +125,13 @@ class Citizen:
             assert reply.fields["FromUserName"] == self.account, "reply must come from the account"
         return reply
 
+    def last_dedupe_key(self) -> str:
+        """The store key under which the bot remembers the last message (to make it forget, as after a flush)."""
+        from bot.wechat.inbound import parse_inbound
+
+        assert self.last_xml is not None
+        return "dedupe:" + parse_inbound(self.last_xml).dedupe_key
+
     def resend_last(self) -> Reply:
         assert self.last_xml is not None
         return self.send(self.last_xml)

@@ -4,8 +4,10 @@ from bot.models.base import Base
 from bot.models.citizens import Citizen
 from bot.models.outbox import Delivery, DeliveryStatus
 from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
+from bot.models.quiz import QuizAnswer, QuizBest, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
 from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, ReportPhoto
 from bot.models.staff import AuditEntry, StaffUser
 
-__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "Report",
-           "ReportAudit", "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]
+__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "QuizAnswer",
+           "QuizBest", "QuizDraw", "QuizDrawEntry", "QuizPrize", "QuizRound", "Report", "ReportAudit", "ReportDraft",
+           "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]

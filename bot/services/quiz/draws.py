@@ -1,0 +1,242 @@
+"""Prize draws that anyone can check.
+
+1. `create_draw` freezes the ordered list of eligible entries, stores SHA-256 of its canonical text
+   (`list_digest`) and publishes `commitment` = SHA-256 of a secret seed (64 hex characters).
+2. Optionally a public `beacon` is announced after the commitment (e.g. that evening's 福彩3D
+   numbers): it stops whoever created the draw from trying seeds until the outcome suits them.
+3. `reveal_draw` publishes the seed and fixes the winners, once; a revealed draw cannot be re-run.
+4. `verify_draw` (and `pick_winners` on a published list) recomputes everything.
+
+Canonical list: one line per entry, `"{position}\\t{openid}\\t{day}"` (position from 0, day as
+YYYY-MM-DD), lines joined by "\\n", UTF-8; `list_digest` = SHA-256 hex of that text.
+
+Winners (`pick_winners`):
+  key = HMAC-SHA256(key=seed (ASCII), msg="smb-quiz-draw|" + list_digest + "|" + beacon (UTF-8))
+  U(m, i) = the first r = int.from_bytes(HMAC-SHA256(key, f"{i}:{attempt}"), "big"), attempt = 0, 1, ...,
+            with r < 2**256 - (2**256 mod m); then r mod m   (rejection sampling: no modulo bias)
+  forward Fisher–Yates over positions p = [0..n-1]: for i = 0, 1, ...: j = i + U(n - i, i); swap
+  p[i], p[j]; p[i] is the next pick; a pick whose openid already won is skipped (one prize per
+  person per draw); stop at `winners_wanted` winners or at the end of the list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from bot.config import QuizConfig
+from bot.models.quiz import DrawStatus, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound, RoundStatus
+from bot.services import outbox
+from bot.services.quiz.rounds import campaign_day
+
+DOMAIN = "smb-quiz-draw"
+
+
+class DrawError(Exception):
+    """A draw operation refused, in one line staff can act on."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    openid: str
+    day: dt.date
+    round_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    draw_id: int
+    ok: bool
+    lines: tuple[str, ...]  # what was checked, one line each
+    winners: tuple[str, ...]  # recomputed winners' openids in pick order (empty before reveal)
+
+
+def eligibility_min_score(rule: str, total: int) -> int:
+    """`full_marks` (every question right) or `at_least:N`."""
+    if rule == "full_marks":
+        return total
+    if rule.startswith("at_least:") and rule.split(":", 1)[1].isdigit():
+        return int(rule.split(":", 1)[1])
+    raise DrawError(f"unknown eligibility rule {rule!r} (full_marks or at_least:N)")
+
+
+def eligible_entries(session: Session, cfg: QuizConfig, period_start: dt.date, period_end: dt.date,
+                     *, entry_per: str | None = None, eligibility: str | None = None) -> list[Entry]:
+    """Counted, finished, unflagged rounds that meet the rule: one entry per person per day (or per
+    campaign), each person's first qualifying round, in the order they qualified."""
+    entry_per = entry_per or cfg.draw_entry_per
+    eligibility = eligibility or cfg.draw_eligibility
+    if entry_per not in ("day", "campaign"):
+        raise DrawError(f"[quiz] draw_entry_per must be day or campaign, not {entry_per!r}")
+    rounds = session.scalars(
+        select(QuizRound).where(QuizRound.counted.is_(True), QuizRound.flagged.is_(False),
+                                QuizRound.status == RoundStatus.FINISHED,
+                                QuizRound.day >= period_start, QuizRound.day <= period_end)
+        .order_by(QuizRound.finished_at, QuizRound.id))
+    entries, taken = [], set()
+    for rnd in rounds:
+        if rnd.score < eligibility_min_score(eligibility, rnd.total):
+            continue
+        slot = (rnd.openid, rnd.day) if entry_per == "day" else rnd.openid
+        if slot not in taken:
+            taken.add(slot)
+            entries.append(Entry(rnd.openid, rnd.day, rnd.id))
+    return entries
+
+
+def canonical_list(entries: Sequence[Entry]) -> str:
+    return "\n".join(f"{i}\t{e.openid}\t{e.day.isoformat()}" for i, e in enumerate(entries))
+
+
+def list_digest(entries: Sequence[Entry]) -> str:
+    return hashlib.sha256(canonical_list(entries).encode("utf-8")).hexdigest()
+
+
+def commitment_of(seed: str) -> str:
+    return hashlib.sha256(seed.encode("ascii")).hexdigest()
+
+
+def _uniform(key: bytes, m: int, i: int) -> int:
+    limit = (1 << 256) - (1 << 256) % m
+    attempt = 0
+    while True:
+        r = int.from_bytes(hmac.new(key, f"{i}:{attempt}".encode(), hashlib.sha256).digest(), "big")
+        if r < limit:
+            return r % m
+        attempt += 1
+
+
+def pick_winners(openids: Sequence[str], seed: str, digest: str, beacon: str, wanted: int) -> list[int]:
+    """Winning positions in pick order (see the module docstring for the exact algorithm)."""
+    key = hmac.new(seed.encode("ascii"), f"{DOMAIN}|{digest}|{beacon}".encode(), hashlib.sha256).digest()
+    n = len(openids)
+    order = list(range(n))
+    picks: list[int] = []
+    won: set[str] = set()
+    for i in range(n):
+        if len(picks) >= wanted:
+            break
+        j = i + _uniform(key, n - i, i)
+        order[i], order[j] = order[j], order[i]
+        if openids[order[i]] not in won:
+            won.add(openids[order[i]])
+            picks.append(order[i])
+    return picks
+
+
+def create_draw(session: Session, cfg: QuizConfig, *, title: str, prize: str, winners: int,
+                period_start: dt.date, period_end: dt.date, by: str, now: dt.datetime) -> QuizDraw:
+    """Freeze the eligible list and publish the commitment. The period must be over."""
+    if winners < 1:
+        raise DrawError("winners must be at least 1")
+    if period_start > period_end:
+        raise DrawError("the period starts after it ends")
+    if period_end >= campaign_day(now):
+        raise DrawError(f"the period must be over before the draw (it ends {period_end}, today is {campaign_day(now)})")
+    if not by.strip():
+        raise DrawError("say who runs the draw (--by)")
+    overlapping = session.scalar(select(QuizDraw).where(QuizDraw.period_start <= period_end,
+                                                        QuizDraw.period_end >= period_start))
+    if overlapping is not None:
+        # Otherwise a second draw over the same entries could be used to get a different outcome.
+        raise DrawError(f"draw #{overlapping.id} already covers {overlapping.period_start}..{overlapping.period_end}")
+    entries = eligible_entries(session, cfg, period_start, period_end)
+    if not entries:
+        raise DrawError(f"no eligible entries between {period_start} and {period_end}")
+    seed = secrets.token_hex(32)
+    draw = QuizDraw(title=title.strip(), prize=prize.strip(), winners_wanted=winners, period_start=period_start,
+                    period_end=period_end, entry_per=cfg.draw_entry_per, eligibility=cfg.draw_eligibility,
+                    entry_count=len(entries), list_digest=list_digest(entries), commitment=commitment_of(seed),
+                    seed=seed, status=DrawStatus.COMMITTED, created_at=now, created_by=by.strip())
+    session.add(draw)
+    session.flush()
+    session.execute(insert(QuizDrawEntry), [
+        {"draw_id": draw.id, "position": i, "openid": e.openid, "day": e.day, "round_id": e.round_id}
+        for i, e in enumerate(entries)])
+    session.flush()
+    return draw
+
+
+def entries_of(session: Session, draw_id: int) -> list[Entry]:
+    rows = session.execute(select(QuizDrawEntry.openid, QuizDrawEntry.day, QuizDrawEntry.round_id)
+                           .where(QuizDrawEntry.draw_id == draw_id).order_by(QuizDrawEntry.position))
+    return [Entry(openid, day, round_id) for openid, day, round_id in rows]
+
+
+def _locked(session: Session, draw_id: int) -> QuizDraw:
+    draw = session.scalar(select(QuizDraw).where(QuizDraw.id == draw_id).with_for_update())
+    if draw is None:
+        raise DrawError(f"no draw #{draw_id}")
+    return draw
+
+
+def reveal_draw(session: Session, cfg: QuizConfig, draw_id: int, *, by: str, now: dt.datetime,
+                beacon: str = "") -> list[QuizPrize]:
+    """Publish the seed, fix the winners and queue their notices. Only once per draw."""
+    draw = _locked(session, draw_id)
+    if draw.status != DrawStatus.COMMITTED:
+        raise DrawError(f"draw #{draw.id} was revealed at {draw.revealed_at:%Y-%m-%d %H:%M} by {draw.revealed_by};"
+                        " its outcome is final")
+    if not by.strip():
+        raise DrawError("say who runs the draw (--by)")
+    entries = entries_of(session, draw.id)
+    if list_digest(entries) != draw.list_digest:
+        raise DrawError(f"draw #{draw.id}: the stored list no longer matches its published digest")
+    positions = pick_winners([e.openid for e in entries], draw.seed, draw.list_digest, beacon, draw.winners_wanted)
+    deadline = now + dt.timedelta(days=cfg.claim_days)
+    prizes = []
+    for order, position in enumerate(positions, start=1):
+        prize = QuizPrize(draw_id=draw.id, openid=entries[position].openid, pick_order=order,
+                          entry_position=position, status="won", claim_deadline=deadline)
+        session.add(prize)
+        prizes.append(prize)
+        outbox.enqueue(session, key=f"quiz-prize:{draw.id}:{prize.openid}", purpose="quiz_prize",
+                       openid=prize.openid, now=now,
+                       payload=outbox.text_payload(winner_notice(draw, deadline)))
+    draw.status, draw.revealed_at, draw.revealed_by, draw.beacon = DrawStatus.REVEALED, now, by.strip(), beacon
+    session.flush()
+    return prizes
+
+
+def winner_notice(draw: QuizDraw, deadline: dt.datetime) -> str:
+    return (f"恭喜！您在「{draw.title}」抽奖中获得：{draw.prize}。"
+            f"请在{deadline:%m月%d日%H:%M}前向本公众号发送 领奖，登记姓名和手机号，逾期视为放弃。")
+
+
+def verify_draw(session: Session, draw_id: int) -> Verification:
+    """Recompute the digest, the commitment and the winners from what is stored."""
+    draw = session.get(QuizDraw, draw_id)
+    if draw is None:
+        raise DrawError(f"no draw #{draw_id}")
+    entries = entries_of(session, draw.id)
+    lines, ok = [], True
+
+    def check(passed: bool, what: str) -> None:
+        nonlocal ok
+        ok = ok and passed
+        lines.append(f"{'OK  ' if passed else 'FAIL'} {what}")
+
+    check(len(entries) == draw.entry_count, f"entries: {len(entries)} stored, {draw.entry_count} published")
+    check(list_digest(entries) == draw.list_digest, f"list digest {draw.list_digest}")
+    if draw.status != DrawStatus.REVEALED:
+        lines.append("-- not revealed yet: the seed is still secret, winners not drawn")
+        return Verification(draw.id, ok, tuple(lines), ())
+    check(commitment_of(draw.seed) == draw.commitment, f"SHA-256(seed) equals the commitment {draw.commitment}")
+    positions = pick_winners([e.openid for e in entries], draw.seed, draw.list_digest, draw.beacon or "",
+                             draw.winners_wanted)
+    stored = list(session.scalars(select(QuizPrize).where(QuizPrize.draw_id == draw.id).order_by(QuizPrize.pick_order)))
+    recomputed = [(i + 1, p, entries[p].openid) for i, p in enumerate(positions)]
+    check(recomputed == [(p.pick_order, p.entry_position, p.openid) for p in stored],
+          f"{len(recomputed)} winners recomputed from seed and list match the stored winners")
+    return Verification(draw.id, ok, tuple(lines), tuple(openid for _, _, openid in recomputed))
+
+
+def list_draws(session: Session) -> list[QuizDraw]:
+    return list(session.scalars(select(QuizDraw).order_by(QuizDraw.id)))

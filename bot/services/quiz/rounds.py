@@ -1,0 +1,257 @@
+"""A round's life in the DB: started (counted or practice), answered one question at a time, then
+finished, expired (idle too long) or abandoned (取消). Everything is scored here, on the server.
+
+The conversation only remembers the round id; the round row knows the questions, the position
+and the score, and every answer is a row unique on (round, position) and on the message's key, so
+a retried or duplicated answer never counts twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.clock import TZ
+from bot.config import QuizConfig
+from bot.models.quiz import QuizAnswer, QuizRound, RoundStatus
+from bot.services.quiz import leaderboard
+from bot.services.quiz.bank import Question, QuizBank
+from bot.store import Store
+
+# Questions from this many of the player's latest rounds are avoided while the bank allows.
+RECENT_ROUNDS = 20
+
+
+class PracticeReason:
+    OUTSIDE_WINDOW = "outside_window"
+    DAILY_CAP = "daily_cap"
+
+
+@dataclasses.dataclass(frozen=True)
+class Started:
+    round: QuizRound
+    resumed: bool  # an unfinished round was picked up again rather than a new one started
+    practice_reason: str | None  # why a new round does not count (None: it counts)
+
+
+@dataclasses.dataclass(frozen=True)
+class Answered:
+    round: QuizRound
+    question: Question
+    given: str
+    correct: bool
+    duplicate: bool  # this message was already counted: nothing changed
+
+    @property
+    def finished(self) -> bool:
+        return self.round.status == RoundStatus.FINISHED
+
+
+def campaign_day(now: dt.datetime) -> dt.date:
+    return now.astimezone(TZ).date()
+
+
+def in_campaign(cfg: QuizConfig, day: dt.date) -> bool:
+    return dt.date.fromisoformat(cfg.campaign_start) <= day <= dt.date.fromisoformat(cfg.campaign_end)
+
+
+def is_idle(cfg: QuizConfig, rnd: QuizRound, now: dt.datetime) -> bool:
+    return now - rnd.last_activity_at > dt.timedelta(minutes=cfg.round_idle_minutes)
+
+
+def current_round(session: Session, cfg: QuizConfig, openid: str, now: dt.datetime) -> QuizRound | None:
+    """The player's active round, closing any that sat idle past the limit (expired, not scored)."""
+    active = None
+    for rnd in session.scalars(select(QuizRound).where(QuizRound.openid == openid,
+                                                       QuizRound.status == RoundStatus.ACTIVE).order_by(QuizRound.id)):
+        if is_idle(cfg, rnd, now):
+            rnd.status = RoundStatus.EXPIRED
+        else:
+            active = rnd
+    session.flush()
+    return active
+
+
+def counted_rounds_today(session: Session, openid: str, day: dt.date) -> int:
+    # Abandoned and expired counted rounds use up the day's chance too: otherwise 取消 would let a
+    # player redraw questions until an easy set came up.
+    return int(session.scalar(select(func.count()).select_from(QuizRound).where(
+        QuizRound.openid == openid, QuizRound.day == day, QuizRound.counted.is_(True))) or 0)
+
+
+def practice_reason(session: Session, cfg: QuizConfig, openid: str, now: dt.datetime) -> str | None:
+    day = campaign_day(now)
+    if not in_campaign(cfg, day):
+        return PracticeReason.OUTSIDE_WINDOW
+    if counted_rounds_today(session, openid, day) >= cfg.counted_rounds_per_day:
+        return PracticeReason.DAILY_CAP
+    return None
+
+
+def _reason_of(cfg: QuizConfig, rnd: QuizRound) -> str | None:
+    if rnd.counted:
+        return None
+    return PracticeReason.DAILY_CAP if in_campaign(cfg, rnd.day) else PracticeReason.OUTSIDE_WINDOW
+
+
+def start_round(session: Session, bank: QuizBank, cfg: QuizConfig, *, openid: str, now: dt.datetime,
+                key: str, rng: random.Random) -> Started:
+    """Pick up the player's unfinished round, or start a new one (counted or practice)."""
+    replayed = session.scalar(select(QuizRound).where(QuizRound.start_key == key))
+    if replayed is not None:
+        # This very message started a round already (its reply was lost): show that round again.
+        return Started(replayed, True, _reason_of(cfg, replayed))
+    active = current_round(session, cfg, openid, now)
+    if active is not None:
+        return Started(active, True, _reason_of(cfg, active))
+    reason = practice_reason(session, cfg, openid, now)
+    ids = choose_questions(bank, cfg.questions_per_round, recent_question_ids(session, openid), rng)
+    rnd = QuizRound(openid=openid, start_key=key, day=campaign_day(now),
+                    counted=reason is None, status=RoundStatus.ACTIVE, question_ids=ids, position=0, score=0,
+                    total=len(ids), started_at=now, last_activity_at=now, flagged=False)
+    session.add(rnd)
+    session.flush()
+    return Started(rnd, False, reason)
+
+
+def recent_question_ids(session: Session, openid: str, rounds: int = RECENT_ROUNDS) -> list[str]:
+    """Questions the player saw lately, most recent first."""
+    seen: dict[str, None] = {}
+    for ids in session.scalars(select(QuizRound.question_ids).where(QuizRound.openid == openid)
+                               .order_by(QuizRound.id.desc()).limit(rounds)):
+        for qid in ids:
+            seen.setdefault(qid, None)
+    return list(seen)
+
+
+def choose_questions(bank: QuizBank, n: int, recent: Sequence[str], rng: random.Random) -> list[str]:
+    """n distinct questions, categories taken in turn so a round mixes them, unseen ones first.
+
+    When the unseen questions run short, the ones seen longest ago are used again.
+    """
+    n = min(n, len(bank))
+    seen = set(recent)
+    fresh = [q for q in bank.questions if q.id not in seen]
+    chosen = _mixed(fresh, n, rng)
+    if len(chosen) < n:
+        oldest_first = [bank.get(qid) for qid in reversed(recent)]
+        refill = [q for q in oldest_first if q is not None][: n - len(chosen)]
+        chosen += [q.id for q in refill]
+        rng.shuffle(chosen)
+    return chosen
+
+
+def _mixed(questions: Sequence[Question], n: int, rng: random.Random) -> list[str]:
+    by_category: dict[str, list[str]] = {}
+    for question in questions:
+        by_category.setdefault(question.category, []).append(question.id)
+    piles = list(by_category.values())
+    for pile in piles:
+        rng.shuffle(pile)
+    rng.shuffle(piles)
+    chosen: list[str] = []
+    while len(chosen) < n and any(piles):
+        for pile in piles:
+            if pile and len(chosen) < n:
+                chosen.append(pile.pop())
+    return chosen
+
+
+def current_question(bank: QuizBank, rnd: QuizRound) -> Question | None:
+    if rnd.position >= len(rnd.question_ids):
+        return None
+    return bank.get(rnd.question_ids[rnd.position])
+
+
+def record_answer(session: Session, cfg: QuizConfig, store: Store | None, rnd: QuizRound, question: Question, *,
+                  given: str, key: str, now: dt.datetime) -> Answered:
+    """Store one answer and advance the round in the same transaction; finish it after the last one."""
+    earlier = session.scalar(select(QuizAnswer).where(QuizAnswer.message_key == key))
+    if earlier is not None:
+        return Answered(rnd, question, earlier.given, earlier.correct, duplicate=True)
+    correct = question.is_correct(given)
+    answer = QuizAnswer(round_id=rnd.id, position=rnd.position, question_id=question.id, given=given,
+                        correct=correct, answered_at=now, message_key=key)
+    try:
+        with session.begin_nested():
+            session.add(answer)
+            session.flush()
+    except IntegrityError:
+        # Another delivery of this message (or of an answer to this question) won the race.
+        session.refresh(rnd)
+        return Answered(rnd, question, given, correct, duplicate=True)
+    rnd.position += 1
+    rnd.score += int(correct)
+    rnd.last_activity_at = now
+    if rnd.position >= rnd.total:
+        finish_round(session, cfg, store, rnd, now)
+    session.flush()
+    return Answered(rnd, question, given, correct, duplicate=False)
+
+
+def finish_round(session: Session, cfg: QuizConfig, store: Store | None, rnd: QuizRound, now: dt.datetime) -> None:
+    rnd.status = RoundStatus.FINISHED
+    rnd.finished_at = now
+    rnd.duration_seconds = int((now - rnd.started_at).total_seconds())
+    minimum = cfg.min_seconds_per_question * rnd.total
+    if rnd.duration_seconds < minimum:
+        # Nobody reads and answers that fast: kept out of the leaderboard and the draw until reviewed.
+        rnd.flagged = True
+        rnd.flag_reason = f"{rnd.total}题用时{rnd.duration_seconds}秒，少于{minimum:g}秒"
+    session.flush()
+    if rnd.counted and not rnd.flagged:
+        leaderboard.record(session, store, rnd)
+
+
+def abandon_round(session: Session, rnd: QuizRound, now: dt.datetime) -> None:
+    if rnd.status == RoundStatus.ACTIVE:
+        rnd.status = RoundStatus.ABANDONED
+        rnd.last_activity_at = now
+        session.flush()
+
+
+def expire_idle_rounds(session: Session, cfg: QuizConfig, now: dt.datetime) -> int:
+    """For the scheduler: close every round idle past the limit (expired, never scored)."""
+    cutoff = now - dt.timedelta(minutes=cfg.round_idle_minutes)
+    rounds = list(session.scalars(select(QuizRound).where(QuizRound.status == RoundStatus.ACTIVE,
+                                                          QuizRound.last_activity_at < cutoff)))
+    for rnd in rounds:
+        rnd.status = RoundStatus.EXPIRED
+    session.flush()
+    return len(rounds)
+
+
+def rounds_of(session: Session, openid: str, limit: int = 10) -> list[QuizRound]:
+    """The player's latest rounds, newest first (我的成绩)."""
+    return list(session.scalars(select(QuizRound).where(QuizRound.openid == openid)
+                                .order_by(QuizRound.id.desc()).limit(limit)))
+
+
+def flagged_rounds(session: Session, include_reviewed: bool = False) -> list[QuizRound]:
+    """For staff: rounds kept out of the draw for impossible timings."""
+    query = select(QuizRound).where(QuizRound.flagged.is_(True))
+    if not include_reviewed:
+        query = query.where(QuizRound.flag_reviewed_at.is_(None))
+    return list(session.scalars(query.order_by(QuizRound.finished_at, QuizRound.id)))
+
+
+def review_flag(session: Session, store: Store | None, round_id: int, *, by: str, now: dt.datetime,
+                clear: bool) -> QuizRound:
+    """Staff looked at a flagged round: `clear=True` restores it to the leaderboard and the draw."""
+    rnd = session.get(QuizRound, round_id)
+    if rnd is None or not (rnd.flagged or rnd.flag_reason):
+        raise LookupError(f"round {round_id} is not flagged")
+    rnd.flag_reviewed_by, rnd.flag_reviewed_at = by, now
+    if clear:
+        rnd.flagged = False
+        session.flush()
+        if rnd.counted and rnd.status == RoundStatus.FINISHED:
+            leaderboard.record(session, store, rnd)
+    session.flush()
+    return rnd

@@ -1,0 +1,417 @@
+"""有奖竞猜: rounds of questions in the chat, the leaderboard, my results and prize claims (领奖)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.conversation import State, StateGroup
+from bot.models import Citizen
+from bot.models.quiz import PrizeStatus, QuizRound, RoundStatus
+from bot.replies import TEXT_LIMIT_BYTES
+from bot.routing import Router, all_of, kind, menu_key, regex, text_in
+from bot.services.quiz import claims, draws, leaderboard, rounds
+from bot.services.quiz.answers import how_to_answer, parse_answer
+from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
+from bot.wechat.inbound import Inbound
+
+router = Router("quiz")
+
+TEXTS = {
+    "intro_counted": "本轮共{n}题，计入成绩（每天{cap}轮计分；中途取消或超时也会用掉这次机会）。{eligibility}",
+    "intro_window": "现在不在竞猜活动期（{start}至{end}），本轮为练习，不计入排行和抽奖。",
+    "intro_cap": "您今天的{cap}轮计分机会已用完，本轮为练习，不计入排行和抽奖。",
+    "resumed": "继续您未完成的一轮：",
+    "eligible_full": "全部答对即可参加抽奖。",
+    "eligible_at_least": "答对{n}题及以上即可参加抽奖。",
+    "question_head": "第{no}/{total}题 · {kind} · {category}",
+    "reask": "没能识别您的答案，本题不扣分，请重新回复。",
+    "voice_reask": "没能识别这段语音，请直接输入答案。",
+    "too_fast": "答题太快了，请稍等一分钟再回复答案（本题不扣分）。",
+    "duplicate": "这条答案已经记录过了。",
+    "right": "✅ 回答正确！",
+    "wrong": "❌ 回答错误。您的答案：{given}",
+    "correct_answer": "正确答案：{answer}",
+    "explanation": "解析：{text}",
+    "source": "依据：{text}",
+    "summary": "本轮结束：答对 {score}/{total} 题，用时 {time}。",
+    "summary_counted": "本轮计入成绩。",
+    "summary_practice": "本轮为练习，不计入排行和抽奖。",
+    "summary_flagged": "本轮用时过短，已交工作人员核查，核查前不计入排行和抽奖。",
+    "summary_eligible": "🎉 达到抽奖条件，已获得本次抽奖资格（开奖后中奖者会收到通知）。",
+    "summary_rank": "您的最好成绩目前排第{rank}名（共{size}人）。",
+    "summary_next": "发送 排行 查看排行榜，发送 我的成绩 查看记录。",
+    "round_over": "这一轮已经结束了。发送 答题 开始新的一轮。",
+    "round_expired": "本轮答题已超过{minutes}分钟未作答，已结束，不计成绩。发送 答题 重新开始。",
+    "round_broken": "题库已更新，本轮无法继续，已结束且不计成绩。发送 答题 重新开始。",
+    "abandoned": "已退出本轮答题，本轮不计成绩。发送 答题 可重新开始。",
+    "abandoned_counted": "已退出本轮答题，本轮不计成绩，今天的计分机会已用掉。发送 答题 可做练习。",
+    "rank_head": "🏆 安全知识竞答排行榜（共{size}人）",
+    "rank_line": "{rank}. {who}  {score}分  用时{time}",
+    "rank_empty": "排行榜还没有成绩。发送 答题 参加竞猜！",
+    "rank_mine": "您的排名：第{rank}名（最好成绩{score}分，用时{time}）",
+    "rank_none": "您还没有计分成绩，发送 答题 参加竞猜。",
+    "rank_township": "在{township}排第{rank}名（共{size}人）",
+    "rank_rule": "排名规则：计分轮次的最好成绩，同分用时短者在前，再同则先完成者在前。",
+    "mine_head": "您最近的答题记录：",
+    "mine_line": "{when}  {score}/{total}题  {time}  {status}",
+    "mine_none": "您还没有答题记录。发送 答题 参加竞猜！",
+    "mine_prize": "🎁 {title}：{prize}（{status}）",
+    "claim_none": "您目前没有待领取的奖品。中奖后会收到通知，再发送 领奖 登记。",
+    "claim_expired": "您的奖品已超过领取期限（中奖后{days}天内），无法再领取。",
+    "claim_done": "您的领奖信息已登记，工作人员会尽快联系您发放奖品。",
+    "claim_start": "恭喜获奖：{prizes}\n请在{deadline}前完成登记。\n请回复领奖人姓名（发送 取消 可退出）：",
+    "claim_name_bad": "姓名请填写2–20个汉字或字母，请重新回复领奖人姓名：",
+    "claim_phone": "请回复11位手机号。\n手机号仅用于工作人员联系您发放奖品，奖品发放{days}天后删除。",
+    "claim_phone_bad": "手机号格式不对，请回复11位大陆手机号，如 13800138000：",
+    "claim_confirm": "请核对：\n姓名：{name}\n手机：{phone}\n回复 确认 提交，回复 修改 重新填写。",
+    "claim_confirm_reask": "请回复 确认 提交，或回复 修改 重新填写。",
+    "claimed": "已登记领奖信息，工作人员会通过 {phone} 联系您发放奖品。感谢参与安全生产月竞猜！",
+}
+
+STATUS_WORDS = {RoundStatus.ACTIVE: "进行中", RoundStatus.EXPIRED: "已超时", RoundStatus.ABANDONED: "已取消"}
+PRIZE_WORDS = {PrizeStatus.WON: "待领奖", PrizeStatus.CLAIMED: "已登记，待发放", PrizeStatus.DELIVERED: "已发放",
+               PrizeStatus.EXPIRED: "已过期"}
+ENTRY_WORDS = ("答题", "有奖竞猜", "知识竞赛", "竞答", "开始答题", "我要答题", "答题活动")
+CONFIRM_WORDS = ("确认", "确定", "是", "对", "好", "提交", "ok")
+
+
+class Quiz(StateGroup):
+    answering = State()
+
+
+class PrizeClaim(StateGroup):
+    flow_name = "prizeclaim"
+    name = State()
+    phone = State()
+    confirm = State()
+
+
+def text(key: str, **values: object) -> str:
+    return TEXTS[key].format(**values) if values else TEXTS[key]
+
+
+def new_rng(ctx: Context) -> random.Random:
+    """Tests inject `bot.extensions["quiz_rng"]` (a factory) for a deterministic draw of questions."""
+    factory = ctx.bot.extensions.get("quiz_rng")
+    return factory() if factory else random.Random(secrets.randbits(128))
+
+
+# --- rounds -------------------------------------------------------------------------------------
+
+# "参加有奖竞猜" / "我要参加知识竞赛" / "今天的题答了吗": wanting to play, in the citizen's words.
+WANTS_TO_PLAY = regex(r"^(我要|我想|想|要)?(参加|参与|开始|玩|来)(一下|一轮|一次)?(有奖竞猜|知识竞赛|竞答|答题|竞猜)|"
+                      r"^今天的?题.{0,3}(答|做)")
+
+
+@router.on(text_in(*ENTRY_WORDS), WANTS_TO_PLAY, menu_key("QUIZ_START"), help="答题 — 参加安全知识有奖竞猜")
+def start_quiz(msg: Inbound, ctx: Context) -> str:
+    cfg = ctx.config.quiz
+    started = rounds.start_round(ctx.session, ctx.content.quiz, cfg, openid=msg.openid, now=ctx.now(),
+                                 key=msg.dedupe_key, rng=new_rng(ctx))
+    rnd = started.round
+    if rnd.status != RoundStatus.ACTIVE:
+        return text("round_over")
+    question = rounds.current_question(ctx.content.quiz, rnd)
+    if question is None:
+        return _broken(ctx, rnd)
+    ctx.conv.enter(Quiz.answering, idle=dt.timedelta(minutes=cfg.round_idle_minutes), round_id=rnd.id)
+    intro = text("resumed") if started.resumed else _intro(ctx, started)
+    return intro + "\n\n" + render_question(question, rnd)
+
+
+def _intro(ctx: Context, started: rounds.Started) -> str:
+    cfg = ctx.config.quiz
+    if started.practice_reason == rounds.PracticeReason.OUTSIDE_WINDOW:
+        return text("intro_window", start=_day(cfg.campaign_start), end=_day(cfg.campaign_end))
+    if started.practice_reason == rounds.PracticeReason.DAILY_CAP:
+        return text("intro_cap", cap=cfg.counted_rounds_per_day)
+    return text("intro_counted", n=started.round.total, cap=cfg.counted_rounds_per_day,
+                eligibility=_eligibility_line(cfg.draw_eligibility, started.round.total))
+
+
+def _eligibility_line(rule: str, total: int) -> str:
+    needed = draws.eligibility_min_score(rule, total)
+    return text("eligible_full") if needed >= total else text("eligible_at_least", n=needed)
+
+
+@router.on(kind("text", "voice"), state=Quiz.answering)
+def take_answer(msg: Inbound, ctx: Context) -> str:
+    cfg = ctx.config.quiz
+    now = ctx.now()
+    rnd = ctx.session.get(QuizRound, ctx.conv.data.get("round_id"))
+    if rnd is None or rnd.status != RoundStatus.ACTIVE:
+        ctx.conv.clear()
+        return text("round_over")
+    if rounds.is_idle(cfg, rnd, now):
+        rnd.status = RoundStatus.EXPIRED
+        ctx.conv.clear()
+        return text("round_expired", minutes=cfg.round_idle_minutes)
+    bank = ctx.content.quiz
+    question = rounds.current_question(bank, rnd)
+    if question is None:
+        return _broken(ctx, rnd)
+    if _too_fast(msg, ctx):
+        return text("too_fast")
+    if msg.kind == "voice" and not msg.text:
+        return text("voice_reask") + "\n\n" + render_question(question, rnd)
+    given = parse_answer(msg.text, question.kind, len(question.options))
+    if given is None:
+        return text("reask") + "\n\n" + render_question(question, rnd)
+    answered = rounds.record_answer(ctx.session, cfg, ctx.store, rnd, question, given=given,
+                                    key=msg.dedupe_key, now=now)
+    if answered.duplicate:
+        return text("duplicate") + "\n\n" + _where_now(ctx, rnd)
+    feedback = render_feedback(question, answered.given, answered.correct)
+    if answered.finished:
+        ctx.conv.clear()
+        return fit(feedback, summary(ctx, rnd))
+    ctx.conv.update(round_id=rnd.id)
+    return fit(feedback, render_question(rounds.current_question(bank, rnd), rnd))  # type: ignore[arg-type]
+
+
+@router.on(state=Quiz.answering)
+def reask_media(msg: Inbound, ctx: Context) -> str | None:
+    """A photo or a menu click in the middle of a round: the question stands."""
+    rnd = ctx.session.get(QuizRound, ctx.conv.data.get("round_id"))
+    question = rounds.current_question(ctx.content.quiz, rnd) if rnd is not None else None
+    if question is None or rnd.status != RoundStatus.ACTIVE:
+        ctx.conv.clear()
+        return text("round_over")
+    return text("reask") + "\n\n" + render_question(question, rnd)
+
+
+@router.on_cancel("quiz")
+def abandon_quiz(msg: Inbound, ctx: Context) -> str:
+    rnd = ctx.session.get(QuizRound, ctx.conv.data.get("round_id"))
+    ctx.conv.clear()
+    if rnd is None or rnd.status != RoundStatus.ACTIVE:
+        return text("abandoned")
+    rounds.abandon_round(ctx.session, rnd, ctx.now())
+    return text("abandoned_counted" if rnd.counted else "abandoned")
+
+
+def _timed_out_answer(msg: Inbound, ctx: Context) -> bool:
+    """Just after a round expired, an answer-like message gets a clear word rather than the fallback."""
+    return ctx.conv.expired_flow == "quiz" and any(
+        parse_answer(msg.text, k, len(LETTERS)) for k in ("single", "multiple", "truefalse"))
+
+
+@router.on(all_of(kind("text", "voice"), _timed_out_answer))
+def answer_after_timeout(msg: Inbound, ctx: Context) -> str:
+    rounds.current_round(ctx.session, ctx.config.quiz, msg.openid, ctx.now())  # closes the idle round
+    return text("round_expired", minutes=ctx.config.quiz.round_idle_minutes)
+
+
+def _too_fast(msg: Inbound, ctx: Context) -> bool:
+    minute = int(ctx.now().timestamp() // 60)
+    count = ctx.store.incr(f"quiz:rate:{msg.openid}:{minute}", ttl=120)
+    return count > ctx.config.quiz.answers_per_minute
+
+
+def _broken(ctx: Context, rnd: QuizRound) -> str:
+    rounds.abandon_round(ctx.session, rnd, ctx.now())
+    ctx.conv.clear()
+    return text("round_broken")
+
+
+def _where_now(ctx: Context, rnd: QuizRound) -> str:
+    if rnd.status == RoundStatus.FINISHED:
+        ctx.conv.clear()
+        return summary(ctx, rnd)
+    question = rounds.current_question(ctx.content.quiz, rnd)
+    return render_question(question, rnd) if question else text("round_over")
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def render_question(question: Question, rnd: QuizRound) -> str:
+    head = text("question_head", no=rnd.position + 1, total=rnd.total, kind=KINDS[question.kind],
+                category=CATEGORIES[question.category])
+    options = [f"{LETTERS[i]}. {option}" for i, option in enumerate(question.options)]
+    return "\n".join([head, question.text, *options, "👉 " + how_to_answer(question.kind, len(question.options))])
+
+
+def show_answer(question: Question, answer: str) -> str:
+    if question.kind == "single":
+        return f"{answer}. {question.options[LETTERS.index(answer)]}"
+    return answer
+
+
+def render_feedback(question: Question, given: str, correct: bool, with_source: bool = True) -> str:
+    lines = [text("right") if correct else text("wrong", given=given)]
+    if not correct:
+        lines.append(text("correct_answer", answer=show_answer(question, question.answer)))
+    lines.append(text("explanation", text=question.explanation))
+    if with_source:
+        lines.append(text("source", text=question.source))
+    return "\n".join(lines)
+
+
+def fit(feedback: str, after: str) -> str:
+    """Feedback and what follows in one reply: the source line, then the explanation's tail give way."""
+    combined = feedback + "\n\n" + after
+    if len(combined.encode()) <= TEXT_LIMIT_BYTES:
+        return combined
+    lines = feedback.split("\n")
+    if lines[-1].startswith(TEXTS["source"].split("{")[0]):
+        lines = lines[:-1]
+    feedback = "\n".join(lines)
+    budget = TEXT_LIMIT_BYTES - len(("\n\n" + after).encode())
+    while len(feedback.encode()) > budget and len(feedback) > 10:
+        feedback = feedback[:-11] + "…"
+    return feedback + "\n\n" + after
+
+
+def duration(seconds: int | None) -> str:
+    seconds = seconds or 0
+    return f"{seconds // 60}分{seconds % 60:02d}秒" if seconds >= 60 else f"{seconds}秒"
+
+
+def _day(iso: str) -> str:
+    day = dt.date.fromisoformat(iso)
+    return f"{day.month}月{day.day}日"
+
+
+def summary(ctx: Context, rnd: QuizRound) -> str:
+    cfg = ctx.config.quiz
+    lines = [text("summary", score=rnd.score, total=rnd.total, time=duration(rnd.duration_seconds))]
+    if not rnd.counted:
+        lines.append(text("summary_practice"))
+    elif rnd.flagged:
+        lines.append(text("summary_flagged"))
+    else:
+        lines.append(text("summary_counted"))
+        if rnd.score >= draws.eligibility_min_score(cfg.draw_eligibility, rnd.total):
+            lines.append(text("summary_eligible"))
+    board = leaderboard.board_for(ctx.session, ctx.store)
+    mine = board.standing(rnd.openid)
+    if mine is not None:
+        lines.append(text("summary_rank", rank=mine.rank, size=board.size()))
+    lines.append(text("summary_next"))
+    return "\n".join(lines)
+
+
+# --- leaderboard and results --------------------------------------------------------------------
+
+def masked(openid: str) -> str:
+    return f"参与者{openid[-4:]}"
+
+
+@router.on(text_in("排行", "排行榜", "排名", "答题排行", "答题排行榜", "竞猜排行榜", "我的排名"), menu_key("QUIZ_RANK"),
+           help="排行 — 查看答题排行榜")
+def show_rank(msg: Inbound, ctx: Context) -> str:
+    board = leaderboard.board_for(ctx.session, ctx.store)
+    top = board.top(10)
+    if not top:
+        return text("rank_empty")
+    lines = [text("rank_head", size=board.size())]
+    lines += [text("rank_line", rank=s.rank, who="我" if s.openid == msg.openid else masked(s.openid),
+                   score=s.score, time=duration(s.duration_seconds)) for s in top]
+    mine = board.standing(msg.openid)
+    lines.append("")
+    if mine is None:
+        lines.append(text("rank_none"))
+    else:
+        lines.append(text("rank_mine", rank=mine.rank, score=mine.score, time=duration(mine.duration_seconds)))
+        township = ctx.session.scalar(select(Citizen.township).where(Citizen.openid == msg.openid))
+        if township:
+            local = leaderboard.DbBoard(ctx.session, township=township)
+            here = local.standing(msg.openid)
+            if here is not None:
+                found = ctx.content.townships.get(township)
+                lines.append(text("rank_township", township=found.name if found else township, rank=here.rank,
+                                  size=local.size()))
+    lines.append(text("rank_rule"))
+    return "\n".join(lines)
+
+
+@router.on(text_in("我的成绩", "成绩", "答题记录", "我的答题"), menu_key("QUIZ_MINE"), help="我的成绩 — 查看答题记录")
+def show_mine(msg: Inbound, ctx: Context) -> str:
+    rounds.current_round(ctx.session, ctx.config.quiz, msg.openid, ctx.now())
+    mine = rounds.rounds_of(ctx.session, msg.openid, limit=10)
+    if not mine:
+        return text("mine_none")
+    lines = [text("mine_head")]
+    for rnd in mine:
+        lines.append(text("mine_line", when=f"{rnd.started_at:%m-%d %H:%M}", score=rnd.score, total=rnd.total,
+                          time=duration(rnd.duration_seconds) if rnd.status == RoundStatus.FINISHED else "-",
+                          status=_status_word(rnd)))
+    for prize, draw in claims.prizes_of(ctx.session, msg.openid):
+        lines.append(text("mine_prize", title=draw.title, prize=draw.prize, status=PRIZE_WORDS[prize.status]))
+    return "\n".join(lines)
+
+
+def _status_word(rnd: QuizRound) -> str:
+    if rnd.status != RoundStatus.FINISHED:
+        return STATUS_WORDS[rnd.status]
+    if not rnd.counted:
+        return "练习"
+    return "待核查" if rnd.flagged else "计分"
+
+
+# --- 领奖 -----------------------------------------------------------------------------------------
+
+@router.on(text_in("领奖", "领取奖品", "兑奖"), menu_key("QUIZ_CLAIM"), help="领奖 — 中奖后登记领奖信息")
+def start_claim(msg: Inbound, ctx: Context) -> str:
+    prizes = claims.open_prizes(ctx.session, msg.openid, ctx.now())
+    if not prizes:
+        statuses = {prize.status for prize, _ in claims.prizes_of(ctx.session, msg.openid)}
+        if PrizeStatus.CLAIMED in statuses:
+            return text("claim_done")
+        if PrizeStatus.EXPIRED in statuses or PrizeStatus.WON in statuses:
+            return text("claim_expired", days=ctx.config.quiz.claim_days)
+        return text("claim_none")
+    titles = {p.draw_id: (d.title, d.prize) for p, d in claims.prizes_of(ctx.session, msg.openid)}
+    listed = "；".join(f"{titles[p.draw_id][0]} {titles[p.draw_id][1]}" for p in prizes)
+    deadline = min(p.claim_deadline for p in prizes)
+    ctx.conv.enter(PrizeClaim.name)
+    return text("claim_start", prizes=listed, deadline=f"{deadline:%m月%d日%H:%M}")
+
+
+@router.on(kind("text", "voice"), state=PrizeClaim.name)
+def take_claim_name(msg: Inbound, ctx: Context) -> str:
+    name = claims.normalize_name(msg.text)
+    if name is None:
+        return text("claim_name_bad")
+    ctx.conv.enter(PrizeClaim.phone, name=name)
+    return text("claim_phone", days=ctx.config.quiz.claim_erase_days)
+
+
+@router.on(kind("text", "voice"), state=PrizeClaim.phone)
+def take_claim_phone(msg: Inbound, ctx: Context) -> str:
+    phone = claims.normalize_phone(msg.text)
+    if phone is None:
+        return text("claim_phone_bad")
+    ctx.conv.enter(PrizeClaim.confirm, phone=phone)
+    return text("claim_confirm", name=ctx.conv.data["name"], phone=phone)
+
+
+@router.on(text_in(*CONFIRM_WORDS), state=PrizeClaim.confirm)
+def confirm_claim(msg: Inbound, ctx: Context) -> str:
+    data = ctx.conv.data
+    ctx.conv.clear()
+    claimed = claims.claim_prizes(ctx.session, msg.openid, name=data["name"], phone=data["phone"], now=ctx.now())
+    if not claimed:
+        return start_claim(msg, ctx)
+    return text("claimed", phone=claims.mask_phone(data["phone"]))
+
+
+@router.on(text_in("修改", "重填", "重新填写"), state=PrizeClaim.confirm)
+def redo_claim(msg: Inbound, ctx: Context) -> str:
+    ctx.conv.enter(PrizeClaim.name)
+    return "好的，请重新回复领奖人姓名："
+
+
+@router.on(state=PrizeClaim)
+def reask_claim(msg: Inbound, ctx: Context) -> str:
+    step = ctx.conv.state
+    if step == PrizeClaim.name:
+        return text("claim_name_bad")
+    if step == PrizeClaim.phone:
+        return text("claim_phone_bad")
+    return text("claim_confirm_reask")
