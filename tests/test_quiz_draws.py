@@ -187,3 +187,13 @@ def test_cli_draw_lifecycle(players, bot, clock, database_url, tmp_path, monkeyp
     assert cli.main(["--config", str(config), "quiz", "draw", "list"]) == 0
     assert cli.main(["--config", str(config), "quiz", "flags"]) == 0
     assert cli.main(["--config", str(config), "quiz", "housekeeping"]) == 0
+
+
+def test_quiz_jobs_are_registered_and_run(bot) -> None:  # noqa: ANN001
+    from bot.jobs import JOBS
+    from bot.services.quiz import jobs
+
+    targets = {j.target for j in JOBS}
+    assert {"bot.services.quiz.jobs:close_idle_rounds", "bot.services.quiz.jobs:expire_prizes"} <= targets
+    jobs.close_idle_rounds(bot)  # nothing to do on an empty database, and no error
+    jobs.expire_prizes(bot)
