@@ -41,6 +41,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.staff_page",
     "bot.console.audit",
     "bot.console.account",
+    "bot.console.reports_page",
 )
 
 csrf = CSRFProtect()
