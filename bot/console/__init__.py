@@ -42,6 +42,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.audit",
     "bot.console.account",
     "bot.console.reports_page",
+    "bot.console.broadcasts_page",
 )
 
 csrf = CSRFProtect()
