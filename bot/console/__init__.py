@@ -43,6 +43,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.account",
     "bot.console.reports_page",
     "bot.console.broadcasts_page",
+    "bot.console.pushplan_page",
 )
 
 csrf = CSRFProtect()

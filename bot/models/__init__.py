@@ -5,7 +5,8 @@ from bot.models.citizens import Citizen
 from bot.models.outbox import Delivery, DeliveryStatus
 from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
 from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, ReportPhoto
+from bot.models.schedule import JobPause
 from bot.models.staff import AuditEntry, StaffUser
 
-__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "Report",
-           "ReportAudit", "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]
+__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "JobPause",
+           "Report", "ReportAudit", "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]
