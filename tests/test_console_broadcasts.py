@@ -94,7 +94,7 @@ def test_schedule_then_cancel(app, clock) -> None:  # noqa: ANN001
     assert scheduled.status == "scheduled" and scheduled.send_at == shanghai(2021, 6, 4, 20, 0)
     console.post(f"/console/broadcasts/{item.id}/cancel")
     progress = console.get(f"/console/broadcasts/{item.id}/progress").get_json()
-    assert progress["status"] == "cancelled" and progress["other"] == {"已取消": 1} and progress["done"]
+    assert progress["status"] == "cancelled" and progress["status_name"] == "已取消" and progress["other"] == {"已取消": 1} and progress["done"]
     assert audits(app)[-1].after["cancelled"] == 1
 
 

@@ -35,7 +35,8 @@ def progress_data(item: Broadcast) -> dict[str, Any]:
     finished = p.total - p.pending
     done = item.status == BroadcastStatus.CANCELLED or (item.status != BroadcastStatus.DRAFT and p.total > 0
                                                         and p.pending == 0)
-    return {"id": item.id, "status": item.status, "status_name": STATUS_NAMES.get(item.status, item.status),
+    name = "已发完" if done and item.status != BroadcastStatus.CANCELLED else STATUS_NAMES.get(item.status, item.status)
+    return {"id": item.id, "status": item.status, "status_name": name,
             "total": p.total, "sent": p.sent, "failed": p.failed, "pending": p.pending,
             "other": {OTHER_NAMES.get(k, k): v for k, v in p.other.items()}, "wechat": p.wechat,
             "percent": round(100 * finished / p.total) if p.total else 0,

@@ -119,6 +119,8 @@ def test_broadcast_progress_bar_fills(app, live_server, page, screenshot, fake_w
     page.wait_for_selector("tr[data-broadcast] progress[data-percent='100']")
     assert bar.evaluate("el => el.value") == 100
     assert "已发送 1" in page.locator("[data-field=counts]").inner_text()
+    page.wait_for_selector("tr[data-broadcast] td[data-field=status_name]:has-text('已发完')")
+    assert page.locator("tr[data-broadcast] form[action$='/cancel']").count() == 0
     screenshot(page, "console-broadcasts")
     assert {d.openid for d in fake_wechat.delivered() if d.channel == "mass"} == {"a", "b", "c"}
 

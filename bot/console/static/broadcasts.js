@@ -67,6 +67,9 @@
         } else {
           cell.setAttribute("data-done", "1");
         }
+        if (p.done) {  // nothing left to cancel
+          row.querySelectorAll("form[action$='/cancel']").forEach(function (f) { f.remove(); });
+        }
       })
       .catch(function () { window.setTimeout(function () { poll(cell); }, 5000); });
   }
