@@ -69,11 +69,26 @@ def run_job(job_id: str) -> None:
     if job is None or _current_bot is None:
         log.warning("job %s has no registry entry or no bot in this process; skipped", job_id)
         return
+    if _paused(job_id):
+        log.info("job %s is paused in the console; skipped", job_id)
+        return
     module, _, name = job.target.partition(":")
     try:
         getattr(importlib.import_module(module), name)(_current_bot)
     except Exception:
         log.exception("job %s failed", job_id)
+
+
+def _paused(job_id: str) -> bool:
+    from bot.services.schedule import is_paused, job_key
+
+    try:
+        with _current_bot.db.session() as session:
+            return is_paused(session, job_key(job_id))
+    except Exception:
+        # Cannot tell: run it (every job is idempotent), rather than silently stop all work.
+        log.exception("cannot read pauses for job %s", job_id)
+        return False
 
 
 def build_scheduler(bot: Any, jobs: list[Job] | None = None) -> BackgroundScheduler:

@@ -41,6 +41,9 @@ PAGES: tuple[str, ...] = (
     "bot.console.staff_page",
     "bot.console.audit",
     "bot.console.account",
+    "bot.console.reports_page",
+    "bot.console.broadcasts_page",
+    "bot.console.pushplan_page",
 )
 
 csrf = CSRFProtect()

@@ -6,8 +6,9 @@ from bot.models.outbox import Delivery, DeliveryStatus
 from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
 from bot.models.quiz import QuizAnswer, QuizBest, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
 from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, ReportPhoto
+from bot.models.schedule import JobPause
 from bot.models.staff import AuditEntry, StaffUser
 
-__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "QuizAnswer",
-           "QuizBest", "QuizDraw", "QuizDrawEntry", "QuizPrize", "QuizRound", "Report", "ReportAudit", "ReportDraft",
-           "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]
+__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "JobPause",
+           "QuizAnswer", "QuizBest", "QuizDraw", "QuizDrawEntry", "QuizPrize", "QuizRound", "Report", "ReportAudit",
+           "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]

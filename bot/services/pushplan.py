@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import TZ
 from bot.content import ContentError, read_toml, require_text
-from bot.models import Delivery
+from bot.models import Delivery, JobPause
 from bot.services.outbox import enqueue
 
 KINDS = {"case": "事故案例", "lesson": "警示启示", "calligraphy": "书法作品", "painting": "绘画作品",
@@ -113,9 +113,11 @@ def enqueue_due(session: Session, plan: PushPlan, now: dt.datetime) -> list[Deli
     if not due:
         return []
     known = set(session.scalars(select(Delivery.key).where(Delivery.key.in_([i.key for i in due]))))
+    # Items paused in the console (job_pauses keys are "plan:<id>", as item.key) wait until resumed.
+    held = set(session.scalars(select(JobPause.key).where(JobPause.key.in_([i.key for i in due]))))
     return [enqueue(session, key=item.key, purpose="push_plan", payload=item.payload(), now=now,
                     audience=item.audience, not_before=item.when)
-            for item in due if item.key not in known]
+            for item in due if item.key not in known and item.key not in held]
 
 
 def run_job(bot: Any) -> None:
