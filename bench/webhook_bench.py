@@ -73,9 +73,9 @@ def server(app: str, workers: int, env: dict[str, str]) -> Iterator[tuple[str, s
     path, body = signed(text_xml("o_probe", "帮助"), False, 1)
     for _ in range(200):
         try:
-            if requests.post(base + path, data=body.encode(), timeout=2).status_code == 200:
+            if requests.post(base + path, data=body.encode(), timeout=15).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
