@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError
+from bot.observability import configure_logging
 
 log = logging.getLogger("bot.cli")
 
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
+        # One JSON object a line in production; gunicorn's workers inherit this from the master.
+        configure_logging(config.server.mode)
         return int(args.run(args, config) or 0)
     except (ConfigError, ContentError) as exc:
         sys.stderr.write(f"error: {exc}\n")
