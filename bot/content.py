@@ -22,6 +22,7 @@ class ContentError(Exception):
 PARTS: dict[str, str] = {
     "replies": "bot.services.replies:load_replies",
     "townships": "bot.services.townships:load_townships",
+    "events": "bot.services.events:load_events",
 }
 
 
