@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import Config
 from bot.content import ContentError, load_content
 from bot.runtime import content_dir
+from bot.services.menu import menu_keys_have_handlers
 
 
 def check_content(config: Config) -> list[str]:
@@ -23,4 +24,6 @@ def check_content(config: Config) -> list[str]:
 
 
 # Each: (content, dispatcher, config) -> list of problems, e.g. a menu key with no handler.
-CROSS_CHECKS: list = []
+CROSS_CHECKS: list = [
+    menu_keys_have_handlers,
+]

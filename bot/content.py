@@ -23,6 +23,7 @@ PARTS: dict[str, str] = {
     "replies": "bot.services.replies:load_replies",
     "townships": "bot.services.townships:load_townships",
     "events": "bot.services.events:load_events",
+    "menu": "bot.services.menu:load_menu",
 }
 
 

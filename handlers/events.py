@@ -21,19 +21,20 @@ from bot.wechat.inbound import Inbound
 
 router = Router("events")
 
-# A list stays answerable (更多, 提醒 3) for a day; browsing is not a task that should "time out".
-LIST_IDLE = dt.timedelta(hours=24)
+# A list stays answerable (更多, 提醒 3) for days: browsing is not a task that should "time out"
+# (the conversation announces an expired flow; see _quiet_expiry).
+LIST_IDLE = dt.timedelta(days=3)
 
 TEXTS = {
     "found": "{what}（共{count}项）：",
-    "page": "（第{page}/{pages}页）",
+    "page": "（共{count}项，第{page}/{pages}页）：",
     "more": "回复 更多 查看后面{left}项。",
     "remind_hint": "回复 提醒+序号（如 提醒 {example}），活动开始前{hours}小时提醒您。",
     "alongside": "同期进行：{items}",
     "nothing_on": "{what}没有安排。",
     "nothing_found": "没有找到{what}。",
     "all_ended": "{what}均已结束：",
-    "next": "接下来的活动：",
+    "next": "接下来的{what}：",
     "campaign_over": '本次"安全生产月"活动已全部结束，感谢您的关注和参与！活动回顾：',
     "last_page": "已经是最后一页了。发送 活动 可重新查看活动安排。",
     "ask_township": "请告诉我您所在的乡镇，例如：城关镇 演练。",
@@ -77,6 +78,7 @@ def _query(text: str, ctx: Context) -> EventQuery | None:
 @router.on(text_in("更多", "下一页", "还有吗", "还有呢", "继续", "更多活动"), state=Browse.listing)
 def next_page(msg: Inbound, ctx: Context) -> Reply | str:
     """The next page of the last list."""
+    _quiet_expiry(ctx)
     page = ctx.conv.data.get("page", 0) + 1
     if page * _page_size(ctx) >= len(ctx.conv.data.get("ids", [])):
         return TEXTS["last_page"]
@@ -87,6 +89,7 @@ def next_page(msg: Inbound, ctx: Context) -> Reply | str:
 @router.on(regex(r"^(?:请)?(?:取消|删除|不要|退订|关闭)(?:活动)?提醒\s*(?P<what>.*)$"))
 def cancel_reminder(msg: Inbound, ctx: Context) -> str:
     """取消提醒 <序号|活动>: the number is from the last list shown (or 我的提醒)."""
+    _quiet_expiry(ctx)
     what = _argument(msg.text)
     mine = calendar.reminders_of(ctx.session, msg.openid, ctx.now())
     if not mine:
@@ -118,6 +121,7 @@ def cancel_reminder(msg: Inbound, ctx: Context) -> str:
 @router.on(text_in("我的提醒", "我的活动提醒", "提醒列表", "查看提醒", "已订阅提醒"), help="我的提醒 — 查看或取消活动提醒")
 def my_reminders(msg: Inbound, ctx: Context) -> str:
     """The citizen's reminders, numbered for 取消提醒."""
+    _quiet_expiry(ctx)
     mine = calendar.reminders_of(ctx.session, msg.openid, ctx.now())
     if not mine:
         return TEXTS["no_reminders"]
@@ -128,6 +132,7 @@ def my_reminders(msg: Inbound, ctx: Context) -> str:
            help="提醒 序号 — 活动开始前提醒您")
 def subscribe_reminder(msg: Inbound, ctx: Context) -> Reply | str:
     """提醒 <序号|活动>: a reminder before the event, through the outbox."""
+    _quiet_expiry(ctx)
     what = _argument(msg.text)
     if not what:
         return TEXTS["remind_how"]
@@ -178,6 +183,7 @@ def answer_question(msg: Inbound, ctx: Context) -> Reply | str:
 # --- answering ----------------------------------------------------------------------------------
 
 def answer(ctx: Context, query: EventQuery) -> Reply | str:
+    _quiet_expiry(ctx)
     events, now = ctx.content.events, ctx.now()
     if query.near_me:
         township = calendar.citizen_township(ctx.session, ctx.msg.openid)
@@ -191,33 +197,37 @@ def answer(ctx: Context, query: EventQuery) -> Reply | str:
         if found.alongside:
             note = TEXTS["alongside"].format(items="；".join(f"{e.title}（{e.when_text()}）" for e in found.alongside))
         return _show(ctx, TEXTS["found"].format(what=what, count=len(found.items)), found.items, note,
-                     card=not note)
+                     card=not note, what=what)
     filtered = bool(query.kinds or query.township or query.words)
     if query.when is None and filtered:
         past = calendar.matching(events, query)
         if past:
             return _show(ctx, TEXTS["all_ended"].format(what=what), past)
     said = TEXTS["nothing_on" if query.when else "nothing_found"].format(what=what)
-    offer = calendar.next_events(events, query, now)
+    offer, alike = calendar.next_events(events, query, now)
     if not offer:
         _forget_list(ctx)
         lines = [f"· {label}：{dates}" for label, dates in calendar.campaign_summary(events)]
         opening = TEXTS["campaign_over"] if not (query.when or filtered) else f"{said}\n{TEXTS['campaign_over']}"
         return "\n".join([opening, *lines])
-    return _show(ctx, f"{said}\n{TEXTS['next']}", offer[:_page_size(ctx)])
+    like = _describe(ctx, query.without_when(), default="") if alike else "活动"
+    return _show(ctx, f"{said}\n{TEXTS['next'].format(what=like)}", offer[:_page_size(ctx)])
 
 
-def _describe(ctx: Context, query: EventQuery) -> str:
+def _describe(ctx: Context, query: EventQuery, default: str = "近期") -> str:
     """"明天 6月2日（周三）的应急演练", "城关镇的巡回宣讲", "近期的活动"."""
     township = ctx.content.townships.get(query.township) if query.township else None
     where = "".join(filter(None, [query.when_label, township.name if township else "", query.words]))
     what = "、".join(calendar.KINDS[k].label for k in query.kinds) or "活动"
-    return f"{where or '近期'}的{what}"
+    where = where or default
+    return f"{where}的{what}" if where else what
 
 
-def _show(ctx: Context, header: str, items: list[Event], note: str = "", card: bool = False) -> Reply | str:
+def _show(ctx: Context, header: str, items: list[Event], note: str = "", card: bool = False,
+          what: str = "") -> Reply | str:
     """Remember the list (for 更多 and 提醒 <n>) and show its first page; one event with a page, as a card."""
-    ctx.conv.enter(Browse.listing, idle=LIST_IDLE, header=header, ids=[e.id for e in items], page=0, note=note)
+    ctx.conv.enter(Browse.listing, idle=LIST_IDLE, header=header, what=what, ids=[e.id for e in items], page=0,
+                   note=note)
     if card and len(items) == 1 and items[0].link:
         return _news(ctx, items[0])
     return _render_page(ctx)
@@ -227,7 +237,9 @@ def _render_page(ctx: Context) -> str:
     data, now, size = ctx.conv.data, ctx.now(), _page_size(ctx)
     ids, page = data["ids"], data.get("page", 0)
     pages = (len(ids) + size - 1) // size
-    header = data["header"] + (TEXTS["page"].format(page=page + 1, pages=pages) if pages > 1 and page else "")
+    header = data["header"]
+    if page and data.get("what"):
+        header = data["what"] + TEXTS["page"].format(count=len(ids), page=page + 1, pages=pages)
     lines = [header]
     shown = range(page * size, min(len(ids), (page + 1) * size))
     single = len(ids) == 1
@@ -332,6 +344,12 @@ def _title(ctx: Context, event_id: str, mine: list) -> str:
 
 def _listed_ids(ctx: Context) -> list[str]:
     return list(ctx.conv.data.get("ids", [])) if ctx.conv.state == Browse.listing else []
+
+
+def _quiet_expiry(ctx: Context) -> None:
+    """A list that was left to expire is no operation the citizen needs to be told about."""
+    if ctx.conv.expired_flow == Browse.flow_name:
+        ctx.conv.expired_flow = None
 
 
 def _forget_list(ctx: Context) -> None:

@@ -167,7 +167,8 @@ def _whole_month(m: re.Match[str], today: dt.date) -> When | None:
     return When(dt.date(today.year, month, 1), _month_end(today.year, month), f"{month}月")
 
 
-_WD = "(?P<wd>[一二三四五六日天末1-7])"
+# "本周五进" is this week's 五进 (the campaign's 安全宣传"五进"), but "周五进行" is Friday.
+_WD = "(?P<wd>[一二三四五六日天末1-7])(?!进(?!行))"
 _WEEK = "(?:周|星期|礼拜)"
 RULES: list[tuple[re.Pattern[str], object]] = [
     (re.compile(r"(?<!\d)(?P<y>20\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?(?!\d)"), _full_date),

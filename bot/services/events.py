@@ -71,6 +71,7 @@ FILLER_WORDS = ("安全生产月", "安全月", "安全生产", "安全宣传", 
                 "与", "及", "要", "想", "个", "场", "次", "哪", "里", "啥", "什么", "几")
 MAX_QUERY_LENGTH = 60  # longer messages are questions or reports, not calendar look-ups
 PROGRAMME_DAYS = 3     # an event running this many days or more is a programme (e.g. the showcase)
+SUMMARY_DAYS = 5       # the campaign summary lists up to this many dates of a kind, else the span
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,13 +392,14 @@ def search(events: Events, query: EventQuery, now: dt.datetime) -> Found:
     return Found([e for e in on_days if not e.is_programme], [e for e in on_days if e.is_programme])
 
 
-def next_events(events: Events, query: EventQuery, now: dt.datetime) -> list[Event]:
-    """What to offer when the days asked about have nothing: the next ones like it, else the next ones."""
+def next_events(events: Events, query: EventQuery, now: dt.datetime) -> tuple[list[Event], bool]:
+    """What to offer when the days asked about have nothing: the next ones like it (True), else the next ones."""
     after = now
     if query.when is not None:
         after = max(now, dt.datetime.combine(query.when.last + dt.timedelta(days=1), dt.time(), TZ))
     later = [e for e in events.items if e.start >= after and not e.has_ended(now)]
-    return _filtered(later, query.without_when()) or later
+    alike = _filtered(later, query.without_when())
+    return (alike, True) if alike else (later, False)
 
 
 def campaign_summary(events: Events) -> list[tuple[str, str]]:
@@ -408,11 +410,17 @@ def campaign_summary(events: Events) -> list[tuple[str, str]]:
         of_kind = [e for e in events.items if e.kind == kind.id]
         if not of_kind:
             continue
-        if len(of_kind) == 1:
-            dates = of_kind[0].when_text()
+        first = min(e.start.date() for e in of_kind)
+        last = max(e.last_day for e in of_kind)
+        days = sorted({e.start.date() for e in of_kind})
+        if len(of_kind) == 1 or first == last:
+            dates = of_kind[0].when_text().split("（")[0] if first == last else f"{short_day(first)}—{short_day(last)}"
+        elif len(days) <= SUMMARY_DAYS:
+            dates = "、".join(short_day(d) for d in days)
         else:
-            days = sorted({e.start.date() for e in of_kind})
-            dates = f"{short_day(days[0])}—{short_day(max(e.last_day for e in of_kind))}，共{len(of_kind)}场"
+            dates = f"{short_day(first)}—{short_day(last)}"
+        if len(of_kind) > 1:
+            dates += f"（共{len(of_kind)}场）"
         lines.append((kind.label, dates))
     return lines
 
