@@ -69,6 +69,30 @@ def asks_about_events(msg: Inbound, ctx: Context) -> bool:
     return msg.kind in ("text", "voice") and _query(msg.text, ctx) is not None
 
 
+_REMIND = re.compile(r"^(?:请)?(?:提醒我?|订阅提醒|设置提醒|预约提醒)")
+
+
+def asks_for_reminder(msg: Inbound, ctx: Context) -> bool:
+    """提醒 <序号|活动>; "提醒大家注意安全" names no event and is left to the other features."""
+    if msg.kind not in ("text", "voice") or not _REMIND.match(msg.text):
+        return False
+    what = _argument(msg.text)
+    return not what or what.isdigit() or _named_event(ctx, what) is not None or _has_filters(_reminder_query(ctx, what))
+
+
+def _reminder_query(ctx: Context, what: str) -> EventQuery:
+    return calendar.query_from_words(what, ctx.content.events, ctx.content.townships, ctx.now().date())
+
+
+def _has_filters(query: EventQuery) -> bool:
+    return bool(query.when or query.kinds or query.township or query.words)
+
+
+def _named_event(ctx: Context, what: str) -> Event | None:
+    events = ctx.content.events
+    return events.get(what) or next((e for e in events.items if e.title == what), None)
+
+
 def _query(text: str, ctx: Context) -> EventQuery | None:
     return calendar.parse_query(text, ctx.content.events, ctx.content.townships, ctx.now().date())
 
@@ -108,7 +132,7 @@ def cancel_reminder(msg: Inbound, ctx: Context) -> str:
     else:
         matches = [r for r in mine if what in r.title or r.event_id == what]
         if not matches:
-            kinds = calendar.query_from_words(what, ctx.content.events, ctx.content.townships, ctx.now().date()).kinds
+            kinds = _reminder_query(ctx, what).kinds
             matches = [r for r in mine if (e := ctx.content.events.get(r.event_id)) and e.kind in kinds]
         if len(matches) != 1:
             return TEXTS["cancel_how"] + "\n\n" + _show_reminders(ctx, mine)
@@ -128,8 +152,7 @@ def my_reminders(msg: Inbound, ctx: Context) -> str:
     return _show_reminders(ctx, mine)
 
 
-@router.on(regex(r"^(?:请)?(?:提醒我?|订阅提醒|设置提醒|预约提醒)\s*(?P<what>.*)$"),
-           help="提醒 序号 — 活动开始前提醒您")
+@router.on(asks_for_reminder, help="提醒 序号 — 活动开始前提醒您")
 def subscribe_reminder(msg: Inbound, ctx: Context) -> Reply | str:
     """提醒 <序号|活动>: a reminder before the event, through the outbox."""
     _quiet_expiry(ctx)
@@ -145,14 +168,13 @@ def subscribe_reminder(msg: Inbound, ctx: Context) -> Reply | str:
             return TEXTS["bad_number"].format(number=number, count=len(ids))
         event = ctx.content.events.get(ids[number - 1])
         return _subscribe(ctx, event) if event else TEXTS["remind_not_found"]
-    events = ctx.content.events
-    event = events.get(what) or next((e for e in events.items if e.title == what), None)
+    event = _named_event(ctx, what)
     if event is not None:
         return _subscribe(ctx, event)
-    query = calendar.query_from_words(what, events, ctx.content.townships, ctx.now().date())
-    if not (query.when or query.kinds or query.township or query.words):
+    query = _reminder_query(ctx, what)
+    if not _has_filters(query):
         return TEXTS["remind_not_found"]
-    found = calendar.search(events, query, ctx.now())
+    found = calendar.search(ctx.content.events, query, ctx.now())
     candidates = [e for e in found.items + found.alongside if not e.has_started(ctx.now())]
     if not candidates:
         return TEXTS["remind_not_found"]

@@ -94,6 +94,10 @@ def test_relative_days(citizen: Citizen, text: str, header: str, title: str) -> 
     assert title in titles(reply)
 
 
+def test_voice_questions_work_like_typed_ones(citizen: Citizen) -> None:
+    assert citizen.voice("明天有演练吗。").text.startswith("明天 6月2日（周三）的应急演练没有安排。")
+
+
 def test_saturday_on_a_saturday_is_today_and_on_sunday_the_next(citizen: Citizen, clock) -> None:  # noqa: ANN001
     clock.set(shanghai(2021, 6, 5, 8, 0))
     assert citizen.says("周六").startswith("6月5日（周六）")
@@ -260,7 +264,8 @@ def test_subscribe_by_name_and_choose_among_several(citizen: Citizen, bot) -> No
     (["活动", "提醒 99"], "没有第99项"),
     (["活动", "提醒 2"], "已经开始了"),                      # the launch ceremony is on now
     (["提醒"], "请回复 提醒+序号"),
-    (["提醒 火星大会"], "没有找到要提醒的活动"),
+    (["提醒 7月31日"], "没有找到要提醒的活动"),
+    (["提醒大家注意安全"], "没有理解"),                      # no event named: not the calendar's
 ])
 def test_reminder_reasks(citizen: Citizen, bot, steps: list[str], expected: str) -> None:  # noqa: ANN001
     for text in steps[:-1]:

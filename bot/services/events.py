@@ -69,6 +69,8 @@ FILLER_WORDS = ("安全生产月", "安全月", "安全生产", "安全宣传", 
                 "下午", "晚上", "早上", "中午", "全天", "最近", "近期", "接下来", "以后", "之后", "还", "都", "会",
                 "有", "的", "吗", "呢", "吧", "啊", "呀", "了", "么", "在", "是", "去", "我", "你", "您", "请", "和",
                 "与", "及", "要", "想", "个", "场", "次", "哪", "里", "啥", "什么", "几")
+# Words in many titles that name no event in particular ("注意安全" is not about 安全宣传"五进").
+GENERIC_WORDS = ("安全", "应急", "宣传", "生产", "专场", "县级", "教育", "事故", "活动", "巡回", "线上", "现场")
 MAX_QUERY_LENGTH = 60  # longer messages are questions or reports, not calendar look-ups
 PROGRAMME_DAYS = 3     # an event running this many days or more is a programme (e.g. the showcase)
 SUMMARY_DAYS = 5       # the campaign summary lists up to this many dates of a kind, else the span
@@ -224,7 +226,7 @@ def _moment(path: Path, event_id: str, entry: dict[str, Any], field: str) -> tup
 
 @dataclasses.dataclass(frozen=True)
 class EventQuery:
-    """What a citizen asked for; every part optional. Kept in the conversation for 更多."""
+    """What a citizen asked for; every part optional."""
 
     first: dt.date | None = None
     last: dt.date | None = None
@@ -243,20 +245,6 @@ class EventQuery:
 
     def without_when(self) -> EventQuery:
         return dataclasses.replace(self, first=None, last=None, when_label="")
-
-    def to_data(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["first"] = self.first.isoformat() if self.first else None
-        data["last"] = self.last.isoformat() if self.last else None
-        data["kinds"] = list(self.kinds)
-        return data
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> EventQuery:
-        return cls(first=dt.date.fromisoformat(data["first"]) if data.get("first") else None,
-                   last=dt.date.fromisoformat(data["last"]) if data.get("last") else None,
-                   when_label=data.get("when_label", ""), kinds=tuple(data.get("kinds", ())),
-                   township=data.get("township"), words=data.get("words", ""), near_me=bool(data.get("near_me")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,9 +307,17 @@ def _named_words(leftover: str, events: Events) -> str:
     for size in range(len(leftover), 1, -1):
         for start in range(len(leftover) - size + 1):
             piece = leftover[start:start + size]
+            if len(_without_generic(piece)) < 2:
+                continue
             if any(piece in h for h in haystacks):
                 return piece
     return ""
+
+
+def _without_generic(piece: str) -> str:
+    for word in GENERIC_WORDS:
+        piece = piece.replace(word, "")
+    return piece
 
 
 def parse_query(text: str, events: Events, townships: Townships, today: dt.date) -> EventQuery | None:
