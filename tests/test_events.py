@@ -148,6 +148,7 @@ def test_a_topic_narrows_a_kind(citizen: Citizen) -> None:
     reply = citizen.says("煤矿演练什么时候")
     assert reply.startswith("煤矿的应急演练（共1项）")
     assert "6月11日（周五）09:00—12:00" in reply and "石桥镇某煤矿" in reply
+    assert titles(citizen.says("危化品演练在哪")) == ["县级危险化学品事故应急演练"]  # a common short form
 
 
 @pytest.mark.parametrize("text", ["燃气泄漏怎么办", "明天会下雨吗", "火灾逃生演练怎么做", "我想咨询一下燃气泄漏怎么办",

@@ -56,7 +56,7 @@ KINDS: dict[str, Kind] = {k.id: k for k in (
 EVENT_WORDS = ("活动", "日程", "日历", "安排", "行程", "节目")
 # Asking when or where; they let a weak word or a bare date count.
 ASK_WORDS = ("哪里", "在哪", "哪儿", "哪个地方", "什么地方", "地点", "地址", "什么时候", "啥时候", "几点", "时间", "哪天",
-             "几号", "有没有", "有什么", "有啥", "有哪些", "哪些", "有吗", "举办", "举行", "开展", "参加", "报名")
+             "几号", "有没有", "有什么", "有啥", "有哪些", "哪些", "有吗", "举办", "举行", "开展", "参加", "报名", "干嘛", "干啥")
 # A how-to or what-is question is for the knowledge base, unless it also asks when or where.
 HOWTO_WORDS = ("怎么办", "怎么做", "怎么处理", "如何", "怎样", "为什么", "注意什么", "注意事项", "是什么", "什么是",
                "什么意思", "要点", "方法", "技巧", "常识", "知识")
@@ -71,6 +71,8 @@ FILLER_WORDS = ("安全生产月", "安全月", "安全生产", "安全宣传", 
                 "与", "及", "要", "想", "个", "场", "次", "哪", "里", "啥", "什么", "几")
 # Words in many titles that name no event in particular ("注意安全" is not about 安全宣传"五进").
 GENERIC_WORDS = ("安全", "应急", "宣传", "生产", "专场", "县级", "教育", "事故", "活动", "巡回", "线上", "现场")
+# How citizens shorten what the titles spell out.
+TOPIC_ALIASES = {"危化品": "危险化学品", "危化": "危险化学品", "化学品": "危险化学品", "矿山": "煤矿", "防洪": "防汛"}
 MAX_QUERY_LENGTH = 60  # longer messages are questions or reports, not calendar look-ups
 PROGRAMME_DAYS = 3     # an event running this many days or more is a programme (e.g. the showcase)
 SUMMARY_DAYS = 5       # the campaign summary lists up to this many dates of a kind, else the span
@@ -290,6 +292,9 @@ def _read(text: str, events: Events, townships: Townships, today: dt.date) -> _R
     for word in (w for w in phrases if len(w) > 1):
         rest = _blank(rest, word)
     leftover = re.sub(r"[\W_]+", "", rest)
+    for short, full in TOPIC_ALIASES.items():
+        if short in leftover and full not in leftover:
+            leftover = leftover.replace(short, full)
     named = _named_words(leftover, events)
     residue = leftover.replace(named, "") if named else leftover
     for char in (w for w in phrases if len(w) == 1):
