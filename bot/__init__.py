@@ -31,4 +31,9 @@ def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
 
 
 # Parts that add blueprints or collaborators; each module has `init_app(app, bot)`.
-FEATURES: tuple[str, ...] = ()
+FEATURES: tuple[str, ...] = (
+    "bot.metrics_view",
+    "bot.pushes",
+    "bot.console",
+    "bot.simulator",
+)

@@ -6,6 +6,7 @@ from bot.config import Config
 from bot.content import ContentError, load_content
 from bot.runtime import content_dir
 from bot.services.menu import menu_keys_have_handlers
+from bot.services.pushplan import check_plan
 
 
 def check_content(config: Config) -> list[str]:
@@ -25,5 +26,6 @@ def check_content(config: Config) -> list[str]:
 
 # Each: (content, dispatcher, config) -> list of problems, e.g. a menu key with no handler.
 CROSS_CHECKS: list = [
+    check_plan,  # the push plan fits the account's mass-send quota
     menu_keys_have_handlers,
 ]

@@ -106,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--today", help="the simulated campaign day, YYYY-MM-DD (default: the campaign's first day)")
 
 
-@command("demo", "run everything in one process on SQLite and the in-process store", _demo_args)
+@command("demo", "everything in one process: server, simulator, fake WeChat API, scheduler (SQLite, in-process store)",
+         _demo_args)
 def demo(args: argparse.Namespace, config: Config) -> int:
-    from bot.server import run_gunicorn
+    from bot.demo import run_demo
 
-    _upgrade_sqlite(config)
-    log.info("webhook: http://%s:%s/wechat", args.host, args.port)
-    return run_gunicorn(args.host, args.port, 1)
+    return run_demo(config, args.host, args.port, args.today)

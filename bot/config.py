@@ -105,9 +105,11 @@ class QuizConfig:
 class ReportsConfig:
     daily_cap: int = 5
     draft_keep_hours: int = 24
-    accept_days: int = 3
-    verify_days: int = 15
-    feedback_days: int = 30
+    # Deadlines (domain.md §1.3): acceptance is told "on the spot" (1 day for an online channel),
+    # verification within 60 days of acceptance, feedback within 10 days after verification.
+    accept_days: int = 1
+    verify_days: int = 60
+    feedback_days: int = 10
     photo_dir: str = "var/photos"
     duplicate_distance_m: int = 200
     duplicate_days: int = 7
@@ -125,6 +127,14 @@ class PushConfig:
     subscribe_template_id: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class ConsoleConfig:
+    idle_minutes: int = 30
+    login_attempts: int = 5  # failures per username before a lockout
+    login_attempts_per_ip: int = 20  # an office shares one IP, so this is higher
+    lockout_minutes: int = 15
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "wechat": WechatConfig,
@@ -137,6 +147,7 @@ SECTIONS: dict[str, type] = {
     "quiz": QuizConfig,
     "reports": ReportsConfig,
     "push": PushConfig,
+    "console": ConsoleConfig,
 }
 
 REQUIRED = [("wechat", "token"), ("wechat", "app_id"), ("database", "url")]
@@ -155,6 +166,7 @@ class Config:
     quiz: QuizConfig
     reports: ReportsConfig
     push: PushConfig
+    console: ConsoleConfig
     source: str = "<defaults>"
 
     @property
@@ -263,4 +275,7 @@ def validate(config: Config) -> Config:
             raise ConfigError("missing required value [server] secret_key (needed in production)")
         if config.server.today:
             raise ConfigError("[server] today is for demo and dev only; production uses the real date")
+        if not config.security.identity_key:
+            raise ConfigError("missing required value [security] identity_key (needed in production; "
+                              "env BOT_SECURITY_IDENTITY_KEY)")
     return config

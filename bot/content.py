@@ -22,6 +22,9 @@ class ContentError(Exception):
 PARTS: dict[str, str] = {
     "replies": "bot.services.replies:load_replies",
     "townships": "bot.services.townships:load_townships",
+    "report_categories": "bot.services.reports.categories:load_report_categories",
+    "knowledge": "bot.services.knowledge:load_knowledge",
+    "pushes": "bot.services.pushplan:load_plan",
     "events": "bot.services.events:load_events",
     "menu": "bot.services.menu:load_menu",
 }

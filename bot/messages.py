@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.context import Context
 from bot.conversation import Conversation
 from bot.dedupe import SUCCESS
+from bot.observability import anon
 from bot.replies import Text, as_reply, render
 from bot.runtime import Bot
 from bot.services import citizens
-from bot.store import LockTimeout
+from bot.store import LockTimeout, MemoryStore, Store, StoreError
 from bot.wechat.inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -20,41 +23,77 @@ LOCK_TTL = 30.0  # longer than any handler may run; released as soon as the hand
 
 def handle(bot: Bot, msg: Inbound) -> str:
     """The plaintext reply XML (or `success`) for one delivery of a message."""
-    cached = bot.dedupe.claim(msg.dedupe_key)
+    try:
+        cached = bot.dedupe.claim(msg.dedupe_key)
+    except StoreError:
+        return handle_without_store(bot, msg)
     if cached is not None:
+        bot.metrics.dedupe_hits.inc()
         log.info("retry of %s answered from the first delivery", msg.dedupe_key)
         return cached
     try:
         with bot.store.lock(f"lock:{msg.openid}", ttl=LOCK_TTL, wait=bot.config.conversation.lock_wait_seconds):
-            out = run(bot, msg)
+            out = run(bot, msg, bot.store)
     except LockTimeout:
         # The citizen's previous message is still being handled. Give the claim back so that
         # WeChat's retry of this one can run, and say so rather than drop it silently.
         bot.dedupe.release(msg.dedupe_key)
-        return render(Text(bot.content.replies["busy"]), msg)
-    bot.dedupe.remember(msg.dedupe_key, out)
+        return render(Text(bot.content.replies["busy"]), msg, _timestamp(bot))
+    except StoreError:
+        return handle_without_store(bot, msg)
+    try:
+        bot.dedupe.remember(msg.dedupe_key, out)
+    except StoreError:
+        bot.metrics.store_errors.inc()
     return out
 
 
-def run(bot: Bot, msg: Inbound) -> str:
+def handle_without_store(bot: Bot, msg: Inbound) -> str:
+    """The store (Redis) is down: answer what needs no state, refuse to start or continue flows.
+
+    Without the store there is no dedupe, no lock and no conversation, so anything that would
+    enter a flow is rolled back and the citizen is told to try again; help, events and knowledge
+    still answer.
+    """
+    bot.metrics.store_errors.inc()
+    bot.metrics.degraded.inc()
+    log.warning("store unavailable; handling %s without state", msg.dedupe_key)
+    return run(bot, msg, MemoryStore(), stateless=True)
+
+
+def run(bot: Bot, msg: Inbound, store: Store, stateless: bool = False) -> str:
     """Route and handle one message under the user's lock; never raises."""
     session = bot.db.session()
+    rule = None
     try:
         now = bot.clock.now()
-        citizens.record_inbound(session, bot.store, msg, now)
+        citizens.record_inbound(session, store, msg, now)
         session.commit()
-        conv = Conversation(bot.store, msg.openid, bot.clock, bot.idle)
+        conv = Conversation(store, msg.openid, bot.clock, bot.idle)
         ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)
         rule = bot.dispatcher.pick(msg, ctx)
         reply = as_reply(rule.handler(msg, ctx)) if rule else None
+        if stateless and conv.state is not None:
+            session.rollback()
+            return render(Text(bot.content.replies["busy_system"]), msg, _timestamp(bot))
         session.commit()
         if conv.expired_flow and isinstance(reply, Text):
             reply = Text(bot.content.replies["timeout"] + "\n\n" + reply.content)
         conv.save()
-    except Exception:
+    except Exception as exc:
         session.rollback()
-        log.exception("handler failed for openid=%s msg=%s", msg.openid, msg.dedupe_key)
+        if isinstance(exc, StoreError):
+            bot.metrics.store_errors.inc()
+        elif isinstance(exc, SQLAlchemyError):
+            bot.metrics.db_errors.inc()
+        bot.metrics.handler_errors.labels(rule.router if rule else "-").inc()
+        log.exception("handler failed for openid=%s msg=%s", anon(msg.openid), msg.dedupe_key)
         reply = Text(bot.content.replies["apology"])
     finally:
         session.close()
-    return SUCCESS if reply is None else render(reply, msg)
+    return SUCCESS if reply is None else render(reply, msg, _timestamp(bot))
+
+
+def _timestamp(bot: Bot) -> int:
+    """The reply's CreateTime, from the injected clock (the demo's simulated day, a test's frozen one)."""
+    return int(bot.clock.now().timestamp())

@@ -8,6 +8,7 @@ import time
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from bot import messages
+from bot.observability import anon
 from bot.replies import Text, render
 from bot.runtime import Bot
 from bot.wechat.gateway import BadSignature, WrongApp
@@ -59,7 +60,7 @@ def receive() -> Response:
         out = messages.handle(bot, msg)
     except Exception:
         # The store itself failed (dedupe or lock). Never a 500 to WeChat: it would retry into the same wall.
-        log.exception("message path failed for openid=%s msg=%s", msg.openid, msg.dedupe_key)
+        log.exception("message path failed for openid=%s msg=%s", anon(msg.openid), msg.dedupe_key)
         out = render(Text(bot.content.replies["apology"]), msg)
     if out == "success":
         return Response("success", mimetype="text/plain")

@@ -1,9 +1,17 @@
-"""The one place the order of routers lives: escapes first, the fallback last (DESIGN.md, Router)."""
+"""The one place the order of routers lives: escapes first, the fallback last (DESIGN.md, Router).
 
-from handlers import common, events
+Feature routers before knowledge: knowledge takes any question it can answer, so the entry words
+of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first.
+"""
+
+from handlers import common, events, knowledge, pushes, report, township
 
 ROUTERS = [
     common.escapes,
+    pushes.router,
+    township.router,
+    report.report,
     events.router,
+    knowledge.router,
     common.fallback,
 ]

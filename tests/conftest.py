@@ -182,3 +182,38 @@ def citizen(wechat: WeChatServer) -> Citizen:
 def citizens(wechat: WeChatServer):  # noqa: ANN201
     """Make more citizens: `citizens("o_2")`."""
     return lambda openid: Citizen(wechat, openid)
+
+
+# --- the fake WeChat API --------------------------------------------------------------------
+
+@pytest.fixture
+def fake_wechat(clock: FixedClock):  # noqa: ANN201
+    """The fake WeChat API on a loopback port, on the test clock. `fake_wechat.base_url` is its API base."""
+    from bot.fakewechat import FakeServer, FakeWeChat
+
+    fake = FakeWeChat(APP_ID, "test-app-secret", clock=clock)
+    server = FakeServer(fake).start()
+    fake.base_url = server.base_url
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def api_config(database_url: str, fake_wechat) -> Config:  # noqa: ANN001
+    """A config whose [wechat] api_base_url is the fake. A test module can make it the default
+    with `@pytest.fixture def config(api_config): return api_config`."""
+    return make_config(database_url, wechat={"api_base_url": fake_wechat.base_url})
+
+
+@pytest.fixture
+def api_app(api_config: Config, clock: FixedClock, store):  # noqa: ANN001, ANN201
+    app = create_app(api_config, clock=clock, store=store)
+    app.testing = True
+    yield app
+    app.extensions["bot"].close()
+
+
+@pytest.fixture
+def api_bot(api_app):  # noqa: ANN001, ANN201
+    """A Bot whose `extensions["api"]` talks to `fake_wechat`."""
+    return api_app.extensions["bot"]

@@ -18,7 +18,7 @@ from bot.menu import MenuSyncError, sync_menu
 from bot.routing import Dispatcher
 from bot.services.menu import build_menu_payload, load_menu, menu_keys_have_handlers
 from handlers import ROUTERS
-from tests.conftest import make_config
+from tests.conftest import APP_ID, make_config
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 
@@ -115,12 +115,14 @@ def test_content_check_fails_on_a_key_without_handler(tmp_path: Path) -> None:
     assert check_content(config) == problems
 
 
-def write_config(tmp_path: Path, directory: Path) -> Path:
+def write_config(tmp_path: Path, directory: Path, api_base_url: str = "http://127.0.0.1:9/cgi-bin/") -> Path:
     path = tmp_path / "bot.toml"
     path.write_text(f'''
 [wechat]
-app_id = "wxtest00000000001"
+app_id = "{APP_ID}"
+app_secret = "test-app-secret"
 token = "test-token"
+api_base_url = "{api_base_url}"
 [database]
 url = "sqlite:///{tmp_path / 'bot.db'}"
 [content]
@@ -135,10 +137,10 @@ def test_menu_show_prints_the_payload(tmp_path: Path, capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out) == build_menu_payload(load_menu(directory))
 
 
-def test_menu_sync_without_the_api_client_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_menu_sync_pushes_to_wechat(tmp_path: Path, fake_wechat) -> None:  # noqa: ANN001
     directory = content_dir(tmp_path, SMALL_MENU)
-    assert main(["--config", str(write_config(tmp_path, directory)), "menu", "sync"]) == 2
-    assert "WeChat API client is not available" in capsys.readouterr().err
+    assert main(["--config", str(write_config(tmp_path, directory, fake_wechat.base_url)), "menu", "sync"]) == 0
+    assert fake_wechat.menu == build_menu_payload(load_menu(directory))
 
 
 def test_menu_sync_refuses_a_key_without_handler(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -148,7 +150,7 @@ def test_menu_sync_refuses_a_key_without_handler(tmp_path: Path, capsys: pytest.
 
 
 class RecordingAPI:
-    """Stands in for WeChatAPI.create_menu until the pushes feature's client and fake API are merged."""
+    """Records what WeChatAPI.create_menu was given, or fails like it."""
 
     def __init__(self, error: Exception | None = None) -> None:
         self.menus: list[dict[str, Any]] = []
@@ -165,7 +167,8 @@ def test_sync_menu_pushes_the_payload(tmp_path: Path, database_url: str, clock) 
     app = create_app(config, clock=clock)
     bot = app.extensions["bot"]
     try:
-        with pytest.raises(MenuSyncError, match="not available"):
+        bot.extensions.pop("api", None)  # a process built without the pushes feature's client
+        with pytest.raises(MenuSyncError, match="WeChat API client is not available"):
             sync_menu(bot)
         bot.extensions["api"] = api = RecordingAPI()
         assert sync_menu(bot) == api.menus[0] == build_menu_payload(bot.content.menu)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import threading
 import time
@@ -12,6 +13,7 @@ import pytest
 from wechatpy.crypto import PrpCrypto
 
 from bot import create_app
+from bot.observability import anon
 from bot.routing import Router, kind, text_in
 from bot.wechat.gateway import Gateway, sign
 from tests.conftest import AES_KEY, APP_ID, TOKEN
@@ -79,6 +81,10 @@ def server(probe_app, mode, clock) -> WeChatServer:  # noqa: ANN001
 @pytest.fixture
 def user(server) -> Citizen:  # noqa: ANN001
     return Citizen(server, "o_probe")
+
+
+def sender(openid: str) -> str:
+    return hashlib.sha256(openid.encode()).hexdigest()[:16]
 
 
 def signed(timestamp: str = "1409304348", nonce: str = "xxxxxx", **extra: str) -> str:
@@ -273,7 +279,8 @@ def test_handler_error_gets_apology_and_is_logged(user: Citizen, caplog: pytest.
     reply = user.text("出错", msg_id=777)
     assert reply.status == 200
     assert "系统刚才出了点问题" in reply.text
-    assert "openid=o_probe" in caplog.text and "msg:777" in caplog.text
+    assert f"openid={anon('o_probe')}" in caplog.text and f"msg:{sender('o_probe')}:777" in caplog.text
+    assert "o_probe" not in caplog.text  # openids are hashed in logs
 
 
 # --- retries and concurrency -----------------------------------------------------------------
@@ -282,7 +289,7 @@ def test_retry_gets_the_first_reply_and_runs_nothing_again(user: Citizen) -> Non
     first = user.text("你好", msg_id=42)
     again = user.resend_last()
     third = user.resend_last()
-    assert calls == ["msg:42"]
+    assert calls == [f"msg:{sender('o_probe')}:42"]
     assert first.text == again.text == third.text
 
 
@@ -307,7 +314,7 @@ def test_concurrent_duplicates_run_once(probe_app, mode, clock) -> None:  # noqa
         t.start()
     for t in threads:
         t.join()
-    assert calls == ["msg:9001"]
+    assert calls == [f"msg:{sender('o_dup')}:9001"]
     answered = [r for r in results if not r.is_success]
     assert answered and all(r.text == "处理了9001" for r in answered)
     assert all(r.status == 200 for r in results)

@@ -4,5 +4,9 @@ from bot.models.base import Base
 from bot.models.citizens import Citizen
 from bot.models.events import EventReminder, ReminderStatus  # noqa: F401 - registers the table
 from bot.models.outbox import Delivery, DeliveryStatus
+from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
+from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, ReportPhoto
+from bot.models.staff import AuditEntry, StaffUser
 
-__all__ = ["Base", "Citizen", "Delivery", "DeliveryStatus"]
+__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "Delivery", "DeliveryStatus", "Report",
+           "ReportAudit", "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "WeChatTag"]

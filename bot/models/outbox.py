@@ -17,6 +17,12 @@ class DeliveryStatus:
     SENT = "sent"
     FAILED = "failed"            # gave up: a permanent error, or attempts exhausted
     UNDELIVERABLE = "undeliverable"  # no channel reaches the recipient (reason in last_error)
+    # The sender stopped while this was at WeChat: it may or may not have arrived. Never resent
+    # automatically (that could send it twice); staff see it and may requeue it.
+    UNCERTAIN = "uncertain"
+    CANCELLED = "cancelled"
+
+    FINAL = (SENT, FAILED, UNDELIVERABLE, UNCERTAIN, CANCELLED)
 
 
 class Delivery(Base):
@@ -42,6 +48,8 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime]
     not_before: Mapped[dt.datetime]
     lease_until: Mapped[dt.datetime | None]
+    # Which sender holds the lease: results are written only by the holder (compare-and-set).
+    lease_owner: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[dt.datetime | None]
     # WeChat's id for a mass send or template message, to match MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH.
     wechat_msg_id: Mapped[str | None] = mapped_column(String(64), index=True)

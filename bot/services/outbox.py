@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.models.outbox import Delivery, DeliveryStatus
@@ -41,3 +41,21 @@ def enqueue(session: Session, *, key: str, purpose: str, payload: dict[str, Any]
 
 def deliveries_for(session: Session, openid: str) -> list[Delivery]:
     return list(session.scalars(select(Delivery).where(Delivery.openid == openid).order_by(Delivery.id)))
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(Delivery.status, func.count(Delivery.id)).group_by(Delivery.status)).all())
+
+
+def uncertain(session: Session) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.UNCERTAIN)
+                                .order_by(Delivery.id)))
+
+
+def requeue(session: Session, ids: list[int] | None, now: dt.datetime) -> int:
+    """Send uncertain rows again (staff decided they did not arrive). Returns how many."""
+    where = [Delivery.status == DeliveryStatus.UNCERTAIN]
+    if ids:
+        where.append(Delivery.id.in_(ids))
+    return session.execute(update(Delivery).where(*where).values(
+        status=DeliveryStatus.PENDING, not_before=now, last_error="requeued by staff")).rowcount

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.content import ContentError, read_toml, require_text
 
-REQUIRED = ("welcome", "help_header", "help_footer", "fallback", "apology", "busy", "timeout",
+REQUIRED = ("welcome", "help_header", "help_footer", "fallback", "apology", "busy", "busy_system", "timeout",
             "cancelled", "nothing_to_cancel", "not_understood_media", "voice_unrecognised")
 
 

@@ -8,6 +8,7 @@ Fields: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Rece
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -48,7 +49,8 @@ class Inbound:
     kind: str
     created_at: int
     msg_id: str = ""
-    text: str = ""
+    text: str = ""  # NFKC-normalised, for matching
+    original_text: str = ""  # as the citizen typed it, for storing what they said
     media_id: str = ""
     pic_url: str = ""
     media_format: str = ""
@@ -62,9 +64,12 @@ class Inbound:
 
     @property
     def dedupe_key(self) -> str:
+        # Scoped to the sender (MsgId alone has collided across users: WxJava #333), but by a hash:
+        # the key is logged and stored beside reports, and must not reveal who wrote.
+        sender = hashlib.sha256(self.openid.encode()).hexdigest()[:16]
         if self.msg_id and self.kind != "event":
-            return f"msg:{self.msg_id}"
-        return f"evt:{self.openid}:{self.created_at}:{self.event}:{self.event_key}"
+            return f"msg:{sender}:{self.msg_id}"
+        return f"evt:{sender}:{self.created_at}:{self.event}:{self.event_key}"
 
     @property
     def is_person_action(self) -> bool:
@@ -140,13 +145,15 @@ def from_fields(fields: Mapping[str, Any]) -> Inbound:
 
 def _kind_fields(kind: str, f: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "text":
-        return {"text": normalize_text(_text(f, "Content"))}
+        content = _text(f, "Content")
+        return {"text": normalize_text(content), "original_text": strip_illegal(content).strip()}
     if kind == "image":
         return {"media_id": _text(f, "MediaId"), "pic_url": _text(f, "PicUrl")}
     if kind == "voice":
         # Recognition is often empty now; the handler then asks the citizen to type.
+        recognition = _text(f, "Recognition")
         return {"media_id": _text(f, "MediaId"), "media_format": _text(f, "Format"),
-                "text": normalize_text(_text(f, "Recognition"))}
+                "text": normalize_text(recognition), "original_text": strip_illegal(recognition).strip()}
     if kind in ("video", "shortvideo"):
         return {"media_id": _text(f, "MediaId"), "thumb_media_id": _text(f, "ThumbMediaId")}
     if kind == "location":

@@ -1,0 +1,71 @@
+"""Pre-signed WeChat pushes for load tests: thousands of openids, plaintext or AES, a realistic mix."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+from wechatpy.crypto import PrpCrypto
+
+from bot.wechat.gateway import sign
+
+TOKEN = "bench-token"
+APP_ID = "wxbench000000001"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+
+# The stateless mix: help, event and knowledge questions as citizens type them.
+STATELESS = ["帮助", "菜单", "活动", "今天有什么活动", "明天有演练吗", "6月1日", "本周 宣讲", "城关镇 宣讲",
+             "燃气泄漏怎么办", "电动车能在楼道充电吗", "灭火器怎么用", "家里着火了怎么逃生", "中暑了怎么办",
+             "一氧化碳中毒怎么急救", "触电了怎么办", "暴雨天开车要注意什么", "有限空间作业要注意什么"]
+
+_ids = itertools.count(7_000_000_000_000)
+
+
+def cdata(value: str) -> str:
+    return "<![CDATA[" + value + "]]>"
+
+
+def text_xml(openid: str, content: str, created: int = 1622512800) -> str:
+    return (f"<xml><ToUserName>{cdata('gh_bench')}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+            f"<CreateTime>{created}</CreateTime><MsgType>{cdata('text')}</MsgType>"
+            f"<Content>{cdata(content)}</Content><MsgId>{next(_ids)}</MsgId></xml>")
+
+
+def signed(xml: str, aes: bool, nonce: int) -> tuple[str, str]:
+    """(path with query, body) as WeChat would POST them."""
+    timestamp, nonce_s = "1622512800", str(nonce)
+    query = {"signature": sign(TOKEN, timestamp, nonce_s), "timestamp": timestamp, "nonce": nonce_s}
+    body = xml
+    if aes:
+        encrypted = PrpCrypto(base64.b64decode(AES_KEY + "=")).encrypt(xml, APP_ID).decode()
+        query |= {"encrypt_type": "aes", "msg_signature": sign(TOKEN, timestamp, nonce_s, encrypted)}
+        body = f"<xml><ToUserName>{cdata('gh_bench')}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
+    return "/wechat?" + urlencode(query), body
+
+
+def stateless_messages(count: int, openids: int, seed: int = 1) -> Iterator[tuple[str, str]]:
+    rng = random.Random(seed)
+    for _ in range(count):
+        yield f"o_bench_{rng.randrange(openids):06d}", rng.choice(STATELESS)
+
+
+def quiz_answers(openids: int, per_user: int, seed: int = 2) -> Iterator[tuple[str, str]]:
+    """Answers inside running rounds: user by user interleaved, so each user's answers stay in order."""
+    rng = random.Random(seed)
+    for position in range(per_user):
+        for user in range(openids):
+            yield f"o_quiz_{user:06d}", rng.choice(["A", "B", "C", "对", "错", "ABD"]) if position else rng.choice("ABCD")
+
+
+def write_requests(path: Path, messages: Iterator[tuple[str, str]], aes_share: float = 0.5, seed: int = 3) -> int:
+    rng = random.Random(seed)
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for count, (openid, content) in enumerate(messages, start=1):
+            target, body = signed(text_xml(openid, content), rng.random() < aes_share, count)
+            out.write(f"{target}\t{body}\n")
+    return count

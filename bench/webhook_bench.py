@@ -1,0 +1,181 @@
+"""Webhook load benchmark: the bot (Redis + PostgreSQL, and the embedded default) against a floor
+(bare Flask + wechatpy) and a WeRoBot echo app, under the same gunicorn settings, loaded by wrk
+from a separate process on loopback.
+
+    .venv/bin/pip install -r bench/requirements.txt   # WeRoBot, bench only
+    .venv/bin/python -m bench.webhook_bench --duration 20
+
+Needs wrk (apt-get install wrk), PostgreSQL and Redis on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed, stateless_messages, text_xml, write_requests  # noqa: E402
+from bench.results import write_section  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "-k", "gthread", "--threads", "8", "--log-level", "warning"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def scratch_postgres() -> Iterator[str]:
+    name = f"smb_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bot_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return {"BOT_WECHAT_TOKEN": TOKEN, "BOT_WECHAT_APP_ID": APP_ID, "BOT_WECHAT_ENCODING_AES_KEY": AES_KEY,
+            "BOT_DATABASE_URL": database_url, "BOT_REDIS_URL": redis_url, "BOT_SERVER_TODAY": "2021-06-01",
+            "BOT_SERVER_MODE": "dev"}
+
+
+@contextlib.contextmanager
+def server(app: str, workers: int, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = free_port()
+    proc = subprocess.Popen([*GUNICORN, "-w", str(workers), "-b", f"127.0.0.1:{port}", app], cwd=ROOT,
+                            env={**os.environ, **env, "BENCH_TOKEN": TOKEN, "BENCH_APP_ID": APP_ID,
+                                 "BENCH_AES_KEY": AES_KEY}, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    path, body = signed(text_xml("o_probe", "帮助"), False, 1)
+    for _ in range(200):
+        try:
+            if requests.post(base + path, data=body.encode(), timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise RuntimeError(f"{app} did not start")
+    try:
+        yield base, proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def worker_rss_mb(master: subprocess.Popen) -> list[float]:
+    out = subprocess.run(["ps", "-o", "pid=,rss=", "--ppid", str(master.pid)], capture_output=True, text=True).stdout
+    return [int(line.split()[1]) / 1024 for line in out.splitlines() if line.strip()]
+
+
+def wrk(base: str, requests_file: Path, duration: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
+                          "-s", str(ROOT / "bench/replay.lua"), base, "--", str(requests_file), "2"],
+                         capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+              "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    for pct in ("50", "99"):
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out).groups()
+        result[f"p{pct}"] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    value, unit = re.search(r"Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)", out).groups()
+    result["max"] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["errors"] = (int(errors.group(1)) if errors else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    return result
+
+
+def start_rounds(base: str, users: int) -> None:
+    """Put each quiz user inside a round before the load (the load then sends answers only)."""
+    session = requests.Session()
+    for user in range(users):
+        path, body = signed(text_xml(f"o_quiz_{user:06d}", "答题"), user % 2 == 0, 10_000_000 + user)
+        response = session.post(base + path, data=body.encode(), timeout=5)
+        response.raise_for_status()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--quiz-users", type=int, default=4000)
+    parser.add_argument("--memory-requests", type=int, default=100_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="smb-bench-"))
+    stateless = work / "stateless.txt"
+    write_requests(stateless, stateless_messages(60_000, 5_000))
+    answers = work / "answers.txt"
+    write_requests(answers, quiz_answers(args.quiz_users, 4))
+    rows, notes = [], []
+    redis_url = "redis://127.0.0.1:6379/14"
+    subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, capture_output=True)
+
+    def measure(label: str, app: str, workers: int, env: dict[str, str], file: Path) -> dict[str, float]:
+        with server(app, workers, env) as (base, _):
+            if file is answers:
+                start_rounds(base, args.quiz_users)
+            result = wrk(base, file, args.duration, args.connections)
+        rows.append((label, workers, result))
+        print(label, result, flush=True)
+        return result
+
+    floor = measure("floor (Flask + wechatpy)", "bench.apps.floor:app", 2, {}, stateless)
+    werobot = measure("WeRoBot echo", "bench.apps.werobot_echo:app", 2, {}, stateless)
+    with scratch_postgres() as pg:
+        subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "bot", "db", "upgrade"], cwd=ROOT, check=True,
+                       env={**os.environ, **bot_env(pg, redis_url)}, capture_output=True)
+        bot_stateless = measure("bot, Redis + PostgreSQL, stateless mix", "bot:create_app()", 2,
+                                bot_env(pg, redis_url), stateless)
+        bot_quiz = measure("bot, Redis + PostgreSQL, quiz answers in rounds", "bot:create_app()", 2,
+                           bot_env(pg, redis_url), answers)
+    sqlite = f"sqlite:///{work / 'embedded.db'}"
+    subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "bot", "db", "upgrade"], cwd=ROOT, check=True,
+                   env={**os.environ, **bot_env(sqlite, "")}, capture_output=True)
+    embedded = measure("bot, embedded (SQLite + in-process store), stateless mix", "bot:create_app()", 1,
+                       bot_env(sqlite, ""), stateless)
+    floor1 = measure("floor (Flask + wechatpy), 1 worker", "bench.apps.floor:app", 1, {}, stateless)
+
+    ratios = [f"bot stateless / floor: {bot_stateless['rps'] / floor['rps']:.2f} (target ≥ 0.8)",
+              f"bot stateless / WeRoBot: {bot_stateless['rps'] / werobot['rps']:.2f} (target > 1)",
+              f"bot quiz answers / floor: {bot_quiz['rps'] / floor['rps']:.2f} (target ≥ 0.4)",
+              f"bot embedded / floor at 1 worker: {embedded['rps'] / floor1['rps']:.2f}"]
+    table = ["| target | workers | req/s | p50 ms | p99 ms | max ms | errors |", "|---|---|---|---|---|---|---|"]
+    table += [f"| {label} | {w} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.0f} | {r['errors']} |"
+              for label, w, r in rows]
+    body = (f"Command: `.venv/bin/python -m bench.webhook_bench --duration {args.duration} --connections "
+            f"{args.connections} --quiz-users {args.quiz_users}`\n\n"
+            f"gunicorn gthread, 8 threads per worker; wrk -t2 -c{args.connections} on the same 2-core machine "
+            "(it takes CPU from the servers); half of the requests AES-encrypted; 5,000 distinct openids. "
+            "The embedded default runs one worker (its store lives in the process).\n\n"
+            + "\n".join(table) + "\n\n" + "\n".join(f"- {r}" for r in ratios) + "\n" + "\n".join(notes))
+    print("\n".join(ratios))
+    write_section("Webhook throughput", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

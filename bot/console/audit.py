@@ -1,0 +1,62 @@
+"""The audit log page (admin only), and `record(...)` for console views to audit what they change.
+
+Services that change things on a staff member's behalf call `bot.services.audit.audit(...)` with the
+actor; a console view that has no such service calls `record(...)`, which fills in actor, time and IP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import render_template, request
+from flask_login import current_user
+
+from bot.console import client_ip, db, now
+from bot.console.dashboard import day_start
+from bot.console.registry import page
+from bot.models import AuditEntry
+from bot.services.audit import AuditFilter, audit, entries, known_actions, known_actors
+
+PAGE_SIZE = 50
+
+ACTION_NAMES = {
+    "login": "登录", "logout": "退出", "logout.idle": "超时自动退出", "login.failed": "登录失败",
+    "login.throttled": "登录被锁定", "staff.add": "新增账号", "staff.password": "修改密码",
+    "staff.role": "修改角色", "staff.disable": "停用账号", "staff.enable": "启用账号",
+}
+
+
+def record(action: str, target: str | None = None, before: dict[str, Any] | None = None,
+           after: dict[str, Any] | None = None, note: str | None = None) -> AuditEntry:
+    """Audit an action of the logged-in staff member, in the request's session (the caller commits)."""
+    return audit(db(), current_user.username, action, target, before, after, now=now(), ip=client_ip(), note=note)
+
+
+def _day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def as_json(value: dict[str, Any] | None) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@page("/audit", "操作日志", action="view_audit", order=90)
+def audit_log() -> str:
+    args = request.args
+    since, until = _day(args.get("since", "")), _day(args.get("until", ""))
+    where = AuditFilter(actor=args.get("actor", "").strip(), action=args.get("action", "").strip(),
+                        target=args.get("target", "").strip(),
+                        since=day_start(since) if since else None,
+                        until=day_start(until + dt.timedelta(days=1)) if until else None)
+    page_no = max(1, args.get("page", 1, type=int) or 1)
+    rows, total = entries(db(), where, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    session = db()
+    return render_template("console/audit.html", rows=rows, total=total, where=where, page_no=page_no,
+                           pages=max(1, -(-total // PAGE_SIZE)), actions=known_actions(session),
+                           actors=known_actors(session), action_names=ACTION_NAMES, as_json=as_json,
+                           since=args.get("since", ""), until=args.get("until", ""))

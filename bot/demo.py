@@ -1,0 +1,90 @@
+"""`python -m bot demo`: the whole product in one process, offline.
+
+Server, fake WeChat API, scheduler and sender, on SQLite and the in-process store, with the
+campaign's clock running from a chosen day (default: its first day) so that 今天, counted quiz
+rounds, deadlines and scheduled pushes behave as they will in June.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import threading
+
+from werkzeug.serving import make_server
+
+from bot.config import Config, ConfigError
+from bot.runtime import Bot
+
+log = logging.getLogger(__name__)
+
+DEMO_STAFF = "admin"
+
+
+def demo_config(config: Config, host: str, port: int, today: str | None) -> Config:
+    if config.server.mode == "production":
+        raise ConfigError("the demo is not for production: it runs a fake WeChat API (use `serve`)")
+    day = today or config.quiz.campaign_start
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        raise ConfigError(f"--today must be a date like 2021-06-01, got {day!r}") from None
+    public = f"http://{host}:{port}"
+    return config.replace(server={"mode": "demo", "today": day, "public_url": public}, redis={"url": ""},
+                          wechat={"api_base_url": f"{public}/fake-wechat/cgi-bin/"})
+
+
+def ensure_demo_staff(bot: Bot) -> str:
+    """An admin account for the console, with a fresh password printed at each start."""
+    from bot.services import staff
+
+    with bot.db.session() as session:
+        user = staff.find(session, DEMO_STAFF)
+        if user is None:
+            _, password = staff.add(session, DEMO_STAFF, "admin", actor="demo", now=bot.clock.now())
+        else:
+            if user.disabled:
+                staff.set_disabled(session, user, False, actor="demo", now=bot.clock.now())
+            password = staff.set_password(session, user, actor="demo", now=bot.clock.now())
+        session.commit()
+    return password
+
+
+def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
+    from bot import create_app
+    from bot.fakewechat import FakeWeChat, mount
+    from bot.migrate import upgrade
+    from bot.pushes import start_workers
+
+    config = demo_config(config, host, port, today)
+    upgrade(config.database.url)
+    app = create_app(config)
+    bot = app.extensions["bot"]
+    fake = FakeWeChat(config.wechat.app_id, config.wechat.app_secret, clock=bot.clock,
+                      account_type=config.wechat.account_type)
+    mount(app, fake)
+    password = ensure_demo_staff(bot)
+    server = make_server(host, port, app, threaded=True)
+    workers = start_workers(bot)
+    public = config.server.public_url
+    lines = ["", "安全生产月公众号 demo is running (Ctrl-C to stop)",
+             f"  simulator : {public}/simulator/",
+             f"  console   : {public}/console/   staff: {DEMO_STAFF} / {password}",
+             f"  webhook   : {public}/wechat   (token from config, AES {'on' if config.aes_enabled else 'off'})",
+             f"  campaign day: {config.server.today} (the clock runs forward from 09:00)",
+             f"  data      : {config.database.url} (kept between runs)", ""]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    thread = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        log.info("stopping the demo")
+    finally:
+        server.shutdown()
+        workers.stop(timeout=10)
+        bot.close()
+    return 0

@@ -1,0 +1,565 @@
+"""A fake WeChat API: an in-process Flask app with WeChat's JSON shapes, error codes and rules.
+
+Used by tests, the benchmark, the demo and the simulator instead of api.weixin.qq.com. Rules it
+enforces (wechat-frameworks.md §2): tokens expire (7200 s) and a new token leaves the old one
+valid for 5 minutes, then 40001; customer-service messages only within 48 hours of the user's
+last message (45015) and at most 5 per window (45047; 3 per minute after a menu click or
+subscribe); mass sends 1 a day for a subscription account, 4 a month per user for a service
+account (45028); clientmsgid dedupes mass sends for 24 hours (45065); temporary media expire
+after 3 days (40007). Latency and an error rate (-1 system busy) can be injected.
+
+It knows when users last interacted only through `record_interaction` (the tests and simulator
+call it when a citizen talks); the bot's webhook never depends on the fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import datetime as dt
+import io
+import itertools
+import json
+import random
+import threading
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask, Response, request
+
+from bot.clock import TZ, Clock, SystemClock
+
+TOKEN_LIFETIME = dt.timedelta(seconds=7200)
+OLD_TOKEN_GRACE = dt.timedelta(minutes=5)
+MEDIA_LIFETIME = dt.timedelta(days=3)
+WINDOW = dt.timedelta(hours=48)
+SHORT_WINDOW = dt.timedelta(minutes=1)
+CLIENT_MSG_ID_MEMORY = dt.timedelta(hours=24)
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivered:
+    """One message that reached a user."""
+
+    openid: str
+    channel: str        # custom | template | subscribe | mass | preview
+    message: dict[str, Any]
+    at: dt.datetime
+    msg_id: str = ""
+
+
+@dataclasses.dataclass
+class _User:
+    openid: str
+    following: bool = True
+    window_opened: dt.datetime | None = None
+    window_kind: str = "message"
+    window_sent: int = 0
+    tags: set[int] = dataclasses.field(default_factory=set)
+    mass_received: list[dt.datetime] = dataclasses.field(default_factory=list)
+    subscribe_grants: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+
+
+class WeChatError(Exception):
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(errmsg)
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+class FakeWeChat:
+    """State of the fake platform; `app` is its Flask app (routes under /cgi-bin/)."""
+
+    def __init__(self, app_id: str, app_secret: str, *, clock: Clock | None = None,
+                 account_type: str = "subscription", latency: float = 0.0, error_rate: float = 0.0,
+                 seed: int = 0, enforce_window: bool = True) -> None:
+        self.app_id, self.app_secret = app_id, app_secret
+        self.clock = clock or SystemClock()
+        self.account_type = account_type
+        self.latency = latency
+        self.error_rate = error_rate
+        self.enforce_window = enforce_window
+        self._random = random.Random(seed)
+        self._lock = threading.RLock()
+        self._tokens: dict[str, dt.datetime] = {}          # token -> valid until
+        self._users: dict[str, _User] = {}
+        self._delivered: list[Delivered] = []
+        self._by_openid: dict[str, list[Delivered]] = collections.defaultdict(list)
+        self._mass_jobs: dict[str, dict[str, Any]] = {}
+        self._client_msg_ids: dict[str, tuple[str, dt.datetime]] = {}
+        self._mass_days: list[dt.datetime] = []
+        self._media: dict[str, tuple[bytes, str, dt.datetime]] = {}
+        self._tags: dict[int, str] = {}
+        self._next_id = itertools.count(1000)
+        self.menu: dict[str, Any] | None = None
+        self._failures: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
+        self.token_fetches = 0
+        self.calls: collections.Counter = collections.Counter()
+        self.app = self._build_app()
+
+    # --- what tests and the simulator tell it ---------------------------------------------------
+
+    def record_interaction(self, openid: str, kind: str = "message", at: dt.datetime | None = None) -> None:
+        """The user sent a message (kind "message": 5 replies in 48 h) or clicked/subscribed ("event": 3 in 1 min)."""
+        with self._lock:
+            user = self._user(openid)
+            user.following = True
+            user.window_opened = at or self.clock.now()
+            user.window_kind = kind
+            user.window_sent = 0
+
+    def add_user(self, openid: str, *, following: bool = True) -> None:
+        with self._lock:
+            self._user(openid).following = following
+
+    def unfollow(self, openid: str) -> None:
+        with self._lock:
+            self._user(openid).following = False
+
+    def grant_subscribe(self, openid: str, template_id: str, times: int = 1) -> None:
+        """The user accepted a one-time subscribe message (订阅通知) `times` times."""
+        with self._lock:
+            self._user(openid).subscribe_grants[template_id] += times
+
+    def add_media(self, content: bytes, content_type: str = "image/jpeg", created_at: dt.datetime | None = None) -> str:
+        """A temporary media file, e.g. a citizen's hazard photo; it expires 3 days after `created_at`."""
+        media_id = "media_" + uuid.uuid4().hex
+        with self._lock:
+            self._media[media_id] = (content, content_type, created_at or self.clock.now())
+        return media_id
+
+    def fail_next(self, endpoint: str, errcode: int = -1, times: int = 1) -> None:
+        """The next `times` calls of `endpoint` (e.g. "media/get") answer `errcode`, as WeChat does when busy."""
+        with self._lock:
+            self._failures[endpoint].extend([errcode] * times)
+
+    def invalidate_tokens(self) -> None:
+        """As if another client fetched a token long ago: every issued token answers 40001."""
+        with self._lock:
+            self._tokens.clear()
+
+    # --- what tests read ----------------------------------------------------------------------
+
+    def sent_to(self, openid: str) -> list[Delivered]:
+        with self._lock:
+            return list(self._by_openid.get(openid, ()))
+
+    def delivered(self) -> list[Delivered]:
+        with self._lock:
+            return list(self._delivered)
+
+    def delivery_counts(self) -> collections.Counter:
+        """How many messages each openid received (a value > 1 for a one-message test is a duplicate)."""
+        with self._lock:
+            return collections.Counter({o: len(items) for o, items in self._by_openid.items()})
+
+    def mass_jobs(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {k: dict(v) for k, v in self._mass_jobs.items()}
+
+    def tags(self) -> dict[int, str]:
+        with self._lock:
+            return dict(self._tags)
+
+    def tagged(self, tag_id: int) -> set[str]:
+        with self._lock:
+            return {u.openid for u in self._users.values() if tag_id in u.tags}
+
+    def mass_finish_xml(self, msg_id: str, account: str = "gh_test", created: int | None = None) -> str:
+        """The MASSSENDJOBFINISH push WeChat sends to the webhook when a mass job ends."""
+        job = self.mass_jobs()[str(msg_id)]
+        created = created if created is not None else int(self.clock.now().timestamp())
+        return (f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[mphelper]]></FromUserName>"
+                f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+                f"<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>"
+                f"<Status><![CDATA[send success]]></Status><TotalCount>{job['total']}</TotalCount>"
+                f"<FilterCount>{job['filter']}</FilterCount><SentCount>{job['sent']}</SentCount>"
+                f"<ErrorCount>{job['error']}</ErrorCount></xml>")
+
+    # --- rules ----------------------------------------------------------------------------------
+
+    def _user(self, openid: str) -> _User:
+        user = self._users.get(openid)
+        if user is None:
+            user = self._users[openid] = _User(openid)
+        return user
+
+    def _check_token(self, token: str | None) -> None:
+        now = self.clock.now()
+        valid_until = self._tokens.get(token or "")
+        if valid_until is None:
+            raise WeChatError(40001, "invalid credential, access_token is invalid or not latest")
+        if valid_until <= now:
+            raise WeChatError(42001, "access_token expired")
+
+    def _issue_token(self, appid: str, secret: str) -> dict[str, Any]:
+        if appid != self.app_id:
+            raise WeChatError(40013, "invalid appid")
+        if secret != self.app_secret:
+            raise WeChatError(40125, "invalid appsecret")
+        now = self.clock.now()
+        with self._lock:
+            # A new token leaves older ones valid for 5 more minutes, no longer.
+            for old, until in list(self._tokens.items()):
+                self._tokens[old] = min(until, now + OLD_TOKEN_GRACE)
+            token = "ACCESS_TOKEN_" + uuid.uuid4().hex + uuid.uuid4().hex
+            self._tokens[token] = now + TOKEN_LIFETIME
+            self.token_fetches += 1
+        return {"access_token": token, "expires_in": int(TOKEN_LIFETIME.total_seconds())}
+
+    def _record(self, openid: str, channel: str, message: dict[str, Any], msg_id: str = "") -> None:
+        item = Delivered(openid, channel, message, self.clock.now(), msg_id)
+        self._delivered.append(item)
+        self._by_openid[openid].append(item)
+
+    def _following(self, openid: str) -> _User:
+        user = self._users.get(openid)
+        if user is None or not user.following:
+            raise WeChatError(43004, "require subscribe")
+        return user
+
+    def custom_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        openid = body.get("touser", "")
+        if body.get("msgtype") not in ("text", "news", "image", "voice", "video", "music", "mpnews", "msgmenu"):
+            raise WeChatError(40008, "invalid message type")
+        with self._lock:
+            user = self._users.get(openid)
+            if user is None:
+                raise WeChatError(40003, "invalid openid")
+            if not user.following:
+                raise WeChatError(45015, "response out of time limit or subscription is canceled")
+            now = self.clock.now()
+            if self.enforce_window:
+                window, limit = (WINDOW, 5) if user.window_kind == "message" else (SHORT_WINDOW, 3)
+                if user.window_opened is None or now - user.window_opened >= window:
+                    raise WeChatError(45015, "response out of time limit or subscription is canceled")
+                if user.window_sent >= limit:
+                    raise WeChatError(45047, "out of response count limit")
+                user.window_sent += 1
+            self._record(openid, "custom", body)
+        return {}
+
+    def template_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.account_type != "service":
+            raise WeChatError(48001, "api unauthorized")
+        if not body.get("template_id"):
+            raise WeChatError(40037, "invalid template_id")
+        with self._lock:
+            self._following(body.get("touser", ""))
+            msg_id = str(next(self._next_id))
+            self._record(body["touser"], "template", body, msg_id)
+        return {"msgid": int(msg_id)}
+
+    def subscribe_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.account_type != "service":
+            raise WeChatError(48001, "api unauthorized")
+        with self._lock:
+            user = self._following(body.get("touser", ""))
+            template_id = body.get("template_id", "")
+            if user.subscribe_grants[template_id] <= 0:
+                raise WeChatError(43101, "user refuse to accept the msg")
+            user.subscribe_grants[template_id] -= 1
+            self._record(user.openid, "subscribe", body)
+        return {}
+
+    def mass_sendall(self, body: dict[str, Any]) -> dict[str, Any]:
+        filter_ = body.get("filter") or {}
+        if "group_id" in filter_:
+            raise WeChatError(40050, "invalid group id")  # groups became tags in 2016
+        now = self.clock.now()
+        with self._lock:
+            client_msg_id = body.get("clientmsgid", "")
+            known = self._client_msg_ids.get(client_msg_id)
+            if client_msg_id and known and now - known[1] < CLIENT_MSG_ID_MEMORY:
+                return {"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": int(known[0])}
+            if filter_.get("is_to_all"):
+                audience = [u for u in self._users.values() if u.following]
+            else:
+                tag_id = filter_.get("tag_id")
+                if tag_id is None or int(tag_id) not in self._tags:
+                    raise WeChatError(40050, "invalid tag id")
+                audience = [u for u in self._users.values() if u.following and int(tag_id) in u.tags]
+            if self.account_type == "subscription":
+                if any(d.date() == now.astimezone(TZ).date() for d in self._mass_days):
+                    raise WeChatError(45028, "has no masssend quota")
+                receivers, filtered = audience, 0
+            else:
+                month = (now.year, now.month)
+                receivers = [u for u in audience
+                             if sum(1 for t in u.mass_received if (t.year, t.month) == month) < 4]
+                filtered = len(audience) - len(receivers)
+                if audience and not receivers:
+                    raise WeChatError(45028, "has no masssend quota")
+            self._mass_days.append(now)
+            msg_id = str(next(self._next_id))
+            message = {k: v for k, v in body.items() if k not in ("filter", "clientmsgid", "send_ignore_reprint")}
+            for user in receivers:
+                user.mass_received.append(now)
+                self._record(user.openid, "mass", message, msg_id)
+            self._mass_jobs[msg_id] = {"msg_id": msg_id, "total": len(audience), "filter": len(receivers),
+                                       "sent": len(receivers), "error": 0, "filtered_by_quota": filtered,
+                                       "filter_spec": filter_, "message": message}
+            if client_msg_id:
+                self._client_msg_ids[client_msg_id] = (msg_id, now)
+        return {"msg_id": int(msg_id), "msg_data_id": int(msg_id) * 10}
+
+    def mass_preview(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            user = self._following(body.get("touser", ""))
+            self._record(user.openid, "preview", {k: v for k, v in body.items() if k != "touser"})
+        return {"msg_id": next(self._next_id)}
+
+    def mass_get(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            job = self._mass_jobs.get(str(body.get("msg_id")))
+        if job is None:
+            raise WeChatError(45064, "no permission to use this msg_id")
+        return {"msg_id": int(job["msg_id"]), "msg_status": "SEND_SUCCESS"}
+
+    def media_get(self, media_id: str) -> tuple[bytes, str]:
+        with self._lock:
+            item = self._media.get(media_id)
+        if item is None or self.clock.now() - item[2] >= MEDIA_LIFETIME:
+            raise WeChatError(40007, "invalid media_id")
+        return item[0], item[1]
+
+    def media_upload(self, kind: str, content: bytes, content_type: str) -> dict[str, Any]:
+        if kind not in ("image", "voice", "video", "thumb"):
+            raise WeChatError(40004, "invalid media type")
+        if not content:
+            raise WeChatError(44001, "empty media data")
+        media_id = self.add_media(content, content_type)
+        return {"type": kind, "media_id": media_id, "created_at": int(self.clock.now().timestamp())}
+
+    def tags_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = ((body.get("tag") or {}).get("name") or "").strip()
+        if not name or len(name) > 30:
+            raise WeChatError(45158, "tag name too long")
+        with self._lock:
+            if name in self._tags.values():
+                raise WeChatError(45157, "invalid tag name")
+            tag_id = 100 + len(self._tags)
+            self._tags[tag_id] = name
+        return {"tag": {"id": tag_id, "name": name}}
+
+    def tags_get(self) -> dict[str, Any]:
+        with self._lock:
+            tags = [{"id": i, "name": n, "count": sum(1 for u in self._users.values() if i in u.tags)}
+                    for i, n in self._tags.items()]
+        return {"tags": tags}
+
+    def tags_members(self, body: dict[str, Any], add: bool) -> dict[str, Any]:
+        openids = body.get("openid_list") or []
+        tag_id = int(body.get("tagid", -1))
+        if len(openids) > 50:
+            raise WeChatError(40032, "invalid openid list size")
+        with self._lock:
+            if tag_id not in self._tags:
+                raise WeChatError(45159, "invalid tag id")
+            for openid in openids:
+                if openid not in self._users:
+                    raise WeChatError(40003, "invalid openid")
+            for openid in openids:
+                (self._users[openid].tags.add if add else self._users[openid].tags.discard)(tag_id)
+        return {}
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    def handle(self, endpoint: str, query: dict[str, str], body: bytes, content_type: str = "") -> tuple[str, bytes]:
+        """One API call, transport-free: (content type, body). Both servers below call this."""
+        self.calls[endpoint] += 1
+        try:
+            if endpoint == "token":
+                return _json(self._issue_token(query.get("appid", ""), query.get("secret", "")))
+            with self._lock:
+                self._check_token(query.get("access_token"))
+                busy = self.error_rate and self._random.random() < self.error_rate
+                scripted = self._failures[endpoint].popleft() if self._failures[endpoint] else None
+            if scripted is not None:
+                raise WeChatError(scripted, "system error" if scripted == -1 else "scripted failure")
+            if busy:
+                raise WeChatError(-1, "system error")
+            return self._dispatch(endpoint, query, body, content_type)
+        except WeChatError as exc:
+            return _json({"errcode": exc.errcode, "errmsg": exc.errmsg})
+
+    def _build_app(self) -> Flask:
+        app = Flask("fakewechat")
+        fake = self
+
+        @app.route("/cgi-bin/<path:endpoint>", methods=["GET", "POST"])
+        def api(endpoint: str) -> Response:
+            if fake.latency:
+                time.sleep(fake.latency)
+            mimetype, data = fake.handle(endpoint, request.args.to_dict(), request.get_data(),
+                                         request.content_type or "")
+            return Response(data, mimetype=mimetype)
+
+        return app
+
+    def _dispatch(self, endpoint: str, query: dict[str, str], raw: bytes, content_type: str) -> tuple[str, bytes]:
+        if endpoint == "media/get":
+            content, mimetype = self.media_get(query.get("media_id", ""))
+            return mimetype, content
+        if endpoint == "media/upload":
+            upload = _multipart_file(raw, content_type, "media")
+            if upload is None:
+                raise WeChatError(41005, "media data missing")
+            return _json(self.media_upload(query.get("type", ""), *upload))
+        if endpoint == "tags/get":
+            return _json(self.tags_get())
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            raise WeChatError(47001, "data format error") from None
+        handlers = {
+            "message/custom/send": self.custom_send,
+            "message/template/send": self.template_send,
+            "message/subscribe/bizsend": self.subscribe_send,
+            "message/mass/sendall": self.mass_sendall,
+            "message/mass/preview": self.mass_preview,
+            "message/mass/get": self.mass_get,
+            "menu/create": self._menu_create,
+            "tags/create": self.tags_create,
+            "tags/members/batchtagging": lambda b: self.tags_members(b, add=True),
+            "tags/members/batchuntagging": lambda b: self.tags_members(b, add=False),
+        }
+        handler = handlers.get(endpoint)
+        if handler is None:
+            raise WeChatError(48001, "api unauthorized")
+        result = handler(body)
+        return _json({"errcode": 0, "errmsg": "ok", **result} if "errcode" not in result else result)
+
+    def _menu_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        buttons = body.get("button")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+            raise WeChatError(40016, "invalid button size")
+        for button in buttons:
+            if len(button.get("sub_button", [])) > 5:
+                raise WeChatError(40023, "invalid sub button size")
+        with self._lock:
+            self.menu = body
+        return {}
+
+
+def _json(data: dict[str, Any]) -> tuple[str, bytes]:
+    return "application/json", json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _multipart_file(raw: bytes, content_type: str, field: str) -> tuple[bytes, str] | None:
+    from werkzeug.formparser import parse_form_data
+
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(raw)),
+               "wsgi.input": io.BytesIO(raw)}
+    _, _, files = parse_form_data(environ)
+    upload = files.get(field)
+    if upload is None:
+        return None
+    return upload.read(), upload.mimetype or "application/octet-stream"
+
+
+class FakeServer:
+    """The fake served on a loopback port from a background thread (tests, the benchmark)."""
+
+    def __init__(self, fake: FakeWeChat, host: str = "127.0.0.1", port: int = 0) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class KeepAlive(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep connections open, as WeChat's servers do
+
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                pass
+
+        self.fake = fake
+        self._server = make_server(host, port, fake.app, threaded=True, request_handler=KeepAlive)
+        self._server.daemon_threads = True
+        self.port = self._server.server_port
+        self.base_url = f"http://{host}:{self.port}/cgi-bin/"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-wechat", daemon=True)
+
+    def start(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class AsyncFakeServer:
+    """The same fake on a small asyncio HTTP/1.1 server: latency costs no thread, so one core
+    answers thousands of calls a second (the benchmark). Same interface as FakeServer."""
+
+    def __init__(self, fake: FakeWeChat, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.fake = fake
+        self._host, self._port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="fake-wechat-async", daemon=True)
+        self.port = 0
+        self.base_url = ""
+
+    def start(self) -> AsyncFakeServer:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._connection, self._host, self._port))
+        self.port = server.sockets[0].getsockname()[1]
+        self.base_url = f"http://{self._host}:{self.port}/cgi-bin/"
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+            self._loop.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                _method, target, _version = line.decode("latin-1").split(" ", 2)
+                headers: dict[str, str] = {}
+                while True:
+                    header = await reader.readline()
+                    if header in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = header.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0") or 0)
+                body = await reader.readexactly(length) if length else b""
+                path, _, query = target.partition("?")
+                if self.fake.latency:
+                    await asyncio.sleep(self.fake.latency)
+                endpoint = path.split("/cgi-bin/", 1)[-1]
+                mimetype, data = self.fake.handle(endpoint, dict(parse_qsl(query)), body,
+                                                  headers.get("content-type", ""))
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + mimetype.encode() +
+                             b"\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+
+def mount(app: Flask, fake: FakeWeChat, prefix: str = "/fake-wechat") -> str:
+    """Serve the fake inside another Flask app (the demo): its API base is `<public_url><prefix>/cgi-bin/`."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {prefix: fake.app})  # type: ignore[method-assign]
+    app.extensions["fake_wechat"] = fake
+    return prefix + "/cgi-bin/"

@@ -1,0 +1,31 @@
+"""The pushes feature's collaborators: the WeChat API client (`bot.extensions["api"]`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.config import Config
+from bot.store import Store
+from bot.wechat.api import WeChatAPI
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from bot.runtime import Bot
+
+
+def build_api(config: Config, store: Store) -> WeChatAPI:
+    return WeChatAPI(config.wechat.app_id, config.wechat.app_secret, config.wechat.api_base_url, store,
+                     timeout=config.wechat.request_timeout_seconds,
+                     pool_size=max(10, config.push.sender_concurrency + 4))
+
+
+def init_app(app: Flask, bot: Bot) -> None:
+    bot.extensions.setdefault("api", build_api(bot.config, bot.store))
+
+
+def start_workers(bot: Bot) -> object:
+    """Run the scheduler and a sender inside this process (the demo). Returns Workers; call `.stop()`."""
+    from bot.scheduler import Workers
+
+    return Workers(bot).start()

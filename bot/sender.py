@@ -1,0 +1,435 @@
+"""The sender: delivers due outbox rows to WeChat, with a lease, bounded concurrency and a rate cap.
+
+A row's life: `pending` → claimed (`sending`, lease_until, lease_owner, attempts + 1, committed
+before any call) → the call → `sent` / `failed` / `undeliverable` / back to `pending` with a later
+not_before (transient error) — written only if this sender still holds the lease.
+
+What a crash can and cannot do (the guarantee, stated exactly):
+- Nothing is lost: every push is a row before it is sent; a claimed row whose sender died keeps
+  `sending` until its lease expires, and is then settled by `recover_expired`.
+- Nothing is sent twice: a row whose lease expired may have reached WeChat (the sender can die
+  after WeChat accepted the message and before the row was marked), and WeChat's customer-service,
+  template and subscribe APIs have no idempotency key. Such a row becomes `uncertain` and is never
+  resent automatically; staff see it (`python -m bot outbox uncertain`) and may requeue it.
+  Mass sends carry the row's key as `clientmsgid` (WeChat dedupes it for 24 hours) and tag
+  changes are idempotent, so those rows simply go back to `pending`.
+- The `uncertain` set after a crash is at most the rows in flight (≤ sender_concurrency) plus
+  results not yet written (flushed every FLUSH_SECONDS); a graceful stop (SIGTERM, Ctrl-C)
+  finishes the calls in flight and leaves none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select, update
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.db import Database
+from bot.models import Citizen, Delivery, DeliveryStatus
+from bot.services import tags as tag_service
+from bot.services.citizens import within_service_window
+from bot.store import Store
+from bot.wechat.api import (
+    ANSWER_LOST,
+    BUSY,
+    CONNECT_FAILED,
+    RATE_LIMITED,
+    TOKEN_ERRORS,
+    WeChatAPI,
+    WeChatAPIError,
+    news_as_text,
+)
+
+log = logging.getLogger(__name__)
+
+T = Delivery.__table__
+
+# Errors that say nothing about the message itself: try again later.
+TRANSIENT = {BUSY, CONNECT_FAILED, *RATE_LIMITED, *TOKEN_ERRORS}
+OUT_OF_WINDOW = {45015, 45047}
+NOT_FOLLOWING = {43004}
+MASS_QUOTA = 45028
+CLIENT_MSG_ID_EXISTS = 45065
+# Purposes whose calls may be repeated without harm.
+IDEMPOTENT_PURPOSES = {"township_tag"}
+FLUSH_SECONDS = 0.02
+FLUSH_ROWS = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipient:
+    """What the sender needs of a Citizen (a plain row: ORM objects cost too much per delivery)."""
+
+    openid: str
+    last_interaction_at: dt.datetime | None
+    unsubscribed_at: dt.datetime | None
+    township: str | None
+
+    @property
+    def is_following(self) -> bool:
+        return self.unsubscribed_at is None
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    openid: str | None
+    audience: dict[str, Any] | None
+    purpose: str
+    payload: dict[str, Any]
+    attempts: int
+    citizen: Recipient | None = None  # read in the claim's transaction: the 48-hour window, following
+
+    @property
+    def idempotent(self) -> bool:
+        return self.audience is not None or self.purpose in IDEMPOTENT_PURPOSES
+
+
+@dataclasses.dataclass
+class Outcome:
+    id: int
+    status: str
+    channel: str | None = None
+    errcode: int | None = None
+    error: str | None = None
+    msg_id: str | None = None
+    not_before: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+
+
+class RateLimiter:
+    """A token bucket shared by the sender's threads: at most `rate` calls a second (burst of 1 s)."""
+
+    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rate = rate
+        self._tokens = rate
+        self._last = monotonic()
+        self._monotonic, self._sleep = monotonic, sleep
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if self.rate <= 0:
+            return
+        while True:
+            with self._lock:
+                now = self._monotonic()
+                self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait_for = (1 - self._tokens) / self.rate
+            self._sleep(wait_for)
+
+
+class Sender:
+    def __init__(self, db: Database, api: WeChatAPI, store: Store, clock: Clock, config: Config,
+                 townships: Any = None, owner: str | None = None) -> None:
+        self.db, self.api, self.store, self.clock, self.config = db, api, store, clock, config
+        self.townships = townships
+        self.owner = owner or f"sender-{uuid.uuid4().hex[:12]}"
+        self.concurrency = max(1, config.push.sender_concurrency)
+        self.lease = dt.timedelta(seconds=config.push.lease_seconds)
+        self.limiter = RateLimiter(config.push.rate_per_second)
+        self._is_pg = db.engine.dialect.name == "postgresql"
+
+    @classmethod
+    def from_bot(cls, bot: Any, owner: str | None = None) -> Sender:
+        return cls(bot.db, bot.extensions["api"], bot.store, bot.clock, bot.config,
+                   townships=getattr(bot.content, "townships", None), owner=owner)
+
+    # --- the database side ----------------------------------------------------------------------
+
+    def claim(self, limit: int) -> list[Claimed]:
+        """Take up to `limit` due rows: marked `sending` under this sender's lease and committed."""
+        now = self.clock.now()
+        due = (select(T.c.id).where(T.c.status == DeliveryStatus.PENDING, T.c.not_before <= now)
+               # Order by not_before alone: it is what ix_deliveries_due (status, not_before) yields, so
+               # the LIMIT stops early; a tie-break on id made every claim sort all due rows.
+               .order_by(T.c.not_before).limit(limit))
+        if self._is_pg:
+            due = due.with_for_update(skip_locked=True)  # several senders never wait for each other
+        # On SQLite the engine begins every transaction with BEGIN IMMEDIATE: one writer at a time,
+        # so this single UPDATE ... RETURNING is the compare-and-set.
+        stmt = (update(T).where(T.c.id.in_(due.scalar_subquery()))
+                .values(status=DeliveryStatus.SENDING, lease_until=now + self.lease, lease_owner=self.owner,
+                        attempts=T.c.attempts + 1)
+                .returning(T.c.id, T.c.key, T.c.openid, T.c.audience, T.c.purpose, T.c.payload, T.c.attempts))
+        with self.db.engine.begin() as conn:
+            rows = conn.execute(stmt).all()
+            # In the same transaction: if this read fails, the claim is rolled back with it, and
+            # no row is judged "outside the window" for want of its citizen.
+            citizens = self._citizens(conn, {row.openid for row in rows if row.openid})
+        return sorted((Claimed(*row, citizen=citizens.get(row.openid or "")) for row in rows), key=lambda c: c.id)
+
+    @staticmethod
+    def _citizens(conn: Any, openids: set[str]) -> dict[str, Recipient]:
+        if not openids:
+            return {}
+        table = Citizen.__table__
+        found = conn.execute(select(table.c.openid, table.c.last_interaction_at, table.c.unsubscribed_at,
+                                    table.c.township).where(table.c.openid.in_(openids)))
+        return {r.openid: Recipient(*r) for r in found}
+
+    def record(self, outcomes: list[Outcome]) -> int:
+        """Write results; a row whose lease this sender lost is left alone. Returns rows written."""
+        if not outcomes:
+            return 0
+        stmt = (update(T).where(and_(T.c.id == bindparam("b_id"), T.c.lease_owner == self.owner,
+                                     T.c.status == DeliveryStatus.SENDING))
+                .values(status=bindparam("b_status"), channel=bindparam("b_channel"),
+                        last_errcode=bindparam("b_errcode"), last_error=bindparam("b_error"),
+                        wechat_msg_id=bindparam("b_msg_id"), sent_at=bindparam("b_sent_at"),
+                        not_before=bindparam("b_not_before"), lease_until=None, lease_owner=None))
+        now = self.clock.now()
+        params = [{"b_id": o.id, "b_status": o.status, "b_channel": o.channel, "b_errcode": o.errcode,
+                   "b_error": o.error, "b_msg_id": o.msg_id, "b_sent_at": o.sent_at,
+                   "b_not_before": o.not_before or now} for o in outcomes]
+        with self.db.engine.begin() as conn:
+            result = conn.execute(stmt, params)
+        written = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(outcomes)
+        if written < len(outcomes):
+            log.warning("%d results not written: their lease had passed to recovery", len(outcomes) - written)
+        return written
+
+    def recover_expired(self) -> int:
+        """Settle rows whose sender died: idempotent ones go back to pending, the others become uncertain."""
+        now = self.clock.now()
+        expired = and_(T.c.status == DeliveryStatus.SENDING, T.c.lease_until < now)
+        # Audience rows have no openid (a JSON column holds "null", not NULL, so test openid).
+        idempotent = or_(T.c.openid.is_(None), T.c.purpose.in_(IDEMPOTENT_PURPOSES))
+        with self.db.engine.begin() as conn:
+            retried = conn.execute(update(T).where(expired, idempotent).values(
+                status=DeliveryStatus.PENDING, not_before=now, lease_until=None, lease_owner=None)).rowcount
+            doubtful = conn.execute(update(T).where(expired, ~idempotent).values(
+                status=DeliveryStatus.UNCERTAIN, lease_until=None, lease_owner=None,
+                last_error="the sender stopped while this was at WeChat; it may have arrived, so it "
+                           "was not resent (requeue it to send again)")).rowcount
+        if retried or doubtful:
+            log.warning("recovered expired leases: %d requeued (idempotent), %d uncertain", retried, doubtful)
+        return retried + doubtful
+
+    # --- one delivery -----------------------------------------------------------------------------
+
+    def deliver(self, row: Claimed) -> Outcome:
+        """Send one claimed row; never raises."""
+        citizen = row.citizen
+        try:
+            if row.payload.get("type") == "tag":
+                return self._tag(row, citizen)
+            if row.audience is not None:
+                return self._mass(row)
+            if row.payload.get("via") == "preview":
+                return self._call(row, "preview", lambda: self.api.mass_preview(row.openid, row.payload))
+            return self._personal(row, citizen)
+        except WeChatAPIError as exc:
+            return self._failure(row, None, exc)
+        except Exception as exc:
+            log.exception("delivery %s failed unexpectedly", row.key)
+            if row.idempotent:
+                return self._retry(row, None, None, f"unexpected error: {type(exc).__name__}")
+            # We cannot tell whether the call happened; do not risk sending it twice.
+            return Outcome(row.id, DeliveryStatus.UNCERTAIN, error=f"unexpected error: {exc!r}"[:500])
+
+    def _personal(self, row: Claimed, citizen: Recipient | None) -> Outcome:
+        now = self.clock.now()
+        if citizen is not None and not citizen.is_following:
+            return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, error="the citizen unfollowed the account")
+        window_note = "never wrote to the account" if citizen is None or citizen.last_interaction_at is None \
+            else f"last active {citizen.last_interaction_at:%Y-%m-%d %H:%M}"
+        if citizen is not None and within_service_window(citizen, now):  # type: ignore[arg-type]
+            self.limiter.acquire()
+            try:
+                self.api.send_custom(row.openid, row.payload)  # type: ignore[arg-type]
+                return Outcome(row.id, DeliveryStatus.SENT, channel="custom", sent_at=self.clock.now())
+            except WeChatAPIError as exc:
+                if exc.errcode not in OUT_OF_WINDOW:
+                    return self._failure(row, "custom", exc)
+                window_note = f"customer-service refused ({exc.errcode} {exc.errmsg})"
+        push = self.config.push
+        if push.template_id and self.config.wechat.account_type == "service":
+            template = row.payload.get("template") or {}
+            return self._call(row, "template", lambda: self.api.send_template(
+                row.openid, push.template_id, template.get("data") or default_template_data(row.payload, now),
+                template.get("url") or first_url(row.payload)))
+        if push.subscribe_template_id and self.config.wechat.account_type == "service":
+            subscribe = row.payload.get("subscribe") or {}
+            return self._call(row, "subscribe", lambda: self.api.send_subscribe(
+                row.openid, push.subscribe_template_id,
+                subscribe.get("data") or default_subscribe_data(row.payload, now), subscribe.get("page", "")))
+        return Outcome(row.id, DeliveryStatus.UNDELIVERABLE,
+                       error=f"outside the 48-hour window ({window_note}) and no template or subscribe "
+                             f"message is configured for this account")
+
+    def _mass(self, row: Claimed) -> Outcome:
+        audience = dict(row.audience or {})
+        if "township" in audience:
+            township = self.townships.get(audience["township"]) if self.townships else None
+            if township is None:
+                return Outcome(row.id, DeliveryStatus.FAILED, error=f"unknown township {audience['township']!r}")
+            tag_id = tag_service.ensure_tag(self.db, self.api, self.store, township.id, township.name,
+                                            self.clock.now())
+            audience = {"tag_id": tag_id}
+        self.limiter.acquire()
+        try:
+            result = self.api.mass_send(audience, row.payload, row.key)
+        except WeChatAPIError as exc:
+            if exc.errcode != CLIENT_MSG_ID_EXISTS:
+                raise
+            result = exc.data  # sent before (e.g. before a crash): WeChat names the job
+        return Outcome(row.id, DeliveryStatus.SENT, channel="mass", msg_id=str(result.get("msg_id", "")),
+                       sent_at=self.clock.now())
+
+    def _tag(self, row: Claimed, citizen: Recipient | None) -> Outcome:
+        """Bring the citizen's WeChat tags in line with their township *now* (not the one in the
+        payload): two quick changes processed out of order still end with the right tag."""
+        if self.townships is None:
+            return Outcome(row.id, DeliveryStatus.FAILED, error="no townships in content")
+        current = self.townships.get(citizen.township or "") if citizen is not None else None
+        previous = self.townships.get(row.payload.get("previous") or "")
+        if previous is not None and (current is None or previous.id != current.id):
+            old_tag = tag_service.known_tag_id(self.db, previous.id)
+            if old_tag is not None:
+                self.api.untag_users(old_tag, [row.openid])  # type: ignore[list-item]
+        if current is not None:
+            tag_id = tag_service.ensure_tag(self.db, self.api, self.store, current.id, current.name,
+                                            self.clock.now())
+            self.api.tag_users(tag_id, [row.openid])  # type: ignore[list-item]
+        return Outcome(row.id, DeliveryStatus.SENT, channel="tag", sent_at=self.clock.now())
+
+    def _call(self, row: Claimed, channel: str, call: Callable[[], dict[str, Any]]) -> Outcome:
+        self.limiter.acquire()
+        try:
+            result = call()
+        except WeChatAPIError as exc:
+            return self._failure(row, channel, exc)
+        msg_id = result.get("msgid") or result.get("msg_id")
+        return Outcome(row.id, DeliveryStatus.SENT, channel=channel, msg_id=str(msg_id) if msg_id else None,
+                       sent_at=self.clock.now())
+
+    def _failure(self, row: Claimed, channel: str | None, exc: WeChatAPIError) -> Outcome:
+        reason = f"{exc.errcode} {exc.errmsg}"
+        if exc.errcode == ANSWER_LOST:
+            if row.idempotent:
+                return self._retry(row, channel, exc.errcode, reason)
+            return Outcome(row.id, DeliveryStatus.UNCERTAIN, channel=channel, errcode=exc.errcode,
+                           error=f"no answer from WeChat; it may have arrived, so it was not resent ({reason})")
+        if exc.errcode in TRANSIENT:
+            return self._retry(row, channel, exc.errcode, reason)
+        if exc.errcode in NOT_FOLLOWING:
+            return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, channel=channel, errcode=exc.errcode,
+                           error=f"the citizen does not follow the account ({reason})")
+        if exc.errcode == MASS_QUOTA:
+            reason = f"the account's mass-send quota is used up ({reason})"
+        return Outcome(row.id, DeliveryStatus.FAILED, channel=channel, errcode=exc.errcode, error=reason)
+
+    def _retry(self, row: Claimed, channel: str | None, errcode: int | None, reason: str) -> Outcome:
+        if row.attempts >= self.config.push.max_attempts:
+            return Outcome(row.id, DeliveryStatus.FAILED, channel=channel, errcode=errcode,
+                           error=f"gave up after {row.attempts} attempts: {reason}")
+        delay = dt.timedelta(seconds=min(10 * 2 ** (row.attempts - 1), 3600))
+        return Outcome(row.id, DeliveryStatus.PENDING, channel=channel, errcode=errcode, error=reason,
+                       not_before=self.clock.now() + delay)
+
+    # --- loops ----------------------------------------------------------------------------------
+
+    def run_once(self, limit: int | None = None) -> int:
+        """Claim one batch, deliver it concurrently, record the results. Returns rows handled."""
+        self.recover_expired()
+        rows = self.claim(limit or self.concurrency * 4)
+        if not rows:
+            return 0
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sender") as pool:
+            outcomes = list(pool.map(self.deliver, rows))
+        self.record(outcomes)
+        return len(rows)
+
+    def drain(self, max_batches: int = 1000) -> int:
+        """Deliver everything due now (tests, CLI `outbox send`)."""
+        total = 0
+        for _ in range(max_batches):
+            handled = self.run_once()
+            if not handled:
+                break
+            total += handled
+        return total
+
+    def run(self, stop: threading.Event, idle_wait: float = 0.5, recover_every: float = 5.0) -> None:
+        """The long-running loop: keep up to `concurrency` calls in flight until `stop` is set."""
+        log.info("sender %s started: concurrency %d, rate cap %s/s", self.owner, self.concurrency,
+                 self.config.push.rate_per_second)
+        inflight: dict[Future[Outcome], int] = {}
+        done: list[Outcome] = []
+        last_flush = last_recover = 0.0
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sender") as pool:
+            while not stop.is_set() or inflight:
+                claimed = 0
+                if not stop.is_set() and len(inflight) <= self.concurrency // 2:
+                    if time.monotonic() - last_recover >= recover_every:
+                        self._safely(self.recover_expired)
+                        last_recover = time.monotonic()
+                    if self.api.cooling_down():
+                        stop.wait(1.0)
+                    else:
+                        rows = self._safely(lambda: self.claim(self.concurrency - len(inflight))) or []
+                        for row in rows:
+                            inflight[pool.submit(self.deliver, row)] = row.id
+                        claimed = len(rows)
+                if inflight:
+                    finished, _ = wait(list(inflight), timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        inflight.pop(future)
+                        done.append(future.result())
+                if done and (not inflight or len(done) >= FLUSH_ROWS or time.monotonic() - last_flush >= FLUSH_SECONDS):
+                    batch, done = done, []
+                    if self._safely(lambda batch=batch: self.record(batch)) is None:
+                        done = batch + done  # the database hiccuped: keep them and try again
+                    last_flush = time.monotonic()
+                if not inflight and not claimed and not done:
+                    stop.wait(idle_wait)
+        log.info("sender %s stopped", self.owner)
+
+    def _safely(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception:
+            log.exception("sender %s: database step failed; will retry", self.owner)
+            time.sleep(0.5)
+            return None
+
+
+def summary(payload: dict[str, Any]) -> str:
+    if payload.get("type") == "text":
+        return payload["content"]
+    if payload.get("type") == "news":
+        return payload["articles"][0].get("title", "")
+    return ""
+
+
+def first_url(payload: dict[str, Any]) -> str:
+    if payload.get("type") == "news":
+        return payload["articles"][0].get("url", "")
+    return ""
+
+
+def default_template_data(payload: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """A generic 通知 template (标题 / 内容 / 时间); features may pass their own `template.data`."""
+    text = news_as_text(payload) if payload.get("type") == "news" else summary(payload)
+    return {"thing1": {"value": summary(payload)[:20]}, "thing2": {"value": text[:20]},
+            "time3": {"value": f"{now:%Y-%m-%d %H:%M}"}}
+
+
+def default_subscribe_data(payload: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return {"thing1": {"value": summary(payload)[:20]}, "time2": {"value": f"{now:%Y-%m-%d %H:%M}"}}

@@ -1,0 +1,211 @@
+"""Staff broadcasts: compose, preview, check the quota, send now or later, follow progress.
+
+Every push goes through the outbox. An audience of everyone, a township or a tag is one mass
+send (WeChat's quota applies: a subscription account once a day, a service account 4 a month per
+follower, and the push plan's items count too). "Active" means the citizens who interacted in
+the last 48 hours: each gets a customer-service message, which costs no mass-send quota.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.clock import TZ
+from bot.config import Config
+from bot.models import Broadcast, BroadcastStatus, Citizen, Delivery, DeliveryStatus
+from bot.services.outbox import enqueue
+from bot.services.pushplan import SERVICE_MASS_PER_MONTH, SUBSCRIPTION_MASS_PER_DAY
+
+WINDOW = dt.timedelta(hours=48)
+NOT_COUNTING = (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERABLE, DeliveryStatus.CANCELLED)
+
+
+class BroadcastRefused(Exception):
+    """A broadcast cannot go out as asked; the message says why, in words staff understand."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    failed: int
+    pending: int
+    other: dict[str, int]
+    wechat: list[dict[str, Any]]   # MASSSENDJOBFINISH counts, once WeChat reports them
+
+
+def parse_audience(text: str, content: Any) -> dict[str, Any]:
+    """`all` | `active` | `township:<id or name>` | `tag:<number>` → the stored audience."""
+    if text in ("all", "全部"):
+        return {"all": True}
+    if text in ("active", "活跃"):
+        return {"active": True}
+    kind, _, value = text.partition(":")
+    if kind == "township" and value:
+        township = content.townships.get(value) or content.townships.find(value)
+        if township is None:
+            raise BroadcastRefused(f"没有这个乡镇：{value}")
+        return {"township": township.id}
+    if kind == "tag" and value.isdigit():
+        return {"tag_id": int(value)}
+    raise BroadcastRefused("受众只能是 all、active、township:<乡镇>、tag:<标签号>")
+
+
+def describe_audience(audience: dict[str, Any], content: Any) -> str:
+    if audience.get("all"):
+        return "全部关注者"
+    if audience.get("active"):
+        return "48小时内互动过的用户"
+    if "township" in audience:
+        township = content.townships.get(audience["township"])
+        return f"{township.name if township else audience['township']}的关注者"
+    return f"标签 {audience.get('tag_id')}"
+
+
+def compose(session: Session, *, title: str, payload: dict[str, Any], audience: dict[str, Any],
+            created_by: str, now: dt.datetime) -> Broadcast:
+    if not title.strip():
+        raise BroadcastRefused("请填写标题")
+    if payload.get("type") not in ("text", "news"):
+        raise BroadcastRefused("内容只能是文字或图文")
+    if payload["type"] == "text" and not payload.get("content", "").strip():
+        raise BroadcastRefused("文字内容不能为空")
+    broadcast = Broadcast(title=title.strip()[:64], payload=payload, audience=audience,
+                          status=BroadcastStatus.DRAFT, created_by=created_by, created_at=now)
+    session.add(broadcast)
+    session.flush()
+    return broadcast
+
+
+def get(session: Session, broadcast_id: int) -> Broadcast:
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise BroadcastRefused(f"没有编号为 {broadcast_id} 的群发")
+    return broadcast
+
+
+def preview(session: Session, broadcast_id: int, openids: list[str], now: dt.datetime) -> list[Delivery]:
+    """Send the broadcast to test accounts first (WeChat's mass preview; no quota)."""
+    broadcast = get(session, broadcast_id)
+    if not openids:
+        raise BroadcastRefused("请至少给出一个预览用的 openid")
+    done = session.scalar(select(func.count(Delivery.id)).where(
+        Delivery.key.like(f"broadcast:{broadcast.id}:preview:%"))) or 0
+    return [enqueue(session, key=f"broadcast:{broadcast.id}:preview:{done + n}:{openid}", purpose="broadcast_preview",
+                    openid=openid, payload={**broadcast.payload, "via": "preview"}, now=now)
+            for n, openid in enumerate(openids, start=1)]
+
+
+def _day_bounds(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    start = moment.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + dt.timedelta(days=1)
+
+
+def _month_bounds(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    start = moment.astimezone(TZ).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    after = (start + dt.timedelta(days=32)).replace(day=1)
+    return start, after
+
+
+def mass_sends_between(session: Session, content: Any, start: dt.datetime, end: dt.datetime) -> list[str]:
+    """Mass sends queued or done in [start, end), plus push-plan items not queued yet: what they are."""
+    rows = session.execute(select(Delivery.key, Delivery.purpose).where(
+        Delivery.openid.is_(None), Delivery.not_before >= start, Delivery.not_before < end,
+        Delivery.status.not_in(NOT_COUNTING))).all()
+    keys = {key for key, _ in rows}
+    planned = [f"plan:{i.id}" for i in content.pushes.items if start <= i.when < end and f"plan:{i.id}" not in keys]
+    return sorted(keys) + planned
+
+
+def quota_refusal(session: Session, content: Any, config: Config, at: dt.datetime) -> str | None:
+    """Why one more mass send at `at` would break WeChat's quota, or None when it fits."""
+    if config.wechat.account_type == "subscription":
+        taken = mass_sends_between(session, content, *_day_bounds(at))
+        if len(taken) >= SUBSCRIPTION_MASS_PER_DAY:
+            return (f"{at.astimezone(TZ):%m月%d日}已有群发（{'、'.join(taken)}）。订阅号每天只能群发 "
+                    f"{SUBSCRIPTION_MASS_PER_DAY} 次：请换一天，或改为只发给48小时内互动过的用户（active）。")
+        return None
+    taken = mass_sends_between(session, content, *_month_bounds(at))
+    if len(taken) >= SERVICE_MASS_PER_MONTH:
+        return (f"{at.astimezone(TZ):%Y年%m月}已有 {len(taken)} 次群发（{'、'.join(taken)}）。服务号每位关注者每月最多"
+                f"收到 {SERVICE_MASS_PER_MONTH} 次群发：请下月再发，或改为只发给48小时内互动过的用户（active）。")
+    return None
+
+
+def send(session: Session, content: Any, config: Config, broadcast_id: int, now: dt.datetime,
+         at: dt.datetime | None = None) -> Broadcast:
+    """Queue the broadcast now or for `at`; refuses (BroadcastRefused) when the quota is used up."""
+    broadcast = get(session, broadcast_id)
+    if broadcast.status != BroadcastStatus.DRAFT:
+        raise BroadcastRefused(f"这条群发已经是“{broadcast.status}”状态，不能再次发送")
+    when = max(at or now, now)
+    if broadcast.audience.get("active"):
+        if at is not None and at > now:
+            raise BroadcastRefused("只发给活跃用户的消息只能立即发送：48小时窗口到时可能已经关闭")
+        openids = list(session.scalars(select(Citizen.openid).where(
+            Citizen.last_interaction_at > now - WINDOW, Citizen.unsubscribed_at.is_(None)).order_by(Citizen.id)))
+        if not openids:
+            raise BroadcastRefused("48小时内没有互动过的用户，没有人能收到这条消息")
+        for openid in openids:
+            enqueue(session, key=f"broadcast:{broadcast.id}:to:{openid}", purpose="broadcast", openid=openid,
+                    payload=broadcast.payload, now=now, not_before=when)
+        broadcast.recipients = len(openids)
+    else:
+        refusal = quota_refusal(session, content, config, when)
+        if refusal:
+            raise BroadcastRefused(refusal)
+        enqueue(session, key=f"broadcast:{broadcast.id}", purpose="broadcast", audience=broadcast.audience,
+                payload=broadcast.payload, now=now, not_before=when)
+        broadcast.recipients = 1
+    broadcast.send_at = when
+    broadcast.queued_at = now
+    broadcast.status = BroadcastStatus.SCHEDULED if when > now else BroadcastStatus.QUEUED
+    return broadcast
+
+
+def cancel(session: Session, broadcast_id: int, now: dt.datetime) -> int:
+    """Stop what has not gone out yet. Returns how many deliveries were cancelled."""
+    broadcast = get(session, broadcast_id)
+    count = session.execute(update(Delivery).where(
+        _deliveries_of(broadcast.id), Delivery.status == DeliveryStatus.PENDING).values(
+        status=DeliveryStatus.CANCELLED, last_error=f"cancelled by staff at {now:%Y-%m-%d %H:%M}")).rowcount
+    broadcast.status = BroadcastStatus.CANCELLED
+    return count
+
+
+def _deliveries_of(broadcast_id: int) -> Any:
+    # "broadcast:7" (mass) or "broadcast:7:to:<openid>" (active); previews are not progress.
+    return (Delivery.purpose == "broadcast") & (
+        (Delivery.key == f"broadcast:{broadcast_id}") | Delivery.key.like(f"broadcast:{broadcast_id}:to:%"))
+
+
+def progress(session: Session, broadcast_id: int) -> Progress:
+    broadcast = get(session, broadcast_id)
+    counts = dict(session.execute(select(Delivery.status, func.count(Delivery.id)).where(
+        _deliveries_of(broadcast.id)).group_by(Delivery.status)).all())
+    reports = [r for r in session.scalars(select(Delivery.result).where(
+        _deliveries_of(broadcast.id), Delivery.openid.is_(None))) if r]
+    return Progress(
+        total=sum(counts.values()), sent=counts.pop(DeliveryStatus.SENT, 0), failed=counts.pop(DeliveryStatus.FAILED, 0),
+        pending=counts.pop(DeliveryStatus.PENDING, 0) + counts.pop(DeliveryStatus.SENDING, 0),
+        other=counts, wechat=reports)
+
+
+def listing(session: Session, limit: int = 50) -> list[Broadcast]:
+    return list(session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+
+
+def record_job_finish(session: Session, msg_id: str, report: dict[str, Any]) -> bool:
+    """WeChat's MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH for the delivery with this msg id."""
+    if not msg_id:
+        return False
+    delivery = session.scalar(select(Delivery).where(Delivery.wechat_msg_id == str(msg_id)))
+    if delivery is None:
+        return False
+    delivery.result = {**(delivery.result or {}), **report}
+    return True

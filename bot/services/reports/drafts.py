@@ -1,0 +1,82 @@
+"""The report being written. Every answer is written to the DB at once: a store flush, a Redis
+loss or an idle timeout loses nothing, and 继续 picks the draft up where it stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot.models.reports import PhotoStatus, ReportDraft, ReportPhoto
+
+log = logging.getLogger(__name__)
+
+MAX_PHOTOS = 9
+
+
+def current(session: Session, owner: str, now: dt.datetime, keep_hours: int) -> ReportDraft | None:
+    """The citizen's unfinished report, unless it was left longer than `keep_hours`."""
+    draft = session.scalar(select(ReportDraft).where(ReportDraft.owner == owner))
+    if draft is not None and now - draft.updated_at > dt.timedelta(hours=keep_hours):
+        return None  # left too long; purge_expired (or the next start) removes it
+    return draft
+
+
+def start(session: Session, owner: str, step: str, now: dt.datetime, description: str | None = None) -> ReportDraft:
+    """A fresh draft (any older one of this citizen is discarded)."""
+    old = session.scalar(select(ReportDraft).where(ReportDraft.owner == owner))
+    if old is not None:
+        discard(session, old)
+    draft = ReportDraft(key=uuid.uuid4().hex, owner=owner, step=step, created_at=now, updated_at=now,
+                        description=description, description_prefilled=description is not None)
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def touch(draft: ReportDraft, step: str, now: dt.datetime) -> None:
+    draft.step = step
+    draft.updated_at = now
+
+
+def photo_count(session: Session, draft: ReportDraft) -> int:
+    return session.scalar(select(func.count()).select_from(ReportPhoto).where(ReportPhoto.draft_id == draft.id)) or 0
+
+
+def add_photo(session: Session, draft: ReportDraft, *, msg_key: str, kind: str, media_id: str, pic_url: str,
+              now: dt.datetime) -> tuple[int, bool]:
+    """Keep an image or video of the draft; returns (photos now, added). A resent message adds nothing."""
+    if session.scalar(select(ReportPhoto.id).where(ReportPhoto.msg_key == msg_key)) is not None:
+        return photo_count(session, draft), False
+    count = photo_count(session, draft)
+    if count >= MAX_PHOTOS:
+        return count, False
+    session.add(ReportPhoto(msg_key=msg_key, draft_id=draft.id, kind=kind, media_id=media_id, pic_url=pic_url or None,
+                            received_at=now, status=PhotoStatus.PENDING, attempts=0, next_attempt_at=now))
+    draft.updated_at = now
+    session.flush()
+    return count + 1, True
+
+
+def discard(session: Session, draft: ReportDraft, photo_dir: Path | None = None) -> None:
+    """Forget a draft and its evidence (files too, if already downloaded)."""
+    photos = list(session.scalars(select(ReportPhoto).where(ReportPhoto.draft_id == draft.id)))
+    for photo in photos:
+        if photo.path and photo_dir is not None:
+            (photo_dir / photo.path).unlink(missing_ok=True)
+    session.execute(delete(ReportPhoto).where(ReportPhoto.draft_id == draft.id))
+    session.delete(draft)
+    session.flush()
+
+
+def purge_expired(session: Session, now: dt.datetime, keep_hours: int, photo_dir: Path | None = None) -> int:
+    """Scheduler job: drop drafts left longer than `keep_hours`. Returns how many."""
+    cutoff = now - dt.timedelta(hours=keep_hours)
+    drafts = list(session.scalars(select(ReportDraft).where(ReportDraft.updated_at < cutoff)))
+    for draft in drafts:
+        discard(session, draft, photo_dir)
+    return len(drafts)

@@ -1,0 +1,102 @@
+"""Status lifecycle: 已提交 → 已受理 / 不予受理 → 核查中 → 已整改 / 情况不属实 → 已办结.
+
+Every change is a ReportEvent (who, when, note), and the reporter hears of it through the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from bot.config import ReportsConfig
+from bot.models.reports import Report, ReportEvent, ReportStatus
+from bot.services import outbox
+from bot.services.reports import deadlines
+from bot.services.reports.identity import IdentityVault, reporter_openid
+
+S = ReportStatus
+LABELS = {
+    S.SUBMITTED: "已提交", S.ACCEPTED: "已受理", S.REJECTED: "不予受理", S.VERIFYING: "核查中",
+    S.RECTIFIED: "已整改", S.UNFOUNDED: "情况不属实", S.CLOSED: "已办结",
+}
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED}),
+    S.ACCEPTED: frozenset({S.VERIFYING}),
+    S.VERIFYING: frozenset({S.RECTIFIED, S.UNFOUNDED}),
+    S.RECTIFIED: frozenset({S.CLOSED}),
+    S.UNFOUNDED: frozenset({S.CLOSED}),
+    S.REJECTED: frozenset(),
+    S.CLOSED: frozenset(),
+}
+NEEDS_REASON = frozenset({S.REJECTED, S.UNFOUNDED})
+
+NOTICE = "【举报进度】您的举报 {ticket} 状态更新为：{label}。{detail}\n发送 查询 {ticket} 可查看详情。"
+DETAILS = {
+    S.ACCEPTED: "我们将在 {due} 前完成核查。",
+    S.REJECTED: "原因：{note}",
+    S.VERIFYING: "工作人员正在现场核查。",
+    S.RECTIFIED: "隐患已督促整改。{note}",
+    S.UNFOUNDED: "说明：{note}",
+    S.CLOSED: "本件已办结，感谢您为安全生产出力！{note}",
+}
+
+
+class TransitionError(ValueError):
+    """A status change the lifecycle does not allow (the message says why, in Chinese)."""
+
+
+def cn_date(moment: dt.date | dt.datetime) -> str:
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
+def label(status: str) -> str:
+    return LABELS.get(status, status)
+
+
+def record(session: Session, report: Report, *, kind: str, actor: str, now: dt.datetime, note: str | None = None,
+           public: bool, from_status: str | None = None, to_status: str | None = None) -> ReportEvent:
+    event = ReportEvent(report_id=report.id, at=now, actor=actor, kind=kind, note=note or None, public=public,
+                        from_status=from_status, to_status=to_status)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def notify(session: Session, vault: IdentityVault, report: Report, event: ReportEvent, text: str,
+           now: dt.datetime) -> bool:
+    """Tell the reporter through the outbox; False when no contact is left (erased)."""
+    openid = reporter_openid(vault, report)
+    if openid is None:
+        return False
+    outbox.enqueue(session, key=f"report:{report.ticket}:{event.kind}:{event.id}", purpose="report_status",
+                   openid=openid, payload=outbox.text_payload(text), now=now)
+    return True
+
+
+def change_status(session: Session, vault: IdentityVault, report: Report, to_status: str, *, actor: str,
+                  now: dt.datetime, settings: ReportsConfig, note: str = "") -> ReportEvent:
+    note = note.strip()
+    if to_status not in LABELS:
+        raise TransitionError(f"没有这个状态：{to_status}")
+    if to_status not in TRANSITIONS[report.status]:
+        allowed = "、".join(label(s) for s in sorted(TRANSITIONS[report.status])) or "无（已是最终状态）"
+        raise TransitionError(f"“{label(report.status)}”不能改为“{label(to_status)}”；可改为：{allowed}")
+    if to_status in NEEDS_REASON and not note:
+        raise TransitionError(f"改为“{label(to_status)}”必须写明理由")
+    from_status = report.status
+    report.status = to_status
+    if to_status == S.ACCEPTED:
+        report.accepted_at = now
+    elif to_status in (S.RECTIFIED, S.UNFOUNDED):
+        report.verified_at = now
+    if to_status in deadlines.FINAL:
+        report.closed_at = now
+    report.due_at = deadlines.due_for(report, settings)
+    event = record(session, report, kind="status", actor=actor, now=now, note=note, public=True,
+                   from_status=from_status, to_status=to_status)
+    due = cn_date(report.due_at) if report.due_at else ""
+    detail = DETAILS.get(to_status, "").format(note=note, due=due).strip()
+    notify(session, vault, report, event, NOTICE.format(ticket=report.ticket, label=label(to_status), detail=detail),
+           now)
+    return event

@@ -1,0 +1,289 @@
+"""The WeChat API client: wechatpy's WeChatClient for HTTP, our own token manager and retry rules.
+
+Why not wechatpy's own token handling (wechat-frameworks.md §3.1): its token URL ignores the base
+URL, its `expires_at` lives in one process, and `auto_retry` refetches on 40001 without a bound.
+Here the token lives in the store, shared by every process: read it; if missing, take a short
+lock, read again (another process may just have fetched it), fetch, store it with a margin. When
+WeChat says the token is bad, it is cleared only if it is still the one we used (a newer one from
+another process must survive), and the call is retried once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import requests
+import urllib3
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from bot.store import LockTimeout, Store
+from bot.wechat.transport import Urllib3Session
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40001, 40014, 42001}
+# -1 system busy; 45009 daily API quota; 45011 per-minute quota; 45033 / 45047-like frequency caps
+# are per user and handled by the caller.
+BUSY = -1
+RATE_LIMITED = {45009, 45011, 45033}
+# Local codes (never sent by WeChat) for transport failures. The difference matters to the sender:
+# a request that never left cannot have been delivered; one whose answer was lost may have been.
+CONNECT_FAILED = -1001
+ANSWER_LOST = -1002
+
+TOKEN_MARGIN = 300          # refresh 5 minutes early: WeChat keeps the old token valid that long
+TOKEN_LOCK_TTL = 10.0
+COOLDOWN_SECONDS = 60.0     # after a rate-limit code every process pauses this long
+
+
+class WeChatAPIError(Exception):
+    """WeChat answered errcode != 0, or the request failed (local codes CONNECT_FAILED, ANSWER_LOST)."""
+
+    def __init__(self, errcode: int, errmsg: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.data = data or {}  # the rest of WeChat's answer (45065 carries the existing msg_id)
+
+
+class _Client(WeChatClient):
+    """wechatpy's client with the token fetched from our base URL (its default URL is absolute)."""
+
+    def __init__(self, api: WeChatAPI, app_id: str, secret: str, timeout: float) -> None:
+        super().__init__(app_id, secret, timeout=timeout, auto_retry=False)
+        self._api = api
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        return self._fetch_access_token(url=self.API_BASE_URL + "token", params={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+
+    def _fetch_access_token(self, url: str, params: dict[str, Any]) -> dict[str, Any]:
+        # The parent stores the token in its own session; we keep it in the shared store instead.
+        res = self._http.get(url=url, params=params, timeout=self.timeout)
+        res.raise_for_status()
+        result = res.json()
+        if result.get("errcode", 0) != 0:
+            raise WeChatClientException(result["errcode"], result.get("errmsg", ""), client=self)
+        return result
+
+
+class WeChatAPI:
+    """The calls the bot makes. Every failure raises WeChatAPIError(errcode, errmsg)."""
+
+    def __init__(self, app_id: str, secret: str, base_url: str, store: Store, *, timeout: float = 3.0,
+                 pool_size: int = 32, busy_retry_delay: float = 0.2,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.app_id = app_id
+        self._store = store
+        self._sleep = sleep
+        self._busy_retry_delay = busy_retry_delay
+        self._client = _Client(self, app_id, secret, timeout)
+        self._client.API_BASE_URL = base_url  # per instance: tests and the demo point it at the fake
+        # requests is replaced by a leaner urllib3 transport (see transport.py); proxy settings are
+        # read from the environment once.
+        self._client._http = Urllib3Session(pool_size, requests.utils.get_environ_proxies(base_url))
+        self.token_key = f"wechat:token:{app_id}"
+        self.cooldown_key = f"wechat:cooldown:{app_id}"
+
+    # --- access token -------------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        token = self._store.get(self.token_key)
+        if token:
+            return token
+        try:
+            with self._store.lock(self.token_key + ":lock", ttl=TOKEN_LOCK_TTL, wait=TOKEN_LOCK_TTL):
+                token = self._store.get(self.token_key)  # double check: someone may have fetched it
+                if token:
+                    return token
+                result = self._transport(self._client.fetch_access_token)
+                token = result["access_token"]
+                ttl = max(60, int(result.get("expires_in", 7200)) - TOKEN_MARGIN)
+                self._store.set(self.token_key, token, ttl=ttl)
+                log.info("fetched a new access token (valid %ss here)", ttl)
+                return token
+        except LockTimeout:
+            raise WeChatAPIError(BUSY, "access token refresh is taking too long") from None
+
+    def cooling_down(self) -> bool:
+        """True while a rate-limit answer asks every process to pause."""
+        return self._store.get(self.cooldown_key) is not None
+
+    # --- the calls ----------------------------------------------------------------------------
+
+    def send_custom(self, openid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Customer-service message (text, news, image): only inside the 48-hour window."""
+        return self._post("message/custom/send", {"touser": openid, **custom_body(payload)})
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            body["url"] = url
+        return self._post("message/template/send", body)
+
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, Any], page: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if page:
+            body["page"] = page
+        return self._post("message/subscribe/bizsend", body)
+
+    def mass_send(self, audience: dict[str, Any], payload: dict[str, Any], client_msg_id: str) -> dict[str, Any]:
+        """Mass send to everyone or to one tag. wechatpy 1.8 sends the legacy group_id; we send tag_id."""
+        if audience.get("all"):
+            filter_ = {"is_to_all": True}
+        elif "tag_id" in audience:
+            filter_ = {"is_to_all": False, "tag_id": int(audience["tag_id"])}
+        else:
+            raise ValueError(f"mass send needs all or tag_id, got {audience!r}")
+        body = {"filter": filter_, **mass_body(payload), "send_ignore_reprint": 0,
+                "clientmsgid": client_msg_id_for(client_msg_id)}
+        return self._post("message/mass/sendall", body)
+
+    def mass_preview(self, openid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._post("message/mass/preview", {"touser": openid, **mass_body(payload)})
+
+    def mass_status(self, msg_id: str | int) -> dict[str, Any]:
+        return self._post("message/mass/get", {"msg_id": str(msg_id)})
+
+    def download_media(self, media_id: str) -> bytes:
+        """A temporary media file (a citizen's photo: media expire after 3 days → 40007)."""
+        res = self._call("get", "media/get", params={"media_id": media_id})
+        if isinstance(res, dict):  # video media come back as JSON with a download link
+            return json.dumps(res).encode("utf-8")
+        return res.content
+
+    def upload_media(self, kind: str, filename: str, content: bytes) -> str:
+        result = self._call("post", "media/upload", params={"type": kind}, files={"media": (filename, content)})
+        return str(result["media_id"])
+
+    def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        return self._post("menu/create", menu)
+
+    def create_tag(self, name: str) -> int:
+        return int(self._post("tags/create", {"tag": {"name": name}})["tag"]["id"])
+
+    def list_tags(self) -> dict[str, int]:
+        result = self._call("get", "tags/get")
+        return {tag["name"]: int(tag["id"]) for tag in result.get("tags", [])}
+
+    def tag_users(self, tag_id: int, openids: Iterable[str]) -> None:
+        for chunk in _chunks(list(openids), 50):  # WeChat takes at most 50 openids per call
+            self._post("tags/members/batchtagging", {"openid_list": chunk, "tagid": int(tag_id)})
+
+    def untag_users(self, tag_id: int, openids: Iterable[str]) -> None:
+        for chunk in _chunks(list(openids), 50):
+            self._post("tags/members/batchuntagging", {"openid_list": chunk, "tagid": int(tag_id)})
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _post(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("post", endpoint, data=body)
+
+    def _call(self, method: str, endpoint: str, *, params: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        retried_token = retried_busy = False
+        while True:
+            token = self.access_token()
+            try:
+                return self._transport(self._client._request, method, endpoint,
+                                       params={**(params or {}), "access_token": token}, **kwargs)
+            except WeChatAPIError as exc:
+                if exc.errcode in TOKEN_ERRORS and not retried_token:
+                    # Clear it only if it is still the cached one: another process may have a newer one.
+                    self._store.delete_if_equals(self.token_key, token)
+                    retried_token = True
+                    continue
+                if exc.errcode == BUSY and not retried_busy:
+                    self._sleep(self._busy_retry_delay)
+                    retried_busy = True
+                    continue
+                if exc.errcode in RATE_LIMITED:
+                    self._store.set(self.cooldown_key, str(exc.errcode), ttl=COOLDOWN_SECONDS)
+                    log.warning("WeChat rate limit %s on %s: pausing %ss", exc.errcode, endpoint, COOLDOWN_SECONDS)
+                raise
+
+    def _transport(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one HTTP exchange; turn every failure into WeChatAPIError."""
+        try:
+            return call(*args, **kwargs)
+        except WeChatClientException as exc:
+            if exc.errcode is None:  # an HTTP status error; a 5xx may come after the work was done
+                status = exc.response.status_code if exc.response is not None else 0
+                code = CONNECT_FAILED if 0 < status < 500 else ANSWER_LOST
+                raise WeChatAPIError(code, f"HTTP status {status}") from None
+            raise WeChatAPIError(int(exc.errcode), str(exc.errmsg), _answer(exc)) from None
+        except requests.RequestException as exc:
+            if _never_sent(exc):
+                raise WeChatAPIError(CONNECT_FAILED, f"cannot connect: {type(exc).__name__}") from None
+            raise WeChatAPIError(ANSWER_LOST, f"no answer: {type(exc).__name__}") from None
+        except ValueError as exc:  # a body that is not JSON where JSON was due
+            raise WeChatAPIError(ANSWER_LOST, f"unreadable answer: {exc}") from None
+
+
+def _answer(exc: WeChatClientException) -> dict[str, Any]:
+    try:
+        data = exc.response.json() if exc.response is not None else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Only a failed connect proves WeChat never saw the request; a reset or timeout later may not."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return False
+
+
+def custom_body(payload: dict[str, Any]) -> dict[str, Any]:
+    kind = payload["type"]
+    if kind == "text":
+        return {"msgtype": "text", "text": {"content": payload["content"]}}
+    if kind == "news":
+        articles = [{"title": a.get("title", ""), "description": a.get("description", ""),
+                     "url": a.get("url", ""), "picurl": a.get("image", "")} for a in payload["articles"]]
+        return {"msgtype": "news", "news": {"articles": articles[:1]}}  # WeChat shows one article since 2018
+    if kind == "image":
+        return {"msgtype": "image", "image": {"media_id": payload["media_id"]}}
+    raise ValueError(f"no customer-service message for payload type {kind!r}")
+
+
+def mass_body(payload: dict[str, Any]) -> dict[str, Any]:
+    """Mass sends take text, images or drafts (mpnews media ids); a link article goes out as text."""
+    kind = payload["type"]
+    if kind == "text":
+        return {"msgtype": "text", "text": {"content": payload["content"]}}
+    if kind == "image":
+        return {"msgtype": "image", "image": {"media_id": payload["media_id"]}}
+    if kind == "news":
+        first = payload["articles"][0]
+        if first.get("media_id"):
+            return {"msgtype": "mpnews", "mpnews": {"media_id": first["media_id"]}}
+        return {"msgtype": "text", "text": {"content": news_as_text(payload)}}
+    raise ValueError(f"no mass message for payload type {kind!r}")
+
+
+def news_as_text(payload: dict[str, Any]) -> str:
+    parts = []
+    for article in payload["articles"]:
+        link = f'<a href="{article["url"]}">{article["title"]}</a>' if article.get("url") else article["title"]
+        parts.append("\n".join(p for p in (link, article.get("description", "")) if p))
+    return "\n\n".join(parts)
+
+
+def client_msg_id_for(key: str) -> str:
+    """WeChat's clientmsgid is at most 64 characters; long delivery keys are hashed."""
+    return key if len(key) <= 64 else hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,674 @@
+"""隐患举报 / 安全吹哨人: the guided report, 我的举报 and 查询.
+
+Steps: category → description → location → photos → contact → confirm. Every answer is written to
+the draft in the DB at once (bot/services/reports/drafts.py); the conversation in the store only
+says which step is current, so 继续 can rebuild it from the draft whenever the store forgets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.conversation import State, StateGroup
+from bot.models.reports import Report, ReportDraft, ReportEvent
+from bot.routing import Router, all_of, kind, menu_key, regex, text_in
+from bot.services.reports import drafts, lifecycle, tickets
+from bot.services.reports.categories import ReportCategories
+from bot.services.reports.identity import IdentityVault, vault_for
+from bot.services.townships import distance_m
+from bot.wechat.inbound import Inbound
+
+log = logging.getLogger(__name__)
+
+report = Router("report")
+
+
+class ReportFlow(StateGroup):
+    flow_name = "report"
+    offer = State()        # a first message looked like a hazard: start a report with it?
+    pending = State()      # an unfinished report exists: 继续 or 重新开始?
+    category = State()
+    description = State()
+    location = State()
+    photos = State()
+    contact = State()
+    confirm = State()
+
+
+STEPS = ("category", "description", "location", "photos", "contact", "confirm")
+FORM = (ReportFlow.category, ReportFlow.description, ReportFlow.location, ReportFlow.photos, ReportFlow.contact,
+        ReportFlow.confirm)
+MIN_DESCRIPTION = 10
+SUMMARY_DESCRIPTION = 200  # the whole description is stored; the summary shows its start
+MAX_TOWNSHIP_DISTANCE_M = 20_000  # a pin farther than this from every township is left to staff
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
+NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·• ]{1,20}")
+LABEL_WORDS = re.compile(r"(姓名|名字|手机号码|手机号|手机|电话号码|电话|联系方式|联系人|我叫|我是)[:：]?")
+QUERY = re.compile(r"^查询\s*(YH\d{8}-[A-Z0-9]{6})(?:\s+([A-Z0-9]{8}))?$", re.IGNORECASE)
+
+ENTRY_WORDS = ("举报", "我要举报", "隐患举报", "随手拍", "隐患随手拍", "吹哨", "安全吹哨人", "吹哨人", "反映隐患")
+DONE_WORDS = ("完成", "好了", "发完了", "没有了", "下一步", "ok")
+SKIP_WORDS = ("跳过", "没有", "无", "不用", "不知道", "略过")
+KEEP_WORDS = ("不变", "保留", "不用改", "不改")
+
+TEXTS = {
+    "controls": "（返回 上一步 · 取消 放弃）",
+    "category": "请选择隐患类别，回复序号：\n{list}",
+    "category_again": "请回复 1–{count} 之间的序号（或类别名称），例如回复 1 表示“{first}”。",
+    "out_of_remit": "提示：这类问题由{department}负责（电话 {phone}）。您仍可在这里提交，我们会转交并跟踪。",
+    "description": "请描述隐患情况（至少10个字）：在哪里、什么问题、持续多久。可以打字，也可以发语音。\n例如：{example}",
+    "description_more": "您刚才说：“{text}”。请再补充几句：具体在哪里、什么情况（合起来至少10个字）。",
+    "description_prefilled": "已把您刚才说的“{text}”作为描述。",
+    "description_short": "描述太短了（至少10个字）。请说清楚在哪里、什么问题，例如：{example}",
+    "voice_unrecognised": "没能识别这段语音，请改为输入文字描述。",
+    "location": "请发送隐患位置：点输入框旁的 ＋ → 位置，发送定位；或直接输入地址，例如：城关镇人民路12号。"
+                "不清楚位置请回复 跳过。",
+    "location_again": "请发送定位，或输入地址（如：城关镇人民路12号），不清楚请回复 跳过。",
+    "photos": "请上传现场照片或视频（最多9张），一张一张发送即可；发完回复 完成，没有照片请回复 跳过。",
+    "photo_added": "已收到第{count}张。还可以继续发送（最多9张），发完请回复 完成。",
+    "photo_full": "已收到第{count}张，达到上限（9张）。请回复 完成 进入下一步。",
+    "photo_over": "最多上传9张，这张没有保存。请回复 完成 进入下一步。",
+    "photos_again": "请发送照片或视频；发完请回复 完成，没有照片请回复 跳过。",
+    "photo_kept": "照片已保存（共{count}张）。",
+    "photo_not_kept": "最多上传9张，这张没有保存。",
+    "contact": "为便于核实情况和发放举报奖励，请留下姓名和手机号（例如：张三 13800138000）。"
+               "仅经授权的工作人员可见，加密保存，办结{days}天后删除，绝不透露给被举报单位。\n"
+               "也可以回复 匿名（匿名举报无法联系核实，也难以领取奖励）。",
+    "contact_bad_phone": "手机号好像不对（应为11位手机号，或带区号的座机）。请重新输入，例如：张三 13800138000；"
+                         "不想留请回复 匿名。",
+    "contact_no_phone": "请同时留下手机号，例如：张三 13800138000；不想留请回复 匿名。",
+    "contact_no_name": "请同时留下姓名（可以只写姓，如：张先生 13800138000）；不想留请回复 匿名。",
+    "summary": "请核对您的举报：\n类别：{category}\n描述：{description}\n位置：{location}\n照片：{photos}\n联系人：{contact}\n\n"
+               "回复 确认 提交；回复 返回 修改上一步；回复 取消 放弃。",
+    "confirm_again": "请回复 确认 提交；回复 返回 修改上一步；回复 取消 放弃。",
+    "submitted": "举报已提交，感谢您当安全吹哨人！\n举报编号：{ticket}\n查询码：{code}\n"
+                 "（查询码只显示这一次，请截图保存；在其他微信号上查询或匿名领奖时需要。）\n"
+                 "由{department}负责办理，将在{due}前告知是否受理，办理进度会通过本公众号通知您。\n"
+                 "发送 我的举报 或 查询 {ticket} 查看进度。",
+    "submit_failed": "抱歉，系统刚才没能保存您的举报，您填写的内容都还在。请稍后再发送 确认 重试。",
+    "daily_cap": "您今天已提交{cap}条举报，达到每日上限，明天可以继续提交。紧急情况请直接拨打 12350（安全生产举报）"
+                 "或 119、110。",
+    "daily_cap_draft": "您填写的内容已保存{hours}小时，明天发送 继续 即可提交。",
+    "pending": "您有一份未完成的举报（{started}开始，类别：{category}）。回复 继续 接着填写，回复 重新开始 新建一份。",
+    "pending_again": "请回复 继续 接着填写未完成的举报，或回复 重新开始 新建一份。",
+    "resumed": "好的，接着填写。",
+    "no_draft": "您没有未完成的举报。发送 举报 开始新的举报。",
+    "draft_gone": "这份举报已过期或已提交。发送 举报 开始新的举报，发送 我的举报 查看已提交的。",
+    "first_step": "已经是第一步了。",
+    "back": "好的，回到上一步。",
+    "offer": "您说的情况像是一条安全隐患：“{text}”\n要举报吗？回复 是 开始举报（这段话会作为描述），回复 否 忽略。",
+    "offer_replaces": "（注意：您还有一份未完成的举报，回复 是 会替换它；回复 继续 可接着填写那一份。）",
+    "offer_again": "请回复 是 开始举报，或回复 否 忽略。",
+    "offer_declined": "好的。需要时发送 举报 即可反映隐患。",
+    "cancel_confirm": "确定要放弃这份举报吗？已填写的内容和照片都会删除。\n再发送一次 取消 确认放弃；发送 继续 接着填写。",
+    "cancelled": "已放弃本次举报。需要时发送 举报 重新开始。",
+    "mine_empty": "您还没有提交过举报。发送 举报 反映身边的安全隐患。",
+    "mine": "您的举报（最近{shown}条，共{total}条）：\n{lines}\n发送 查询 编号 查看详情，例如：查询 {example}",
+    "query_usage": "请按格式发送：查询 举报编号，例如：查询 YH20210601-7KQ2MX。\n在其他微信号上查询请加查询码：查询 编号 查询码。",
+    "query_none": "没有找到这个编号的举报。请核对编号；在提交举报以外的微信号上查询，请在编号后加查询码：查询 编号 查询码。",
+    "guide": "【隐患举报须知】\n"
+             "· 可以举报：企业的重大事故隐患、安全生产违法行为、瞒报谎报事故，以及身边的消防、燃气、建筑施工、"
+             "危化品等安全隐患。交通、食品等其他部门负责的问题也可以提交，我们会告诉您由谁处理并转交。\n"
+             "· 怎么举报：发送 举报，按提示选类别、写描述、发位置和照片，一分钟左右即可完成；也可拨打 12350 安全生产举报电话。\n"
+             "· 举报奖励：经核查属实的，按举报奖励办法给予奖励。需实名并留下有效联系方式，收到奖励通知后{claim_days}天内领取。\n"
+             "· 为您保密：姓名、电话加密保存，仅经授权的工作人员可见，绝不透露给被举报单位；办结{retention}天后删除联系方式。\n"
+             "· 查进度：发送 我的举报，或 查询 举报编号。",
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _vault(ctx: Context) -> IdentityVault:
+    vault = ctx.bot.extensions.get("reports.vault")
+    if vault is None:
+        vault = ctx.bot.extensions["reports.vault"] = vault_for(ctx.config)
+    return vault
+
+
+def _owner(ctx: Context) -> str:
+    return _vault(ctx).owner(ctx.msg.openid)
+
+
+def _categories(ctx: Context) -> ReportCategories:
+    return ctx.content.report_categories
+
+
+def _draft(ctx: Context) -> ReportDraft | None:
+    return drafts.current(ctx.session, _owner(ctx), ctx.now(), ctx.config.reports.draft_keep_hours)
+
+
+def has_draft(msg: Inbound, ctx: Context) -> bool:
+    """Matcher: the citizen has an unfinished report (read from the DB, not the store)."""
+    return _draft(ctx) is not None
+
+
+def looks_like_hazard(msg: Inbound, ctx: Context) -> bool:
+    """Matcher: a statement of a hazard ("消防通道被堵"), not a question about one."""
+    return msg.kind in ("text", "voice") and _categories(ctx).detect.looks_like_hazard(msg.text)
+
+
+def _chars(text: str) -> int:
+    return len(re.sub(r"\s", "", text))
+
+
+def _mask_name(name: str) -> str:
+    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else name
+
+
+def _mask_phone(phone: str) -> str:
+    digits = phone.replace("-", "")
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
+
+
+def _over_cap(ctx: Context) -> bool:
+    return tickets.submitted_today(ctx.session, _owner(ctx), ctx.now()) >= ctx.config.reports.daily_cap
+
+
+def _cap_text(ctx: Context, with_draft: bool = False) -> str:
+    text = TEXTS["daily_cap"].format(cap=ctx.config.reports.daily_cap)
+    if with_draft:
+        text += TEXTS["daily_cap_draft"].format(hours=ctx.config.reports.draft_keep_hours)
+    return text
+
+
+def _example(ctx: Context, draft: ReportDraft) -> str:
+    category = _categories(ctx).get(draft.category or "")
+    return category.example if category else _categories(ctx).items[0].example
+
+
+def _prompt(ctx: Context, draft: ReportDraft, step: str) -> str:
+    """The question of a step, with the current answer when the citizen came back to it."""
+    if step == "category":
+        return TEXTS["category"].format(list=_categories(ctx).numbered()) + "\n" + TEXTS["controls"]
+    if step == "description":
+        if draft.description_prefilled and draft.description:
+            return TEXTS["description_more"].format(text=draft.description)
+        text = TEXTS["description"].format(example=_example(ctx, draft))
+        if draft.description:
+            text += f"\n（当前描述：{_short(draft.description)}；回复 不变 保留。）"
+        return text + "\n" + TEXTS["controls"]
+    if step == "location":
+        text = TEXTS["location"]
+        if draft.location_given:
+            text += f"\n（当前位置：{_location_text(ctx, draft)}；回复 不变 保留。）"
+        return text + "\n" + TEXTS["controls"]
+    if step == "photos":
+        count = drafts.photo_count(ctx.session, draft)
+        text = TEXTS["photos"]
+        if count:
+            text += f"\n（已收到{count}张。）"
+        return text + "\n" + TEXTS["controls"]
+    if step == "contact":
+        text = TEXTS["contact"].format(days=ctx.config.reports.contact_retention_days)
+        if draft.anonymous is not None:
+            text += f"\n（当前：{_contact_text(ctx, draft)}；回复 不变 保留。）"
+        return text + "\n" + TEXTS["controls"]
+    return _summary(ctx, draft)
+
+
+def _short(text: str, limit: int = SUMMARY_DESCRIPTION) -> str:
+    return text if len(text) <= limit else text[:limit] + f"……（共{len(text)}字，已完整保存）"
+
+
+def _location_text(ctx: Context, draft: ReportDraft) -> str:
+    parts = []
+    if draft.address:
+        parts.append(draft.address)
+    elif draft.latitude is not None:
+        parts.append(f"定位 {draft.latitude:.5f}, {draft.longitude:.5f}")
+    township = ctx.content.townships.get(draft.township) if draft.township else None
+    if township:
+        parts.append(f"（{township.name}）")
+    return "".join(parts) or "未提供"
+
+
+def _contact_text(ctx: Context, draft: ReportDraft) -> str:
+    if draft.anonymous:
+        return "匿名"
+    vault = _vault(ctx)
+    name, phone = vault.decrypt("name", draft.name_enc), vault.decrypt("phone", draft.phone_enc)
+    return f"{_mask_name(name or '')}（{_mask_phone(phone or '')}）"
+
+
+def _summary(ctx: Context, draft: ReportDraft) -> str:
+    category = _categories(ctx).get(draft.category or "")
+    category_text = f"{category.name}（{category.department}负责）" if category else "未选择"
+    count = drafts.photo_count(ctx.session, draft)
+    return TEXTS["summary"].format(category=category_text, description=_short(draft.description or ""),
+                                   location=_location_text(ctx, draft), photos=f"{count} 张" if count else "无",
+                                   contact=_contact_text(ctx, draft))
+
+
+def _go(ctx: Context, draft: ReportDraft, step: str, lead: str = "") -> str:
+    """Move the draft and the conversation to `step` and ask its question."""
+    drafts.touch(draft, step, ctx.now())
+    ctx.conv.enter(getattr(ReportFlow, step), confirm_cancel=False)
+    prompt = _prompt(ctx, draft, step)
+    return f"{lead}\n{prompt}" if lead else prompt
+
+
+def _next(step: str) -> str:
+    return STEPS[STEPS.index(step) + 1]
+
+
+def _current_step(ctx: Context) -> str:
+    return (ctx.conv.state or "").split(":", 1)[-1]
+
+
+def _loaded(ctx: Context) -> ReportDraft | None:
+    """The draft behind the current step; if it is gone, the conversation ends."""
+    draft = _draft(ctx)
+    if draft is None:
+        ctx.conv.clear()
+    return draft
+
+
+def _assign_township(ctx: Context, draft: ReportDraft, text: str) -> None:
+    township = ctx.content.townships.find(text)
+    if township is not None:
+        draft.township, draft.township_source = township.id, "text"
+
+
+def _start(ctx: Context, description: str | None = None) -> str:
+    if _over_cap(ctx):
+        ctx.conv.clear()
+        return _cap_text(ctx)
+    draft = drafts.start(ctx.session, _owner(ctx), "category", ctx.now(), description=description)
+    return _go(ctx, draft, "category")
+
+
+# --- entry points --------------------------------------------------------------------------------
+
+# "我要吹哨" / "我想举报一个安全隐患": an intent to report, in the citizen's own words.
+WANTS_TO_REPORT = regex(r"^(我|我们)?(要|想|准备)(举报|吹哨|反映)")
+# "查询举报进度" / "我举报的事处理得怎么样了" / "查一下我上次的举报".
+ASKS_ABOUT_MINE = regex(r"^(查询|查一下|查查|查看|看看)(一下)?(我的|我上次的|我)?举报|"
+                        r"我(的|上次的|上次)?举报.{0,8}(进度|结果|怎么样|处理|回复|到哪|办得)")
+
+
+@report.on(text_in(*ENTRY_WORDS), WANTS_TO_REPORT, menu_key("REPORT_START"), help="举报 — 反映身边的安全隐患（可匿名）")
+def start_report(msg: Inbound, ctx: Context) -> str:
+    """Start a report, or offer to resume the unfinished one."""
+    draft = _draft(ctx)
+    if draft is not None and (draft.category or draft.description):
+        category = _categories(ctx).get(draft.category or "")
+        ctx.conv.enter(ReportFlow.pending, confirm_cancel=False)
+        return TEXTS["pending"].format(started=f"{draft.created_at:%m月%d日 %H:%M}",
+                                       category=category.name if category else "未选择")
+    return _start(ctx)
+
+
+@report.on(text_in("举报须知", "举报指南", "举报说明", "怎么举报", "如何举报"), menu_key("REPORT_GUIDE"))
+def show_guide(msg: Inbound, ctx: Context) -> str:
+    """What to report, 12350, rewards and confidentiality."""
+    settings = ctx.config.reports
+    return TEXTS["guide"].format(claim_days=settings.reward_claim_days, retention=settings.contact_retention_days)
+
+
+@report.on(text_in("我的举报", "举报进度", "查看举报", "举报记录"), ASKS_ABOUT_MINE, menu_key("REPORT_MINE"),
+           help="我的举报 — 查看举报的办理进度")
+def list_mine(msg: Inbound, ctx: Context) -> str:
+    owner = _owner(ctx)
+    mine = tickets.for_owner(ctx.session, owner)
+    if not mine:
+        return TEXTS["mine_empty"]
+    categories = _categories(ctx)
+    lines = []
+    for r in mine:
+        category = categories.get(r.category)
+        lines.append(f"· {r.ticket}｜{category.name if category else r.category}｜{lifecycle.label(r.status)}"
+                     f"｜{r.submitted_at.month}月{r.submitted_at.day}日")
+    return TEXTS["mine"].format(shown=len(mine), total=tickets.count_for_owner(ctx.session, owner),
+                                lines="\n".join(lines), example=mine[0].ticket)
+
+
+@report.on(regex(r"^查询\s*YH", re.IGNORECASE), help="查询 编号 — 查看一条举报的详情")
+def query_report(msg: Inbound, ctx: Context) -> str:
+    """One report: status history and the latest reply. Someone else's ticket reads as unknown."""
+    match = QUERY.match(msg.text.strip())
+    if not match:
+        return TEXTS["query_usage"]
+    ticket, code = match.group(1).upper(), match.group(2)
+    found = tickets.lookup(ctx.session, _vault(ctx), ticket, owner=_owner(ctx), code=code)
+    if found is None:
+        return TEXTS["query_none"]
+    return _report_text(ctx, found)
+
+
+def _report_text(ctx: Context, r: Report) -> str:
+    category = _categories(ctx).get(r.category)
+    events = list(ctx.session.scalars(select(ReportEvent).where(ReportEvent.report_id == r.id, ReportEvent.public)
+                                      .order_by(ReportEvent.at, ReportEvent.id)))
+    history = []
+    for e in events:
+        if e.kind != "status":
+            continue
+        line = f"· {e.at:%m-%d %H:%M} {lifecycle.label(e.to_status or '')}"
+        if e.note:
+            line += f"：{e.note}"
+        history.append(line)
+    replies = [e for e in events if e.kind == "reply"]
+    lines = [f"举报编号：{r.ticket}", f"类别：{category.name if category else r.category}（{r.department}负责）",
+             f"提交时间：{r.submitted_at:%Y-%m-%d %H:%M}", f"当前状态：{lifecycle.label(r.status)}", "办理记录：", *history]
+    if replies:
+        lines.append(f"最新回复（{replies[-1].at:%m-%d}）：{replies[-1].note}")
+    if r.reward_eligible and r.reward_claim_by:
+        lines.append(f"举报奖励：{r.reward_amount} 元，请于 {lifecycle.cn_date(r.reward_claim_by)} 前领取。")
+    return "\n".join(lines)
+
+
+@report.on(all_of(text_in("继续", "继续举报", "接着填"), has_draft), state=ReportFlow)
+@report.on(all_of(text_in("继续", "继续举报", "接着填"), has_draft))
+def resume(msg: Inbound, ctx: Context) -> str:
+    """Pick the unfinished report up at its step, whatever the store remembers."""
+    draft = _draft(ctx)
+    if draft is None:
+        ctx.conv.clear()
+        return TEXTS["no_draft"]
+    return _go(ctx, draft, draft.step if draft.step in STEPS else "category", TEXTS["resumed"])
+
+
+@report.on(text_in("继续举报"))
+def resume_without_draft(msg: Inbound, ctx: Context) -> str:
+    return TEXTS["no_draft"]
+
+
+@report.on(text_in("重新开始", "重新举报", "重来"), state=ReportFlow)
+@report.on(all_of(text_in("重新开始", "重新举报"), has_draft))
+def start_over(msg: Inbound, ctx: Context) -> str:
+    """Drop the unfinished report and begin a clean one."""
+    draft = _draft(ctx)
+    if draft is not None:
+        drafts.discard(ctx.session, draft)
+    return _start(ctx)
+
+
+@report.on_cancel("report")
+def confirm_cancel(msg: Inbound, ctx: Context) -> str | None:
+    """取消 in a report: ask first, then discard the draft and its photos."""
+    if ctx.conv.state == ReportFlow.offer:
+        return None  # nothing written yet
+    if not ctx.conv.data.get("confirm_cancel"):
+        ctx.conv.update(confirm_cancel=True)
+        return TEXTS["cancel_confirm"]
+    draft = _draft(ctx)
+    if draft is not None:
+        drafts.discard(ctx.session, draft)
+    ctx.conv.clear()
+    return TEXTS["cancelled"]
+
+
+# --- offer (a hazard statement) and pending (an unfinished draft) --------------------------------
+
+@report.on(text_in("是", "是的", "好", "好的", "要", "举报", "确认", "开始"), state=ReportFlow.offer)
+def accept_offer(msg: Inbound, ctx: Context) -> str:
+    return _start(ctx, description=ctx.conv.data.get("offer_text") or None)
+
+
+@report.on(text_in("否", "不", "不是", "不用", "不要", "算了"), state=ReportFlow.offer)
+def decline_offer(msg: Inbound, ctx: Context) -> str:
+    ctx.conv.clear()
+    return TEXTS["offer_declined"]
+
+
+# Not events: a menu click during the flow goes to its own feature; 继续 comes back here.
+MESSAGES = kind("text", "voice", "image", "video", "shortvideo", "location", "link")
+
+
+@report.on(MESSAGES, state=ReportFlow.offer)
+def reask_offer(msg: Inbound, ctx: Context) -> str:
+    return TEXTS["offer_again"]
+
+
+@report.on(MESSAGES, state=ReportFlow.pending)
+def reask_pending(msg: Inbound, ctx: Context) -> str:
+    return TEXTS["pending_again"]
+
+
+# --- going back and keeping an answer ------------------------------------------------------------
+
+@report.on(text_in("返回", "上一步", "后退"), state=FORM)
+def go_back(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    step = _current_step(ctx)
+    index = STEPS.index(step)
+    if index == 0:
+        return _go(ctx, draft, step, TEXTS["first_step"])
+    return _go(ctx, draft, STEPS[index - 1], TEXTS["back"])
+
+
+@report.on(text_in(*KEEP_WORDS), state=(ReportFlow.description, ReportFlow.location, ReportFlow.contact))
+def keep_answer(msg: Inbound, ctx: Context) -> str:
+    """After 返回: leave this step's answer as it was."""
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    step = _current_step(ctx)
+    kept = {"description": draft.description is not None and not draft.description_prefilled,
+            "location": draft.location_given, "contact": draft.anonymous is not None}[step]
+    if not kept:
+        return _prompt(ctx, draft, step)
+    return _go(ctx, draft, _next(step))
+
+
+# --- the steps -----------------------------------------------------------------------------------
+
+@report.on(kind("text", "voice"), state=ReportFlow.category)
+def take_category(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    categories = _categories(ctx)
+    category = categories.choose(msg.text) if msg.text else None
+    if category is None:
+        ctx.conv.update(confirm_cancel=False)
+        return TEXTS["category_again"].format(count=len(categories.items), first=categories.items[0].name)
+    draft.category = category.id
+    lead = "" if category.in_remit else TEXTS["out_of_remit"].format(department=category.department,
+                                                                      phone=category.phone)
+    if draft.description_prefilled and draft.description and _chars(draft.description) >= MIN_DESCRIPTION:
+        draft.description_prefilled = False
+        _assign_township(ctx, draft, draft.description)
+        lead = "\n".join(x for x in (lead, TEXTS["description_prefilled"].format(text=draft.description)) if x)
+        return _go(ctx, draft, "location", lead)
+    return _go(ctx, draft, "description", lead)
+
+
+@report.on(kind("text", "voice"), state=ReportFlow.description)
+def take_description(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    ctx.conv.update(confirm_cancel=False)
+    if msg.kind == "voice" and not msg.text:
+        return TEXTS["voice_unrecognised"]
+    text = msg.original_text  # the citizen's own words, punctuation and all
+    if draft.description_prefilled and draft.description:
+        text = f"{draft.description}。{text}"
+    if _chars(text) < MIN_DESCRIPTION:
+        return TEXTS["description_short"].format(example=_example(ctx, draft))
+    draft.description, draft.description_prefilled = text, False
+    if draft.township_source in (None, "text"):
+        _assign_township(ctx, draft, text)
+    return _go(ctx, draft, "location")
+
+
+@report.on(kind("location"), state=ReportFlow.location)
+def take_location_pin(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    place = msg.location
+    assert place is not None
+    draft.latitude, draft.longitude = place.latitude, place.longitude
+    draft.address = place.label or None
+    draft.location_given = True
+    named = ctx.content.townships.find(place.label) if place.label else None
+    nearest = ctx.content.townships.nearest(place.latitude, place.longitude)
+    if named is not None:
+        draft.township, draft.township_source = named.id, "location"
+    elif distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude) <= MAX_TOWNSHIP_DISTANCE_M:
+        draft.township, draft.township_source = nearest.id, "location"
+    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
+
+
+@report.on(kind("text", "voice"), state=ReportFlow.location)
+def take_address(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    ctx.conv.update(confirm_cancel=False)
+    if msg.kind == "voice" and not msg.text:
+        return TEXTS["voice_unrecognised"]
+    text = msg.text.strip()
+    if text in SKIP_WORDS or text.rstrip("。") in SKIP_WORDS:
+        draft.location_given = True
+        draft.address = draft.latitude = draft.longitude = None
+        return _go(ctx, draft, "photos")
+    if _chars(text) < 2:
+        return TEXTS["location_again"]
+    draft.address, draft.latitude, draft.longitude, draft.location_given = text, None, None, True
+    _assign_township(ctx, draft, text)
+    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
+
+
+@report.on(kind("image", "video", "shortvideo"), state=ReportFlow.photos)
+def take_photo(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    ctx.conv.update(confirm_cancel=False)
+    count, added = _keep_media(ctx, draft, msg)
+    if not added and count >= drafts.MAX_PHOTOS:
+        return TEXTS["photo_over"]
+    return TEXTS["photo_full" if count >= drafts.MAX_PHOTOS else "photo_added"].format(count=count)
+
+
+@report.on(text_in(*DONE_WORDS, *SKIP_WORDS), state=ReportFlow.photos)
+def finish_photos(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    draft.photos_done = True
+    return _go(ctx, draft, "contact")
+
+
+@report.on(text_in("匿名", "不留", "匿名举报", "不想留"), state=ReportFlow.contact)
+def take_anonymous(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    draft.anonymous, draft.name_enc, draft.phone_enc = True, None, None
+    return _go(ctx, draft, "confirm")
+
+
+@report.on(kind("text", "voice"), state=ReportFlow.contact)
+def take_contact(msg: Inbound, ctx: Context) -> str:
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    ctx.conv.update(confirm_cancel=False)
+    if msg.kind == "voice" and not msg.text:
+        return TEXTS["voice_unrecognised"]
+    # "138 0013 8000" and "0355-1234567" are one number; labels like 姓名： are not part of a name.
+    text = re.sub(r"(?<=\d)[\s-]+(?=\d)", "", LABEL_WORDS.sub(" ", msg.text))
+    phone = PHONE.search(text)
+    if phone is None:
+        return TEXTS["contact_bad_phone" if re.search(r"\d{3,}", text) else "contact_no_phone"]
+    name = re.sub(r"[\s,，;；:：/、.。]+", " ", PHONE.sub(" ", text)).strip()
+    if re.search(r"\d", name):
+        return TEXTS["contact_bad_phone"]
+    if not name or not NAME.fullmatch(name):
+        return TEXTS["contact_no_name"]
+    vault = _vault(ctx)
+    draft.anonymous = False
+    draft.name_enc = vault.encrypt("name", name)
+    draft.phone_enc = vault.encrypt("phone", phone.group(1))
+    return _go(ctx, draft, "confirm")
+
+
+@report.on(text_in("确认", "提交", "确定", "确认提交"), state=ReportFlow.confirm)
+def submit_report(msg: Inbound, ctx: Context) -> str:
+    """Store the report (committed) before the reply gives its ticket; on failure keep the draft."""
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    if _over_cap(ctx):
+        return _cap_text(ctx, with_draft=True)
+    settings = ctx.config.reports
+    try:
+        done = tickets.submit(ctx.session, _vault(ctx), draft, openid=msg.openid, categories=_categories(ctx),
+                              settings=settings, now=ctx.now())
+        ctx.session.commit()
+    except tickets.DraftIncomplete as missing:
+        ctx.session.rollback()
+        draft = _draft(ctx)
+        assert draft is not None
+        return _go(ctx, draft, missing.step)
+    except Exception as exc:
+        ctx.session.rollback()
+        # Only the type: a DB error's text carries the statement's parameters (the citizen's words).
+        log.error("report could not be stored (%s); the draft is kept", type(exc).__name__)
+        ctx.conv.update(confirm_cancel=False)
+        return TEXTS["submit_failed"]
+    ctx.conv.clear()
+    r = done.report
+    due = f"{r.due_at.month}月{r.due_at.day}日" if r.due_at else "近期"
+    return TEXTS["submitted"].format(ticket=r.ticket, code=done.query_code, department=r.department, due=due)
+
+
+# --- anything else inside the flow -----------------------------------------------------------------
+
+@report.on(kind("image", "video", "shortvideo"), state=FORM)
+def keep_media_elsewhere(msg: Inbound, ctx: Context) -> str:
+    """A photo before (or after) the photo step is kept all the same, and the step asked again."""
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    count, added = _keep_media(ctx, draft, msg)
+    kept = TEXTS["photo_kept"].format(count=count) if added or count < drafts.MAX_PHOTOS else TEXTS["photo_not_kept"]
+    step = _current_step(ctx)
+    return f"{kept}\n{_prompt(ctx, draft, step)}"
+
+
+def _keep_media(ctx: Context, draft: ReportDraft, msg: Inbound) -> tuple[int, bool]:
+    return drafts.add_photo(ctx.session, draft, msg_key=msg.dedupe_key,
+                            kind="image" if msg.kind == "image" else "video",
+                            media_id=msg.media_id, pic_url=msg.pic_url, now=ctx.now())
+
+
+@report.on(MESSAGES, state=FORM)
+def reask(msg: Inbound, ctx: Context) -> str:
+    """Anything else at a step (a location where text is wanted, a link): ask again."""
+    draft = _loaded(ctx)
+    if draft is None:
+        return TEXTS["draft_gone"]
+    step = _current_step(ctx)
+    again = {"category": None, "description": None, "location": TEXTS["location_again"],
+             "photos": TEXTS["photos_again"], "contact": None, "confirm": TEXTS["confirm_again"]}[step]
+    if step == "category":
+        categories = _categories(ctx)
+        again = TEXTS["category_again"].format(count=len(categories.items), first=categories.items[0].name)
+    elif step == "description":
+        again = "请用文字或语音描述隐患情况（至少10个字）。"
+    elif step == "contact":
+        again = "请输入姓名和手机号（例如：张三 13800138000），或回复 匿名。"
+    return again
+
+
+# --- a hazard statement out of the blue (last: explicit words above win) ---------------------------
+
+@report.on(looks_like_hazard)
+def offer_report(msg: Inbound, ctx: Context) -> str:
+    """"消防通道被堵" → offer to start a report with it; questions are left to safety knowledge."""
+    ctx.conv.enter(ReportFlow.offer, offer_text=msg.original_text)
+    text = TEXTS["offer"].format(text=msg.original_text)
+    if _draft(ctx) is not None:
+        text += "\n" + TEXTS["offer_replaces"]
+    return text

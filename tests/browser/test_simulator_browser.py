@@ -1,0 +1,92 @@
+"""The simulator in Debian's chromium: a citizen's whole report with a location and a photo, and
+the status notice a staff change sends, arriving in the same chat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import create_app
+from bot.config import Config
+from tests.browser.conftest import serve
+
+pytestmark = pytest.mark.browser
+
+JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb004300") + b"\x00" * 64 + bytes.fromhex("ffd9")
+
+
+@pytest.fixture
+def sim_app(api_config: Config, clock, store, fake_wechat, tmp_path: Path) -> Iterator[Any]:  # noqa: ANN001
+    config = api_config.replace(reports={"photo_dir": str(tmp_path / "photos")})
+    app = create_app(config, clock=clock, store=store)
+    app.extensions["fake_wechat"] = fake_wechat  # the simulator reads pushes from, and uploads photos to, the fake
+    yield app
+    app.extensions["bot"].close()
+
+
+@pytest.fixture
+def sim_url(sim_app) -> Iterator[str]:  # noqa: ANN001
+    yield from serve(sim_app)
+
+
+def say(page: Any, text: str) -> None:
+    before = page.locator(".msg.bot").count()
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+
+
+def last_reply(page: Any) -> str:
+    return page.locator(".msg.bot .bubble").last.inner_text()
+
+
+def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, page, screenshot, clock,  # noqa: ANN001
+                                                           tmp_path: Path) -> None:
+    from bot.models.reports import ReportStatus
+    from bot.sender import Sender
+    from bot.services.reports import staff
+    from bot.services.reports.identity import vault_for
+
+    page.goto(f"{sim_url}/simulator/")
+    page.click("#follow")
+    page.wait_for_function("document.querySelectorAll('.msg.bot').length > 0")
+    assert "安全生产月" in last_reply(page)
+    say(page, "举报")
+    assert "请选择隐患类别" in last_reply(page)
+    say(page, "1")
+    say(page, "幸福小区3号楼楼道里堆满纸箱，消防通道被堵死了")
+    assert "请发送隐患位置" in last_reply(page)
+    page.click("#toggle-extras")
+    before = page.locator(".msg.bot").count()
+    page.click("button.place[data-label='城关镇']")
+    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    assert "已记下位置" in last_reply(page) and "请上传现场照片" in last_reply(page)
+    photo = tmp_path / "hazard.jpg"
+    photo.write_bytes(JPEG)
+    before = page.locator(".msg.bot").count()
+    page.set_input_files("#photo", str(photo))
+    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    assert "已收到第1张" in last_reply(page)
+    say(page, "完成")
+    say(page, "张三 13800138000")
+    assert "照片：1 张" in last_reply(page)
+    say(page, "确认")
+    reply = last_reply(page)
+    ticket = re.search(r"YH\d{8}-[A-Z0-9]{6}", reply).group(0)
+    assert "<Encrypt>" in page.inner_text("#raw-body")  # AES on: the webhook got an encrypted push
+    screenshot(page, "simulator-report")
+
+    bot = sim_app.extensions["bot"]
+    with bot.db.session() as session:
+        staff.change_status(session, vault_for(bot.config), ticket, ReportStatus.ACCEPTED, actor="李科长", role="reviewer",
+                            now=clock.now(), settings=bot.config.reports)
+        session.commit()
+    Sender.from_bot(bot).drain()
+    page.wait_for_selector(".msg.push", timeout=10_000)
+    assert ticket in page.locator(".msg.push .bubble").last.inner_text()
+    assert "已受理" in page.locator(".msg.push .bubble").last.inner_text()
+    screenshot(page, "simulator-status-notice")

@@ -1,0 +1,77 @@
+"""`python -m bot demo`: one process with the simulator, fake WeChat API, scheduler and sender."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.test_deployment import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def demo(db: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen, list[str]]]:
+    port = free_port()
+    env = {**os.environ, "BOT_DATABASE_URL": f"sqlite:///{db}", "BOT_REPORTS_PHOTO_DIR": str(db.parent / "photos")}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "demo", "--port", str(port), *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    try:
+        for _ in range(150):
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("demo did not start")
+        yield base, proc, lines
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+        lines.extend(out.splitlines())
+
+
+def say(base: str, text: str, openid: str = "o_sim_zhangsan") -> str:
+    response = requests.post(base + "/simulator/api/send", json={"openid": openid, "type": "text", "text": text,
+                                                                  "aes": True}, timeout=10)
+    response.raise_for_status()
+    return response.json()["reply"]["content"]
+
+
+def test_demo_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    with demo(db, "--today", "2021-06-01") as (base, proc, lines):
+        assert "请选择隐患类别" in say(base, "举报")
+        for text in ("1", "楼道里堆满了纸箱，消防通道被堵死了", "跳过", "跳过", "匿名"):
+            say(base, text)
+        assert "举报已提交" in say(base, "确认")
+        assert requests.get(base + "/simulator/", timeout=5).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    output = "\n".join(lines)
+    assert "/simulator/" in output and "/console/" in output and "2021-06-01" in output
+    assert re.search(r"staff: admin / \S{8,}", output)
+
+    with demo(db) as (base, _, _):  # a second start reuses the data
+        assert "YH20210601-" in say(base, "我的举报")
+
+
+def test_demo_refuses_a_bad_day(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "bot", "demo", "--today", "June 1st"], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert out.returncode == 2
+    assert "--today must be a date like 2021-06-01" in out.stderr

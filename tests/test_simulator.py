@@ -1,0 +1,74 @@
+"""The simulator's server side: messages go through the real webhook, signed and (optionally) encrypted."""
+
+from __future__ import annotations
+
+from bot import create_app
+
+
+def send(app, **message):  # noqa: ANN001, ANN201, ANN003
+    return app.test_client().post("/simulator/api/send", json={"openid": "o_sim_zhangsan", **message})
+
+
+def test_page_renders_citizens_and_places(app) -> None:  # noqa: ANN001
+    html = app.test_client().get("/simulator/").get_data(as_text=True)
+    assert "张三" in html and "城关镇" in html and "安全模式" in html
+
+
+def test_text_goes_through_the_webhook_in_both_modes(app) -> None:  # noqa: ANN001
+    for aes in (False, True):
+        data = send(app, type="text", text="帮助", aes=aes).get_json()
+        assert data["status"] == 200
+        assert data["reply"]["type"] == "text" and "查看全部功能" in data["reply"]["content"]
+        assert ("<Encrypt>" in data["request_body"]) is aes
+        assert ("<Encrypt>" in data["reply_body"]) is aes
+        assert "<Content><![CDATA[帮助]]></Content>" in data["request_xml"]
+
+
+def test_follow_event_location_and_voice(app) -> None:  # noqa: ANN001
+    welcome = send(app, type="event", event="subscribe", key="").get_json()
+    assert "安全生产月" in welcome["reply"]["content"]
+    located = send(app, type="location", latitude="36.19", longitude="113.11", label="城关镇").get_json()
+    assert located["status"] == 200 and "<Location_X>36.19</Location_X>" in located["request_xml"]
+    voiced = send(app, type="voice", text="帮助").get_json()
+    assert "<Recognition><![CDATA[帮助]]></Recognition>" in voiced["request_xml"]
+
+
+def test_bad_requests_are_400(app) -> None:  # noqa: ANN001
+    assert send(app, type="teleport").status_code == 400
+    assert send(app, type="location", latitude="north").status_code == 400
+    assert app.test_client().post("/simulator/api/send", json={"openid": "o_stranger", "type": "text"}).status_code == 400
+
+
+def test_simulator_is_404_in_production(config, clock) -> None:  # noqa: ANN001
+    prod = config.replace(server={"mode": "production", "secret_key": "k" * 32},
+                          wechat={"app_secret": "real", "token": "realtoken", "encoding_aes_key": "Z" * 43},
+                          security={"identity_key": "i" * 32})
+    app = create_app(prod, clock=clock)
+    assert app.test_client().get("/simulator/").status_code == 404
+    assert app.test_client().post("/simulator/api/send", json={}).status_code == 404
+    app.extensions["bot"].close()
+
+
+def test_photo_upload_becomes_wechat_media_and_pushes_show_in_the_chat(app) -> None:  # noqa: ANN001
+    import io
+
+    from bot.fakewechat import FakeWeChat, mount
+
+    bot = app.extensions["bot"]
+    fake = FakeWeChat(bot.config.wechat.app_id, "secret", clock=bot.clock)
+    mount(app, fake)
+    client = app.test_client()
+    uploaded = client.post("/simulator/api/upload", data={"photo": (io.BytesIO(b"\xff\xd8jpeg"), "p.jpg", "image/jpeg")},
+                           content_type="multipart/form-data").get_json()
+    assert client.get(f"/simulator/media/{uploaded['media_id']}").data == b"\xff\xd8jpeg"
+    sent = send(app, type="image", media_id=uploaded["media_id"], pic_url=uploaded["pic_url"]).get_json()
+    assert f"<MediaId><![CDATA[{uploaded['media_id']}]]></MediaId>" in sent["request_xml"]
+    # The simulator told the fake that this citizen wrote, so a customer-service message may reach them.
+    fake.custom_send({"touser": "o_sim_zhangsan", "msgtype": "text", "text": {"content": "您的举报已受理"}})
+    feed = client.get("/simulator/api/pushes?openid=o_sim_zhangsan&after=0").get_json()["pushes"]
+    assert [p["reply"] for p in feed] == [{"type": "text", "content": "您的举报已受理"}]
+    assert client.get("/simulator/api/pushes?openid=o_sim_zhangsan&after=1").get_json()["pushes"] == []
+
+
+def test_push_feed_needs_the_fake_api(app) -> None:  # noqa: ANN001
+    assert app.test_client().get("/simulator/api/pushes?openid=o_sim_zhangsan").status_code == 404
