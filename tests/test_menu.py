@@ -177,3 +177,12 @@ def test_sync_menu_pushes_the_payload(tmp_path: Path, database_url: str, clock) 
             sync_menu(bot)
     finally:
         bot.close()
+
+
+def test_simulator_shows_the_menu_and_a_click_reaches_the_calendar(app) -> None:  # noqa: ANN001
+    html = app.test_client().get("/simulator/").get_data(as_text=True)
+    assert 'class="menu-open">安全月<' in html
+    assert 'data-type="click" data-key="EVENTS_TODAY"' in html
+    clicked = app.test_client().post("/simulator/api/send", json={
+        "openid": "o_sim_zhangsan", "type": "event", "event": "CLICK", "key": "EVENTS_TODAY"}).get_json()
+    assert clicked["reply"]["content"].startswith("今天 6月1日（周二）的活动")

@@ -31,7 +31,7 @@ class MenuButton:
     type: str = ""  # "click" | "view"; "" for a top button that opens its items
     key: str = ""
     url: str = ""
-    items: tuple[MenuButton, ...] = ()
+    sub: tuple[MenuButton, ...] = ()  # the items a top button opens
     label: str = ""  # "button 1 「安全月」", for error messages
 
 
@@ -44,7 +44,7 @@ class Menu:
         """Every CLICK button, top-level or item, in menu order."""
         out = []
         for button in self.buttons:
-            for b in (button, *button.items):
+            for b in (button, *button.sub):
                 if b.type == "click":
                     out.append(b)
         return out
@@ -92,7 +92,7 @@ def load_menu(directory: Path) -> Menu:
                 if "sub_button" in sub:
                     raise ContentError(path, sub_label, "sub_button", "items cannot have items of their own")
                 items.append(_action(path, sub_label, sub, sub_name))
-            buttons.append(MenuButton(name=name, items=tuple(items), label=label))
+            buttons.append(MenuButton(name=name, sub=tuple(items), label=label))
         else:
             buttons.append(_action(path, label, top, name))
     return Menu(path, tuple(buttons))
@@ -119,8 +119,8 @@ def _action(path: Path, label: str, data: dict[str, Any], name: str) -> MenuButt
 
 
 def _button_json(button: MenuButton) -> dict[str, Any]:
-    if button.items:
-        return {"name": button.name, "sub_button": [_button_json(b) for b in button.items]}
+    if button.sub:
+        return {"name": button.name, "sub_button": [_button_json(b) for b in button.sub]}
     if button.type == "click":
         return {"type": "click", "name": button.name, "key": button.key}
     return {"type": "view", "name": button.name, "url": button.url}
