@@ -371,3 +371,9 @@ def test_moved_or_removed_events_update_waiting_reminders(citizen: Citizen, bot,
     by_event = {r.event_id: r for r in reminder_rows(bot)}
     assert by_event["drill-flood"].remind_at == shanghai(2021, 6, 7, 9, 0)
     assert by_event["drill-coal-mine"].status == "withdrawn"
+
+
+def test_near_me_after_setting_the_township_in_the_chat(citizen: Citizen) -> None:
+    citizen.says("设置乡镇 南河镇")
+    reply = citizen.says("我们这附近有什么演练")
+    assert reply.startswith("南河镇的应急演练（共1项）") and "县级防汛应急演练" in reply
