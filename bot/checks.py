@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import Config
 from bot.content import ContentError, load_content
 from bot.runtime import content_dir
+from bot.services.menu import menu_keys_have_handlers
 from bot.services.pushplan import check_plan
 from bot.services.quiz.bank import check_round_size
 
@@ -28,4 +29,5 @@ def check_content(config: Config) -> list[str]:
 CROSS_CHECKS: list = [
     check_plan,  # the push plan fits the account's mass-send quota
     check_round_size,  # the quiz bank holds at least one round
+    menu_keys_have_handlers,
 ]

@@ -26,6 +26,8 @@ PARTS: dict[str, str] = {
     "knowledge": "bot.services.knowledge:load_knowledge",
     "pushes": "bot.services.pushplan:load_plan",
     "quiz": "bot.services.quiz.bank:load_bank",
+    "events": "bot.services.events:load_events",
+    "menu": "bot.services.menu:load_menu",
 }
 
 

@@ -27,4 +27,5 @@ JOBS: list[Job] = [
     Job("close_idle_quiz_rounds", "interval", {"minutes": 5}, "bot.services.quiz.jobs:close_idle_rounds"),
     Job("expire_quiz_prizes", "cron", {"hour": 2, "minute": 40}, "bot.services.quiz.jobs:expire_prizes"),
     Job("purge_report_drafts", "interval", {"hours": 1}, "bot.services.reports.jobs:purge_drafts"),
+    Job("event_reminders", "interval", {"minutes": 5}, "bot.services.events:reminder_job"),
 ]

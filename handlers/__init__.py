@@ -4,7 +4,7 @@ Feature routers before knowledge: knowledge takes any question it can answer, so
 of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first.
 """
 
-from handlers import common, knowledge, pushes, quiz, report, township
+from handlers import common, events, knowledge, pushes, quiz, report, township
 
 ROUTERS = [
     common.escapes,
@@ -12,6 +12,7 @@ ROUTERS = [
     township.router,
     quiz.router,
     report.report,
+    events.router,
     knowledge.router,
     common.fallback,
 ]

@@ -2,6 +2,7 @@
 
 from bot.models.base import Base
 from bot.models.citizens import Citizen
+from bot.models.events import EventReminder, ReminderStatus  # noqa: F401 - registers the table
 from bot.models.outbox import Delivery, DeliveryStatus
 from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
 from bot.models.quiz import QuizAnswer, QuizBest, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
