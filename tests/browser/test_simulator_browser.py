@@ -90,3 +90,20 @@ def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, p
     assert ticket in page.locator(".msg.push .bubble").last.inner_text()
     assert "已受理" in page.locator(".msg.push .bubble").last.inner_text()
     screenshot(page, "simulator-status-notice")
+
+
+def test_a_quiz_round_and_an_events_query_in_the_simulator(sim_url, page, screenshot) -> None:  # noqa: ANN001
+    page.goto(f"{sim_url}/simulator/")
+    say(page, "答题")
+    assert "第1/5题" in last_reply(page)
+    for number in range(2, 7):
+        reply = last_reply(page)
+        answer = "对" if "判断题" in reply else ("AB" if "多选题" in reply else "A")
+        say(page, answer)
+        if number <= 5:
+            assert f"第{number}/5题" in last_reply(page)
+    assert "本轮结束：答对" in last_reply(page)
+    screenshot(page, "simulator-quiz")
+    say(page, "6月1日有什么活动")
+    assert "6月1日" in last_reply(page)
+    screenshot(page, "simulator-events")
