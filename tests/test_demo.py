@@ -8,14 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.test_deployment import free_port
+from tests.test_deployment import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -30,13 +29,7 @@ def demo(db: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen, list[st
     base = f"http://127.0.0.1:{port}"
     lines: list[str] = []
     try:
-        for _ in range(150):
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("demo did not start")
+        wait_healthy(base)
         yield base, proc, lines
     finally:
         if proc.poll() is None:

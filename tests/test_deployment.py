@@ -55,6 +55,17 @@ class HttpResponse:
         return self._text
 
 
+def wait_healthy(base: str, seconds: float = 15.0) -> None:
+    """Wait for a freshly started server's /healthz to answer 200."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.ConnectionError):
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{base} did not start")
+
+
 @contextlib.contextmanager
 def instance(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
@@ -63,13 +74,7 @@ def instance(env: dict[str, str]) -> Iterator[str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not start")
+        wait_healthy(base)
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -44,12 +44,11 @@ def last_reply(page: Any) -> str:
     return page.locator(".msg.bot .bubble").last.inner_text()
 
 
-def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, page, screenshot, clock,  # noqa: ANN001
+def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, page, new_page, screenshot,  # noqa: ANN001
                                                            tmp_path: Path) -> None:
-    from bot.models.reports import ReportStatus
     from bot.sender import Sender
-    from bot.services.reports import staff
-    from bot.services.reports.identity import vault_for
+    from tests.browser.test_console_browser import log_in
+    from tests.console import add_staff
 
     page.goto(f"{sim_url}/simulator/")
     page.click("#follow")
@@ -80,11 +79,18 @@ def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, p
     assert "<Encrypt>" in page.inner_text("#raw-body")  # AES on: the webhook got an encrypted push
     screenshot(page, "simulator-report")
 
+    # A reviewer accepts the report in the console, in another browser context.
     bot = sim_app.extensions["bot"]
-    with bot.db.session() as session:
-        staff.change_status(session, vault_for(bot.config), ticket, ReportStatus.ACCEPTED, actor="李科长", role="reviewer",
-                            now=clock.now(), settings=bot.config.reports)
-        session.commit()
+    add_staff(sim_app, "li", "reviewer")
+    console = new_page()
+    console.on("dialog", lambda dialog: dialog.accept())
+    log_in(console, sim_url, "li")
+    console.wait_for_url(f"{sim_url}/console/")
+    console.goto(f"{sim_url}/console/reports")
+    console.click(f"text={ticket}")
+    console.locator("form[data-action='accepted'] button").click()
+    console.wait_for_load_state()
+    assert console.locator("#report-status").get_attribute("data-status") == "accepted"
     Sender.from_bot(bot).drain()
     page.wait_for_selector(".msg.push", timeout=10_000)
     assert ticket in page.locator(".msg.push .bubble").last.inner_text()
