@@ -24,8 +24,11 @@ pytestmark = pytest.mark.slow
 def demo(db: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen, list[str]]]:
     port = free_port()
     env = {**os.environ, "BOT_DATABASE_URL": f"sqlite:///{db}", "BOT_REPORTS_PHOTO_DIR": str(db.parent / "photos")}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "demo", "--port", str(port), *extra], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Output goes to a file, not a pipe: an unread pipe fills up and blocks the demo's logging (and its exit).
+    log_path = db.parent / f"demo-{port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "demo", "--port", str(port), *extra], cwd=ROOT,
+                                env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     lines: list[str] = []
     try:
@@ -34,8 +37,12 @@ def demo(db: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen, list[st
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
-        lines.extend(out.splitlines())
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            lines.extend(log_path.read_text(encoding="utf-8").splitlines())
 
 
 def say(base: str, text: str, openid: str = "o_sim_zhangsan") -> str:
@@ -54,7 +61,7 @@ def test_demo_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         assert "举报已提交" in say(base, "确认")
         assert requests.get(base + "/simulator/", timeout=5).status_code == 200
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        assert proc.wait(timeout=30) == 0
     output = "\n".join(lines)
     assert "/simulator/" in output and "/console/" in output and "2021-06-01" in output
     assert re.search(r"staff: admin / \S{8,}", output)
