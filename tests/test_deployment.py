@@ -42,7 +42,7 @@ class HttpClient:
         self.base = base
 
     def post(self, path: str, data: bytes, content_type: str) -> HttpResponse:
-        response = requests.post(self.base + path, data=data, headers={"Content-Type": content_type}, timeout=10)
+        response = requests.post(self.base + path, data=data, headers={"Content-Type": content_type}, timeout=30)
         return HttpResponse(response)
 
 
