@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import sys
 import threading
 
@@ -76,12 +77,16 @@ def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
              f"  data      : {config.database.url} (kept between runs)", ""]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
+    # Ctrl-C and SIGTERM both stop it. Installed explicitly: a process started from a
+    # non-interactive shell in the background inherits SIGINT as ignored.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     thread = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
     thread.start()
     try:
-        while thread.is_alive():
-            thread.join(0.5)
-    except KeyboardInterrupt:
+        while thread.is_alive() and not stop.wait(0.5):
+            pass
         log.info("stopping the demo")
     finally:
         server.shutdown()
