@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import sys
 import threading
 
@@ -57,6 +56,7 @@ def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
     from bot.fakewechat import FakeWeChat, mount
     from bot.migrate import upgrade
     from bot.pushes import start_workers
+    from bot.pushes_cli import stop_on_signals
 
     config = demo_config(config, host, port, today)
     upgrade(config.database.url)
@@ -77,11 +77,9 @@ def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
              f"  data      : {config.database.url} (kept between runs)", ""]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
-    # Ctrl-C and SIGTERM both stop it. Installed explicitly: a process started from a
+    # Ctrl-C and SIGTERM both stop it. Handlers installed explicitly: a process started from a
     # non-interactive shell in the background inherits SIGINT as ignored.
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     thread = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
     thread.start()
     try:
