@@ -1,7 +1,8 @@
 """Per-citizen conversation state: which flow and step they are in, plus a little JSON data.
 
-Kept in the store under `conv:<openid>`. Idle expiry is judged by the injected clock (so tests and
-the demo can move time), and the store TTL only cleans up afterwards.
+Kept in the store under `conv:<openid>`, read and written by the gate (bot/gate.py) around the
+handler. Idle expiry is judged by the injected clock (so tests and the demo can move time), and the
+store TTL only cleans up afterwards.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from typing import Any
 
 from bot.clock import Clock
-from bot.store import Store
+from bot.gate import ConversationWrite
 
 CLEANUP_AFTER = dt.timedelta(days=2)  # keep expired state long enough to say "timed out"
 
@@ -43,9 +44,7 @@ class StateGroup:
 
 
 class Conversation:
-    def __init__(self, store: Store, openid: str, clock: Clock, idle: dt.timedelta) -> None:
-        self._store = store
-        self._key = f"conv:{openid}"
+    def __init__(self, openid: str, clock: Clock, idle: dt.timedelta, saved: str | None = None) -> None:
         self._clock = clock
         self._idle = idle
         self.openid = openid
@@ -53,13 +52,10 @@ class Conversation:
         self.data: dict[str, Any] = {}
         self.expired_flow: str | None = None  # set when an idle flow was just dropped
         self._dirty = False
-        self._load()
+        if saved:
+            self._load(json.loads(saved))
 
-    def _load(self) -> None:
-        raw = self._store.get(self._key)
-        if not raw:
-            return
-        saved = json.loads(raw)
+    def _load(self, saved: dict[str, Any]) -> None:
         touched = dt.datetime.fromisoformat(saved["touched"])
         idle = dt.timedelta(seconds=saved.get("idle", self._idle.total_seconds()))
         if self._clock.now() - touched > idle:
@@ -95,14 +91,16 @@ class Conversation:
     def touch(self) -> None:
         self._dirty = True
 
-    def save(self) -> None:
-        if not self._dirty:
-            return
-        if self.state is None:
-            self._store.delete(self._key)
-        else:
-            idle = self.data.get("_idle", self._idle.total_seconds())
-            payload = {"state": self.state, "data": self.data, "touched": self._clock.now().isoformat(), "idle": idle}
-            self._store.set(self._key, json.dumps(payload, ensure_ascii=False),
-                            ttl=idle + CLEANUP_AFTER.total_seconds())
+    def clear_changes(self) -> None:
+        """The handler failed: keep the conversation as it was before this message."""
         self._dirty = False
+
+    def change(self) -> ConversationWrite | None:
+        """What to write back to the store, or None when nothing changed."""
+        if not self._dirty:
+            return None
+        if self.state is None:
+            return ConversationWrite(None)
+        idle = self.data.get("_idle", self._idle.total_seconds())
+        payload = {"state": self.state, "data": self.data, "touched": self._clock.now().isoformat(), "idle": idle}
+        return ConversationWrite(json.dumps(payload, ensure_ascii=False), ttl=idle + CLEANUP_AFTER.total_seconds())

@@ -9,42 +9,41 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.context import Context
 from bot.conversation import Conversation
 from bot.dedupe import SUCCESS
+from bot.gate import Entry
 from bot.observability import anon
 from bot.replies import Text, as_reply, render
 from bot.runtime import Bot
 from bot.services import citizens
-from bot.store import LockTimeout, MemoryStore, Store, StoreError
+from bot.store import LockTimeout, StoreError
 from bot.wechat.inbound import Inbound
 
 log = logging.getLogger(__name__)
-
-LOCK_TTL = 30.0  # longer than any handler may run; released as soon as the handler returns
 
 
 def handle(bot: Bot, msg: Inbound) -> str:
     """The plaintext reply XML (or `success`) for one delivery of a message."""
     try:
-        cached = bot.dedupe.claim(msg.dedupe_key)
-    except StoreError:
-        return handle_without_store(bot, msg)
-    if cached is not None:
-        bot.metrics.dedupe_hits.inc()
-        log.info("retry of %s answered from the first delivery", msg.dedupe_key)
-        return cached
-    try:
-        with bot.store.lock(f"lock:{msg.openid}", ttl=LOCK_TTL, wait=bot.config.conversation.lock_wait_seconds):
-            out = run(bot, msg, bot.store)
+        entry = bot.gate.enter(msg.dedupe_key, msg.openid, note_seen=msg.is_person_action)
     except LockTimeout:
-        # The citizen's previous message is still being handled. Give the claim back so that
-        # WeChat's retry of this one can run, and say so rather than drop it silently.
-        bot.dedupe.release(msg.dedupe_key)
+        # The citizen's previous message is still being handled (the gate gave the claim back, so
+        # WeChat's retry of this one can run); say so rather than drop it silently.
         return render(Text(bot.content.replies["busy"]), msg, _timestamp(bot))
     except StoreError:
         return handle_without_store(bot, msg)
+    if entry.replay is not None:
+        bot.metrics.dedupe_hits.inc()
+        log.info("retry of %s answered from the first delivery", msg.dedupe_key)
+        return entry.replay
+    conv = Conversation(msg.openid, bot.clock, bot.idle, saved=entry.conversation)
+    out = run(bot, msg, conv, entry)
     try:
-        bot.dedupe.remember(msg.dedupe_key, out)
+        bot.gate.leave(entry, conv.change(), out)
     except StoreError:
+        # The handler's database work is committed, but its step could not be kept: say something
+        # went wrong so the citizen repeats it (the lock and claim expire on their own).
         bot.metrics.store_errors.inc()
+        log.warning("store failed after handling %s; conversation not saved", msg.dedupe_key)
+        return render(Text(bot.content.replies["apology"]), msg, _timestamp(bot))
     return out
 
 
@@ -58,18 +57,18 @@ def handle_without_store(bot: Bot, msg: Inbound) -> str:
     bot.metrics.store_errors.inc()
     bot.metrics.degraded.inc()
     log.warning("store unavailable; handling %s without state", msg.dedupe_key)
-    return run(bot, msg, MemoryStore(), stateless=True)
+    conv = Conversation(msg.openid, bot.clock, bot.idle)
+    return run(bot, msg, conv, Entry(msg.dedupe_key, msg.openid), stateless=True)
 
 
-def run(bot: Bot, msg: Inbound, store: Store, stateless: bool = False) -> str:
+def run(bot: Bot, msg: Inbound, conv: Conversation, entry: Entry, stateless: bool = False) -> str:
     """Route and handle one message under the user's lock; never raises."""
     session = bot.db.session()
     rule = None
     try:
         now = bot.clock.now()
-        citizens.record_inbound(session, store, msg, now)
+        citizens.record_inbound(session, msg, now, first_seen=entry.first_seen)
         session.commit()
-        conv = Conversation(store, msg.openid, bot.clock, bot.idle)
         ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)
         rule = bot.dispatcher.pick(msg, ctx)
         reply = as_reply(rule.handler(msg, ctx)) if rule else None
@@ -79,9 +78,9 @@ def run(bot: Bot, msg: Inbound, store: Store, stateless: bool = False) -> str:
         session.commit()
         if conv.expired_flow and isinstance(reply, Text):
             reply = Text(bot.content.replies["timeout"] + "\n\n" + reply.content)
-        conv.save()
     except Exception as exc:
         session.rollback()
+        conv.clear_changes()
         if isinstance(exc, StoreError):
             bot.metrics.store_errors.inc()
         elif isinstance(exc, SQLAlchemyError):

@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.content import Content, load_content
 from bot.db import Database
 from bot.dedupe import Dedupe
+from bot.gate import build_gate
 from bot.observability import Metrics
 from bot.routing import Dispatcher
 from bot.store import Store, build_store
@@ -35,8 +36,9 @@ class Bot:
             routers = ROUTERS
         self.dispatcher = Dispatcher(routers)
         self.gateway = Gateway(config.wechat.token, config.wechat.app_id, config.wechat.encoding_aes_key)
-        self.dedupe = Dedupe(self.store, ttl=config.conversation.dedupe_seconds,
-                             wait=config.conversation.lock_wait_seconds)
+        dedupe = Dedupe(self.store, ttl=config.conversation.dedupe_seconds, wait=config.conversation.lock_wait_seconds)
+        self.gate = build_gate(self.store, dedupe, dedupe_ttl=config.conversation.dedupe_seconds,
+                               lock_wait=config.conversation.lock_wait_seconds)
         self.metrics = Metrics()
         # Filled by the features that need them (the WeChat API client, the outbox, ...).
         self.extensions: dict[str, Any] = {}

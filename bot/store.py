@@ -12,8 +12,8 @@ import heapq
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 import redis
 
@@ -249,6 +249,16 @@ class RedisStore(_LockMixin):
     def zcard(self, key: str) -> int:
         with self._errors():
             return int(self._redis.zcard(self._k(key)))
+
+    def script(self, source: str) -> Callable[[list[str], list[str | int]], Any]:
+        """A Lua script run atomically on the server (one round trip); keys get this store's prefix."""
+        registered = self._redis.register_script(source)
+
+        def run(keys: list[str], args: list[str | int]) -> Any:
+            with self._errors():
+                return registered(keys=[self._k(key) for key in keys], args=args)
+
+        return run
 
     def flush_prefix(self) -> None:
         """Delete every key under this store's prefix (tests and `leaderboard rebuild`)."""

@@ -8,12 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Citizen
-from bot.store import Store
 from bot.wechat.inbound import Inbound
-
-# Writing last_interaction_at on every message would put a DB write on every request; a minute of
-# slack is nothing next to a 48-hour window.
-INTERACTION_RESOLUTION = 60
 
 
 def get_or_create(session: Session, openid: str, now: dt.datetime) -> Citizen:
@@ -25,12 +20,15 @@ def get_or_create(session: Session, openid: str, now: dt.datetime) -> Citizen:
     return citizen
 
 
-def record_inbound(session: Session, store: Store, msg: Inbound, now: dt.datetime) -> None:
-    """Note what this message tells us about its sender."""
+def record_inbound(session: Session, msg: Inbound, now: dt.datetime, *, first_seen: bool) -> None:
+    """Note what this message tells us about its sender.
+
+    Writing last_interaction_at on every message would put a DB write on every request, so it is
+    written only for the citizen's first message in a minute (`first_seen`, from the gate): a
+    minute of slack is nothing next to a 48-hour window.
+    """
     follow_change = msg.kind == "event" and msg.event in ("subscribe", "unsubscribe")
-    if not follow_change and not msg.is_person_action:
-        return
-    if not follow_change and not store.set_nx(f"seen:{msg.openid}", "1", INTERACTION_RESOLUTION):
+    if not follow_change and not (msg.is_person_action and first_seen):
         return
     citizen = get_or_create(session, msg.openid, now)
     if msg.event == "subscribe" and msg.kind == "event":
