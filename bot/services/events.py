@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -135,6 +136,11 @@ class Event:
 class Events:
     items: tuple[Event, ...]  # sorted by start, then end
 
+    @functools.cached_property
+    def titles_and_places(self) -> str:
+        """Every title and place in one string, so a piece of a question is looked up with one `in`."""
+        return "\n".join(f"{e.title} {e.place}" for e in self.items)
+
     def get(self, event_id: str) -> Event | None:
         return next((e for e in self.items if e.id == event_id), None)
 
@@ -257,6 +263,7 @@ class _Reading:
     residue: str  # what is left once every known word is taken out
 
 
+@functools.cache
 def _kind_words() -> list[tuple[str, str, bool]]:
     words = [(w, k.id, True) for k in KINDS.values() for w in k.strong]
     words += [(w, k.id, False) for k in KINDS.values() for w in k.weak]
@@ -265,6 +272,11 @@ def _kind_words() -> list[tuple[str, str, bool]]:
 
 def _blank(text: str, word: str) -> str:
     return text.replace(word, " ")
+
+
+_PHRASES = sorted({*EVENT_WORDS, *ASK_WORDS, *NEAR_WORDS, *FILLER_WORDS}, key=len, reverse=True)
+LONG_PHRASES = tuple(w for w in _PHRASES if len(w) > 1)
+SINGLE_CHARACTERS = tuple(w for w in _PHRASES if len(w) == 1)
 
 
 def _read(text: str, events: Events, townships: Townships, today: dt.date) -> _Reading:
@@ -288,8 +300,7 @@ def _read(text: str, events: Events, townships: Townships, today: dt.date) -> _R
     near = any(w in rest for w in NEAR_WORDS)
     # Phrases first; single characters (有, 的, 吗) only after looking for a place or title, so that
     # "人民广场" keeps its 场.
-    phrases = sorted({*EVENT_WORDS, *ASK_WORDS, *NEAR_WORDS, *FILLER_WORDS}, key=len, reverse=True)
-    for word in (w for w in phrases if len(w) > 1):
+    for word in LONG_PHRASES:
         rest = _blank(rest, word)
     leftover = re.sub(r"[\W_]+", "", rest)
     for short, full in TOPIC_ALIASES.items():
@@ -297,7 +308,7 @@ def _read(text: str, events: Events, townships: Townships, today: dt.date) -> _R
             leftover = leftover.replace(short, full)
     named = _named_words(leftover, events)
     residue = leftover.replace(named, "") if named else leftover
-    for char in (w for w in phrases if len(w) == 1):
+    for char in SINGLE_CHARACTERS:
         residue = residue.replace(char, "")
     when = when_match.when if when_match else None
     query = EventQuery(first=when.first if when else None, last=when.last if when else None,
@@ -308,13 +319,11 @@ def _read(text: str, events: Events, townships: Townships, today: dt.date) -> _R
 
 def _named_words(leftover: str, events: Events) -> str:
     """The longest piece (two characters or more) of what is left that names an event's title or place."""
-    haystacks = [f"{e.title} {e.place}" for e in events.items]
+    haystack = events.titles_and_places
     for size in range(len(leftover), 1, -1):
         for start in range(len(leftover) - size + 1):
             piece = leftover[start:start + size]
-            if len(_without_generic(piece)) < 2:
-                continue
-            if any(piece in h for h in haystacks):
+            if piece in haystack and len(_without_generic(piece)) >= 2:
                 return piece
     return ""
 
