@@ -14,11 +14,11 @@ import random
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import TZ
 from bot.config import QuizConfig
+from bot.db import insert_unless_present
 from bot.models.quiz import QuizAnswer, QuizRound, RoundStatus
 from bot.services.quiz import leaderboard
 from bot.services.quiz.bank import Question, QuizBank
@@ -172,20 +172,17 @@ def current_question(bank: QuizBank, rnd: QuizRound) -> Question | None:
 def record_answer(session: Session, cfg: QuizConfig, store: Store | None, rnd: QuizRound, question: Question, *,
                   given: str, key: str, now: dt.datetime) -> Answered:
     """Store one answer and advance the round in the same transaction; finish it after the last one."""
-    earlier = session.scalar(select(QuizAnswer).where(QuizAnswer.message_key == key))
-    if earlier is not None:
-        return Answered(rnd, question, earlier.given, earlier.correct, duplicate=True)
     correct = question.is_correct(given)
-    answer = QuizAnswer(round_id=rnd.id, position=rnd.position, question_id=question.id, given=given,
-                        correct=correct, answered_at=now, message_key=key)
-    try:
-        with session.begin_nested():
-            session.add(answer)
-            session.flush()
-    except IntegrityError:
-        # Another delivery of this message (or of an answer to this question) won the race.
+    stored = session.scalar(insert_unless_present(session, QuizAnswer).values(
+        round_id=rnd.id, position=rnd.position, question_id=question.id, given=given, correct=correct,
+        answered_at=now, message_key=key).returning(QuizAnswer.id))
+    if stored is None:
+        # This message was answered before (a retry that outlived the dedupe), or another delivery
+        # of an answer to this question won the race: count nothing, report what was kept.
         session.refresh(rnd)
-        return Answered(rnd, question, given, correct, duplicate=True)
+        earlier = session.scalar(select(QuizAnswer).where(QuizAnswer.message_key == key))
+        kept_given, kept_correct = (earlier.given, earlier.correct) if earlier else (given, correct)
+        return Answered(rnd, question, kept_given, kept_correct, duplicate=True)
     rnd.position += 1
     rnd.score += int(correct)
     rnd.last_activity_at = now
