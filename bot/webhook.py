@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Flask, Request, Response, abort, current_app, jsonify, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from bot import messages
 from bot.observability import anon
@@ -28,6 +29,16 @@ def _check_signature(bot: Bot) -> None:
                                     request.args.get("nonce", ""))
     except BadSignature:
         abort(403)
+
+
+class SessionsExceptForWeChat(SecureCookieSessionInterface):
+    """WeChat's pushes carry no cookie and need none: skip building the signed cookie session for
+    them (it cost ~5% of a message's time)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path == "/wechat":
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 @bp.get("/wechat")
