@@ -23,6 +23,9 @@ class Context:
     session: Session
     bot: Bot
     log: logging.Logger
+    # What a matcher worked out about this message, kept for its handler (e.g. the parsed event
+    # question) so that nothing is read twice.
+    memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def content(self) -> Any:

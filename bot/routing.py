@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.wechat.inbound import Inbound
+from bot.wechat.inbound import Inbound, keyword_form
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -24,18 +24,12 @@ Matcher = Callable[[Inbound, "Context"], bool]
 Handler = Callable[[Inbound, "Context"], "Reply | str | None"]
 
 
-def _strip_punct(text: str) -> str:
-    """Drop spaces and punctuation, unless that leaves nothing (a lone "?" is a keyword too)."""
-    stripped = re.sub(r"[\s。，,.!！?？~～、：:；;…\"'“”‘’]+", "", text)
-    return stripped or text.strip()
-
-
 def text_in(*words: str) -> Matcher:
     """Exact keyword or synonym, ignoring spaces, case and punctuation (voice adds a 。)."""
-    wanted = {_strip_punct(w).lower() for w in words}
+    wanted = {keyword_form(w) for w in words}
 
     def match(msg: Inbound, _ctx: Context) -> bool:
-        return msg.kind in ("text", "voice") and bool(msg.text) and _strip_punct(msg.text).lower() in wanted
+        return msg.kind in ("text", "voice") and bool(msg.text) and msg.keyword in wanted
 
     match.words = tuple(words)  # type: ignore[attr-defined]
     return match

@@ -94,7 +94,10 @@ def _named_event(ctx: Context, what: str) -> Event | None:
 
 
 def _query(text: str, ctx: Context) -> EventQuery | None:
-    return calendar.parse_query(text, ctx.content.events, ctx.content.townships, ctx.now().date())
+    key = "events.query:" + text
+    if key not in ctx.memo:
+        ctx.memo[key] = calendar.parse_query(text, ctx.content.events, ctx.content.townships, ctx.now().date())
+    return ctx.memo[key]
 
 
 # --- lists --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Fields: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Rece
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import unicodedata
@@ -23,6 +24,7 @@ MESSAGE_KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "l
 SYSTEM_EVENTS = {"templatesendjobfinish", "masssendjobfinish", "subscribe_msg_sent_event", "unsubscribe",
                  "view_miniprogram"}
 
+_PUNCTUATION = re.compile(r"[\s。，,.!！?？~～、：:；;…\"'“”‘’]+")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -62,7 +64,7 @@ class Inbound:
     event_key: str = ""
     raw: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}), repr=False)
 
-    @property
+    @functools.cached_property
     def dedupe_key(self) -> str:
         # Scoped to the sender (MsgId alone has collided across users: WxJava #333), but by a hash:
         # the key is logged and stored beside reports, and must not reveal who wrote.
@@ -74,6 +76,18 @@ class Inbound:
     @property
     def is_person_action(self) -> bool:
         return not (self.kind == "event" and self.event in SYSTEM_EVENTS)
+
+    @functools.cached_property
+    def keyword(self) -> str:
+        """The text as keyword rules compare it (computed once, not once per rule)."""
+        return keyword_form(self.text)
+
+
+def keyword_form(text: str) -> str:
+    """Lower case without spaces and punctuation, unless that leaves nothing (a lone "?" is a keyword
+    too); voice recognition adds a 。 and people type full stops after keywords."""
+    stripped = _PUNCTUATION.sub("", text)
+    return (stripped or text.strip()).lower()
 
 
 def normalize_text(text: str) -> str:
