@@ -24,6 +24,13 @@ JUNE1, JUNE2, JUNE3 = dt.date(2021, 6, 1), dt.date(2021, 6, 2), dt.date(2021, 6,
 _keys = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def fresh_keys() -> None:
+    """Each test numbers its rows (keys, start minutes) from 0, whatever ran before it."""
+    global _keys
+    _keys = itertools.count()
+
+
 def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:  # noqa: ANN001
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
