@@ -74,6 +74,10 @@ def expected_figure(session, key: str) -> int:  # noqa: ANN001
         return count("SELECT count(*) FROM deliveries WHERE purpose = :p AND status = :s", p=parts[1], s=parts[2])
     if parts[0] == "reports":
         return expected_report_figure(session, key)
+    if parts[0] == "quiz":
+        from tests.test_console_quiz import quiz_figure_sql
+
+        return quiz_figure_sql(session, key)
     raise AssertionError(f"figure {key} has no independent count in this test")
 
 

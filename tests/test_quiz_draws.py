@@ -81,6 +81,8 @@ def test_draw_commit_reveal_verify(players, bot, clock) -> None:  # noqa: ANN001
         assert "领奖" in notices[0].payload["content"]
         assert [w.openid for w in claims.winners_to_contact(s, draw.id)] == [p.openid for p in prizes]
         assert claims.winners_to_contact(s, draw.id)[0].notice_status == "pending"
+        assert [(w.prize.id, w.notice_status) for w in claims.winners_of(s, draw.id)] == [
+            (p.id, "pending") for p in prizes]
         # Final: no re-run, no second draw over the same days.
         with pytest.raises(draws.DrawError, match="revealed .* by 李四"):
             draws.reveal_draw(s, cfg, draw.id, by="李四", now=clock.now(), beacon="again")
@@ -103,6 +105,48 @@ def test_draw_refusals(players, bot, clock) -> None:  # noqa: ANN001
         with pytest.raises(draws.DrawError, match="no eligible entries"):
             draws.create_draw(s, cfg, title="t", prize="p", winners=1, period_start=dt.date(2021, 5, 1),
                               period_end=dt.date(2021, 5, 2), by="a", now=clock.now())
+
+
+def test_verification_names_each_check(players, bot, clock) -> None:  # noqa: ANN001
+    cfg = bot.config.quiz
+    with bot.db.session() as s:
+        draw = draws.create_draw(s, cfg, title="t", prize="p", winners=2, period_start=JUNE1, period_end=JUNE2,
+                                 by="a", now=clock.now())
+        before = draws.verify_draw(s, draw.id)
+        assert [(c.name, c.passed) for c in before.checks] == [("entries", True), ("digest", True)]
+        assert before.ok and not before.revealed and before.winners == ()
+        draws.reveal_draw(s, cfg, draw.id, by="a", now=clock.now())
+        after = draws.verify_draw(s, draw.id)
+        assert [(c.name, c.passed) for c in after.checks] == [
+            ("entries", True), ("digest", True), ("commitment", True), ("winners", True)]
+        assert after.ok and after.revealed and after.lines[2].startswith("OK   SHA-256(seed)")
+        s.execute(QuizDraw.__table__.update().where(QuizDraw.id == draw.id).values(seed="0" * 64))
+        s.expire_all()
+        tampered = draws.verify_draw(s, draw.id)
+        assert not tampered.ok and [c.passed for c in tampered.checks][:3] == [True, True, False]
+        assert "FAIL SHA-256(seed)" in "\n".join(tampered.lines)
+        s.rollback()
+
+
+def test_draw_needs_a_title_a_prize_and_bounded_texts(players, bot, clock) -> None:  # noqa: ANN001
+    cfg = bot.config.quiz
+
+    def create(title: str, prize: str) -> QuizDraw:
+        return draws.create_draw(s, cfg, title=title, prize=prize, winners=1, period_start=JUNE1,
+                                 period_end=JUNE2, by="a", now=clock.now())
+
+    with bot.db.session() as s:
+        for title, prize, message in ((" ", "p", "title is empty"), ("t", "", "prize is empty"),
+                                      ("长" * 101, "p", "title is longer than 100"),
+                                      ("t", "奖" * 101, "prize is longer than 100")):
+            with pytest.raises(draws.DrawError, match=message):
+                create(title, prize)
+        draw = create(" 周抽奖 ", "长" * 100)
+        assert draw.title == "周抽奖"
+        with pytest.raises(draws.DrawError, match="beacon is longer than 200"):
+            draws.reveal_draw(s, cfg, draw.id, by="a", now=clock.now(), beacon="1" * 201)
+        assert draw.status == "committed"
+        assert draws.reveal_draw(s, cfg, draw.id, by="a", now=clock.now(), beacon="1" * 200)
 
 
 def test_pick_winners_is_a_fair_permutation() -> None:

@@ -44,6 +44,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.reports_page",
     "bot.console.broadcasts_page",
     "bot.console.pushplan_page",
+    "bot.console.quiz_page",
 )
 
 csrf = CSRFProtect()

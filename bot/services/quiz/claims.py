@@ -99,6 +99,22 @@ def erase_claim_contacts(session: Session, now: dt.datetime) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
+class Winner:
+    prize: QuizPrize
+    notice_status: str | None  # the outbox row's status: pending, sent, failed, undeliverable
+    notice_error: str | None
+
+
+def winners_of(session: Session, draw_id: int) -> list[Winner]:
+    """Every prize of a draw in pick order, with how the winner's notice fared in the outbox."""
+    rows = session.execute(
+        select(QuizPrize, Delivery).outerjoin(Delivery, Delivery.key == ("quiz-prize:" + str(draw_id) + ":")
+                                              + QuizPrize.openid)
+        .where(QuizPrize.draw_id == draw_id).order_by(QuizPrize.pick_order))
+    return [Winner(p, d.status if d else None, d.last_error if d else None) for p, d in rows]
+
+
+@dataclasses.dataclass(frozen=True)
 class WinnerContact:
     prize_id: int
     openid: str
@@ -110,9 +126,6 @@ class WinnerContact:
 
 def winners_to_contact(session: Session, draw_id: int) -> list[WinnerContact]:
     """For staff: winners who have not claimed yet, with how their notice fared (call the ones it missed)."""
-    rows = session.execute(
-        select(QuizPrize, Delivery).outerjoin(Delivery, Delivery.key == ("quiz-prize:" + str(draw_id) + ":")
-                                              + QuizPrize.openid)
-        .where(QuizPrize.draw_id == draw_id, QuizPrize.status == PrizeStatus.WON).order_by(QuizPrize.pick_order))
-    return [WinnerContact(p.id, p.openid, p.status, p.claim_deadline, d.status if d else None,
-                          d.last_error if d else None) for p, d in rows]
+    return [WinnerContact(w.prize.id, w.prize.openid, w.prize.status, w.prize.claim_deadline, w.notice_status,
+                          w.notice_error)
+            for w in winners_of(session, draw_id) if w.prize.status == PrizeStatus.WON]

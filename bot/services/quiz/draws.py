@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -51,11 +52,27 @@ class Entry:
 
 
 @dataclasses.dataclass(frozen=True)
+class Check:
+    name: str  # entries | digest | commitment | winners (the console names each in Chinese)
+    passed: bool
+    detail: str  # what was compared, in one line
+
+
+@dataclasses.dataclass(frozen=True)
 class Verification:
     draw_id: int
     ok: bool
-    lines: tuple[str, ...]  # what was checked, one line each
+    checks: tuple[Check, ...]
+    revealed: bool  # before the reveal only the list can be checked
     winners: tuple[str, ...]  # recomputed winners' openids in pick order (empty before reveal)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """What was checked, one line each (the CLI prints these)."""
+        lines = [f"{'OK  ' if c.passed else 'FAIL'} {c.detail}" for c in self.checks]
+        if not self.revealed:
+            lines.append("-- not revealed yet: the seed is still secret, winners not drawn")
+        return tuple(lines)
 
 
 def eligibility_min_score(rule: str, total: int) -> int:
@@ -134,6 +151,8 @@ def pick_winners(openids: Sequence[str], seed: str, digest: str, beacon: str, wa
 def create_draw(session: Session, cfg: QuizConfig, *, title: str, prize: str, winners: int,
                 period_start: dt.date, period_end: dt.date, by: str, now: dt.datetime) -> QuizDraw:
     """Freeze the eligible list and publish the commitment. The period must be over."""
+    _check_text("title", title, QuizDraw.title)
+    _check_text("prize", prize, QuizDraw.prize)
     if winners < 1:
         raise DrawError("winners must be at least 1")
     if period_start > period_end:
@@ -164,6 +183,18 @@ def create_draw(session: Session, cfg: QuizConfig, *, title: str, prize: str, wi
     return draw
 
 
+def _check_text(what: str, value: str, column: Any) -> None:
+    """Winners are told the title and the prize: neither may be blank."""
+    if not value.strip():
+        raise DrawError(f"the {what} is empty")
+    _check_length(what, value.strip(), column)
+
+
+def _check_length(what: str, value: str, column: Any) -> None:
+    if len(value) > column.type.length:
+        raise DrawError(f"the {what} is longer than {column.type.length} characters")
+
+
 def entries_of(session: Session, draw_id: int) -> list[Entry]:
     rows = session.execute(select(QuizDrawEntry.openid, QuizDrawEntry.day, QuizDrawEntry.round_id)
                            .where(QuizDrawEntry.draw_id == draw_id).order_by(QuizDrawEntry.position))
@@ -186,6 +217,7 @@ def reveal_draw(session: Session, cfg: QuizConfig, draw_id: int, *, by: str, now
                         " its outcome is final")
     if not by.strip():
         raise DrawError("say who runs the draw (--by)")
+    _check_length("beacon", beacon, QuizDraw.beacon)
     entries = entries_of(session, draw.id)
     if list_digest(entries) != draw.list_digest:
         raise DrawError(f"draw #{draw.id}: the stored list no longer matches its published digest")
@@ -216,26 +248,23 @@ def verify_draw(session: Session, draw_id: int) -> Verification:
     if draw is None:
         raise DrawError(f"no draw #{draw_id}")
     entries = entries_of(session, draw.id)
-    lines, ok = [], True
-
-    def check(passed: bool, what: str) -> None:
-        nonlocal ok
-        ok = ok and passed
-        lines.append(f"{'OK  ' if passed else 'FAIL'} {what}")
-
-    check(len(entries) == draw.entry_count, f"entries: {len(entries)} stored, {draw.entry_count} published")
-    check(list_digest(entries) == draw.list_digest, f"list digest {draw.list_digest}")
-    if draw.status != DrawStatus.REVEALED:
-        lines.append("-- not revealed yet: the seed is still secret, winners not drawn")
-        return Verification(draw.id, ok, tuple(lines), ())
-    check(commitment_of(draw.seed) == draw.commitment, f"SHA-256(seed) equals the commitment {draw.commitment}")
-    positions = pick_winners([e.openid for e in entries], draw.seed, draw.list_digest, draw.beacon or "",
-                             draw.winners_wanted)
-    stored = list(session.scalars(select(QuizPrize).where(QuizPrize.draw_id == draw.id).order_by(QuizPrize.pick_order)))
-    recomputed = [(i + 1, p, entries[p].openid) for i, p in enumerate(positions)]
-    check(recomputed == [(p.pick_order, p.entry_position, p.openid) for p in stored],
-          f"{len(recomputed)} winners recomputed from seed and list match the stored winners")
-    return Verification(draw.id, ok, tuple(lines), tuple(openid for _, _, openid in recomputed))
+    checks = [Check("entries", len(entries) == draw.entry_count,
+                    f"entries: {len(entries)} stored, {draw.entry_count} published"),
+              Check("digest", list_digest(entries) == draw.list_digest, f"list digest {draw.list_digest}")]
+    revealed = draw.status == DrawStatus.REVEALED
+    recomputed: list[tuple[int, int, str]] = []
+    if revealed:
+        checks.append(Check("commitment", commitment_of(draw.seed) == draw.commitment,
+                            f"SHA-256(seed) equals the commitment {draw.commitment}"))
+        positions = pick_winners([e.openid for e in entries], draw.seed, draw.list_digest, draw.beacon or "",
+                                 draw.winners_wanted)
+        stored = list(session.scalars(select(QuizPrize).where(QuizPrize.draw_id == draw.id)
+                                      .order_by(QuizPrize.pick_order)))
+        recomputed = [(i + 1, p, entries[p].openid) for i, p in enumerate(positions)]
+        checks.append(Check("winners", recomputed == [(p.pick_order, p.entry_position, p.openid) for p in stored],
+                            f"{len(recomputed)} winners recomputed from seed and list match the stored winners"))
+    return Verification(draw.id, all(c.passed for c in checks), tuple(checks), revealed,
+                        tuple(openid for _, _, openid in recomputed))
 
 
 def list_draws(session: Session) -> list[QuizDraw]:
