@@ -341,16 +341,21 @@ def test_tampering_shows_in_the_verification_and_stops_a_reveal(app, entrants) -
     assert 'data-ok="0"' in html and "请暂停公布和发奖" in html
 
 
-def test_claims_are_shown_masked_and_escaped_and_delivery_is_audited(app, entrants, clock) -> None:  # noqa: ANN001
-    console = logged_in(app)
-    draw_id = create(console, winners="3")
+def revealed_with_a_claim(app, console, clock, *, winners: int, name: str):  # noqa: ANN001, ANN201
+    """A revealed draw whose first winner has claimed with `name` and 13912345678: (draw id, prizes, claimed)."""
+    draw_id = create(console, winners=str(winners))
     console.post(f"/console/quiz/draws/{draw_id}/reveal")
     with app.extensions["bot"].db.session() as session:
         won = list(session.scalars(select(QuizPrize).where(QuizPrize.draw_id == draw_id).order_by(QuizPrize.pick_order)))
-        # The webhook only accepts plain names; the page must not rely on that.
-        [claimed] = claims.claim_prizes(session, won[0].openid, name='<img src=x onerror="alert(1)">',
-                                        phone="13912345678", now=clock.now())
+        [claimed] = claims.claim_prizes(session, won[0].openid, name=name, phone="13912345678", now=clock.now())
         session.commit()
+    return draw_id, won, claimed
+
+
+def test_claims_are_shown_masked_and_escaped_and_delivery_is_audited(app, entrants, clock) -> None:  # noqa: ANN001
+    console = logged_in(app)
+    # The webhook only accepts plain names; the page must not rely on that.
+    draw_id, won, claimed = revealed_with_a_claim(app, console, clock, winners=3, name='<img src=x onerror="alert(1)">')
     page = console.get(f"/console/quiz/draws/{draw_id}").get_data(as_text=True)
     assert "<img src=x" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
     assert "139****5678" in page and "13912345678" not in page
@@ -375,6 +380,20 @@ def test_claims_are_shown_masked_and_escaped_and_delivery_is_audited(app, entran
     console.post(f"/console/quiz/prizes/{claimed.id}/deliver")
     assert "状态是“已发放”" in console.get(f"/console/quiz/draws/{draw_id}").get_data(as_text=True)
     assert len(audits(app, "quiz.prize")) == 1
+
+
+def test_a_winners_full_phone_is_shown_once_on_request_and_audited(app, entrants, clock) -> None:  # noqa: ANN001
+    console = logged_in(app)
+    draw_id, won, claimed = revealed_with_a_claim(app, console, clock, winners=2, name="王芳")
+    shown = console.post(f"/console/quiz/prizes/{claimed.id}/contact").get_data(as_text=True)
+    assert "13912345678" in shown
+    assert "13912345678" not in console.get(f"/console/quiz/draws/{draw_id}").get_data(as_text=True)
+    [seen] = audits(app, "quiz.prize.contact")
+    assert (seen.target, seen.actor) == (f"prize:{claimed.id}", "ed")
+
+    unclaimed = console.post(f"/console/quiz/prizes/{won[1].id}/contact").get_data(as_text=True)
+    assert "还没有登记联系方式" in unclaimed and len(audits(app, "quiz.prize.contact")) == 1
+    assert console.post("/console/quiz/prizes/99999/contact").status_code == 404
 
 
 @pytest.mark.parametrize(("fields", "message"), [

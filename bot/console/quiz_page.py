@@ -40,7 +40,8 @@ from bot.services.quiz.bank import CATEGORIES, KINDS, Question, QuizBank
 from bot.services.quiz.rounds import campaign_day
 
 ACTION_NAMES.update({"quiz.draw.create": "创建抽奖", "quiz.draw.reveal": "开奖", "quiz.draw.entries": "导出抽奖名单",
-                     "quiz.prize.deliver": "奖品发放", "quiz.round.review": "复核被标记的答题"})
+                     "quiz.prize.deliver": "奖品发放",
+                     "quiz.prize.contact": "查看中奖人手机号", "quiz.round.review": "复核被标记的答题"})
 DRAW_STATUS = {DrawStatus.COMMITTED: "待开奖", DrawStatus.REVEALED: "已开奖"}
 PRIZE_STATUS = {PrizeStatus.WON: "待领奖", PrizeStatus.CLAIMED: "已登记，待发放", PrizeStatus.DELIVERED: "已发放",
                 PrizeStatus.EXPIRED: "逾期未领"}
@@ -320,7 +321,7 @@ def _draw(draw_id: int) -> QuizDraw:
     return draw
 
 
-def render_draw(draw_id: int, verification: draws.Verification | None = None) -> str:
+def render_draw(draw_id: int, verification: draws.Verification | None = None, contact_for: int | None = None) -> str:
     draw = _draw(draw_id)
     cfg = current_bot().config.quiz
     return render_template("console/quiz_draw.html", draw=draw, winners=claims.winners_of(db(), draw.id),
@@ -328,7 +329,7 @@ def render_draw(draw_id: int, verification: draws.Verification | None = None) ->
                            notice_status=DELIVERY_STATUSES, check_names=CHECK_NAMES,
                            entry_per=ENTRY_PER.get(draw.entry_per, draw.entry_per),
                            eligibility=eligibility_text(draw.eligibility), mask_openid=mask_openid,
-                           mask_phone=claims.mask_phone, erase_days=cfg.claim_erase_days)
+                           mask_phone=claims.mask_phone, erase_days=cfg.claim_erase_days, contact_for=contact_for)
 
 
 @route("/quiz/draws/<int:draw_id>", action="view_quiz")
@@ -372,6 +373,21 @@ def quiz_draw_entries(draw_id: int) -> Response:
     response = Response(text, mimetype="text/plain; charset=utf-8")
     response.headers["Content-Disposition"] = f"attachment; filename=draw-{draw.id}-entries.txt"
     return response
+
+
+@route("/quiz/prizes/<int:prize_id>/contact", action="manage_draws", methods=["POST"])
+def quiz_prize_contact(prize_id: int) -> str:
+    """The full phone number of one winner, for delivering the prize: shown once in this response,
+    audited, never kept on the page otherwise (the winners' list shows it masked)."""
+    prize = db().get(QuizPrize, prize_id)
+    if prize is None:
+        abort(404)
+    if not prize.claimant_phone:
+        flash("这位中奖人还没有登记联系方式，或联系方式已按期删除。", "error")
+        return render_draw(prize.draw_id)
+    record("quiz.prize.contact", f"prize:{prize.id}", None, None, note=f"draw:{prize.draw_id}")
+    db().commit()
+    return render_draw(prize.draw_id, contact_for=prize.id)
 
 
 @route("/quiz/prizes/<int:prize_id>/deliver", action="manage_draws", methods=["POST"])

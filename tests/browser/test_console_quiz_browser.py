@@ -79,7 +79,10 @@ def test_run_a_draw_and_verify_it(app, live_server, page, screenshot, clock) -> 
     page.reload()
     row = page.locator(f"#winner-table tr[data-prize='{first.id}']")
     assert row.get_attribute("data-status") == "claimed"
-    assert row.locator("[data-field=phone]").inner_text() == "139****5678"
+    assert row.locator("[data-field=phone]").inner_text().startswith("139****5678")
+    row.locator("button", has_text="查看完整号码").click()  # to deliver the phone credit
+    page.wait_for_selector(f"#winner-table tr[data-prize='{first.id}'] .revealed")
+    assert row.locator("[data-field=phone]").inner_text() == "13912345678"
     row.locator("button", has_text="标记已发放").click()
     page.wait_for_selector(f"#winner-table tr[data-prize='{first.id}'][data-status=delivered]")
     assert re.search(r"已标记为已发放", page.locator(".flash-success").inner_text())
