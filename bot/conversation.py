@@ -25,15 +25,24 @@ class State(str):
         return self.split(":", 1)[0]
 
 
+# Flows that only remember context (see StateGroup.holds_work).
+CONTEXT_FLOWS: set[str] = set()
+
+
 class StateGroup:
     """Subclass with `step = State()` attributes; each becomes "<group>:<step>"."""
 
     flow_name: str = ""
+    # False for a flow that only remembers context (a list being paged, numbered choices offered):
+    # leaving it loses nothing, so help does not tell the citizen an operation is in progress.
+    holds_work: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         flow = cls.__dict__.get("flow_name") or cls.__name__.lower()
         cls.flow_name = flow
+        if not cls.holds_work:
+            CONTEXT_FLOWS.add(flow)
         for name, value in list(cls.__dict__.items()):
             if isinstance(value, State):
                 setattr(cls, name, State(f"{flow}:{name}"))
@@ -68,6 +77,11 @@ class Conversation:
     @property
     def flow(self) -> str | None:
         return State(self.state).flow if self.state else None
+
+    @property
+    def holds_work(self) -> bool:
+        """The citizen is in the middle of something that leaving would lose (a report, a round)."""
+        return self.flow is not None and self.flow not in CONTEXT_FLOWS
 
     def enter(self, state: str, idle: dt.timedelta | None = None, **data: Any) -> None:
         """Start (or move within) a flow; `data` replaces the flow's data when the flow changes."""

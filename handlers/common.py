@@ -34,7 +34,7 @@ def show_help(msg: Inbound, ctx: Context) -> str:
 def help_text(ctx: Context) -> str:
     lines = [f"· {line}" for line in ctx.bot.dispatcher.help_lines()]
     resume = ""
-    if ctx.conv.state is not None:
+    if ctx.conv.holds_work:
         resume = "\n\n（您还有一项操作在进行中，可继续回复，或发送 取消 退出。）"
     return "\n".join([ctx.texts("help_header"), *lines, ctx.texts("help_footer")]) + resume
 

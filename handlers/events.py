@@ -61,6 +61,7 @@ TEXTS = {
 
 class Browse(StateGroup):
     flow_name = "events"
+    holds_work = False  # a list being paged
     listing = State()
 
 

@@ -223,6 +223,13 @@ def test_help_lists_the_calendar(citizen: Citizen) -> None:
     assert "活动 — " in reply and "我的提醒" in reply
 
 
+def test_help_while_paging_a_list_claims_no_operation_and_keeps_the_list(citizen: Citizen) -> None:
+    citizen.says("活动")
+    reply = citizen.says("帮助")
+    assert "活动 — " in reply and "操作在进行中" not in reply
+    assert "第2/" in citizen.says("更多")
+
+
 def test_cancel_just_forgets_the_list(citizen: Citizen) -> None:
     citizen.says("活动")
     assert "当前没有进行中的操作" in citizen.says("取消")
