@@ -7,8 +7,10 @@ says which step is current, so 继续 can rebuild it from the draft whenever the
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -267,6 +269,35 @@ def _loaded(ctx: Context) -> ReportDraft | None:
     return draft
 
 
+StepHandler = Callable[[Inbound, Context, ReportDraft], str]
+
+
+def with_draft(handler: StepHandler) -> Callable[[Inbound, Context], str]:
+    """A step that works on the citizen's draft; if the draft is gone, say so (the flow ends)."""
+
+    @functools.wraps(handler)
+    def run(msg: Inbound, ctx: Context) -> str:
+        draft = _loaded(ctx)
+        return TEXTS["draft_gone"] if draft is None else handler(msg, ctx, draft)
+
+    return run
+
+
+def typed_answer(handler: StepHandler) -> Callable[[Inbound, Context], str]:
+    """A step answered in words: an answer withdraws a pending 取消 confirmation, and a voice message
+    that was not recognised is asked to be typed."""
+
+    @with_draft
+    @functools.wraps(handler)
+    def run(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+        ctx.conv.update(confirm_cancel=False)
+        if msg.kind == "voice" and not msg.text:
+            return TEXTS["voice_unrecognised"]
+        return handler(msg, ctx, draft)
+
+    return run
+
+
 def _assign_township(ctx: Context, draft: ReportDraft, text: str) -> None:
     township = ctx.content.townships.find(text)
     if township is not None:
@@ -432,10 +463,8 @@ def reask_pending(msg: Inbound, ctx: Context) -> str:
 # --- going back and keeping an answer ------------------------------------------------------------
 
 @report.on(text_in("返回", "上一步", "后退"), state=FORM)
-def go_back(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
+@with_draft
+def go_back(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     step = _current_step(ctx)
     index = STEPS.index(step)
     if index == 0:
@@ -444,11 +473,9 @@ def go_back(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(text_in(*KEEP_WORDS), state=(ReportFlow.description, ReportFlow.location, ReportFlow.contact))
-def keep_answer(msg: Inbound, ctx: Context) -> str:
+@with_draft
+def keep_answer(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """After 返回: leave this step's answer as it was."""
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
     step = _current_step(ctx)
     kept = {"description": draft.description is not None and not draft.description_prefilled,
             "location": draft.location_given, "contact": draft.anonymous is not None}[step]
@@ -460,10 +487,8 @@ def keep_answer(msg: Inbound, ctx: Context) -> str:
 # --- the steps -----------------------------------------------------------------------------------
 
 @report.on(kind("text", "voice"), state=ReportFlow.category)
-def take_category(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
+@with_draft
+def take_category(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     categories = _categories(ctx)
     category = categories.choose(msg.text) if msg.text else None
     if category is None:
@@ -481,13 +506,8 @@ def take_category(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(kind("text", "voice"), state=ReportFlow.description)
-def take_description(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
-    ctx.conv.update(confirm_cancel=False)
-    if msg.kind == "voice" and not msg.text:
-        return TEXTS["voice_unrecognised"]
+@typed_answer
+def take_description(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     text = msg.original_text  # the citizen's own words, punctuation and all
     if draft.description_prefilled and draft.description:
         text = f"{draft.description}。{text}"
@@ -500,10 +520,8 @@ def take_description(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(kind("location"), state=ReportFlow.location)
-def take_location_pin(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
+@with_draft
+def take_location_pin(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     place = msg.location
     assert place is not None
     draft.latitude, draft.longitude = place.latitude, place.longitude
@@ -519,13 +537,8 @@ def take_location_pin(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(kind("text", "voice"), state=ReportFlow.location)
-def take_address(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
-    ctx.conv.update(confirm_cancel=False)
-    if msg.kind == "voice" and not msg.text:
-        return TEXTS["voice_unrecognised"]
+@typed_answer
+def take_address(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     text = msg.text.strip()
     if text in SKIP_WORDS or text.rstrip("。") in SKIP_WORDS:
         draft.location_given = True
@@ -539,10 +552,8 @@ def take_address(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(kind("image", "video", "shortvideo"), state=ReportFlow.photos)
-def take_photo(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
+@with_draft
+def take_photo(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     ctx.conv.update(confirm_cancel=False)
     count, added = _keep_media(ctx, draft, msg)
     if not added and count >= drafts.MAX_PHOTOS:
@@ -551,31 +562,22 @@ def take_photo(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(text_in(*DONE_WORDS, *SKIP_WORDS), state=ReportFlow.photos)
-def finish_photos(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
+@with_draft
+def finish_photos(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     draft.photos_done = True
     return _go(ctx, draft, "contact")
 
 
 @report.on(text_in("匿名", "不留", "匿名举报", "不想留"), state=ReportFlow.contact)
-def take_anonymous(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
+@with_draft
+def take_anonymous(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     draft.anonymous, draft.name_enc, draft.phone_enc = True, None, None
     return _go(ctx, draft, "confirm")
 
 
 @report.on(kind("text", "voice"), state=ReportFlow.contact)
-def take_contact(msg: Inbound, ctx: Context) -> str:
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
-    ctx.conv.update(confirm_cancel=False)
-    if msg.kind == "voice" and not msg.text:
-        return TEXTS["voice_unrecognised"]
+@typed_answer
+def take_contact(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     # "138 0013 8000" and "0355-1234567" are one number; labels like 姓名： are not part of a name.
     text = re.sub(r"(?<=\d)[\s-]+(?=\d)", "", LABEL_WORDS.sub(" ", msg.text))
     phone = PHONE.search(text)
@@ -594,11 +596,9 @@ def take_contact(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(text_in("确认", "提交", "确定", "确认提交"), state=ReportFlow.confirm)
-def submit_report(msg: Inbound, ctx: Context) -> str:
+@with_draft
+def submit_report(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """Store the report (committed) before the reply gives its ticket; on failure keep the draft."""
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
     if _over_cap(ctx):
         return _cap_text(ctx, with_draft=True)
     settings = ctx.config.reports
@@ -626,11 +626,9 @@ def submit_report(msg: Inbound, ctx: Context) -> str:
 # --- anything else inside the flow -----------------------------------------------------------------
 
 @report.on(kind("image", "video", "shortvideo"), state=FORM)
-def keep_media_elsewhere(msg: Inbound, ctx: Context) -> str:
+@with_draft
+def keep_media_elsewhere(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """A photo before (or after) the photo step is kept all the same, and the step asked again."""
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
     count, added = _keep_media(ctx, draft, msg)
     kept = TEXTS["photo_kept"].format(count=count) if added or count < drafts.MAX_PHOTOS else TEXTS["photo_not_kept"]
     step = _current_step(ctx)
@@ -644,11 +642,9 @@ def _keep_media(ctx: Context, draft: ReportDraft, msg: Inbound) -> tuple[int, bo
 
 
 @report.on(MESSAGES, state=FORM)
-def reask(msg: Inbound, ctx: Context) -> str:
+@with_draft
+def reask(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """Anything else at a step (a location where text is wanted, a link): ask again."""
-    draft = _loaded(ctx)
-    if draft is None:
-        return TEXTS["draft_gone"]
     step = _current_step(ctx)
     again = {"category": None, "description": None, "location": TEXTS["location_again"],
              "photos": TEXTS["photos_again"], "contact": None, "confirm": TEXTS["confirm_again"]}[step]
