@@ -12,7 +12,6 @@ falls back to the step-by-step path, which waits.
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 
 from bot.dedupe import PENDING, Dedupe
@@ -43,10 +42,9 @@ class ConversationWrite:
 
 
 class StoreGate:
-    def __init__(self, store: Store, dedupe: Dedupe, *, dedupe_ttl: float, lock_wait: float) -> None:
+    def __init__(self, store: Store, dedupe: Dedupe, *, lock_wait: float) -> None:
         self.store = store
         self.dedupe = dedupe
-        self.dedupe_ttl = dedupe_ttl
         self.lock_wait = lock_wait
 
     def enter(self, key: str, openid: str, *, note_seen: bool) -> Entry:
@@ -57,17 +55,13 @@ class StoreGate:
         return self._lock_and_load(key, openid, note_seen)
 
     def _lock_and_load(self, key: str, openid: str, note_seen: bool) -> Entry:
-        token = uuid.uuid4().hex
-        deadline = time.monotonic() + self.lock_wait
-        delay = 0.005
-        while not self.store.set_nx(f"lock:{openid}", token, LOCK_TTL):
-            if time.monotonic() >= deadline:
-                # The citizen's previous message is still being handled. Give the claim back so that
-                # WeChat's retry of this one can run.
-                self.dedupe.release(key)
-                raise LockTimeout(openid)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        try:
+            token = self.store.acquire(f"lock:{openid}", LOCK_TTL, self.lock_wait)
+        except LockTimeout:
+            # The citizen's previous message is still being handled. Give the claim back so that
+            # WeChat's retry of this one can run.
+            self.dedupe.release(key)
+            raise
         conversation = self.store.get(f"conv:{openid}")
         first_seen = note_seen and self.store.set_nx(f"seen:{openid}", "1", SEEN_SECONDS)
         return Entry(key, openid, token=token, conversation=conversation, first_seen=first_seen)
@@ -108,15 +102,15 @@ return 1
 
 
 class RedisGate(StoreGate):
-    def __init__(self, store: RedisStore, dedupe: Dedupe, *, dedupe_ttl: float, lock_wait: float) -> None:
-        super().__init__(store, dedupe, dedupe_ttl=dedupe_ttl, lock_wait=lock_wait)
+    def __init__(self, store: RedisStore, dedupe: Dedupe, *, lock_wait: float) -> None:
+        super().__init__(store, dedupe, lock_wait=lock_wait)
         self._enter = store.script(_ENTER)
         self._leave = store.script(_LEAVE)
 
     def enter(self, key: str, openid: str, *, note_seen: bool) -> Entry:
         token = uuid.uuid4().hex
         answer = self._enter([f"dedupe:{key}", f"lock:{openid}", f"conv:{openid}", f"seen:{openid}"],
-                             [PENDING, _ms(self.dedupe_ttl), token, _ms(LOCK_TTL), _ms(SEEN_SECONDS),
+                             [PENDING, _ms(self.dedupe.ttl), token, _ms(LOCK_TTL), _ms(SEEN_SECONDS),
                               "1" if note_seen else "0"])
         if answer[0] == 0:
             # A retry. While the first delivery is still at work, wait for its reply the slow way.
@@ -134,13 +128,13 @@ class RedisGate(StoreGate):
         else:
             operation, value, ttl = "set", change.value, _ms(change.ttl)
         self._leave([f"conv:{entry.openid}", f"lock:{entry.openid}", f"dedupe:{entry.key}"],
-                    [operation, value, ttl, entry.token, reply, _ms(self.dedupe_ttl)])
+                    [operation, value, ttl, entry.token, reply, _ms(self.dedupe.ttl)])
 
 
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-def build_gate(store: Store, dedupe: Dedupe, *, dedupe_ttl: float, lock_wait: float) -> StoreGate:
+def build_gate(store: Store, dedupe: Dedupe, *, lock_wait: float) -> StoreGate:
     kind = RedisGate if isinstance(store, RedisStore) else StoreGate
-    return kind(store, dedupe, dedupe_ttl=dedupe_ttl, lock_wait=lock_wait)
+    return kind(store, dedupe, lock_wait=lock_wait)

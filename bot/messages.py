@@ -9,7 +9,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.context import Context
 from bot.conversation import Conversation
 from bot.dedupe import SUCCESS
-from bot.gate import Entry
 from bot.observability import anon
 from bot.replies import Text, as_reply, render
 from bot.runtime import Bot
@@ -35,7 +34,7 @@ def handle(bot: Bot, msg: Inbound) -> str:
         log.info("retry of %s answered from the first delivery", msg.dedupe_key)
         return entry.replay
     conv = Conversation(msg.openid, bot.clock, bot.idle, saved=entry.conversation)
-    out = run(bot, msg, conv, entry)
+    out = run(bot, msg, conv, first_seen=entry.first_seen)
     try:
         bot.gate.leave(entry, conv.change(), out)
     except StoreError:
@@ -58,16 +57,16 @@ def handle_without_store(bot: Bot, msg: Inbound) -> str:
     bot.metrics.degraded.inc()
     log.warning("store unavailable; handling %s without state", msg.dedupe_key)
     conv = Conversation(msg.openid, bot.clock, bot.idle)
-    return run(bot, msg, conv, Entry(msg.dedupe_key, msg.openid), stateless=True)
+    return run(bot, msg, conv, first_seen=False, stateless=True)
 
 
-def run(bot: Bot, msg: Inbound, conv: Conversation, entry: Entry, stateless: bool = False) -> str:
+def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, stateless: bool = False) -> str:
     """Route and handle one message under the user's lock; never raises."""
     session = bot.db.session()
     rule = None
     try:
         now = bot.clock.now()
-        citizens.record_inbound(session, msg, now, first_seen=entry.first_seen)
+        citizens.record_inbound(session, msg, now, first_seen=first_seen)
         session.commit()
         ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)
         rule = bot.dispatcher.pick(msg, ctx)

@@ -37,8 +37,7 @@ class Bot:
         self.dispatcher = Dispatcher(routers)
         self.gateway = Gateway(config.wechat.token, config.wechat.app_id, config.wechat.encoding_aes_key)
         dedupe = Dedupe(self.store, ttl=config.conversation.dedupe_seconds, wait=config.conversation.lock_wait_seconds)
-        self.gate = build_gate(self.store, dedupe, dedupe_ttl=config.conversation.dedupe_seconds,
-                               lock_wait=config.conversation.lock_wait_seconds)
+        self.gate = build_gate(self.store, dedupe, lock_wait=config.conversation.lock_wait_seconds)
         self.metrics = Metrics()
         # Filled by the features that need them (the WeChat API client, the outbox, ...).
         self.extensions: dict[str, Any] = {}

@@ -39,14 +39,15 @@ class Store(Protocol):
     def zrank(self, key: str, member: str) -> int | None: ...
     def zrange(self, key: str, start: int, stop: int) -> list[tuple[str, float]]: ...
     def zcard(self, key: str) -> int: ...
+    def acquire(self, key: str, ttl: float, wait: float) -> str: ...
     def lock(self, key: str, ttl: float, wait: float) -> contextlib.AbstractContextManager[None]: ...
 
 
 class _LockMixin:
     """A lease lock on top of set_nx / delete_if_equals, identical for both stores."""
 
-    @contextlib.contextmanager
-    def lock(self, key: str, ttl: float, wait: float) -> Iterator[None]:
+    def acquire(self, key: str, ttl: float, wait: float) -> str:
+        """Take the lock within `wait` seconds (else LockTimeout); the token releases it."""
         token = uuid.uuid4().hex
         deadline = time.monotonic() + wait
         delay = 0.005
@@ -55,6 +56,11 @@ class _LockMixin:
                 raise LockTimeout(key)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
+        return token
+
+    @contextlib.contextmanager
+    def lock(self, key: str, ttl: float, wait: float) -> Iterator[None]:
+        token = self.acquire(key, ttl, wait)
         try:
             yield
         finally:

@@ -15,7 +15,7 @@ def gate_store(request) -> Store:  # noqa: ANN001
 
 
 def gate_on(store: Store, lock_wait: float = 0.2) -> StoreGate:
-    return build_gate(store, Dedupe(store, ttl=300, wait=0.2), dedupe_ttl=300, lock_wait=lock_wait)
+    return build_gate(store, Dedupe(store, ttl=300, wait=0.2), lock_wait=lock_wait)
 
 
 def test_the_gate_fits_the_store(gate_store: Store) -> None:
