@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Flask,
     Response,
+    abort,
     current_app,
     flash,
     g,
@@ -49,6 +50,7 @@ PAGES: tuple[str, ...] = (
 
 csrf = CSRFProtect()
 SEEN_KEY = "console_seen"
+T = TypeVar("T")
 
 
 def init_app(app: Flask, bot: Bot) -> None:
@@ -82,6 +84,14 @@ def db() -> Session:
     if "console_db" not in g:
         g.console_db = current_bot().db.session()
     return g.console_db
+
+
+def found(model: type[T], ident: Any) -> T:
+    """The row of `model` with this primary key in the request's session, or a 404 page."""
+    row = db().get(model, ident)
+    if row is None:
+        abort(404)
+    return row
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -11,11 +11,11 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from bot.clock import TZ
-from bot.console import current_bot, db, now
+from bot.console import current_bot, db, found, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.registry import page, route
 from bot.models import Broadcast, BroadcastStatus
@@ -103,10 +103,7 @@ def broadcast_compose() -> Response:
 
 
 def _item(broadcast_id: int) -> Broadcast:
-    item = db().get(Broadcast, broadcast_id)
-    if item is None:
-        abort(404)
-    return item
+    return found(Broadcast, broadcast_id)
 
 
 @route("/broadcasts/<int:broadcast_id>/preview", action="send_broadcast", methods=["POST"])

@@ -15,12 +15,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from bot.console import current_bot, db, now
+from bot.console import current_bot, db, found, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.charts import bar_chart, line_chart
 from bot.console.dashboard import (
@@ -232,9 +232,7 @@ def quiz_review_round(round_id: int) -> Response:
         flash("请选择“成绩有效，恢复”或“维持排除”。", "error")
         return redirect(url_for("console.quiz_overview"))
     session = db()
-    rnd = session.get(QuizRound, round_id)
-    if rnd is None:
-        abort(404)
+    rnd = found(QuizRound, round_id)
     before = {"flagged": rnd.flagged, "reviewed_by": rnd.flag_reviewed_by}
     try:
         rounds.review_flag(session, current_bot().store, rnd.id, by=current_user.username, now=now(),
@@ -315,10 +313,7 @@ def quiz_draw_create() -> Response:
 
 
 def _draw(draw_id: int) -> QuizDraw:
-    draw = db().get(QuizDraw, draw_id)
-    if draw is None:
-        abort(404)
-    return draw
+    return found(QuizDraw, draw_id)
 
 
 def render_draw(draw_id: int, verification: draws.Verification | None = None, contact_for: int | None = None) -> str:
@@ -379,9 +374,7 @@ def quiz_draw_entries(draw_id: int) -> Response:
 def quiz_prize_contact(prize_id: int) -> str:
     """The full phone number of one winner, for delivering the prize: shown once in this response,
     audited, never kept on the page otherwise (the winners' list shows it masked)."""
-    prize = db().get(QuizPrize, prize_id)
-    if prize is None:
-        abort(404)
+    prize = found(QuizPrize, prize_id)
     if not prize.claimant_phone:
         flash("这位中奖人还没有登记联系方式，或联系方式已按期删除。", "error")
         return render_draw(prize.draw_id)
@@ -393,9 +386,7 @@ def quiz_prize_contact(prize_id: int) -> str:
 @route("/quiz/prizes/<int:prize_id>/deliver", action="manage_draws", methods=["POST"])
 def quiz_prize_deliver(prize_id: int) -> Response:
     session = db()
-    prize = session.get(QuizPrize, prize_id)
-    if prize is None:
-        abort(404)
+    prize = found(QuizPrize, prize_id)
     before = {"status": prize.status}
     try:
         claims.mark_delivered(session, prize.id, by=current_user.username, now=now(),
