@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import os
 import threading
 import time
 import uuid
@@ -193,6 +194,7 @@ class RedisStore(_LockMixin):
                                            socket_connect_timeout=1.0, health_check_interval=10)
         self._prefix = prefix
         self._cad = self._redis.register_script(_COMPARE_AND_DELETE)
+        self._lanes = threading.local()
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -257,14 +259,35 @@ class RedisStore(_LockMixin):
             return int(self._redis.zcard(self._k(key)))
 
     def script(self, source: str) -> Callable[[list[str], list[str | int]], Any]:
-        """A Lua script run atomically on the server (one round trip); keys get this store's prefix."""
+        """A Lua script run atomically on the server (one round trip); keys get this store's prefix.
+
+        Scripts are the per-message path (bot/gate.py), so they skip the client's pool and retry
+        wrappers and go straight down a connection this thread keeps: ~45 µs a call instead of
+        ~100 µs (issue 9's profile). The connection still checks its health when it has been idle.
+        """
         registered = self._redis.register_script(source)
 
         def run(keys: list[str], args: list[str | int]) -> Any:
+            prefixed = [self._k(key) for key in keys]
+            conn = self._lane()
             with self._errors():
-                return registered(keys=[self._k(key) for key in keys], args=args)
+                try:
+                    conn.send_command("EVALSHA", registered.sha, len(prefixed), *prefixed, *args)
+                    return conn.read_response()
+                except redis.exceptions.NoScriptError:
+                    return registered(keys=prefixed, args=args)  # loads it (a restarted Redis), then runs
+                except (redis.ConnectionError, redis.TimeoutError):
+                    conn.disconnect()  # a half-read reply must not be read by the next call
+                    raise
 
         return run
+
+    def _lane(self) -> redis.Connection:
+        lane = self._lanes
+        if getattr(lane, "pid", None) != os.getpid():  # never share a socket with a forked parent
+            pool = self._redis.connection_pool
+            lane.connection, lane.pid = pool.connection_class(**pool.connection_kwargs), os.getpid()
+        return lane.connection
 
     def flush_prefix(self) -> None:
         """Delete every key under this store's prefix (tests and `leaderboard rebuild`)."""

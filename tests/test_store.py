@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.store import LockTimeout, MemoryStore
+from bot.store import LockTimeout, MemoryStore, StoreError
 from tests.conftest import redis_store
 
 
@@ -97,3 +97,60 @@ def test_lock_lease_expires_when_holder_dies(any_store) -> None:  # noqa: ANN001
     any_store.set_nx("lock:dead", "someone-else", 0.1)
     with any_store.lock("lock:dead", ttl=5, wait=1.0):
         assert any_store.get("lock:dead") != "someone-else"
+
+
+# --- Redis scripts: the per-message path runs them on a connection each thread keeps -------------
+
+_ECHO_AND_COUNT = "redis.call('incr', KEYS[1]) return {ARGV[1], redis.call('get', KEYS[1])}"
+
+
+def test_script_runs_with_prefixed_keys(real_redis) -> None:  # noqa: ANN001
+    echo = real_redis.script(_ECHO_AND_COUNT)
+    assert echo(["n"], ["hi"]) == ["hi", "1"]
+    assert echo(["n"], ["again"]) == ["again", "2"]
+    assert real_redis.get("n") == "2"  # the key was prefixed like every other key of this store
+
+
+def test_script_reloads_after_redis_forgets_it(real_redis) -> None:  # noqa: ANN001
+    echo = real_redis.script(_ECHO_AND_COUNT)
+    echo(["n"], ["x"])
+    real_redis._redis.script_flush()  # as after a Redis restart
+    assert echo(["n"], ["y"]) == ["y", "2"]
+
+
+def test_script_reconnects_after_its_connection_is_killed(real_redis) -> None:  # noqa: ANN001
+    echo = real_redis.script(_ECHO_AND_COUNT)
+    echo(["n"], ["x"])
+    host, port = real_redis._lane()._sock.getsockname()[:2]
+    assert real_redis._redis.client_kill_filter(addr=f"{host}:{port}") == 1
+    try:
+        first = echo(["n"], ["after kill"])
+    except StoreError:
+        first = None  # the dead socket's call failed as a StoreError (callers degrade on that)...
+    assert echo(["n"], ["z"]) == ["z", "2" if first is None else "3"]  # ...and the store reconnects
+    assert real_redis._lane()._sock.getsockname()[:2] != (host, port)
+
+
+def test_script_error_is_a_store_error(real_redis) -> None:  # noqa: ANN001
+    broken = real_redis.script("return redis.call('no-such-command')")
+    with pytest.raises(StoreError):
+        broken([], [])
+    assert real_redis.script(_ECHO_AND_COUNT)(["n"], ["still fine"]) == ["still fine", "1"]
+
+
+def test_each_thread_keeps_its_own_script_connection(real_redis) -> None:  # noqa: ANN001
+    echo = real_redis.script(_ECHO_AND_COUNT)
+    lanes = []
+
+    def work() -> None:
+        for _ in range(50):
+            echo(["n"], ["t"])
+        lanes.append(real_redis._lane())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(lane) for lane in lanes}) == 4
+    assert real_redis.get("n") == "200"
