@@ -332,3 +332,32 @@ def test_one_user_is_never_handled_twice_at_once(probe_app, mode, clock) -> None
         t.join()
     assert len(calls) == 3
     assert active["overlap"] is False
+
+
+# --- the XML reader: built on ElementTree's C parser, giving what xmltodict gave -------------------
+
+@pytest.mark.parametrize("body", [
+    "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Content><![CDATA[  有空格  ]]></Content><MsgId>1</MsgId></xml>",
+    "<xml><Empty></Empty><Blank>   </Blank><SelfClosed/></xml>",
+    "<xml><ScanCodeInfo><ScanType>qrcode</ScanType><ScanResult>abc</ScanResult></ScanCodeInfo></xml>",
+    "<xml><SendPicsInfo><Count>2</Count><PicList><item><PicMd5Sum>a</PicMd5Sum></item>"
+    "<item><PicMd5Sum>b</PicMd5Sum></item></PicList></SendPicsInfo></xml>",
+    '<xml><Content lang="zh">带属性</Content><Event a="1"/></xml>',
+    "<xml><Mixed> 前 <Inner>x</Inner> 后 </Mixed></xml>",
+    '<?xml version="1.0" encoding="GBK"?><xml><Content>中文 &amp; &lt;b&gt;</Content></xml>',
+])
+def test_xml_fields_are_what_xmltodict_gave(body: str) -> None:
+    import xmltodict
+
+    from bot.wechat.inbound import parse_xml
+
+    assert parse_xml(body) == xmltodict.parse(body, disable_entities=True)["xml"]
+
+
+@pytest.mark.parametrize("body", ["<xml>just text</xml>", "<other><a>1</a></other>", "<xml><a>1</a>",
+                                  "<xml><a>&undefined;</a></xml>"])
+def test_xml_without_fields_is_malformed(body: str) -> None:
+    from bot.wechat.inbound import MalformedMessage, parse_xml
+
+    with pytest.raises(MalformedMessage):
+        parse_xml(body)
