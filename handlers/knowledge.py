@@ -72,8 +72,10 @@ def smalltalk_kind(msg: Inbound) -> str | None:
 
 
 def smalltalk(kind: str):  # noqa: ANN201 - a Matcher
-    def match(msg: Inbound, _ctx: Context) -> bool:
-        return smalltalk_kind(msg) == kind
+    def match(msg: Inbound, ctx: Context) -> bool:
+        if "knowledge.smalltalk" not in ctx.memo:  # four rules ask; work it out once
+            ctx.memo["knowledge.smalltalk"] = smalltalk_kind(msg)
+        return ctx.memo["knowledge.smalltalk"] == kind
 
     return match
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 
 import pytest
@@ -384,3 +385,14 @@ def test_near_me_after_setting_the_township_in_the_chat(citizen: Citizen) -> Non
     citizen.says("设置乡镇 南河镇")
     reply = citizen.says("我们这附近有什么演练")
     assert reply.startswith("南河镇的应急演练（共1项）") and "县级防汛应急演练" in reply
+
+
+def test_a_remembered_question_is_read_again_for_another_day(bot) -> None:  # noqa: ANN001
+    from bot.services.events import parse_query
+
+    events, townships = bot.content.events, bot.content.townships
+    first = parse_query("明天有什么活动", events, townships, dt.date(2021, 6, 1))
+    assert parse_query("明天有什么活动", events, townships, dt.date(2021, 6, 1)) is first  # remembered
+    next_day = parse_query("明天有什么活动", events, townships, dt.date(2021, 6, 2))
+    assert (first.first, next_day.first) == (dt.date(2021, 6, 2), dt.date(2021, 6, 3))
+    assert parse_query("燃气泄漏怎么办", events, townships, dt.date(2021, 6, 1)) is None

@@ -20,7 +20,7 @@ class Township:
     longitude: float
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # one per content load: compared (and hashed) by identity
 class Townships:
     items: tuple[Township, ...]
 
