@@ -173,9 +173,9 @@ def record_answer(session: Session, cfg: QuizConfig, store: Store | None, rnd: Q
                   given: str, key: str, now: dt.datetime) -> Answered:
     """Store one answer and advance the round in the same transaction; finish it after the last one."""
     correct = question.is_correct(given)
-    stored = session.scalar(insert_unless_present(session, QuizAnswer).values(
-        round_id=rnd.id, position=rnd.position, question_id=question.id, given=given, correct=correct,
-        answered_at=now, message_key=key).returning(QuizAnswer.id))
+    answer = {"round_id": rnd.id, "position": rnd.position, "question_id": question.id, "given": given,
+              "correct": correct, "answered_at": now, "message_key": key}
+    stored = session.scalar(insert_unless_present(QuizAnswer, tuple(answer), "id"), answer)
     if stored is None:
         # This message was answered before (a retry that outlived the dedupe), or another delivery
         # of an answer to this question won the race: count nothing, report what was kept.
