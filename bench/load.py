@@ -53,12 +53,24 @@ def stateless_messages(count: int, openids: int, seed: int = 1) -> Iterator[tupl
         yield f"o_bench_{rng.randrange(openids):06d}", rng.choice(STATELESS)
 
 
-def quiz_answers(openids: int, per_user: int, seed: int = 2) -> Iterator[tuple[str, str]]:
-    """Answers inside running rounds: user by user interleaved, so each user's answers stay in order."""
+def quiz_answers(rounds: dict[str, list[tuple[str, int]]], per_user: int, seed: int = 2) -> Iterator[tuple[str, str]]:
+    """Well-formed answers (right or wrong) to each user's own questions, in order, users interleaved:
+    every message is an answer the bot stores. `rounds`: openid -> [(question kind, option count)]
+    for the questions still to answer in their round."""
     rng = random.Random(seed)
     for position in range(per_user):
-        for user in range(openids):
-            yield f"o_quiz_{user:06d}", rng.choice(["A", "B", "C", "对", "错", "ABD"]) if position else rng.choice("ABCD")
+        for openid, questions in rounds.items():
+            if position < len(questions):
+                yield openid, well_formed_answer(rng, *questions[position])
+
+
+def well_formed_answer(rng: random.Random, kind: str, options: int) -> str:
+    letters = "ABCDEFGH"[:options]
+    if kind == "truefalse":
+        return rng.choice(["对", "错"])
+    if kind == "multiple":
+        return "".join(sorted(rng.sample(letters, rng.randint(2, options))))
+    return rng.choice(letters)
 
 
 def write_requests(path: Path, messages: Iterator[tuple[str, str]], aes_share: float = 0.5, seed: int = 3) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import signal
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed, stateless_messages, text_xml, write_requests  # noqa: E402
 from bench.results import write_section  # noqa: E402
+from bot.content import load_content  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 THREADS = 8
@@ -123,6 +125,22 @@ def start_rounds(base: str, first_user: int, users: int) -> None:
         list(pool.map(start, range(first_user, first_user + users)))
 
 
+def open_rounds(database_url: str) -> dict[str, list[tuple[str, int]]]:
+    """Each active round's questions still to answer, as (kind, option count): the quiz load
+    answers exactly those, so every message is an answer the bot stores."""
+    bank = load_content(ROOT / "content").quiz
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT openid, question_ids, position FROM quiz_rounds "
+                                    "WHERE status = 'active' ORDER BY openid")).all()
+    engine.dispose()
+    rounds = {}
+    for openid, question_ids, position in rows:
+        ids = json.loads(question_ids) if isinstance(question_ids, str) else question_ids
+        rounds[openid] = [(q.kind, len(q.options)) for q in map(bank.get, ids[position:])]
+    return rounds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=20)
@@ -142,7 +160,7 @@ def main() -> int:
 
     warmup, stateless = messages("warmup", 40_000), messages("stateless", lines)
     answers = work / "answers.txt"
-    answer_lines = write_requests(answers, quiz_answers(args.quiz_users, 4))
+    answer_lines = 0
     rows, notes = [], []
     redis_url = "redis://127.0.0.1:6379/14"
     subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, capture_output=True)
@@ -153,7 +171,9 @@ def main() -> int:
             # Warm-up: citizens known, pools and caches filled, as on any day after the first.
             wrk(base, warmup, 5, args.connections)
             if quiz:
+                nonlocal answer_lines
                 start_rounds(base, 0, args.quiz_users)
+                answer_lines = write_requests(file, quiz_answers(open_rounds(env["BOT_DATABASE_URL"]), 4))
             result = wrk(base, file, args.duration, args.connections)
             total = answer_lines if quiz else lines
             if result["requests"] > total:
@@ -190,7 +210,8 @@ def main() -> int:
             f"gunicorn gthread, {THREADS} threads per worker; wrk -t2 -c{args.connections} on the same 2-core machine "
             "(it takes CPU from the servers); half of the requests AES-encrypted; 5,000 distinct openids; every "
             "request a message not sent before (no dedupe hits); each target warmed up for 5 s first. The "
-            "quiz load is answers only, every user inside a round started before the load. The embedded "
+            "quiz load is answers only, every user inside a round started before the load, each answer "
+            "well-formed for that user's current question (so every one is stored). The embedded "
             "default runs one worker (its store lives in the process).\n\n"
             + "\n".join(table) + "\n\n" + "\n".join(f"- {r}" for r in ratios) + "\n" + "\n".join(notes)
             + "\n\n" + memory)

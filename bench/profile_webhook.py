@@ -1,0 +1,139 @@
+"""Where a message's time goes, in-process: the floor and the bot answer the same pre-signed pushes
+through Flask's test client on one thread, without gunicorn or wrk in the way.
+
+    .venv/bin/python -m bench.profile_webhook                       # µs per request, each target
+    .venv/bin/python -m bench.profile_webhook --target redis --top 25   # and a cProfile of one
+
+Targets: floor, embedded (SQLite + in-process store), redis (SQLite + Redis db 14),
+quiz (answers inside rounds on PostgreSQL + Redis, needs the local PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from werkzeug.test import EnvironBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed, stateless_messages, text_xml  # noqa: E402
+from bench.webhook_bench import bot_env, open_rounds, scratch_postgres  # noqa: E402
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def requests_for(messages, aes_share: float = 0.5) -> list[tuple[str, bytes]]:
+    out = []
+    for count, (openid, content) in enumerate(messages, start=1):
+        path, body = signed(text_xml(openid, content), count % 2 == 0 if aes_share else False, count)
+        out.append((path, body.encode()))
+    return out
+
+
+def floor_app():
+    os.environ.update(BENCH_TOKEN=TOKEN, BENCH_APP_ID=APP_ID, BENCH_AES_KEY=AES_KEY)
+    from bench.apps.floor import app
+    return app
+
+
+def bot_app(database_url: str, redis_url: str):
+    from bot import create_app
+    from bot.config import load_config
+    from bot.migrate import upgrade
+
+    upgrade(database_url)
+    os.environ.update(bot_env(database_url, redis_url))
+    return create_app(load_config(ROOT / "config.toml"))
+
+
+def drive(app, batch: list[tuple[str, bytes]]) -> tuple[float, float]:
+    """(CPU µs, wall µs) per request. The WSGI environs are built before the clock starts: the test
+    client's own work would otherwise be most of what is measured."""
+    environs = [EnvironBuilder(path=path, method="POST", data=body).get_environ() for path, body in batch]
+    statuses = []
+
+    def start_response(status, headers, exc_info=None):  # noqa: ANN001, ANN202 - WSGI's signature
+        statuses.append(status)
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    for environ in environs:
+        b"".join(app(environ, start_response))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert all(s.startswith("200") for s in statuses), {s for s in statuses if not s.startswith("200")}
+    n = len(batch)
+    return cpu / n * 1e6, wall / n * 1e6
+
+
+def measure(name: str, make_app: Callable, batch: list, warm: list, top: int) -> None:
+    app = make_app()
+    if warm:
+        drive(app, warm)
+    if top:
+        profile = cProfile.Profile()
+        profile.enable()
+        cpu, wall = drive(app, batch)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(top)
+    else:
+        cpu, wall = drive(app, batch)
+    print(f"{name:10s} {cpu:8.0f} µs CPU {wall:8.0f} µs wall per request ({len(batch)} requests)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", choices=["floor", "embedded", "redis", "quiz", "all"], default="all")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--top", type=int, default=0, help="print a cProfile of this many lines")
+    args = parser.parse_args()
+    targets = ["floor", "embedded", "redis", "quiz"] if args.target == "all" else [args.target]
+    batch = requests_for(stateless_messages(args.requests, 5000, seed=11))
+    # Every openid writes once first (its first message of the minute records the citizen), as in
+    # the wrk benchmark's steady state, where 5,000 citizens write every few seconds.
+    warm = requests_for((f"o_bench_{user:06d}", "帮助") for user in range(5000))
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = f"sqlite:///{tmp}/bot.db"
+        for target in targets:
+            if target == "floor":
+                measure("floor", floor_app, batch, warm, args.top)
+            elif target == "embedded":
+                measure("embedded", lambda: bot_app(sqlite, ""), batch, warm, args.top)
+            elif target == "redis":
+                import redis
+                redis.Redis.from_url(REDIS_URL).flushdb()
+                measure("redis", lambda: bot_app(sqlite, REDIS_URL), batch, warm, args.top)
+            else:
+                profile_quiz(args)
+    return 0
+
+
+def profile_quiz(args) -> None:
+    import redis
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    users = max(args.requests // 5, 100)
+    with scratch_postgres() as url:
+        app = bot_app(url, REDIS_URL)
+        client = app.test_client()
+        start_rounds_in_process(client, users)
+        answers = requests_for(quiz_answers(open_rounds(url), 6), aes_share=0.5)
+        warm, batch = answers[:users], answers[users:]
+        drive(app, warm)
+        measure("quiz", lambda: app, batch, [], args.top)
+
+
+def start_rounds_in_process(client, users: int) -> None:
+    for path, body in requests_for(((f"o_quiz_{u:06d}", "答题") for u in range(users)), aes_share=0):
+        client.post(path, data=body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
