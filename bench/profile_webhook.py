@@ -73,20 +73,22 @@ def drive(app, batch: list[tuple[str, bytes]]) -> tuple[float, float]:
     return cpu / n * 1e6, wall / n * 1e6
 
 
-def measure(name: str, make_app: Callable, batch: list, warm: list, top: int) -> None:
+def measure(name: str, make_app: Callable, batches: list[list], warm: list, top: int) -> None:
+    """The best of the batches (this VM's speed wanders by ±15% from one second to the next)."""
     app = make_app()
     if warm:
         drive(app, warm)
     if top:
         profile = cProfile.Profile()
         profile.enable()
-        cpu, wall = drive(app, batch)
+        drive(app, batches[0])
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
         pstats.Stats(profile).sort_stats("tottime").print_stats(top)
-    else:
-        cpu, wall = drive(app, batch)
-    print(f"{name:10s} {cpu:8.0f} µs CPU {wall:8.0f} µs wall per request ({len(batch)} requests)")
+        return
+    cpu, wall = min(drive(app, batch) for batch in batches)
+    print(f"{name:10s} {cpu:8.0f} µs CPU {wall:8.0f} µs wall per request (best of {len(batches)} x "
+          f"{len(batches[0])} requests)")
 
 
 def main() -> int:
@@ -96,7 +98,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=0, help="print a cProfile of this many lines")
     args = parser.parse_args()
     targets = ["floor", "embedded", "redis", "quiz"] if args.target == "all" else [args.target]
-    batch = requests_for(stateless_messages(args.requests, 5000, seed=11))
+    batches = [requests_for(stateless_messages(args.requests, 5000, seed=11 + i)) for i in range(3)]
     # Every openid writes once first (its first message of the minute records the citizen), as in
     # the wrk benchmark's steady state, where 5,000 citizens write every few seconds.
     warm = requests_for((f"o_bench_{user:06d}", "帮助") for user in range(5000))
@@ -104,13 +106,13 @@ def main() -> int:
         sqlite = f"sqlite:///{tmp}/bot.db"
         for target in targets:
             if target == "floor":
-                measure("floor", floor_app, batch, warm, args.top)
+                measure("floor", floor_app, batches, warm, args.top)
             elif target == "embedded":
-                measure("embedded", lambda: bot_app(sqlite, ""), batch, warm, args.top)
+                measure("embedded", lambda: bot_app(sqlite, ""), batches, warm, args.top)
             elif target == "redis":
                 import redis
                 redis.Redis.from_url(REDIS_URL).flushdb()
-                measure("redis", lambda: bot_app(sqlite, REDIS_URL), batch, warm, args.top)
+                measure("redis", lambda: bot_app(sqlite, REDIS_URL), batches, warm, args.top)
             else:
                 profile_quiz(args)
     return 0
@@ -125,9 +127,10 @@ def profile_quiz(args) -> None:
         client = app.test_client()
         start_rounds_in_process(client, users)
         answers = requests_for(quiz_answers(open_rounds(url), 6), aes_share=0.5)
-        warm, batch = answers[:users], answers[users:]
+        warm, rest = answers[:users], answers[users:]
         drive(app, warm)
-        measure("quiz", lambda: app, batch, [], args.top)
+        third = len(rest) // 3
+        measure("quiz", lambda: app, [rest[:third], rest[third:2 * third], rest[2 * third:]], [], args.top)
 
 
 def start_rounds_in_process(client, users: int) -> None:

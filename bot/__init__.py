@@ -26,6 +26,7 @@ def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
     bot = Bot(config, **collaborators)
     app.extensions["bot"] = bot
     app.register_blueprint(webhook.bp)
+    app.wsgi_app = webhook.PushesBelowFlask(app.wsgi_app, bot, config.server.max_body_bytes)  # type: ignore[method-assign]
     for module in FEATURES:
         importlib.import_module(module).init_app(app, bot)
     return app

@@ -334,6 +334,33 @@ def test_one_user_is_never_handled_twice_at_once(probe_app, mode, clock) -> None
     assert active["overlap"] is False
 
 
+# --- pushes are answered below Flask -----------------------------------------------------------
+
+def test_a_push_needs_no_flask_request_context(probe_app, monkeypatch) -> None:  # noqa: ANN001
+    def no_context(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a push went through Flask")
+
+    monkeypatch.setattr(probe_app, "request_context", no_context)
+    assert post(probe_app, GOOD).status_code == 200
+    assert calls  # the probe handler answered it
+
+
+def test_a_bug_below_flask_is_a_plain_500_without_details(probe_app, monkeypatch, caplog) -> None:  # noqa: ANN001
+    import bot.webhook
+
+    def broken(_body: str) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(bot.webhook, "parse_inbound", broken)
+    with caplog.at_level(logging.ERROR):
+        response = post(probe_app, GOOD)
+    assert response.status_code == 500
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "push failed" in caplog.text
+    metrics = probe_app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'smb_requests_total{outcome="5xx",route="/wechat"} 1.0' in metrics
+
+
 # --- the XML reader: built on ElementTree's C parser, giving what xmltodict gave -------------------
 
 @pytest.mark.parametrize("body", [
