@@ -1,8 +1,10 @@
 """Where a message's time goes, in-process: the floor and the bot answer the same pre-signed pushes
-through Flask's test client on one thread, without gunicorn or wrk in the way.
+through their WSGI apps on one thread, without gunicorn or wrk in the way.
 
     .venv/bin/python -m bench.profile_webhook                       # µs per request, each target
     .venv/bin/python -m bench.profile_webhook --target redis --top 25   # and a cProfile of one
+
+The first form writes "Webhook cost per message" in bench/RESULTS.md.
 
 Targets: floor, embedded (SQLite + in-process store), redis (SQLite + Redis db 14),
 quiz (answers inside rounds on PostgreSQL + Redis, needs the local PostgreSQL).
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed, stateless_messages, text_xml  # noqa: E402
+from bench.results import write_section  # noqa: E402
 from bench.webhook_bench import bot_env, open_rounds, scratch_postgres  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -73,7 +76,7 @@ def drive(app, batch: list[tuple[str, bytes]]) -> tuple[float, float]:
     return cpu / n * 1e6, wall / n * 1e6
 
 
-def measure(name: str, make_app: Callable, batches: list[list], warm: list, top: int) -> None:
+def measure(name: str, make_app: Callable, batches: list[list], warm: list, top: int) -> tuple[float, float] | None:
     """The best of the batches (this VM's speed wanders by ±15% from one second to the next)."""
     app = make_app()
     if warm:
@@ -85,10 +88,11 @@ def measure(name: str, make_app: Callable, batches: list[list], warm: list, top:
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
         pstats.Stats(profile).sort_stats("tottime").print_stats(top)
-        return
+        return None
     cpu, wall = min(drive(app, batch) for batch in batches)
     print(f"{name:10s} {cpu:8.0f} µs CPU {wall:8.0f} µs wall per request (best of {len(batches)} x "
           f"{len(batches[0])} requests)")
+    return cpu, wall
 
 
 def main() -> int:
@@ -102,23 +106,44 @@ def main() -> int:
     # Every openid writes once first (its first message of the minute records the citizen), as in
     # the wrk benchmark's steady state, where 5,000 citizens write every few seconds.
     warm = requests_for((f"o_bench_{user:06d}", "帮助") for user in range(5000))
+    figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = f"sqlite:///{tmp}/bot.db"
         for target in targets:
             if target == "floor":
-                measure("floor", floor_app, batches, warm, args.top)
+                figures[target] = measure("floor", floor_app, batches, warm, args.top)
             elif target == "embedded":
-                measure("embedded", lambda: bot_app(sqlite, ""), batches, warm, args.top)
+                figures[target] = measure("embedded", lambda: bot_app(sqlite, ""), batches, warm, args.top)
             elif target == "redis":
                 import redis
                 redis.Redis.from_url(REDIS_URL).flushdb()
-                measure("redis", lambda: bot_app(sqlite, REDIS_URL), batches, warm, args.top)
+                figures[target] = measure("redis", lambda: bot_app(sqlite, REDIS_URL), batches, warm, args.top)
             else:
-                profile_quiz(args)
+                figures[target] = profile_quiz(args)
+    if args.target == "all" and not args.top:
+        write_figures(figures, args.requests)
     return 0
 
 
-def profile_quiz(args) -> None:
+LABELS = {"floor": "floor (Flask + wechatpy), the stateless mix",
+          "embedded": "bot, embedded (SQLite + in-process store), the stateless mix",
+          "redis": "bot, Redis (SQLite for the citizens table), the stateless mix",
+          "quiz": "bot, Redis + PostgreSQL, a stored quiz answer"}
+
+
+def write_figures(figures: dict[str, tuple[float, float]], requests: int) -> None:
+    floor_wall = figures["floor"][1]
+    rows = [f"| {LABELS[name]} | {cpu:.0f} | {wall:.0f} | {floor_wall / wall:.2f} |"
+            for name, (cpu, wall) in figures.items()]
+    write_section("Webhook cost per message", (
+        f"Command: `.venv/bin/python -m bench.profile_webhook --requests {requests}`\n\n"
+        "In-process, one thread: the same pre-signed pushes (half AES) through the WSGI app without "
+        "gunicorn or wrk, every openid seen once first; the best of three batches of fresh messages "
+        "(this VM's speed wanders). Wall time includes waiting for Redis and PostgreSQL.\n\n"
+        "| target | CPU µs | wall µs | floor wall / wall |\n|---|---|---|---|\n" + "\n".join(rows)))
+
+
+def profile_quiz(args) -> tuple[float, float] | None:
     import redis
     redis.Redis.from_url(REDIS_URL).flushdb()
     users = max(args.requests // 5, 100)
@@ -130,7 +155,7 @@ def profile_quiz(args) -> None:
         warm, rest = answers[:users], answers[users:]
         drive(app, warm)
         third = len(rest) // 3
-        measure("quiz", lambda: app, [rest[:third], rest[third:2 * third], rest[2 * third:]], [], args.top)
+        return measure("quiz", lambda: app, [rest[:third], rest[third:2 * third], rest[2 * third:]], [], args.top)
 
 
 def start_rounds_in_process(client, users: int) -> None:

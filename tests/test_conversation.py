@@ -143,6 +143,7 @@ def test_help_is_generated_from_entry_points(citizen: Citizen, bot) -> None:  # 
 
 
 def test_last_interaction_tracks_messages(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+    first = clock.now()
     citizen.says("你好")
     clock.advance(hours=3)
     bot.store.delete(f"seen:{citizen.openid}")  # the one-minute write throttle, elapsed
@@ -150,6 +151,7 @@ def test_last_interaction_tracks_messages(citizen: Citizen, bot, clock) -> None:
     with bot.db.session() as s:
         row = s.scalar(select(CitizenRow).where(CitizenRow.openid == citizen.openid))
         assert row.last_interaction_at == clock.now()
+        assert row.first_seen_at == first  # created by the first message, kept by the next
 
 
 def test_job_report_events_do_not_open_the_window(citizen: Citizen, bot) -> None:  # noqa: ANN001

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.db import insert_or_update
 from bot.models import Citizen
 from bot.wechat.inbound import Inbound
 
@@ -28,7 +29,11 @@ def record_inbound(session: Session, msg: Inbound, now: dt.datetime, *, first_se
     minute of slack is nothing next to a 48-hour window.
     """
     follow_change = msg.kind == "event" and msg.event in ("subscribe", "unsubscribe")
-    if not follow_change and not (msg.is_person_action and first_seen):
+    if not follow_change:
+        if msg.is_person_action and first_seen:
+            # The common case, one statement: it was a third of a busy worker's CPU through the ORM.
+            touch = {"openid": msg.openid, "first_seen_at": now, "last_interaction_at": now}
+            session.execute(insert_or_update(Citizen, tuple(touch), "openid", ("last_interaction_at",)), touch)
         return
     citizen = get_or_create(session, msg.openid, now)
     if msg.event == "subscribe" and msg.kind == "event":
