@@ -143,7 +143,7 @@ def _eligibility_line(rule: str, total: int) -> str:
 def take_answer(msg: Inbound, ctx: Context) -> str:
     cfg = ctx.config.quiz
     now = ctx.now()
-    rnd = ctx.session.get(QuizRound, ctx.conv.data.get("round_id"))
+    rnd = rounds.load_round(ctx.session, ctx.conv.data.get("round_id"))
     if rnd is None or rnd.status != RoundStatus.ACTIVE:
         ctx.conv.clear()
         return text("round_over")
@@ -177,7 +177,7 @@ def take_answer(msg: Inbound, ctx: Context) -> str:
 @router.on(state=Quiz.answering)
 def reask_media(msg: Inbound, ctx: Context) -> str | None:
     """A photo or a menu click in the middle of a round: the question stands."""
-    rnd = ctx.session.get(QuizRound, ctx.conv.data.get("round_id"))
+    rnd = rounds.load_round(ctx.session, ctx.conv.data.get("round_id"))
     question = rounds.current_question(ctx.content.quiz, rnd) if rnd is not None else None
     if question is None or rnd.status != RoundStatus.ACTIVE:
         ctx.conv.clear()
@@ -187,7 +187,7 @@ def reask_media(msg: Inbound, ctx: Context) -> str | None:
 
 @router.on_cancel("quiz")
 def abandon_quiz(msg: Inbound, ctx: Context) -> str:
-    rnd = ctx.session.get(QuizRound, ctx.conv.data.get("round_id"))
+    rnd = rounds.load_round(ctx.session, ctx.conv.data.get("round_id"))
     ctx.conv.clear()
     if rnd is None or rnd.status != RoundStatus.ACTIVE:
         return text("abandoned")

@@ -13,7 +13,7 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import TZ
@@ -161,6 +161,15 @@ def _mixed(questions: Sequence[Question], n: int, rng: random.Random) -> list[st
             if pile and len(chosen) < n:
                 chosen.append(pile.pop())
     return chosen
+
+
+# Built once: `session.get` builds and annotates its query on every call, ~40% of loading a round
+# (a quiz answer loads one; issue 9's profile).
+_ROUND_BY_ID = select(QuizRound).where(QuizRound.id == bindparam("round_id"))
+
+
+def load_round(session: Session, round_id: int | None) -> QuizRound | None:
+    return session.scalars(_ROUND_BY_ID, {"round_id": round_id}).one_or_none() if round_id is not None else None
 
 
 def current_question(bank: QuizBank, rnd: QuizRound) -> Question | None:
