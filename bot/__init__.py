@@ -22,7 +22,6 @@ def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
     app.config["SECRET_KEY"] = config.server.secret_key or "dev-only-" + config.wechat.token
-    app.session_interface = webhook.SessionsExceptForWeChat()
     bot = Bot(config, **collaborators)
     app.extensions["bot"] = bot
     app.register_blueprint(webhook.bp)

@@ -7,8 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, Request, Response, abort, current_app, jsonify, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Request as WerkzeugRequest
@@ -36,15 +35,6 @@ def _check_signature(bot: Bot, args: MultiDict[str, str]) -> None:
         bot.gateway.check_signature(args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", ""))
     except BadSignature:
         abort(403)
-
-
-class SessionsExceptForWeChat(SecureCookieSessionInterface):
-    """WeChat's URL check carries no cookie and needs none: skip building the signed cookie session."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path == "/wechat":
-            return self.make_null_session(app)
-        return super().open_session(app, request)
 
 
 @bp.get("/wechat")
