@@ -23,8 +23,8 @@ class Context:
     session: Session
     bot: Bot
     log: logging.Logger
-    # What a matcher worked out about this message, kept for its handler (e.g. the parsed event
-    # question) so that nothing is read twice.
+    # What one matcher worked out about this message, kept for the other rules that ask the same
+    # (e.g. which smalltalk it is) so that nothing is read twice.
     memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property

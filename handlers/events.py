@@ -95,10 +95,8 @@ def _named_event(ctx: Context, what: str) -> Event | None:
 
 
 def _query(text: str, ctx: Context) -> EventQuery | None:
-    key = "events.query:" + text
-    if key not in ctx.memo:
-        ctx.memo[key] = calendar.parse_query(text, ctx.content.events, ctx.content.townships, ctx.now().date())
-    return ctx.memo[key]
+    # Asked by the matcher, then by its handler: the calendar remembers the answer (Events.questions).
+    return calendar.parse_query(text, ctx.content.events, ctx.content.townships, ctx.now().date())
 
 
 # --- lists --------------------------------------------------------------------------------------
