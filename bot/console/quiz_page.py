@@ -173,8 +173,8 @@ def scores(session: Session) -> dict[int, int]:
 @panel("quiz_participation", "有奖答题参与情况", action="view_quiz", order=40)
 def quiz_participation_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
     days = dashboard_days(moment.date(), dt.date.fromisoformat(bot.config.quiz.campaign_start))
-    found = rounds_per_day(session, days[0], days[-1])
-    per_day = [found.get(d, DayRounds(d)) for d in days]
+    by_day = rounds_per_day(session, days[0], days[-1])
+    per_day = [by_day.get(d, DayRounds(d)) for d in days]
     people, counted, practice = session.execute(select(
         func.count(func.distinct(QuizRound.openid)), _count_if(QuizRound.counted.is_(True)),
         _count_if(QuizRound.counted.is_(False)))).one()
