@@ -73,11 +73,18 @@ def well_formed_answer(rng: random.Random, kind: str, options: int) -> str:
     return rng.choice(letters)
 
 
-def write_requests(path: Path, messages: Iterator[tuple[str, str]], aes_share: float = 0.5, seed: int = 3) -> int:
+def signed_pushes(messages: Iterator[tuple[str, str]], aes_share: float = 0.5, seed: int = 3
+                  ) -> Iterator[tuple[str, str]]:
+    """(path with query, body) for each (openid, text): a fresh text message, AES for `aes_share` of them."""
     rng = random.Random(seed)
+    for count, (openid, content) in enumerate(messages, start=1):
+        yield signed(text_xml(openid, content), rng.random() < aes_share, count)
+
+
+def write_requests(path: Path, messages: Iterator[tuple[str, str]], aes_share: float = 0.5, seed: int = 3) -> int:
     count = 0
     with path.open("w", encoding="utf-8") as out:
-        for count, (openid, content) in enumerate(messages, start=1):
-            target, body = signed(text_xml(openid, content), rng.random() < aes_share, count)
+        for target, body in signed_pushes(messages, aes_share, seed):
             out.write(f"{target}\t{body}\n")
+            count += 1
     return count

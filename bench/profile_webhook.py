@@ -27,7 +27,7 @@ from werkzeug.test import EnvironBuilder
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed, stateless_messages, text_xml  # noqa: E402
+from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed_pushes, stateless_messages  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from bench.webhook_bench import bot_env, open_rounds, scratch_postgres  # noqa: E402
 
@@ -35,11 +35,7 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 def requests_for(messages, aes_share: float = 0.5) -> list[tuple[str, bytes]]:
-    out = []
-    for count, (openid, content) in enumerate(messages, start=1):
-        path, body = signed(text_xml(openid, content), count % 2 == 0 if aes_share else False, count)
-        out.append((path, body.encode()))
-    return out
+    return [(path, body.encode()) for path, body in signed_pushes(messages, aes_share)]
 
 
 def floor_app():
