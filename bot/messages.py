@@ -67,7 +67,7 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
     rule = None
     try:
         now = bot.clock.now()
-        citizens.record_inbound(session, msg, now, first_seen=first_seen)
+        citizens.record_inbound(bot.db, session, msg, now, first_seen=first_seen)
         _commit(session)
         ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)
         rule = bot.dispatcher.pick(msg, ctx)
