@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
+import socket
+import struct
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -195,6 +198,7 @@ class RedisStore(_LockMixin):
         self._prefix = prefix
         self._cad = self._redis.register_script(_COMPARE_AND_DELETE)
         self._lanes = threading.local()
+        _STORES_WITH_LANES.add(self)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -284,16 +288,47 @@ class RedisStore(_LockMixin):
 
     def _lane(self) -> redis.Connection:
         lane = self._lanes
-        if getattr(lane, "pid", None) != os.getpid():  # never share a socket with a forked parent
+        connection = getattr(lane, "connection", None)
+        if connection is None:
             pool = self._redis.connection_pool
-            lane.connection, lane.pid = pool.connection_class(**pool.connection_kwargs), os.getpid()
-        return lane.connection
+            kind = _KernelTimeoutConnection if pool.connection_class is redis.Connection else pool.connection_class
+            connection = lane.connection = kind(**pool.connection_kwargs)
+        return connection
+
+    def _forget_lanes(self) -> None:
+        self._lanes = threading.local()
 
     def flush_prefix(self) -> None:
         """Delete every key under this store's prefix (tests and `leaderboard rebuild`)."""
         with self._errors():
             for key in self._redis.scan_iter(self._prefix + "*", count=1000):
                 self._redis.delete(key)
+
+
+class _KernelTimeoutConnection(redis.Connection):
+    """A lane's TCP connection: a blocking socket whose timeouts the kernel keeps (SO_RCVTIMEO,
+    SO_SNDTIMEO). Python's own socket timeout polls before every send and every receive: two extra
+    system calls a round trip, and system calls are most of a round trip's cost (issue 9). A read
+    that times out fails as a ConnectionError, which the lane turns into a StoreError."""
+
+    def _connect(self) -> socket.socket:
+        sock = super()._connect()
+        timeout = self.socket_timeout or 0.0
+        if timeout:
+            seconds = int(timeout)
+            limit = struct.pack("ll", seconds, int((timeout - seconds) * 1_000_000))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+            sock.settimeout(None)
+        return sock
+
+
+# A forked child must never share its parent's lane sockets (gunicorn forks workers after the app
+# is built): every store forgets its lanes in the child. Cheaper than asking os.getpid(), a
+# system call, on every round trip.
+_STORES_WITH_LANES: weakref.WeakSet[RedisStore] = weakref.WeakSet()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: [store._forget_lanes() for store in list(_STORES_WITH_LANES)])
 
 
 def build_store(url: str) -> Store:

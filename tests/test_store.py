@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import struct
 import threading
 import time
 
@@ -154,3 +157,47 @@ def test_each_thread_keeps_its_own_script_connection(real_redis) -> None:  # noq
         t.join()
     assert len({id(lane) for lane in lanes}) == 4
     assert real_redis.get("n") == "200"
+
+
+def test_script_on_a_server_that_never_answers_fails_within_the_timeout() -> None:
+    """Lane sockets are blocking with the kernel's timeouts (no poll per call): a hung server still
+    ends as a StoreError after socket_timeout, never a stuck worker thread."""
+    from bot.store import RedisStore
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    store = RedisStore(f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+    started = time.monotonic()
+    with pytest.raises(StoreError):
+        store.script("return 1")([], [])
+    assert time.monotonic() - started < 5
+    listener.close()
+
+
+def test_lane_sockets_block_and_leave_timeouts_to_the_kernel(real_redis) -> None:  # noqa: ANN001
+    real_redis.script(_ECHO_AND_COUNT)(["n"], ["x"])
+    sock = real_redis._lane()._sock
+    assert sock.gettimeout() is None
+    seconds, micros = struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.calcsize("ll")))
+    assert seconds + micros / 1e6 == pytest.approx(1.0)
+
+
+def test_a_forked_child_opens_its_own_lane(real_redis) -> None:  # noqa: ANN001
+    echo = real_redis.script(_ECHO_AND_COUNT)
+    echo(["n"], ["parent"])
+    parent_port = real_redis._lane()._sock.getsockname()[1]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first call must not use the parent's socket
+        try:
+            answer = echo(["n"], ["child"])
+            child_port = real_redis._lane()._sock.getsockname()[1]
+            os.write(write_end, f"{answer[1]} {child_port}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    count, child_port = os.read(read_end, 100).decode().split()
+    os.waitpid(pid, 0)
+    assert count == "2" and int(child_port) != parent_port
+    assert echo(["n"], ["parent again"]) == ["parent again", "3"]
