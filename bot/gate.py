@@ -12,7 +12,7 @@ falls back to the step-by-step path, which waits.
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import random
 
 from bot.dedupe import PENDING, Dedupe
 from bot.store import LockTimeout, RedisStore, Store
@@ -108,7 +108,9 @@ class RedisGate(StoreGate):
         self._leave = store.script(_LEAVE)
 
     def enter(self, key: str, openid: str, *, note_seen: bool) -> Entry:
-        token = uuid.uuid4().hex
+        # Unique enough to tell this holder's lock from the next one's, and no getrandom system
+        # call per message as uuid4 makes (random reseeds itself in a forked worker).
+        token = f"{random.getrandbits(64):016x}"
         answer = self._enter([f"dedupe:{key}", f"lock:{openid}", f"conv:{openid}", f"seen:{openid}"],
                              [PENDING, _ms(self.dedupe.ttl), token, _ms(LOCK_TTL), _ms(SEEN_SECONDS),
                               "1" if note_seen else "0"])
