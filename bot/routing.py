@@ -72,7 +72,10 @@ def menu_key(*keys: str) -> Matcher:
 
 def any_of(*matchers: Matcher) -> Matcher:
     def match(msg: Inbound, ctx: Context) -> bool:
-        return any(m(msg, ctx) for m in matchers)
+        for m in matchers:  # a loop, not any(<generator>): routing asks every rule of every message
+            if m(msg, ctx):
+                return True
+        return False
 
     match.parts = matchers  # type: ignore[attr-defined]
     return match
@@ -80,7 +83,10 @@ def any_of(*matchers: Matcher) -> Matcher:
 
 def all_of(*matchers: Matcher) -> Matcher:
     def match(msg: Inbound, ctx: Context) -> bool:
-        return all(m(msg, ctx) for m in matchers)
+        for m in matchers:
+            if not m(msg, ctx):
+                return False
+        return True
 
     match.parts = matchers  # type: ignore[attr-defined]
     return match
@@ -100,7 +106,12 @@ class Rule:
     router: str
 
     def matches(self, msg: Inbound, ctx: Context) -> bool:
-        return any(m(msg, ctx) for m in self.matchers)
+        return self.test(msg, ctx)
+
+    @property
+    def test(self) -> Matcher:
+        """The rule's matchers as one call (most rules have just one)."""
+        return self.matchers[0] if len(self.matchers) == 1 else any_of(*self.matchers)
 
     def menu_keys(self) -> set[str]:
         keys: set[str] = set()
@@ -158,18 +169,22 @@ class Dispatcher:
         self.steps = [r for r in rules if r.states is not None and not r.escape]
         self.entries = [r for r in rules if r.states is None and not r.escape]
         self.cancel_hooks = {flow: hook for router in routers for flow, hook in router.cancel_hooks.items()}
+        # Every message asks up to ~30 rules: each rule's test is looked up once, here.
+        self._escapes = [(r, r.test) for r in self.escapes]
+        self._steps = [(r, r.test) for r in self.steps]
+        self._entries = [(r, r.test) for r in self.entries]
 
     def pick(self, msg: Inbound, ctx: Context) -> Rule | None:
-        for rule in self.escapes:
-            if rule.matches(msg, ctx):
+        for rule, test in self._escapes:
+            if test(msg, ctx):
                 return rule
         state = ctx.conv.state
         if state is not None:
-            for rule in self.steps:
-                if state in rule.states and rule.matches(msg, ctx):  # type: ignore[operator]
+            for rule, test in self._steps:
+                if state in rule.states and test(msg, ctx):  # type: ignore[operator]
                     return rule
-        for rule in self.entries:
-            if rule.matches(msg, ctx):
+        for rule, test in self._entries:
+            if test(msg, ctx):
                 return rule
         return None
 
