@@ -3,7 +3,7 @@
 from a separate process on loopback.
 
     .venv/bin/pip install -r bench/requirements.txt   # WeRoBot, bench only
-    .venv/bin/python -m bench.webhook_bench --duration 20
+    .venv/bin/python -m bench.webhook_bench
 
 Needs wrk (apt-get install wrk), PostgreSQL and Redis on this machine.
 """
@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -141,11 +143,21 @@ def open_rounds(database_url: str) -> dict[str, list[tuple[str, int]]]:
     return rounds
 
 
+@dataclasses.dataclass(frozen=True)
+class Target:
+    label: str
+    app: str
+    workers: int
+    env: dict[str, str]
+    quiz: bool = False  # the load is answers inside quiz rounds rather than the stateless mix
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per target per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--quiz-users", type=int, default=10_000)
+    parser.add_argument("--quiz-users", type=int, default=5_000, help="fresh quiz players per round")
     parser.add_argument("--memory-requests", type=int, default=100_000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="smb-bench-"))
@@ -153,72 +165,102 @@ def main() -> int:
     # costs almost nothing and would flatter the bot. Files are sized so that wrk never wraps.
     lines = args.duration * 6_000
 
-    def messages(name: str, count: int) -> Path:
+    def messages(name: str, count: int, seed: int) -> Path:
         path = work / f"{name}.txt"
-        write_requests(path, stateless_messages(count, 5_000))
+        write_requests(path, stateless_messages(count, 5_000, seed=seed))
         return path
 
-    warmup, stateless = messages("warmup", 40_000), messages("stateless", lines)
-    answers = work / "answers.txt"
-    answer_lines = 0
-    rows, notes = [], []
+    warmup = messages("warmup", 40_000, 1)
+    stateless = [messages(f"stateless-{r}", lines, 10 + r) for r in range(args.rounds)]
     redis_url = "redis://127.0.0.1:6379/14"
     subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, capture_output=True)
-
-    def measure(label: str, app: str, workers: int, env: dict[str, str], file: Path, *,
-                quiz: bool = False) -> dict[str, float]:
-        with server(app, workers, env) as (base, _):
-            # Warm-up: citizens known, pools and caches filled, as on any day after the first.
-            wrk(base, warmup, 5, args.connections)
-            if quiz:
-                nonlocal answer_lines
-                start_rounds(base, 0, args.quiz_users)
-                answer_lines = write_requests(file, quiz_answers(open_rounds(env["BOT_DATABASE_URL"]), 4))
-            result = wrk(base, file, args.duration, args.connections)
-            total = answer_lines if quiz else lines
-            if result["requests"] > total:
-                notes.append(f"- {label}: wrk wrapped around its file ({result['requests']:,} requests, "
-                             f"{total:,} distinct); the repeats were dedupe hits.")
-        rows.append((label, workers, result))
-        print(label, result, flush=True)
-        return result
-
-    floor = measure("floor (Flask + wechatpy)", "bench.apps.floor:app", 2, {}, stateless)
-    werobot = measure("WeRoBot echo", "bench.apps.werobot_echo:app", 2, {}, stateless)
-    with scratch_postgres() as pg:
+    results: dict[str, list[dict[str, float]]] = {}
+    notes: list[str] = []
+    with scratch_postgres() as pg, contextlib.ExitStack() as running:
+        sqlite = f"sqlite:///{work / 'embedded.db'}"
         upgrade(pg, redis_url)
-        bot_stateless = measure("bot, Redis + PostgreSQL, stateless mix", "bot:create_app()", 2,
-                                bot_env(pg, redis_url), stateless)
-        bot_quiz = measure("bot, Redis + PostgreSQL, quiz answers in rounds", "bot:create_app()", 2,
-                           bot_env(pg, redis_url), answers, quiz=True)
+        upgrade(sqlite, "")
+        targets = [Target("floor (Flask + wechatpy)", "bench.apps.floor:app", 2, {}),
+                   Target("WeRoBot echo", "bench.apps.werobot_echo:app", 2, {}),
+                   Target("bot, Redis + PostgreSQL, stateless mix", "bot:create_app()", 2, bot_env(pg, redis_url)),
+                   Target("bot, Redis + PostgreSQL, quiz answers in rounds", "bot:create_app()", 2,
+                          bot_env(pg, redis_url), quiz=True),
+                   Target("bot, embedded (SQLite + in-process store), stateless mix", "bot:create_app()", 1,
+                          bot_env(sqlite, "")),
+                   Target("floor (Flask + wechatpy), 1 worker", "bench.apps.floor:app", 1, {})]
+        # Every target runs at once, idle but for its turn, so that each round measures them all
+        # within a minute or two: this VM's speed drifts by 2-3x over a session, and ratios taken
+        # from runs far apart in time measured the drift.
+        bases = {t.label: running.enter_context(server(t.app, t.workers, t.env))[0] for t in targets if not t.quiz}
+        bases[targets[3].label] = bases[targets[2].label]  # the same two workers take both loads
+        for t in targets:
+            if not t.quiz:  # warm-up: citizens known, pools and caches filled, as on any day after the first
+                wrk(bases[t.label], warmup, 5, args.connections)
+        for r in range(args.rounds):
+            for t in targets:
+                if t.quiz:
+                    file, total = quiz_load(bases[t.label], pg, work, r, args.quiz_users)
+                else:
+                    file, total = stateless[r], lines
+                result = wrk(bases[t.label], file, args.duration, args.connections)
+                if result["requests"] > total:
+                    notes.append(f"- {t.label}, round {r + 1}: wrk wrapped around its file ({result['requests']:,} "
+                                 f"requests, {total:,} distinct); the repeats were dedupe hits.")
+                results.setdefault(t.label, []).append(result)
+                print(f"round {r + 1}", t.label, result, flush=True)
         memory = measure_memory(bot_env(pg, redis_url), work, args.memory_requests, args.connections)
-    sqlite = f"sqlite:///{work / 'embedded.db'}"
-    upgrade(sqlite, "")
-    embedded = measure("bot, embedded (SQLite + in-process store), stateless mix", "bot:create_app()", 1,
-                       bot_env(sqlite, ""), stateless)
-    floor1 = measure("floor (Flask + wechatpy), 1 worker", "bench.apps.floor:app", 1, {}, stateless)
-
-    ratios = [f"bot stateless / floor: {bot_stateless['rps'] / floor['rps']:.2f} (target ≥ 0.8)",
-              f"bot stateless / WeRoBot: {bot_stateless['rps'] / werobot['rps']:.2f} (target > 1)",
-              f"bot quiz answers / floor: {bot_quiz['rps'] / floor['rps']:.2f} (target ≥ 0.4)",
-              f"bot embedded / floor at 1 worker: {embedded['rps'] / floor1['rps']:.2f}"]
-    table = ["| target | workers | req/s | p50 ms | p99 ms | max ms | errors |", "|---|---|---|---|---|---|---|"]
-    table += [f"| {label} | {w} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.0f} | {r['errors']} |"
-              for label, w, r in rows]
-    body = (f"Command: `.venv/bin/python -m bench.webhook_bench --duration {args.duration} --connections "
-            f"{args.connections} --quiz-users {args.quiz_users} --memory-requests {args.memory_requests}`\n\n"
-            f"gunicorn gthread, {THREADS} threads per worker; wrk -t2 -c{args.connections} on the same 2-core machine "
-            "(it takes CPU from the servers); half of the requests AES-encrypted; 5,000 distinct openids; every "
-            "request a message not sent before (no dedupe hits); each target warmed up for 5 s first. The "
-            "quiz load is answers only, every user inside a round started before the load, each answer "
-            "well-formed for that user's current question (so every one is stored). The embedded "
-            "default runs one worker (its store lives in the process).\n\n"
-            + "\n".join(table) + "\n\n" + "\n".join(f"- {r}" for r in ratios) + "\n" + "\n".join(notes)
-            + "\n\n" + memory)
-    print("\n".join(ratios))
-    print(memory)
+    body = report(targets, results, args) + "\n" + "\n".join(notes) + "\n\n" + memory
+    print(body)
     write_section("Webhook throughput", body)
     return 0
+
+
+def quiz_load(base: str, database_url: str, work: Path, round_no: int, users: int) -> tuple[Path, int]:
+    """A round's quiz load: fresh players each start a round, then answer every question of it
+    (the last answer finishes the round: scored, leaderboard), each answer well-formed for that
+    player's own question, so every message is an answer the bot stores."""
+    first = round_no * users
+    start_rounds(base, first, users)
+    players = {f"o_quiz_{user:06d}" for user in range(first, first + users)}
+    questions = {openid: left for openid, left in open_rounds(database_url).items() if openid in players}
+    path = work / f"answers-{round_no}.txt"
+    return path, write_requests(path, quiz_answers(questions, max(map(len, questions.values())), seed=2 + round_no))
+
+
+def report(targets: list[Target], results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> str:
+    def median(label: str, key: str) -> float:
+        return statistics.median(r[key] for r in results[label])
+
+    floor, werobot, bot, quiz, embedded, floor1 = (t.label for t in targets)
+
+    def ratio(label: str, against: str, target: str = "") -> str:
+        each = [mine["rps"] / theirs["rps"] for mine, theirs in zip(results[label], results[against], strict=True)]
+        spread = ", ".join(f"{x:.2f}" for x in each)
+        return f"{median(label, 'rps') / median(against, 'rps'):.2f}{target} (rounds: {spread})"
+
+    table = ["| target | workers | req/s, median | req/s, each round | p50 ms | p99 ms | worst p99 ms | max ms | "
+             "errors |", "|---|---|---|---|---|---|---|---|---|"]
+    for t in targets:
+        rows = results[t.label]
+        each = " / ".join(f"{r['rps']:.0f}" for r in rows)
+        table.append(f"| {t.label} | {t.workers} | {median(t.label, 'rps'):.0f} | {each} | "
+                     f"{median(t.label, 'p50'):.1f} | {median(t.label, 'p99'):.1f} | {max(r['p99'] for r in rows):.1f} | "
+                     f"{max(r['max'] for r in rows):.0f} | {sum(r['errors'] for r in rows):.0f} |")
+    ratios = [f"bot stateless / floor: {ratio(bot, floor, ' (target ≥ 0.8)')}",
+              f"bot stateless / WeRoBot: {ratio(bot, werobot, ' (target > 1)')}",
+              f"bot quiz answers / floor: {ratio(quiz, floor, ' (target ≥ 0.4)')}",
+              f"bot embedded / floor at 1 worker: {ratio(embedded, floor1)}"]
+    return (f"Command: `.venv/bin/python -m bench.webhook_bench --duration {args.duration} --rounds {args.rounds} "
+            f"--connections {args.connections} --quiz-users {args.quiz_users} --memory-requests {args.memory_requests}`\n\n"
+            f"gunicorn gthread, {THREADS} threads per worker; wrk -t2 -c{args.connections}, {args.duration} s per target "
+            f"per round, on the same 2-core machine (it takes CPU from the servers). All targets run at once and "
+            f"take turns, {args.rounds} rounds; medians over the rounds (p99 and p50: the median round's; worst p99 "
+            "and max: over all rounds). Stateless mix: half of the requests AES-encrypted, 5,000 distinct openids, "
+            "every request a message not sent before (no dedupe hits), each target warmed up for 5 s first. Quiz "
+            f"load: each round {args.quiz_users:,} fresh players start a round, then answer all its questions, users "
+            "interleaved, each answer well-formed for that player's question (every one is stored; one in five "
+            "finishes a round). The embedded default runs one worker (its store lives in the process).\n\n"
+            + "\n".join(table) + "\n\n" + "\n".join(f"- {r}" for r in ratios))
 
 
 def upgrade(database_url: str, redis_url: str) -> None:
