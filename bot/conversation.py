@@ -117,4 +117,6 @@ class Conversation:
             return ConversationWrite(None)
         idle = self.data.get("_idle", self._idle.total_seconds())
         payload = {"state": self.state, "data": self.data, "touched": self._clock.now().isoformat(), "idle": idle}
+        if not self.holds_work:
+            payload["context"] = True  # read by the gate's script: pure messages need no lock (gate.py)
         return ConversationWrite(json.dumps(payload, ensure_ascii=False), ttl=idle + CLEANUP_AFTER.total_seconds())

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Executable, Row, Table, TextClause, bindparam, create_engine, event, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 
 class Database:
@@ -15,6 +15,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "after_flush", _count_flush)
+        event.listen(self.sessions, "do_orm_execute", _count_statement)
         # PostgreSQL in autocommit: one statement is its own transaction, one round trip where
         # BEGIN, the statement and COMMIT take three. SQLite has no round trips to save.
         self._alone = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -42,6 +44,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def writes(session: Session) -> int:
+    """How many writes the session made or holds unflushed: a rule declared pure must make none
+    (messages.run checks)."""
+    return session.info.get("writes", 0) + bool(session.new or session.dirty or session.deleted)
+
+
+def _count_flush(session: Session, _flush_context: Any) -> None:
+    session.info["writes"] = session.info.get("writes", 0) + 1
+
+
+def _count_statement(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete or (
+            isinstance(statement, TextClause) and not statement.text.lstrip()[:6].upper().startswith("SELECT")):
+        state.session.info["writes"] = state.session.info.get("writes", 0) + 1
 
 
 def make_engine(url: str) -> Engine:

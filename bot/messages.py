@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -9,9 +10,12 @@ from sqlalchemy.orm import Session
 
 from bot.context import Context
 from bot.conversation import Conversation
+from bot.db import writes
 from bot.dedupe import SUCCESS
+from bot.gate import Entry
 from bot.observability import anon
 from bot.replies import Text, as_reply, render
+from bot.routing import Rule
 from bot.runtime import Bot
 from bot.services import citizens
 from bot.store import LockTimeout, StoreError
@@ -23,7 +27,17 @@ log = logging.getLogger(__name__)
 def handle(bot: Bot, msg: Inbound) -> str:
     """The plaintext reply XML (or `success`) for one delivery of a message."""
     try:
-        entry = bot.gate.enter(msg.dedupe_key, msg.openid, note_seen=msg.is_person_action)
+        # A citizen's message from outside any flow may need no claim and no lock (gate.py).
+        entry = bot.gate.enter(msg.dedupe_key, msg.openid, note_seen=msg.is_person_action,
+                               free_if_idle=msg.is_person_action)
+        if entry.free:
+            out = run_free(bot, msg, entry)
+            if out is not None:
+                return out
+            # Not pure (its rule is not, or the handler wrote and was rolled back): the ordinary
+            # way, claimed and locked.
+            entry = dataclasses.replace(bot.gate.enter(msg.dedupe_key, msg.openid, note_seen=False),
+                                        first_seen=entry.first_seen)
     except LockTimeout:
         # The citizen's previous message is still being handled (the gate gave the claim back, so
         # WeChat's retry of this one can run); say so rather than drop it silently.
@@ -47,6 +61,32 @@ def handle(bot: Bot, msg: Inbound) -> str:
     return out
 
 
+def run_free(bot: Bot, msg: Inbound, entry: Entry) -> str | None:
+    """A message from a citizen in no flow (at most a context, such as a list to page), without
+    claim or lock, when its rule is pure; nothing to leave but the context (gate.py). None when the
+    rule is not pure, or its handler wrote to the database after all (rolled back)."""
+    conv = Conversation(msg.openid, bot.clock, bot.idle, saved=entry.conversation)
+    session = bot.db.session()
+    try:
+        rule = bot.dispatcher.pick(msg, Context(msg=msg, conv=conv, session=session, bot=bot, log=log))
+    except Exception:
+        return None  # the ordinary path routes it again and answers the failure
+    finally:
+        session.close()
+    if rule is None or not rule.pure:
+        return None
+    out = run(bot, msg, conv, first_seen=entry.first_seen, rule=rule)
+    change = conv.change()
+    if out is not None and change is not None:
+        try:
+            if not bot.gate.keep_context(entry, change):
+                log.info("context of %s not kept: the conversation changed meanwhile", msg.dedupe_key)
+        except StoreError:
+            bot.metrics.store_errors.inc()
+            log.warning("store failed keeping the context of %s", msg.dedupe_key)
+    return out
+
+
 def handle_without_store(bot: Bot, msg: Inbound) -> str:
     """The store (Redis) is down: answer what needs no state, refuse to start or continue flows.
 
@@ -61,17 +101,27 @@ def handle_without_store(bot: Bot, msg: Inbound) -> str:
     return run(bot, msg, conv, first_seen=False, stateless=True)
 
 
-def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, stateless: bool = False) -> str:
-    """Route and handle one message under the user's lock; never raises."""
+def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, stateless: bool = False,
+        rule: Rule | None = None) -> str:
+    """Route and handle one message under the user's lock; never raises.
+
+    Given a pure `rule` (run_free: no lock), returns None instead of committing when its handler
+    wrote to the database after all."""
     session = bot.db.session()
-    rule = None
+    pure = rule is not None
     try:
         now = bot.clock.now()
         citizens.record_inbound(bot.db, session, msg, now, first_seen=first_seen)
         _commit(session)
+        written = writes(session)  # a follow or unfollow is recorded whatever the rule
         ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)
-        rule = bot.dispatcher.pick(msg, ctx)
+        rule = rule or bot.dispatcher.pick(msg, ctx)
         reply = as_reply(rule.handler(msg, ctx)) if rule else None
+        if pure and writes(session) > written:
+            log.warning("pure rule %s wrote to the database; running %s under the lock",
+                        rule.handler.__name__, msg.dedupe_key)  # type: ignore[union-attr]
+            session.rollback()
+            return None  # type: ignore[return-value]
         if stateless and conv.state is not None:
             session.rollback()
             return render(Text(bot.content.replies["busy_system"]), msg, _timestamp(bot))

@@ -5,6 +5,11 @@ A rule is a handler plus matchers (any one may match; `all_of` combines) and whe
 - `state=...`: only while the conversation is at that step (or any step of a StateGroup);
 - neither: an entry point, checked after the active flow's steps.
 The order of routers is `handlers.ROUTERS`; within a router, the order of declaration.
+
+`pure=True` declares that a handler only reads (content, the database, the store) and at most
+leaves context in the conversation (a list to page, choices offered): for a citizen in no flow it
+then runs without the dedupe claim and the lock (bot/gate.py). Should it write to the database
+after all, the write is rolled back and the message runs again the ordinary way.
 """
 
 from __future__ import annotations
@@ -104,6 +109,7 @@ class Rule:
     escape: bool
     help: str | None
     router: str
+    pure: bool = False
 
     def matches(self, msg: Inbound, ctx: Context) -> bool:
         return self.test(msg, ctx)
@@ -138,13 +144,14 @@ class Router:
 
         return register
 
-    def on(self, *matchers: Matcher, state: Any = None, escape: bool = False,
-           help: str | None = None) -> Callable[[Handler], Handler]:  # noqa: A002 - "help" is the menu line
-        """Register a handler. `help` is its line in the generated 帮助 menu (entry points only)."""
+    def on(self, *matchers: Matcher, state: Any = None, escape: bool = False, help: str | None = None,  # noqa: A002
+           pure: bool = False) -> Callable[[Handler], Handler]:
+        """Register a handler. `help` is its line in the generated 帮助 menu (entry points only);
+        `pure`: it only reads (see the module's notes)."""
         states = _state_set(state)
 
         def register(handler: Handler) -> Handler:
-            self.rules.append(Rule(handler, matchers or (anything,), states, escape, help, self.name))
+            self.rules.append(Rule(handler, matchers or (anything,), states, escape, help, self.name, pure))
             return handler
 
         return register

@@ -25,7 +25,7 @@ def cancel(msg: Inbound, ctx: Context) -> str:
 
 
 @escapes.on(text_in("帮助", "菜单", "help", "?", "？", "功能", "你能做什么", "怎么用"), menu_key("HELP"), escape=True,
-            help="帮助 — 查看全部功能")
+            help="帮助 — 查看全部功能", pure=True)
 def show_help(msg: Inbound, ctx: Context) -> str:
     """List what the bot can do, generated from the registered entry points."""
     return help_text(ctx)
@@ -52,7 +52,7 @@ def farewell(msg: Inbound, ctx: Context) -> None:
     return None
 
 
-@fallback.on(kind("text", "voice"))
+@fallback.on(kind("text", "voice"), pure=True)
 def not_understood(msg: Inbound, ctx: Context) -> str:
     """Nothing matched: suggest what the citizen can do."""
     if msg.kind == "voice" and not msg.text:
@@ -60,13 +60,13 @@ def not_understood(msg: Inbound, ctx: Context) -> str:
     return ctx.texts("fallback") + "\n" + "\n".join(f"· {line}" for line in ctx.bot.dispatcher.help_lines())
 
 
-@fallback.on(kind("image", "video", "shortvideo", "location", "link"))
+@fallback.on(kind("image", "video", "shortvideo", "location", "link"), pure=True)
 def unexpected_media(msg: Inbound, ctx: Context) -> str:
     """A photo or place sent outside any flow: point to the report flow rather than ignore it."""
     return ctx.texts("not_understood_media")
 
 
-@fallback.on(kind("event"))
+@fallback.on(kind("event"), pure=True)
 def quiet_event(msg: Inbound, ctx: Context) -> None:
     """Job reports, location reports and menu views need no answer."""
     return None

@@ -101,7 +101,7 @@ def _query(text: str, ctx: Context) -> EventQuery | None:
 
 # --- lists --------------------------------------------------------------------------------------
 
-@router.on(text_in("更多", "下一页", "还有吗", "还有呢", "继续", "更多活动"), state=Browse.listing)
+@router.on(text_in("更多", "下一页", "还有吗", "还有呢", "继续", "更多活动"), state=Browse.listing, pure=True)
 def next_page(msg: Inbound, ctx: Context) -> Reply | str:
     """The next page of the last list."""
     _quiet_expiry(ctx)
@@ -144,7 +144,8 @@ def cancel_reminder(msg: Inbound, ctx: Context) -> str:
     return TEXTS["cancelled"].format(title=title)
 
 
-@router.on(text_in("我的提醒", "我的活动提醒", "提醒列表", "查看提醒", "已订阅提醒"), help="我的提醒 — 查看或取消活动提醒")
+@router.on(text_in("我的提醒", "我的活动提醒", "提醒列表", "查看提醒", "已订阅提醒"), help="我的提醒 — 查看或取消活动提醒",
+           pure=True)
 def my_reminders(msg: Inbound, ctx: Context) -> str:
     """The citizen's reminders, numbered for 取消提醒."""
     _quiet_expiry(ctx)
@@ -185,20 +186,20 @@ def subscribe_reminder(msg: Inbound, ctx: Context) -> Reply | str:
     return _show(ctx, TEXTS["remind_choose"].format(count=len(candidates)), candidates)
 
 
-@router.on(menu_key("EVENTS"))
+@router.on(menu_key("EVENTS"), pure=True)
 def upcoming_events(msg: Inbound, ctx: Context) -> Reply | str:
     """Menu 活动日历: what is on now and next."""
     return answer(ctx, EventQuery())
 
 
-@router.on(menu_key("EVENTS_TODAY"))
+@router.on(menu_key("EVENTS_TODAY"), pure=True)
 def todays_events(msg: Inbound, ctx: Context) -> Reply | str:
     """Menu 今日活动."""
     when = parse_when("今天", ctx.now().date())
     return answer(ctx, EventQuery(first=when.first, last=when.last, when_label=when.label))
 
 
-@router.on(asks_about_events, help="活动 — 活动安排，可加 今天/明天/本周/6月1日/演练/宣讲/乡镇名")
+@router.on(asks_about_events, help="活动 — 活动安排，可加 今天/明天/本周/6月1日/演练/宣讲/乡镇名", pure=True)
 def answer_question(msg: Inbound, ctx: Context) -> Reply | str:
     """A calendar question in the citizen's own words."""
     return answer(ctx, _query(msg.text, ctx) or EventQuery())

@@ -126,7 +126,7 @@ def leave_choice(msg: Inbound, ctx: Context):  # noqa: ANN201 - whatever the nex
 # --- entry points -----------------------------------------------------------------------------
 
 @router.on(text_in("安全知识", "知识", "安全常识", "知识库", "科普", "学习安全知识", "我想学点安全知识", "安全小知识"),
-           menu_key("KNOWLEDGE"), help="安全知识 — 常见安全问题；也可以直接用自己的话提问")
+           menu_key("KNOWLEDGE"), help="安全知识 — 常见安全问题；也可以直接用自己的话提问", pure=True)
 def show_topics(msg: Inbound, ctx: Context) -> str:
     """The topics, each with a question to try."""
     log.info("knowledge topics", extra={"knowledge_band": "topics", "knowledge_entry": "topics"})
@@ -134,27 +134,27 @@ def show_topics(msg: Inbound, ctx: Context) -> str:
     return "\n".join([TEXTS["topics_header"], *lines, TEXTS["topics_footer"]])
 
 
-@router.on(smalltalk("greeting"))
+@router.on(smalltalk("greeting"), pure=True)
 def greet(msg: Inbound, ctx: Context) -> str:
     return TEXTS["greeting"]
 
 
-@router.on(smalltalk("thanks"))
+@router.on(smalltalk("thanks"), pure=True)
 def thank(msg: Inbound, ctx: Context) -> str:
     return TEXTS["thanks"]
 
 
-@router.on(smalltalk("ack"))
+@router.on(smalltalk("ack"), pure=True)
 def acknowledge(msg: Inbound, ctx: Context) -> str:
     return TEXTS["ack"]
 
 
-@router.on(smalltalk("bye"))
+@router.on(smalltalk("bye"), pure=True)
 def bye(msg: Inbound, ctx: Context) -> str:
     return TEXTS["bye"]
 
 
-@router.on(understood)
+@router.on(understood, pure=True)
 def answer_question(msg: Inbound, ctx: Context) -> str:
     """A question in the citizen's own words: answer it, or offer the closest entries."""
     result: Understanding = ctx.content.knowledge.understand(msg.text)

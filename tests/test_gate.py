@@ -64,3 +64,54 @@ def test_a_retry_while_the_first_delivery_works_waits_then_says_success(gate_sto
     gate.enter("msg:e:1", "o_e", note_seen=True)
     assert gate_store.get("dedupe:msg:e:1") == PENDING
     assert gate.enter("msg:e:1", "o_e", note_seen=True).replay == SUCCESS
+
+
+CONTEXT = '{"state": "events:listing", "data": {}, "context": true}'
+WORK = '{"state": "report:where", "data": {}}'
+
+
+def test_an_idle_citizen_s_pure_message_claims_and_locks_nothing(gate_store: Store) -> None:
+    gate = gate_on(gate_store)
+    entry = gate.enter("msg:f:1", "o_f", note_seen=True, free_if_idle=True)
+    assert (entry.free, entry.conversation, entry.first_seen) == (True, None, True)
+    assert gate_store.get("dedupe:msg:f:1") is None and gate_store.get("lock:o_f") is None
+    again = gate.enter("msg:f:1", "o_f", note_seen=True, free_if_idle=True)  # WeChat's retry: run again
+    assert (again.free, again.first_seen) == (True, False)
+
+
+def test_context_only_conversations_stay_free_flows_and_locks_do_not(gate_store: Store) -> None:
+    gate = gate_on(gate_store)
+    gate_store.set("conv:o_g", CONTEXT, ttl=60)
+    entry = gate.enter("msg:g:1", "o_g", note_seen=False, free_if_idle=True)
+    assert (entry.free, entry.conversation) == (True, CONTEXT)
+
+    gate_store.set("conv:o_g", WORK, ttl=60)  # in the middle of a report: the ordinary path
+    entry = gate.enter("msg:g:2", "o_g", note_seen=False, free_if_idle=True)
+    assert (entry.free, entry.conversation, gate_store.get("dedupe:msg:g:2")) == (False, WORK, PENDING)
+    gate.leave(entry, None, "r")
+
+    gate_store.delete("conv:o_g")
+    holder = gate.enter("msg:g:3", "o_g", note_seen=False)  # another message holds the lock
+    with pytest.raises(LockTimeout):
+        gate.enter("msg:g:4", "o_g", note_seen=False, free_if_idle=True)
+    gate.leave(holder, None, "r")
+
+
+def test_context_is_kept_only_if_nothing_changed_meanwhile(gate_store: Store) -> None:
+    gate = gate_on(gate_store)
+    entry = gate.enter("msg:h:1", "o_h", note_seen=False, free_if_idle=True)
+    assert gate.keep_context(entry, ConversationWrite(CONTEXT, ttl=60)) is True
+    assert gate_store.get("conv:o_h") == CONTEXT
+
+    stale = gate.enter("msg:h:2", "o_h", note_seen=False, free_if_idle=True)
+    gate_store.set("conv:o_h", WORK, ttl=60)  # a flow started in between: its state wins
+    assert gate.keep_context(stale, ConversationWrite(CONTEXT.replace("{}", '{"page": 1}'), ttl=60)) is False
+    assert gate_store.get("conv:o_h") == WORK
+
+    gate_store.set("conv:o_h", CONTEXT, ttl=60)
+    fresh = gate.enter("msg:h:3", "o_h", note_seen=False, free_if_idle=True)
+    holder = gate.enter("msg:h:4", "o_h", note_seen=False)  # the lock taken in between
+    assert gate.keep_context(fresh, ConversationWrite(None)) is False
+    gate.leave(holder, None, "r")
+    assert gate.keep_context(fresh, ConversationWrite(None)) is True  # an expired context is dropped
+    assert gate_store.get("conv:o_h") is None
