@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import hmac
 
@@ -40,9 +41,10 @@ class Gateway:
         if not hmac.compare_digest(expected, signature or ""):
             raise BadSignature("signature")
 
-    @property
-    def _key(self) -> bytes:
-        return base64.b64decode(self.encoding_aes_key + "=")
+    @functools.cached_property
+    def _crypto(self) -> PrpCrypto:
+        """Built once: its cipher is immutable and makes a fresh context per call, so threads share it."""
+        return PrpCrypto(base64.b64decode(self.encoding_aes_key + "="))
 
     def decrypt(self, body: str, msg_signature: str, timestamp: str, nonce: str) -> str:
         """The plaintext XML inside a safe-mode (or compatible-mode) push; plaintext fields are ignored."""
@@ -55,14 +57,14 @@ class Gateway:
         if not hmac.compare_digest(sign(self.token, timestamp, nonce, encrypted), msg_signature or ""):
             raise BadSignature("msg_signature")
         try:
-            return PrpCrypto(self._key).decrypt(encrypted, self.app_id)
+            return self._crypto.decrypt(encrypted, self.app_id)
         except InvalidAppIdException:
             raise WrongApp("payload for another AppID") from None
         except Exception as exc:  # bad base64, padding or length: the payload is damaged
             raise MalformedMessage(f"cannot decrypt: {type(exc).__name__}") from None
 
     def encrypt(self, xml: str, nonce: str, timestamp: str) -> str:
-        encrypted = PrpCrypto(self._key).encrypt(xml, self.app_id).decode("ascii")
+        encrypted = self._crypto.encrypt(xml, self.app_id).decode("ascii")
         signature = sign(self.token, timestamp, nonce, encrypted)
         return (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
                 f"<MsgSignature><![CDATA[{signature}]]></MsgSignature>"
