@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from wechatpy.crypto import PrpCrypto
+from werkzeug.test import EnvironBuilder
 
 from bot import create_app
 from bot.observability import anon
@@ -257,6 +258,34 @@ def test_oversized_body_is_413_before_parsing(probe_app) -> None:  # noqa: ANN00
     body = "<xml>" + "<Content>" + "a" * 70_000 + "</Content></xml>"
     assert post(probe_app, body).status_code == 413
     assert calls == []
+
+
+def wsgi_post(app, body: bytes, query: str, **environ: object) -> str:  # noqa: ANN001
+    """POST straight through the WSGI app, with the environ a server would build; the status line."""
+    env = EnvironBuilder(path="/wechat", query_string=query, method="POST", data=body).get_environ()
+    env.update(environ)
+    statuses = []
+    b"".join(app(env, lambda status, headers, exc_info=None: statuses.append(status)))
+    return statuses[0]
+
+
+def test_chunked_bodies_are_read_to_their_end_and_refused_past_the_limit(probe_app) -> None:  # noqa: ANN001
+    chunked = {"CONTENT_LENGTH": "", "wsgi.input_terminated": True}
+    assert wsgi_post(probe_app, GOOD.encode(), signed(), **chunked).startswith("200")
+    big = ("<xml><Content>" + "a" * 70_000 + "</Content></xml>").encode()
+    assert wsgi_post(probe_app, big, signed(), **chunked).startswith("413")
+    assert calls == [f"msg:{sender('o1')}:1"]
+
+
+def test_a_bad_content_length_is_400(probe_app) -> None:  # noqa: ANN001
+    assert wsgi_post(probe_app, GOOD.encode(), signed(), CONTENT_LENGTH="-5").startswith("400")
+    assert wsgi_post(probe_app, GOOD.encode(), signed(), CONTENT_LENGTH="12abc").startswith("400")
+    assert calls == []
+
+
+def test_a_repeated_query_parameter_counts_its_first_value(probe_app) -> None:  # noqa: ANN001
+    assert post(probe_app, GOOD, signed() + "&signature=0000").status_code == 200
+    assert post(probe_app, GOOD, "signature=0000&" + signed()).status_code == 403
 
 
 # --- rendering -------------------------------------------------------------------------------
