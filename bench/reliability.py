@@ -4,8 +4,9 @@ instances that the drills may stop and restart without touching the machine's ow
     .venv/bin/python -m bench.reliability
 
 Drills: WeChat retries (each message delivered 3 times at once), Redis stopped under load,
-PostgreSQL restarted under load, a gunicorn worker killed mid-flow. Writes the "Reliability"
-table of bench/RESULTS.md: messages lost, messages duplicated and 5xx returned.
+PostgreSQL restarted under load, a gunicorn worker killed mid-flow; the last three during report
+flows and again during quiz rounds. Writes the "Reliability" table of bench/RESULTS.md: messages
+lost, messages duplicated and 5xx returned.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from bench.webhook_bench import free_port  # noqa: E402
 PG_BIN = Path(next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin")))))
 TICKET = re.compile(r"YH\d{8}-[A-Z0-9]{6}")
 REPORT_STEPS = ["举报", "1", "幸福小区3号楼楼道里堆满纸箱，消防通道被堵死了", "跳过", "跳过", "匿名", "确认"]
+QUIZ_FEEDBACK = ("✅ 回答正确", "❌ 回答错误")
+QUESTION = "题 · "  # in every question's head: 第2/5题 · 单选题 · 消防安全
 
 
 class PrivateRedis:
@@ -192,6 +195,74 @@ def file_reports(client: Client, users: range, prefix: str, pause: float = 0.0) 
     return acknowledged
 
 
+def answer_for(question: str) -> str:
+    """A well-formed answer to the question a reply asks; right or wrong does not matter here."""
+    if "判断题" in question:
+        return "对"
+    return "AB" if "多选题" in question else "A"
+
+
+def play_quiz(client: Client, users: range, prefix: str, pause: float = 0.0) -> dict[str, tuple[int, int]]:
+    """Each user plays one round to its end as a person would: when a reply asks no question (the
+    system was busy, an apology), 答题 again picks the round up. openid -> (answers acknowledged
+    with feedback, answer messages sent)."""
+    played: dict[str, tuple[int, int]] = {}
+
+    def play(user: int) -> None:
+        openid, aes = f"o_{prefix}_{user:05d}", user % 2 == 0
+        acknowledged = sent = 0
+        reply = client.reply_text(text_xml(openid, "答题"), aes, nonce=user * 1000)
+        for step in range(1, 60):
+            if "本轮结束" in reply:
+                break
+            if QUESTION not in reply:
+                time.sleep(0.5)
+                reply = client.reply_text(text_xml(openid, "答题"), aes, nonce=user * 1000 + step)
+                continue
+            reply = client.reply_text(text_xml(openid, answer_for(reply.split(QUESTION)[-1])), aes, user * 1000 + step)
+            sent += 1
+            acknowledged += any(word in reply for word in QUIZ_FEEDBACK)
+            time.sleep(pause)
+        played[openid] = (acknowledged, sent)
+
+    with futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(play, users))
+    return played
+
+
+def quiz_outcome(database_url: str, played: dict[str, tuple[int, int]]) -> dict:
+    """Lost: answers acknowledged beyond those stored; duplicated: answers stored beyond the answer
+    messages sent; restarted: players who needed a second round (their first was lost)."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT r.openid, count(DISTINCT r.id), count(a.id), bool_and(r.status = 'finished') FROM quiz_rounds r "
+                "LEFT JOIN quiz_answers a ON a.round_id = r.id WHERE r.openid = ANY(:players) GROUP BY r.openid"),
+                {"players": list(played)}).all()
+    finally:
+        engine.dispose()
+    stored = {openid: (rounds, answers, finished) for openid, rounds, answers, finished in rows}
+    lost = duplicated = restarted = finished = 0
+    for openid, (acknowledged, sent) in played.items():
+        rounds, answers, done = stored.get(openid, (0, 0, False))
+        lost += max(0, acknowledged - answers)
+        duplicated += max(0, answers - sent)
+        restarted += rounds > 1
+        finished += bool(done)
+    return {"lost": lost, "duplicated": duplicated, "restarted": restarted, "finished": finished,
+            "answers": sum(sent for _, sent in played.values())}
+
+
+def quiz_drill(name: str, faults: str, client: Client, pg_url: str, played: dict[str, tuple[int, int]]) -> dict:
+    outcome = quiz_outcome(pg_url, played)
+    return {"drill": name, "load": f"{len(client.statuses)} deliveries, {len(played)} players, "
+                                   f"{outcome['answers']} answers", "faults": faults,
+            "lost": outcome["lost"], "duplicated": outcome["duplicated"], "5xx": client.server_errors,
+            "note": f"{outcome['finished']}/{len(played)} players finished their round, {outcome['restarted']} "
+                    f"needed a second one; {client.busy} busy replies, {client.apologies} apologies"}
+
+
 def drill_retries(base: str, pg: str, messages: int) -> dict:
     """Every message delivered 3 times at once: each handled exactly once."""
     client = Client(base)
@@ -275,6 +346,43 @@ def drill_worker_killed(base: str, server: subprocess.Popen, pg: str) -> dict:
             "note": f"{len(acknowledged)}/40 citizens finished their report (WeChat-style retries of failed deliveries)"}
 
 
+def drill_quiz_redis_down(base: str, pg: str, redis: PrivateRedis) -> dict:
+    client = Client(base)
+    stop_at, restarted = threading.Timer(2.0, redis.stop), threading.Timer(6.0, redis.start)
+    stop_at.start()
+    restarted.start()
+    played = play_quiz(client, range(40), "qredis", pause=0.3)
+    stop_at.join()
+    restarted.join()
+    return quiz_drill("Redis stopped for 4 s during quiz rounds, then restarted", "Redis killed and restarted",
+                      client, pg, played)
+
+
+def drill_quiz_postgres_restart(base: str, pg: PrivatePostgres) -> dict:
+    client = Client(base)
+    timer = threading.Timer(2.0, lambda: (pg.stop("immediate"), time.sleep(2), pg.start()))
+    timer.start()
+    played = play_quiz(client, range(40), "qpg", pause=0.3)
+    timer.join()
+    return quiz_drill("PostgreSQL stopped (immediate) and restarted during quiz rounds", "PostgreSQL down ~2 s",
+                      client, pg.url, played)
+
+
+def drill_quiz_worker_killed(base: str, server: subprocess.Popen, pg: str) -> dict:
+    client = Client(base)
+
+    def kill_a_worker() -> None:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout
+        if pids := [int(p) for p in out.split()]:
+            os.kill(pids[0], signal.SIGKILL)
+
+    timer = threading.Timer(1.5, kill_a_worker)
+    timer.start()
+    played = play_quiz(client, range(40), "qkill", pause=0.3)
+    timer.join()
+    return quiz_drill("a gunicorn worker killed with SIGKILL mid-round", "SIGKILL of one of 2 workers", client, pg, played)
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="smb-drills-"))
     shutil.chown(work, "postgres", "postgres")
@@ -292,6 +400,12 @@ def main() -> int:
             print(rows[-1], flush=True)
             rows.append(drill_worker_killed(base, server, pg.url))
             print(rows[-1], flush=True)
+            rows.append(drill_quiz_redis_down(base, pg.url, redis))
+            print(rows[-1], flush=True)
+            rows.append(drill_quiz_postgres_restart(base, pg))
+            print(rows[-1], flush=True)
+            rows.append(drill_quiz_worker_killed(base, server, pg.url))
+            print(rows[-1], flush=True)
     finally:
         redis.stop()
         with contextlib.suppress(Exception):
@@ -301,7 +415,9 @@ def main() -> int:
     notes = [f"- {r['drill']}: {r['note']}" for r in rows if r.get("note")]
     write_section("Reliability", "Command: `.venv/bin/python -m bench.reliability` (gunicorn, 2 workers, private Redis "
                   "and PostgreSQL instances the drills stop and restart). \"Lost\" counts reports the bot acknowledged "
-                  "with a ticket that are not in the database; \"duplicated\" counts reports beyond one per flow.\n\n"
+                  "with a ticket that are not in the database, and quiz answers acknowledged with feedback beyond "
+                  "those stored; \"duplicated\" counts reports beyond one per flow, and stored answers beyond the "
+                  "answer messages sent.\n\n"
                   + "\n".join(table) + "\n\n" + "\n".join(notes))
     return 1 if any(r["lost"] or r["duplicated"] or r["5xx"] for r in rows) else 0
 
