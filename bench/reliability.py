@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
@@ -195,6 +195,35 @@ def file_reports(client: Client, users: range, prefix: str, pause: float = 0.0) 
     return acknowledged
 
 
+@contextlib.contextmanager
+def fault(after: float, inject: Callable[[], object]) -> Iterator[None]:
+    """Inject a fault `after` seconds into the load run inside the block; wait for it to be over."""
+    timer = threading.Timer(after, inject)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+
+
+def redis_outage(redis: PrivateRedis) -> None:
+    redis.stop()
+    time.sleep(4)
+    redis.start()
+
+
+def postgres_restart(pg: PrivatePostgres) -> None:
+    pg.stop("immediate")
+    time.sleep(2)
+    pg.start()
+
+
+def kill_a_worker(server: subprocess.Popen) -> None:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout
+    if pids := [int(p) for p in out.split()]:
+        os.kill(pids[0], signal.SIGKILL)
+
+
 def answer_for(question: str) -> str:
     """A well-formed answer to the question a reply asks; right or wrong does not matter here."""
     if "判断题" in question:
@@ -288,13 +317,8 @@ def drill_retries(base: str, pg: str, messages: int) -> dict:
 
 def drill_redis_down(base: str, pg: str, redis: PrivateRedis) -> dict:
     client = Client(base)
-    stop_at = threading.Timer(2.0, redis.stop)
-    stop_at.start()
-    restarted = threading.Timer(6.0, redis.start)
-    restarted.start()
-    acknowledged = file_reports(client, range(60), "redis", pause=0.3)
-    stop_at.join()
-    restarted.join()
+    with fault(2.0, lambda: redis_outage(redis)):
+        acknowledged = file_reports(client, range(60), "redis", pause=0.3)
     time.sleep(1)
     after = file_reports(client, range(100, 110), "redis_after")  # recovery without a restart
     stored = tickets_in_db(pg)
@@ -309,10 +333,8 @@ def drill_redis_down(base: str, pg: str, redis: PrivateRedis) -> dict:
 
 def drill_postgres_restart(base: str, pg: PrivatePostgres) -> dict:
     client = Client(base)
-    timer = threading.Timer(2.0, lambda: (pg.stop("immediate"), time.sleep(2), pg.start()))
-    timer.start()
-    acknowledged = file_reports(client, range(60), "pg", pause=0.3)
-    timer.join()
+    with fault(2.0, lambda: postgres_restart(pg)):
+        acknowledged = file_reports(client, range(60), "pg", pause=0.3)
     after = file_reports(client, range(100, 110), "pg_after")
     stored = tickets_in_db(pg.url)
     lost = [t for t in acknowledged + after if t not in stored]
@@ -327,17 +349,8 @@ def drill_postgres_restart(base: str, pg: PrivatePostgres) -> dict:
 def drill_worker_killed(base: str, server: subprocess.Popen, pg: str) -> dict:
     client = Client(base)
     before = count_reports(pg)
-
-    def kill_a_worker() -> None:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout
-        pids = [int(p) for p in out.split()]
-        if pids:
-            os.kill(pids[0], signal.SIGKILL)
-
-    timer = threading.Timer(1.5, kill_a_worker)
-    timer.start()
-    acknowledged = file_reports(client, range(40), "kill", pause=0.3)
-    timer.join()
+    with fault(1.5, lambda: kill_a_worker(server)):
+        acknowledged = file_reports(client, range(40), "kill", pause=0.3)
     stored = tickets_in_db(pg)
     created = count_reports(pg) - before
     return {"drill": "a gunicorn worker killed with SIGKILL mid-flow", "load": f"{len(client.statuses)} deliveries, 40 citizens",
@@ -348,38 +361,24 @@ def drill_worker_killed(base: str, server: subprocess.Popen, pg: str) -> dict:
 
 def drill_quiz_redis_down(base: str, pg: str, redis: PrivateRedis) -> dict:
     client = Client(base)
-    stop_at, restarted = threading.Timer(2.0, redis.stop), threading.Timer(6.0, redis.start)
-    stop_at.start()
-    restarted.start()
-    played = play_quiz(client, range(40), "qredis", pause=0.3)
-    stop_at.join()
-    restarted.join()
+    with fault(2.0, lambda: redis_outage(redis)):
+        played = play_quiz(client, range(40), "qredis", pause=0.3)
     return quiz_drill("Redis stopped for 4 s during quiz rounds, then restarted", "Redis killed and restarted",
                       client, pg, played)
 
 
 def drill_quiz_postgres_restart(base: str, pg: PrivatePostgres) -> dict:
     client = Client(base)
-    timer = threading.Timer(2.0, lambda: (pg.stop("immediate"), time.sleep(2), pg.start()))
-    timer.start()
-    played = play_quiz(client, range(40), "qpg", pause=0.3)
-    timer.join()
+    with fault(2.0, lambda: postgres_restart(pg)):
+        played = play_quiz(client, range(40), "qpg", pause=0.3)
     return quiz_drill("PostgreSQL stopped (immediate) and restarted during quiz rounds", "PostgreSQL down ~2 s",
                       client, pg.url, played)
 
 
 def drill_quiz_worker_killed(base: str, server: subprocess.Popen, pg: str) -> dict:
     client = Client(base)
-
-    def kill_a_worker() -> None:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout
-        if pids := [int(p) for p in out.split()]:
-            os.kill(pids[0], signal.SIGKILL)
-
-    timer = threading.Timer(1.5, kill_a_worker)
-    timer.start()
-    played = play_quiz(client, range(40), "qkill", pause=0.3)
-    timer.join()
+    with fault(1.5, lambda: kill_a_worker(server)):
+        played = play_quiz(client, range(40), "qkill", pause=0.3)
     return quiz_drill("a gunicorn worker killed with SIGKILL mid-round", "SIGKILL of one of 2 workers", client, pg, played)
 
 
@@ -392,20 +391,12 @@ def main() -> int:
     rows = []
     try:
         with bot_server(pg.url, redis.url) as (base, server):
-            rows.append(drill_retries(base, pg.url, 1001))
-            print(rows[-1], flush=True)
-            rows.append(drill_redis_down(base, pg.url, redis))
-            print(rows[-1], flush=True)
-            rows.append(drill_postgres_restart(base, pg))
-            print(rows[-1], flush=True)
-            rows.append(drill_worker_killed(base, server, pg.url))
-            print(rows[-1], flush=True)
-            rows.append(drill_quiz_redis_down(base, pg.url, redis))
-            print(rows[-1], flush=True)
-            rows.append(drill_quiz_postgres_restart(base, pg))
-            print(rows[-1], flush=True)
-            rows.append(drill_quiz_worker_killed(base, server, pg.url))
-            print(rows[-1], flush=True)
+            for drill in (lambda: drill_retries(base, pg.url, 1001), lambda: drill_redis_down(base, pg.url, redis),
+                          lambda: drill_postgres_restart(base, pg), lambda: drill_worker_killed(base, server, pg.url),
+                          lambda: drill_quiz_redis_down(base, pg.url, redis), lambda: drill_quiz_postgres_restart(base, pg),
+                          lambda: drill_quiz_worker_killed(base, server, pg.url)):
+                rows.append(drill())
+                print(rows[-1], flush=True)
     finally:
         redis.stop()
         with contextlib.suppress(Exception):
