@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import secrets
 
 from sqlalchemy import select
 
+from bot.clock import TZ
 from bot.context import Context
 from bot.conversation import State, StateGroup
 from bot.models import Citizen
@@ -119,9 +121,10 @@ def start_quiz(msg: Inbound, ctx: Context) -> str:
     question = rounds.current_question(ctx.content.quiz, rnd)
     if question is None:
         return _broken(ctx, rnd)
-    ctx.conv.enter(Quiz.answering, idle=dt.timedelta(minutes=cfg.round_idle_minutes), round_id=rnd.id)
+    ctx.conv.enter(Quiz.answering, idle=dt.timedelta(minutes=cfg.round_idle_minutes))
+    _remember(ctx, rnd)
     intro = text("resumed") if started.resumed else _intro(ctx, started)
-    return intro + "\n\n" + render_question(question, rnd)
+    return intro + "\n\n" + render_question(question, rnd.position, rnd.total)
 
 
 def _intro(ctx: Context, started: rounds.Started) -> str:
@@ -139,8 +142,88 @@ def _eligibility_line(rule: str, total: int) -> str:
     return text("eligible_full") if needed >= total else text("eligible_at_least", n=needed)
 
 
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """The round as the conversation last saw it: enough to ask and score the next question without
+    reading the row. Only a hint: the row is the truth, and the write that stores an answer checks
+    the position against it (rounds.record_answer_at)."""
+    round_id: int
+    question_ids: list[str]
+    position: int
+    score: int
+    total: int
+    active_at: float  # last_activity_at, epoch seconds
+    counted: bool
+
+    @classmethod
+    def of(cls, rnd: QuizRound) -> Seen:
+        return cls(rnd.id, rnd.question_ids, rnd.position, rnd.score, rnd.total, rnd.last_activity_at.timestamp(),
+                   rnd.counted)
+
+    @classmethod
+    def recalled(cls, data: dict) -> Seen | None:
+        """The copy kept in the conversation's data, if any (conversations saved before it had only round_id)."""
+        seen = data.get("round")
+        if not seen or seen.get("id") != data.get("round_id"):
+            return None
+        return cls(seen["id"], seen["questions"], seen["position"], seen["score"], seen["total"], seen["active_at"],
+                   seen["counted"])
+
+    def kept(self) -> dict:
+        return {"id": self.round_id, "questions": self.question_ids, "position": self.position, "score": self.score,
+                "total": self.total, "active_at": self.active_at, "counted": self.counted}
+
+    def question_id(self, offset: int = 0) -> str | None:
+        at = self.position + offset
+        return self.question_ids[at] if at < len(self.question_ids) else None
+
+
+def _remember(ctx: Context, rnd: QuizRound) -> None:
+    _keep(ctx, Seen.of(rnd))
+
+
+def _keep(ctx: Context, seen: Seen) -> None:
+    # round_id stays at the top level: the previous release reads it there.
+    ctx.conv.update(round_id=seen.round_id, round=seen.kept())
+
+
 @router.on(kind("text", "voice"), state=Quiz.answering)
 def take_answer(msg: Inbound, ctx: Context) -> str:
+    """Most answers are scored against the conversation's copy of the round and stored by one write
+    that checks the copy; anything else (no fresh copy, the round's last question, a copy the row
+    refused) reads the round first."""
+    seen = Seen.recalled(ctx.conv.data)
+    question = ctx.content.quiz.get(seen.question_id()) if seen is not None else None
+    if seen is None or question is None or _idle_since_seen(ctx, seen):
+        return _answer_from_row(msg, ctx)
+    if _too_fast(ctx):
+        return text("too_fast")
+    if msg.kind == "voice" and not msg.text:
+        return text("voice_reask") + "\n\n" + render_question(question, seen.position, seen.total)
+    given = parse_answer(msg.text, question.kind, len(question.options))
+    if given is None:
+        return text("reask") + "\n\n" + render_question(question, seen.position, seen.total)
+    following = ctx.content.quiz.get(seen.question_id(1)) if seen.position + 1 < seen.total else None
+    if following is not None:
+        now = ctx.now()
+        advanced = rounds.record_answer_at(ctx.bot.db, ctx.session, ctx.config.quiz, round_id=seen.round_id,
+                                           position=seen.position, question=question, given=given,
+                                           key=msg.dedupe_key, now=now)
+        if advanced is not None:
+            _keep(ctx, dataclasses.replace(seen, position=advanced.position, score=advanced.score,
+                                           active_at=now.timestamp()))
+            return fit(render_feedback(question, given, advanced.correct),
+                       render_question(following, advanced.position, seen.total))
+    # The last question, or the row refused the copy (stale, closed, or this message counted before).
+    return _answer_from_row(msg, ctx, rate_checked=True)
+
+
+def _idle_since_seen(ctx: Context, seen: Seen) -> bool:
+    """rounds.is_idle by the copy: such a round is closed by the long way, which reads it."""
+    return dt.datetime.fromtimestamp(seen.active_at, TZ) < rounds.idle_before(ctx.config.quiz, ctx.now())
+
+
+def _answer_from_row(msg: Inbound, ctx: Context, rate_checked: bool = False) -> str:
     cfg = ctx.config.quiz
     now = ctx.now()
     rnd = rounds.load_round(ctx.session, ctx.conv.data.get("round_id"))
@@ -155,13 +238,13 @@ def take_answer(msg: Inbound, ctx: Context) -> str:
     question = rounds.current_question(bank, rnd)
     if question is None:
         return _broken(ctx, rnd)
-    if _too_fast(ctx):
+    if not rate_checked and _too_fast(ctx):
         return text("too_fast")
     if msg.kind == "voice" and not msg.text:
-        return text("voice_reask") + "\n\n" + render_question(question, rnd)
+        return text("voice_reask") + "\n\n" + render_question(question, rnd.position, rnd.total)
     given = parse_answer(msg.text, question.kind, len(question.options))
     if given is None:
-        return text("reask") + "\n\n" + render_question(question, rnd)
+        return text("reask") + "\n\n" + render_question(question, rnd.position, rnd.total)
     answered = rounds.record_answer(ctx.session, cfg, ctx.store, rnd, question, given=given,
                                     key=msg.dedupe_key, now=now)
     if answered.duplicate:
@@ -170,8 +253,9 @@ def take_answer(msg: Inbound, ctx: Context) -> str:
     if answered.finished:
         ctx.conv.clear()
         return fit(feedback, summary(ctx, rnd))
-    ctx.conv.update(round_id=rnd.id)
-    return fit(feedback, render_question(rounds.current_question(bank, rnd), rnd))  # type: ignore[arg-type]
+    _remember(ctx, rnd)
+    following = rounds.current_question(bank, rnd)
+    return fit(feedback, render_question(following, rnd.position, rnd.total))  # type: ignore[arg-type]
 
 
 @router.on(state=Quiz.answering)
@@ -182,7 +266,7 @@ def reask_media(msg: Inbound, ctx: Context) -> str | None:
     if question is None or rnd.status != RoundStatus.ACTIVE:
         ctx.conv.clear()
         return text("round_over")
-    return text("reask") + "\n\n" + render_question(question, rnd)
+    return text("reask") + "\n\n" + render_question(question, rnd.position, rnd.total)
 
 
 @router.on_cancel("quiz")
@@ -228,13 +312,17 @@ def _where_now(ctx: Context, rnd: QuizRound) -> str:
         ctx.conv.clear()
         return summary(ctx, rnd)
     question = rounds.current_question(ctx.content.quiz, rnd)
-    return render_question(question, rnd) if question else text("round_over")
+    if question is None:
+        return text("round_over")
+    _remember(ctx, rnd)
+    return render_question(question, rnd.position, rnd.total)
 
 
 # --- rendering ----------------------------------------------------------------------------------
 
-def render_question(question: Question, rnd: QuizRound) -> str:
-    head = text("question_head", no=rnd.position + 1, total=rnd.total, kind=KINDS[question.kind],
+def render_question(question: Question, position: int, total: int) -> str:
+    """The question at `position` (0-based) of a round of `total`."""
+    head = text("question_head", no=position + 1, total=total, kind=KINDS[question.kind],
                 category=CATEGORIES[question.category])
     options = [f"{LETTERS[i]}. {option}" for i, option in enumerate(question.options)]
     return "\n".join([head, question.text, *options, "👉 " + how_to_answer(question.kind, len(question.options))])

@@ -1,24 +1,26 @@
 """A round's life in the DB: started (counted or practice), answered one question at a time, then
 finished, expired (idle too long) or abandoned (取消). Everything is scored here, on the server.
 
-The conversation only remembers the round id; the round row knows the questions, the position
-and the score, and every answer is a row unique on (round, position) and on the message's key, so
-a retried or duplicated answer never counts twice.
+The round row knows the questions, the position and the score, and every answer is a row unique
+on (round, position) and on the message's key, so a retried or duplicated answer never counts
+twice. The conversation keeps a copy of the round to ask the next question without reading the row;
+`record_answer_at` stores an answer against that copy, and the row refuses it when the copy is stale.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import random
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.clock import TZ
 from bot.config import QuizConfig
-from bot.db import insert_unless_present
+from bot.db import Database, insert_unless_present
 from bot.models.quiz import QuizAnswer, QuizRound, RoundStatus
 from bot.services.quiz import leaderboard
 from bot.services.quiz.bank import Question, QuizBank
@@ -61,8 +63,13 @@ def in_campaign(cfg: QuizConfig, day: dt.date) -> bool:
     return dt.date.fromisoformat(cfg.campaign_start) <= day <= dt.date.fromisoformat(cfg.campaign_end)
 
 
+def idle_before(cfg: QuizConfig, now: dt.datetime) -> dt.datetime:
+    """Rounds last active before this moment sat idle past the limit."""
+    return now - dt.timedelta(minutes=cfg.round_idle_minutes)
+
+
 def is_idle(cfg: QuizConfig, rnd: QuizRound, now: dt.datetime) -> bool:
-    return now - rnd.last_activity_at > dt.timedelta(minutes=cfg.round_idle_minutes)
+    return rnd.last_activity_at < idle_before(cfg, now)
 
 
 def current_round(session: Session, cfg: QuizConfig, openid: str, now: dt.datetime) -> QuizRound | None:
@@ -201,6 +208,88 @@ def record_answer(session: Session, cfg: QuizConfig, store: Store | None, rnd: Q
     return Answered(rnd, question, given, correct, duplicate=False)
 
 
+@dataclasses.dataclass(frozen=True)
+class Advanced:
+    """A round moved on by `record_answer_at`: where it is now, as the row says."""
+    position: int
+    score: int
+    correct: bool
+
+
+def record_answer_at(db: Database, session: Session, cfg: QuizConfig, *, round_id: int, position: int,
+                     question: Question, given: str, key: str, now: dt.datetime) -> Advanced | None:
+    """Store the answer to the question at `position` and advance the round, without loading it:
+    one statement on PostgreSQL (the slowest message's five round trips were BEGIN, the round's
+    SELECT, the answer's INSERT, the round's UPDATE and COMMIT).
+
+    None, with nothing changed, unless the round is active, fresh and at that position and this
+    message was not answered before; the caller then goes the long way (`record_answer`), which
+    says why. Never for a round's last question: finishing it is `finish_round`'s.
+    """
+    correct = question.is_correct(given)
+    params = {"round_id": round_id, "position": position, "question_id": question.id, "given": given,
+              "correct": correct, "answered_at": now, "message_key": key, "points": int(correct),
+              "fresh_since": idle_before(cfg, now)}
+    if db.is_sqlite:
+        row = _advance_in_session(session, params)
+    else:
+        row = next(iter(db.execute_alone(_answer_and_advance(), params)), None)
+    return Advanced(row.position, row.score, correct) if row is not None else None
+
+
+def _advance_in_session(session: Session, params: dict) -> Row | None:
+    """SQLite has no data-modifying WITH: the same two writes in the message's transaction, which took
+    the database's write lock at BEGIN (bot/db.py), so nothing can change the round in between."""
+    if session.execute(_insert_answer(), params).first() is None:
+        return None
+    row = session.execute(_advance(), params).first()
+    if row is None:
+        raise RuntimeError(f"round {params['round_id']} changed under the write lock")  # rolls the answer back
+    return row
+
+
+# Written as SQL and built once, like bot/db.py's inserts: the ORM would compile these on every answer.
+# The round must be active, at the answered position and not idle; the insert happens only then and
+# only once (both unique keys of quiz_answers), and the round moves only if the answer was inserted.
+_ANSWERABLE_ROUND = (f"id = :round_id AND status = '{RoundStatus.ACTIVE}' AND position = :position "
+                     "AND last_activity_at >= :fresh_since")
+_INSERT_ANSWER = ("INSERT INTO quiz_answers (round_id, position, question_id, given, correct, answered_at, message_key) "
+                  "SELECT id, :position, :question_id, :given, :correct, :answered_at, :message_key FROM {rounds} "
+                  "ON CONFLICT DO NOTHING RETURNING round_id")
+_ADVANCE = ("UPDATE quiz_rounds SET position = position + 1, score = score + :points, last_activity_at = :answered_at "
+            "WHERE {which} RETURNING position, score")
+
+
+@functools.cache
+def _answer_and_advance() -> TextClause:
+    # FOR UPDATE: the round is locked (and checked again if it changed meanwhile) before the answer
+    # goes in. Without it, a round that staff or the scheduler closed while this statement ran took
+    # the answer and moved on: the UPDATE re-checks only its own WHERE against the newer row.
+    return _typed(f"WITH fresh AS (SELECT id FROM quiz_rounds WHERE {_ANSWERABLE_ROUND} FOR UPDATE), "
+                  f"answer AS ({_INSERT_ANSWER.format(rounds='fresh')}) "
+                  + _ADVANCE.format(which="id IN (SELECT round_id FROM answer)"))
+
+
+@functools.cache
+def _insert_answer() -> TextClause:
+    return _typed(_INSERT_ANSWER.format(rounds=f"quiz_rounds WHERE {_ANSWERABLE_ROUND}"))
+
+
+@functools.cache
+def _advance() -> TextClause:
+    return _typed(_ADVANCE.format(which=_ANSWERABLE_ROUND))
+
+
+def _typed(sql: str) -> TextClause:
+    """The parameters typed by their columns (times are stored in UTC by AwareDateTime)."""
+    answers, rounds = QuizAnswer.__table__.c, QuizRound.__table__.c
+    types = {"round_id": answers.round_id, "position": answers.position, "question_id": answers.question_id,
+             "given": answers.given, "correct": answers.correct, "answered_at": answers.answered_at,
+             "message_key": answers.message_key, "points": rounds.score, "fresh_since": rounds.last_activity_at}
+    used = [bindparam(name, type_=column.type) for name, column in types.items() if f":{name}" in sql]
+    return text(sql).bindparams(*used)
+
+
 def finish_round(session: Session, cfg: QuizConfig, store: Store | None, rnd: QuizRound, now: dt.datetime) -> None:
     rnd.status = RoundStatus.FINISHED
     rnd.finished_at = now
@@ -224,9 +313,8 @@ def abandon_round(session: Session, rnd: QuizRound, now: dt.datetime) -> None:
 
 def expire_idle_rounds(session: Session, cfg: QuizConfig, now: dt.datetime) -> int:
     """For the scheduler: close every round idle past the limit (expired, never scored)."""
-    cutoff = now - dt.timedelta(minutes=cfg.round_idle_minutes)
     rounds = list(session.scalars(select(QuizRound).where(QuizRound.status == RoundStatus.ACTIVE,
-                                                          QuizRound.last_activity_at < cutoff)))
+                                                          QuizRound.last_activity_at < idle_before(cfg, now))))
     for rnd in rounds:
         rnd.status = RoundStatus.EXPIRED
     session.flush()
