@@ -55,7 +55,7 @@ class HttpResponse:
         return self._text
 
 
-def wait_healthy(base: str, seconds: float = 15.0) -> None:
+def wait_healthy(base: str, seconds: float = 40.0) -> None:
     """Wait for a freshly started server's /healthz to answer 200."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
