@@ -198,11 +198,9 @@ def take_answer(msg: Inbound, ctx: Context) -> str:
         return _answer_from_row(msg, ctx)
     if _too_fast(ctx):
         return text("too_fast")
-    if msg.kind == "voice" and not msg.text:
-        return text("voice_reask") + "\n\n" + render_question(question, seen.position, seen.total)
-    given = parse_answer(msg.text, question.kind, len(question.options))
+    given, reask = _given_or_reask(msg, question, seen.position, seen.total)
     if given is None:
-        return text("reask") + "\n\n" + render_question(question, seen.position, seen.total)
+        return reask
     following = ctx.content.quiz.get(seen.question_id(1)) if seen.position + 1 < seen.total else None
     if following is not None:
         now = ctx.now()
@@ -216,6 +214,16 @@ def take_answer(msg: Inbound, ctx: Context) -> str:
                        render_question(following, advanced.position, seen.total))
     # The last question, or the row refused the copy (stale, closed, or this message counted before).
     return _answer_from_row(msg, ctx, rate_checked=True)
+
+
+def _given_or_reask(msg: Inbound, question: Question, position: int, total: int) -> tuple[str | None, str]:
+    """The citizen's answer, or None and the question asked again (voice without text, not an answer)."""
+    if msg.kind == "voice" and not msg.text:
+        return None, text("voice_reask") + "\n\n" + render_question(question, position, total)
+    given = parse_answer(msg.text, question.kind, len(question.options))
+    if given is None:
+        return None, text("reask") + "\n\n" + render_question(question, position, total)
+    return given, ""
 
 
 def _idle_since_seen(ctx: Context, seen: Seen) -> bool:
@@ -240,11 +248,9 @@ def _answer_from_row(msg: Inbound, ctx: Context, rate_checked: bool = False) -> 
         return _broken(ctx, rnd)
     if not rate_checked and _too_fast(ctx):
         return text("too_fast")
-    if msg.kind == "voice" and not msg.text:
-        return text("voice_reask") + "\n\n" + render_question(question, rnd.position, rnd.total)
-    given = parse_answer(msg.text, question.kind, len(question.options))
+    given, reask = _given_or_reask(msg, question, rnd.position, rnd.total)
     if given is None:
-        return text("reask") + "\n\n" + render_question(question, rnd.position, rnd.total)
+        return reask
     answered = rounds.record_answer(ctx.session, cfg, ctx.store, rnd, question, given=given,
                                     key=msg.dedupe_key, now=now)
     if answered.duplicate:
