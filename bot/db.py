@@ -75,7 +75,12 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip on every checkout. After a PostgreSQL restart the first use
     # of a stale connection fails (that message gets an apology, nothing is acknowledged) and
     # SQLAlchemy then drops every pooled connection, so the pool recovers by itself.
-    return create_engine(url, pool_size=10, max_overflow=10, pool_timeout=5)
+    # No server-side prepared statements (psycopg prepares a statement after its 5th run): PostgreSQL
+    # then reuses a generic plan made with the statistics of that moment. A plan made while a table
+    # was nearly empty scans it whole, and the pool's connections live for days: quiz answers slowed
+    # from 629 to 205 a second over five rounds of the benchmark on one server (issue 9). Planned
+    # afresh each time, a statement always sees today's table.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_timeout=5, connect_args={"prepare_threshold": None})
 
 
 # SQLAlchemy cannot cache its dialects' on-conflict inserts: it compiled one on every quiz answer
