@@ -8,7 +8,7 @@ import json
 import random
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import event, func, select, text, update
@@ -280,7 +280,7 @@ def test_a_round_closed_while_the_write_waits_for_it_keeps_no_answer(pg_url, bot
                                       round_id=rnd.id, position=0, question=question, given=question.answer,
                                       key="m-race", now=clock.now())
                 try:
-                    wait_for_a_lock_wait(db)
+                    wait_for_a_lock_wait(db, pending)
                 finally:
                     closer.commit()  # whatever happened: a write left waiting would hang the pool's exit
             assert pending.result(timeout=30) is None
@@ -291,11 +291,14 @@ def test_a_round_closed_while_the_write_waits_for_it_keeps_no_answer(pg_url, bot
         db.dispose()
 
 
-def wait_for_a_lock_wait(db: Database) -> None:
+def wait_for_a_lock_wait(db: Database, pending: Future) -> None:
     with db.engine.connect() as watch:
         for _ in range(1200):  # up to 30 s on a busy machine
             if watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                  "AND datname = current_database()")):
                 return
+            if pending.done():  # it never waited: say what it did instead
+                raise AssertionError(f"the answer's write did not wait for the round: {pending.exception() or pending.result()!r}")
+            watch.commit()  # a fresh snapshot of pg_stat_activity each time
             time.sleep(0.025)
     raise AssertionError("the answer's write never waited for the round")
