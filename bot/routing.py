@@ -111,9 +111,6 @@ class Rule:
     router: str
     pure: bool = False
 
-    def matches(self, msg: Inbound, ctx: Context) -> bool:
-        return self.test(msg, ctx)
-
     @property
     def test(self) -> Matcher:
         """The rule's matchers as one call (most rules have just one)."""
