@@ -92,19 +92,19 @@ class StoreGate:
         store lives, the window between the check and the write is a few microseconds.)"""
         if self.store.get(f"lock:{entry.openid}") is not None or self.store.get(f"conv:{entry.openid}") != entry.conversation:
             return False
-        if change.value is None:
-            self.store.delete(f"conv:{entry.openid}")
-        else:
-            self.store.set(f"conv:{entry.openid}", change.value, ttl=change.ttl)
+        self._save_conversation(entry.openid, change)
         return True
+
+    def _save_conversation(self, openid: str, change: ConversationWrite) -> None:
+        if change.value is None:
+            self.store.delete(f"conv:{openid}")
+        else:
+            self.store.set(f"conv:{openid}", change.value, ttl=change.ttl)
 
     def leave(self, entry: Entry, change: ConversationWrite | None, reply: str) -> None:
         """Save the conversation (when it changed), unlock, and keep the reply for retries."""
         if change is not None:
-            if change.value is None:
-                self.store.delete(f"conv:{entry.openid}")
-            else:
-                self.store.set(f"conv:{entry.openid}", change.value, ttl=change.ttl)
+            self._save_conversation(entry.openid, change)
         self.store.delete_if_equals(f"lock:{entry.openid}", entry.token)
         self.dedupe.remember(entry.key, reply)
 
