@@ -153,12 +153,10 @@ class Seen:
     score: int
     total: int
     active_at: float  # last_activity_at, epoch seconds
-    counted: bool
 
     @classmethod
     def of(cls, rnd: QuizRound) -> Seen:
-        return cls(rnd.id, rnd.question_ids, rnd.position, rnd.score, rnd.total, rnd.last_activity_at.timestamp(),
-                   rnd.counted)
+        return cls(rnd.id, rnd.question_ids, rnd.position, rnd.score, rnd.total, rnd.last_activity_at.timestamp())
 
     @classmethod
     def recalled(cls, data: dict) -> Seen | None:
@@ -166,12 +164,11 @@ class Seen:
         seen = data.get("round")
         if not seen or seen.get("id") != data.get("round_id"):
             return None
-        return cls(seen["id"], seen["questions"], seen["position"], seen["score"], seen["total"], seen["active_at"],
-                   seen["counted"])
+        return cls(seen["id"], seen["questions"], seen["position"], seen["score"], seen["total"], seen["active_at"])
 
     def kept(self) -> dict:
         return {"id": self.round_id, "questions": self.question_ids, "position": self.position, "score": self.score,
-                "total": self.total, "active_at": self.active_at, "counted": self.counted}
+                "total": self.total, "active_at": self.active_at}
 
     def question_id(self, offset: int = 0) -> str | None:
         at = self.position + offset

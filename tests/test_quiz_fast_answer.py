@@ -95,7 +95,7 @@ def test_the_conversation_keeps_a_copy_of_the_round(citizen: Citizen, bot, clock
     data = conversation(bot, citizen.openid)["data"]
     assert data["round_id"] == rnd.id
     assert data["round"] == {"id": rnd.id, "questions": rnd.question_ids, "position": 1, "score": 1, "total": 5,
-                             "active_at": rnd.last_activity_at.timestamp(), "counted": True}
+                             "active_at": rnd.last_activity_at.timestamp()}
 
 
 def test_a_middle_answer_is_one_statement_on_postgresql(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
