@@ -1,6 +1,7 @@
 """Webhook load benchmark: the bot (Redis + PostgreSQL, and the embedded default) against a floor
-(bare Flask + wechatpy) and a WeRoBot echo app, under the same gunicorn settings, loaded by wrk
-from a separate process on loopback.
+(bare Flask + wechatpy), a WeRoBot echo app and the floor plus the least shared-state work a message
+needs (bench/apps/floor_shared.py), under the same gunicorn settings, loaded by wrk from a separate
+process on loopback.
 
     .venv/bin/pip install -r bench/requirements.txt   # WeRoBot, bench only
     .venv/bin/python -m bench.webhook_bench
@@ -34,6 +35,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.apps.floor_shared import create_table  # noqa: E402
 from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed, stateless_messages, text_xml, write_requests  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from bot.content import load_content  # noqa: E402
@@ -180,6 +182,8 @@ def main() -> int:
         sqlite = f"sqlite:///{work / 'embedded.db'}"
         upgrade(pg, redis_url)
         upgrade(sqlite, "")
+        create_table(pg)
+        shared = {"BENCH_REDIS_URL": redis_url, "BENCH_DATABASE_URL": pg}
         targets = [Target("floor (Flask + wechatpy)", "bench.apps.floor:app", 2, {}),
                    Target("WeRoBot echo", "bench.apps.werobot_echo:app", 2, {}),
                    Target("bot, Redis + PostgreSQL, stateless mix", "bot:create_app()", 2, bot_env(pg, redis_url)),
@@ -187,7 +191,10 @@ def main() -> int:
                           bot_env(pg, redis_url), quiz=True),
                    Target("bot, embedded (SQLite + in-process store), stateless mix", "bot:create_app()", 1,
                           bot_env(sqlite, "")),
-                   Target("floor (Flask + wechatpy), 1 worker", "bench.apps.floor:app", 1, {})]
+                   Target("floor (Flask + wechatpy), 1 worker", "bench.apps.floor:app", 1, {}),
+                   Target("floor + one Redis read (stateless ceiling)", "bench.apps.floor_shared:stateless", 2, shared),
+                   Target("floor + claim/lock, INSERT, save/unlock (stateful ceiling)", "bench.apps.floor_shared:stateful",
+                          2, shared)]
         # Every target runs at once, idle but for its turn, so that each round measures them all
         # within a minute or two: this VM's speed drifts by 2-3x over a session, and ratios taken
         # from runs far apart in time measured the drift.
@@ -231,7 +238,7 @@ def report(targets: list[Target], results: dict[str, list[dict[str, float]]], ar
     def median(label: str, key: str) -> float:
         return statistics.median(r[key] for r in results[label])
 
-    floor, werobot, bot, quiz, embedded, floor1 = (t.label for t in targets)
+    floor, werobot, bot, quiz, embedded, floor1, shared_read, shared_write = (t.label for t in targets)
 
     def ratio(label: str, against: str, target: str = "") -> str:
         each = [mine["rps"] / theirs["rps"] for mine, theirs in zip(results[label], results[against], strict=True)]
@@ -249,7 +256,11 @@ def report(targets: list[Target], results: dict[str, list[dict[str, float]]], ar
     ratios = [f"bot stateless / floor: {ratio(bot, floor, ' (target ≥ 0.8)')}",
               f"bot stateless / WeRoBot: {ratio(bot, werobot, ' (target > 1)')}",
               f"bot quiz answers / floor: {ratio(quiz, floor, ' (target ≥ 0.4)')}",
-              f"bot embedded / floor at 1 worker: {ratio(embedded, floor1)}"]
+              f"bot embedded / floor at 1 worker: {ratio(embedded, floor1)}",
+              f"stateless ceiling (floor + one Redis read) / floor: {ratio(shared_read, floor)}",
+              f"bot stateless / stateless ceiling: {ratio(bot, shared_read)}",
+              f"stateful ceiling (floor + 2 Redis scripts + 1 INSERT) / floor: {ratio(shared_write, floor)}",
+              f"bot quiz answers / stateful ceiling: {ratio(quiz, shared_write)}"]
     return (f"Command: `.venv/bin/python -m bench.webhook_bench --duration {args.duration} --rounds {args.rounds} "
             f"--connections {args.connections} --quiz-users {args.quiz_users} --memory-requests {args.memory_requests}`\n\n"
             f"gunicorn gthread, {THREADS} threads per worker; wrk -t2 -c{args.connections}, {args.duration} s per target "
@@ -259,7 +270,10 @@ def report(targets: list[Target], results: dict[str, list[dict[str, float]]], ar
             "every request a message not sent before (no dedupe hits), each target warmed up for 5 s first. Quiz "
             f"load: each round {args.quiz_users:,} fresh players start a round, then answer all its questions, users "
             "interleaved, each answer well-formed for that player's question (every one is stored; one in five "
-            "finishes a round). The embedded default runs one worker (its store lives in the process).\n\n"
+            "finishes a round). The embedded default runs one worker (its store lives in the process). The two "
+            "ceilings (bench/apps/floor_shared.py) are the floor plus the fewest round trips a bot with shared "
+            "state must make: one Redis read for a stateless message; claim and lock, an INSERT, save and unlock "
+            "for a stored answer (they take the stateless mix).\n\n"
             + "\n".join(table) + "\n\n" + "\n".join(f"- {r}" for r in ratios))
 
 
