@@ -69,6 +69,7 @@ class ConversationConfig:
     idle_minutes: int = 30
     dedupe_seconds: int = 300
     lock_wait_seconds: float = 4.0
+    seen_flush_seconds: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,6 +267,8 @@ def validate(config: Config) -> Config:
         raise ConfigError("[wechat] account_type must be subscription or service")
     if not config.wechat.api_base_url.endswith("/"):
         raise ConfigError("[wechat] api_base_url must end with /")
+    if not 0 <= config.conversation.seen_flush_seconds <= 60:
+        raise ConfigError("[conversation] seen_flush_seconds must be between 0 and 60")
     if config.server.max_body_bytes < 1024:
         raise ConfigError("[server] max_body_bytes must be at least 1024")
     if config.server.mode == "production":

@@ -24,9 +24,9 @@ class Database:
     def session(self) -> Session:
         return self.sessions()
 
-    def execute_alone(self, statement: Executable, params: dict[str, Any]) -> list[Row]:
-        """Run one statement in a transaction of its own, committed before this returns; the rows it
-        returned (none for a statement without RETURNING)."""
+    def execute_alone(self, statement: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> list[Row]:
+        """Run one statement (once per parameter set, given a list) in a transaction of its own,
+        committed before this returns; the rows it returned (none without RETURNING)."""
         with self._alone.connect() as conn:
             result = conn.execute(statement, params)
             rows = result.all() if result.returns_rows else []
@@ -97,12 +97,15 @@ def insert_unless_present(model: type, columns: tuple[str, ...], returning: str)
 
 
 @functools.cache
-def insert_or_update(model: type, columns: tuple[str, ...], key: str, updated: tuple[str, ...]) -> TextClause:
-    """`INSERT ... ON CONFLICT (<key>) DO UPDATE SET <updated>`: a row created or refreshed in one
-    statement, where the ORM reads it, then writes it."""
+def insert_or_update(model: type, columns: tuple[str, ...], key: str, updated: tuple[str, ...],
+                     where: str = "") -> TextClause:
+    """`INSERT ... ON CONFLICT (<key>) DO UPDATE SET <updated> [WHERE <where>]`: a row created or
+    refreshed in one statement, where the ORM reads it, then writes it."""
     table = model.__table__  # type: ignore[attr-defined]
     assignments = ", ".join(f"{c} = excluded.{c}" for c in updated)
-    return _typed(f"{_insert(table, columns)} ON CONFLICT ({key}) DO UPDATE SET {assignments}", table, columns)
+    condition = f" WHERE {where}" if where else ""
+    return _typed(f"{_insert(table, columns)} ON CONFLICT ({key}) DO UPDATE SET {assignments}{condition}", table,
+                  columns)
 
 
 def _insert(table: Table, columns: tuple[str, ...]) -> str:

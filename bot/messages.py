@@ -111,7 +111,7 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
     pure = rule is not None
     try:
         now = bot.clock.now()
-        citizens.record_inbound(bot.db, session, msg, now, first_seen=first_seen)
+        citizens.record_inbound(bot.last_seen, session, msg, now, first_seen=first_seen)
         _commit(session)
         written = writes(session)  # a follow or unfollow is recorded whatever the rule
         ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)

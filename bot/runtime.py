@@ -13,6 +13,7 @@ from bot.content import Content, load_content
 from bot.db import Database
 from bot.dedupe import Dedupe
 from bot.gate import build_gate
+from bot.last_seen import LastSeen
 from bot.observability import Metrics
 from bot.routing import Dispatcher
 from bot.store import Store, build_store
@@ -39,6 +40,7 @@ class Bot:
         dedupe = Dedupe(self.store, ttl=config.conversation.dedupe_seconds, wait=config.conversation.lock_wait_seconds)
         self.gate = build_gate(self.store, dedupe, lock_wait=config.conversation.lock_wait_seconds)
         self.metrics = Metrics()
+        self.last_seen = LastSeen(self.db, config.conversation.seen_flush_seconds, on_error=self.metrics.db_errors.inc)
         # Filled by the features that need them (the WeChat API client, the outbox, ...).
         self.extensions: dict[str, Any] = {}
 
@@ -47,6 +49,7 @@ class Bot:
         return dt.timedelta(minutes=self.config.conversation.idle_minutes)
 
     def close(self) -> None:
+        self.last_seen.close()
         self.db.dispose()
 
 

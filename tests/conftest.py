@@ -138,7 +138,9 @@ def make_config(database_url: str, **sections: dict) -> Config:
                    "encoding_aes_key": AES_KEY, "api_base_url": "http://fake-wechat.invalid/cgi-bin/"},
         "database": {"url": database_url},
         "redis": {"url": ""},
-        "conversation": {"lock_wait_seconds": 1.0},
+        # Last interaction times written with each message: tests read them at once. Batching has
+        # its own tests (test_last_seen.py).
+        "conversation": {"lock_wait_seconds": 1.0, "seen_flush_seconds": 0},
     }
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)

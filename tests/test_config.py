@@ -41,6 +41,8 @@ def test_bot_config_env_names_the_file(tmp_path: Path) -> None:
     ({"wechat": {"app_id": "wx1"}}, {}, "missing required value [wechat] token"),
     ({**BASE, "wechat": {**BASE["wechat"], "encoding_aes_key": "short"}}, {}, "encoding_aes_key must be 43"),
     ({**BASE, "server": {"mode": "staging"}}, {}, "[server] mode must be one of"),
+    ({**BASE, "conversation": {"seen_flush_seconds": -1}}, {}, "seen_flush_seconds must be between 0 and 60"),
+    (BASE, {"BOT_CONVERSATION_SEEN_FLUSH_SECONDS": "300"}, "seen_flush_seconds must be between 0 and 60"),
 ])
 def test_bad_config_names_the_key(raw: dict, env: dict, names: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -7,34 +7,35 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import Database, insert_or_update
+from bot.db import insert_unless_present
+from bot.last_seen import LastSeen
 from bot.models import Citizen
 from bot.wechat.inbound import Inbound
 
 
 def get_or_create(session: Session, openid: str, now: dt.datetime) -> Citizen:
+    """The citizen's row, created if this is their first trace. Created with ON CONFLICT DO NOTHING:
+    the batched last-seen write (bot/last_seen.py) may insert the same row at the same moment."""
     citizen = session.scalar(select(Citizen).where(Citizen.openid == openid))
     if citizen is None:
-        citizen = Citizen(openid=openid, first_seen_at=now)
-        session.add(citizen)
-        session.flush()
+        session.execute(insert_unless_present(Citizen, ("openid", "first_seen_at"), "id"),
+                        {"openid": openid, "first_seen_at": now})
+        citizen = session.scalars(select(Citizen).where(Citizen.openid == openid)).one()
     return citizen
 
 
-def record_inbound(db: Database, session: Session, msg: Inbound, now: dt.datetime, *, first_seen: bool) -> None:
-    """Note what this message tells us about its sender; committed before the handler runs.
+def record_inbound(last_seen: LastSeen, session: Session, msg: Inbound, now: dt.datetime, *, first_seen: bool) -> None:
+    """Note what this message tells us about its sender; follows and unfollows are committed before
+    the handler runs.
 
-    Writing last_interaction_at on every message would put a DB write on every request, so it is
-    written only for the citizen's first message in a minute (`first_seen`, from the gate): a
-    minute of slack is nothing next to a 48-hour window.
+    The last interaction time is noted only for the citizen's first message in a minute
+    (`first_seen`, from the gate), and written in batches (bot/last_seen.py): a minute of slack is
+    nothing next to a 48-hour window.
     """
     follow_change = msg.kind == "event" and msg.event in ("subscribe", "unsubscribe")
     if not follow_change:
         if msg.is_person_action and first_seen:
-            # The common case, one statement in a transaction of its own: it was a third of a busy
-            # worker's CPU through the ORM, and BEGIN and COMMIT were two of its three round trips.
-            touch = {"openid": msg.openid, "first_seen_at": now, "last_interaction_at": now}
-            db.execute_alone(insert_or_update(Citizen, tuple(touch), "openid", ("last_interaction_at",)), touch)
+            last_seen.note(msg.openid, now)
         return
     citizen = get_or_create(session, msg.openid, now)
     if msg.event == "subscribe" and msg.kind == "event":
