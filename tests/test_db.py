@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from bot.db import Database
@@ -39,5 +40,24 @@ def test_an_answer_changes_no_indexed_column_of_its_round(pg_url: str) -> None:
             options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'quiz_rounds'")).scalar()
         assert indexed and not indexed & {"position", "score", "last_activity_at"}
         assert "fillfactor=70" in (options or [])
+    finally:
+        db.dispose()
+
+
+def test_the_autocommit_pool_recovers_by_itself_after_postgresql_drops_its_connections(pg_url: str) -> None:
+    """A PostgreSQL restart leaves every pooled connection dead: the next statement fails (its
+    message gets an apology, nothing is acknowledged), the pool is then refilled with live ones."""
+    from sqlalchemy.exc import DBAPIError
+
+    db = Database(pg_url)
+    try:
+        assert db.execute_alone(text("SELECT 1 AS one"), {})[0].one == 1
+        with db.engine.connect() as conn:
+            killed = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        assert killed >= 1
+        with pytest.raises(DBAPIError):
+            db.execute_alone(text("SELECT 1 AS one"), {})
+        assert db.execute_alone(text("SELECT 1 AS one"), {})[0].one == 1
     finally:
         db.dispose()

@@ -34,11 +34,13 @@ def statements(bot) -> Iterator[list[str]]:  # noqa: ANN001
         if "citizens" not in statement and not statement.startswith("BEGIN"):
             sent.append(statement)
 
-    event.listen(bot.db.engine, "before_cursor_execute", note)
+    for engine in bot.db.engines:
+        event.listen(engine, "before_cursor_execute", note)
     try:
         yield sent
     finally:
-        event.remove(bot.db.engine, "before_cursor_execute", note)
+        for engine in bot.db.engines:
+            event.remove(engine, "before_cursor_execute", note)
 
 
 def answer(citizen: Citizen, bot, clock, mark: str = "r") -> str:  # noqa: ANN001
