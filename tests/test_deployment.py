@@ -81,13 +81,18 @@ def instance(env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-@pytest.fixture
-def two_hosts(pg_url: str) -> Iterator[tuple[str, str, str]]:
+def production_env(pg_url: str) -> dict[str, str]:
+    """Settings for instances on the test's PostgreSQL and Redis (whose keys are emptied first)."""
     store = next(redis_store())  # fails (not skips) under BOT_TEST_REQUIRE_SERVICES when Redis is away
     store.flush_prefix()
-    env = {"BOT_WECHAT_TOKEN": TOKEN, "BOT_WECHAT_APP_ID": APP_ID, "BOT_WECHAT_ENCODING_AES_KEY": AES_KEY,
-           "BOT_DATABASE_URL": pg_url, "BOT_REDIS_URL": REDIS_URL or DEFAULT_REDIS,
-           "BOT_SERVER_TODAY": "2021-06-01", "BOT_CONTENT_DIR": str(ROOT / "content")}
+    return {"BOT_WECHAT_TOKEN": TOKEN, "BOT_WECHAT_APP_ID": APP_ID, "BOT_WECHAT_ENCODING_AES_KEY": AES_KEY,
+            "BOT_DATABASE_URL": pg_url, "BOT_REDIS_URL": REDIS_URL or DEFAULT_REDIS,
+            "BOT_SERVER_TODAY": "2021-06-01", "BOT_CONTENT_DIR": str(ROOT / "content")}
+
+
+@pytest.fixture
+def two_hosts(pg_url: str) -> Iterator[tuple[str, str, str]]:
+    env = production_env(pg_url)
     with instance(env) as a, instance(env) as b:
         yield a, b, pg_url
 
@@ -131,3 +136,23 @@ def test_two_instances_share_dedupe_and_conversations(two_hosts) -> None:  # noq
         time.sleep(0.1)
     assert rows == 1  # one citizen, whichever host wrote it
     engine.dispose()
+
+
+def test_a_stopping_worker_writes_the_last_seen_times_it_holds(pg_url: str) -> None:
+    """Last interaction times wait in the worker for the next batch (bot/last_seen.py); a worker
+    that is stopped writes them on its way out."""
+    openid = f"o_exit_{uuid.uuid4().hex[:6]}"
+    engine = create_engine(pg_url)
+
+    def rows() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM citizens WHERE openid = :o"), {"o": openid}).scalar()
+
+    try:
+        with instance({**production_env(pg_url), "BOT_CONVERSATION_SEEN_FLUSH_SECONDS": "60"}) as base:
+            citizen = Citizen(WeChatServer(HttpClient(base), TOKEN, APP_ID, AES_KEY, mode="aes"), openid)
+            assert "取消" in citizen.says("帮助")
+            assert rows() == 0  # held for the next batch, a minute away
+        assert rows() == 1  # written as the worker stopped (SIGTERM)
+    finally:
+        engine.dispose()
