@@ -8,7 +8,7 @@ of shared state on this machine rather than the bot's own work.
                                                    #   INSERTed (autocommit), save and unlock (one script)
 
 BENCH_REDIS_URL and BENCH_DATABASE_URL (a PostgreSQL URL) say where; each thread keeps one Redis
-connection and one PostgreSQL connection, as cheap as a client gets.
+connection and one PostgreSQL connection (autocommit), used as directly as a client allows.
 """
 
 from __future__ import annotations
@@ -50,11 +50,30 @@ _INSERT = "INSERT INTO bench_floor_answers (openid, msg_id, answer) VALUES (%s, 
 _local = threading.local()
 
 
-def _redis() -> redis.Redis:
+class _Redis:
+    """One connection, commands written and read straight off it: no pool, no retry wrapper, a
+    blocking socket (the bot's own per-message path is as direct, bot/store.py)."""
+
+    def __init__(self) -> None:
+        client = redis.Redis.from_url(REDIS_URL)
+        self.connection = redis.Connection(**client.connection_pool.connection_kwargs)
+        self.enter = client.register_script(_ENTER)
+        self.leave = client.register_script(_LEAVE)
+        for script in (self.enter, self.leave):
+            client.script_load(script.script)
+        client.close()
+
+    def call(self, *args: object) -> object:
+        self.connection.send_command(*args)
+        return self.connection.read_response()
+
+    def run(self, script, keys: list[str], args: list[str]) -> object:  # noqa: ANN001 - a registered script
+        return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+
+
+def _redis() -> _Redis:
     if getattr(_local, "redis", None) is None:
-        _local.redis = redis.Redis.from_url(REDIS_URL, single_connection_client=True)
-        _local.enter = _local.redis.register_script(_ENTER)
-        _local.leave = _local.redis.register_script(_LEAVE)
+        _local.redis = _Redis()
     return _local.redis
 
 
@@ -82,19 +101,19 @@ def _answer(work) -> Response:  # noqa: ANN001 - a function of the parsed messag
 
 
 def _read_conversation(msg) -> str:  # noqa: ANN001 - a wechatpy message
-    _redis().get(f"conv:{msg.source}")
+    _redis().call("GET", f"conv:{msg.source}")
     return "收到"
 
 
 def _store_answer(msg) -> str:  # noqa: ANN001 - a wechatpy message
-    _redis()
+    store = _redis()
     token = f"{random.getrandbits(64):016x}"
     keys = [f"dedupe:{msg.id}", f"lock:{msg.source}", f"conv:{msg.source}"]
-    entered = _local.enter(keys=keys, args=[token])
+    entered = store.run(store.enter, keys, [token])
     if entered[0] != 2:
         return "请稍候"
     _postgres().execute(_INSERT, (msg.source, msg.id, getattr(msg, "content", "")))
-    _local.leave(keys=[keys[2], keys[1], keys[0]], args=['{"step": 1}', token, "收到"])
+    store.run(store.leave, [keys[2], keys[1], keys[0]], ['{"step": 1}', token, "收到"])
     return "收到"
 
 
