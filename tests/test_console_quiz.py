@@ -18,6 +18,7 @@ from bot.clock import shanghai
 from bot.models import AuditEntry, Delivery
 from bot.models.quiz import QuizAnswer, QuizBest, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
 from bot.services.quiz import claims
+from bot.services.reports.identity import vault_for
 from tests.console import ConsoleClient, add_staff, figures
 
 JUNE1, JUNE2, JUNE3 = dt.date(2021, 6, 1), dt.date(2021, 6, 2), dt.date(2021, 6, 3)
@@ -347,7 +348,8 @@ def revealed_with_a_claim(app, console, clock, *, winners: int, name: str):  # n
     console.post(f"/console/quiz/draws/{draw_id}/reveal")
     with app.extensions["bot"].db.session() as session:
         won = list(session.scalars(select(QuizPrize).where(QuizPrize.draw_id == draw_id).order_by(QuizPrize.pick_order)))
-        [claimed] = claims.claim_prizes(session, won[0].openid, name=name, phone="13912345678", now=clock.now())
+        vault = vault_for(app.extensions["bot"].config)
+        [claimed] = claims.claim_prizes(session, vault, won[0].openid, name=name, phone="13912345678", now=clock.now())
         session.commit()
     return draw_id, won, claimed
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.models import Delivery
 from bot.models.quiz import QuizDraw, QuizPrize
 from bot.services.quiz import claims, draws
+from bot.services.reports.identity import IdentityError, IdentityVault, vault_for
 from tests.quiz_helpers import current_question, right, wrong
 from tests.wechat import Citizen
 
@@ -186,7 +187,12 @@ def test_claim_flow(players, citizen: Citizen, bot, clock) -> None:  # noqa: ANN
     assert "已登记" in citizen.says("我的成绩")
     with bot.db.session() as s:
         row = s.get(QuizPrize, prize.id)
-        assert (row.status, row.claimant_name, row.claimant_phone) == ("claimed", "王小明", "13912345678")
+        assert row.status == "claimed"
+        # Stored sealed: neither the name nor any run of the number is in the row.
+        assert "王小明" not in row.claimant_name and "5678" not in row.claimant_phone
+        assert claims.contact_of(vault_for(bot.config), row) == claims.Contact("王小明", "13912345678")
+        with pytest.raises(IdentityError):  # another deployment's key opens nothing
+            claims.contact_of(IdentityVault("some-other-key"), row)
         claims.mark_delivered(s, prize.id, by="staff", now=clock.now(), erase_days=30)
         s.commit()
         clock.advance(days=29)
@@ -196,6 +202,7 @@ def test_claim_flow(players, citizen: Citizen, bot, clock) -> None:  # noqa: ANN
         s.commit()
         row = s.get(QuizPrize, prize.id)
         assert row.claimant_name is None and row.claimant_phone is None and row.contact_erased_at == clock.now()
+        assert claims.contact_of(vault_for(bot.config), row) is None
 
 
 def test_unclaimed_prizes_expire(players, citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
@@ -244,3 +251,9 @@ def test_quiz_jobs_are_registered_and_run(bot) -> None:  # noqa: ANN001
     assert {"bot.services.quiz.jobs:close_idle_rounds", "bot.services.quiz.jobs:expire_prizes"} <= targets
     jobs.close_idle_rounds(bot)  # nothing to do on an empty database, and no error
     jobs.expire_prizes(bot)
+
+
+def test_a_contact_claimed_before_contacts_were_sealed_still_reads() -> None:
+    """Rows claimed before migration 0010 hold plain text until they are erased."""
+    legacy = QuizPrize(claimant_name="李四", claimant_phone="13800001111")
+    assert claims.contact_of(IdentityVault("any-key"), legacy) == claims.Contact("李四", "13800001111")

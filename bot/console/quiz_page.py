@@ -38,6 +38,7 @@ from bot.runtime import Bot
 from bot.services.quiz import claims, draws, rounds
 from bot.services.quiz.bank import CATEGORIES, KINDS, Question, QuizBank
 from bot.services.quiz.rounds import campaign_day
+from bot.services.reports.identity import vault_for
 
 ACTION_NAMES.update({"quiz.draw.create": "创建抽奖", "quiz.draw.reveal": "开奖", "quiz.draw.entries": "导出抽奖名单",
                      "quiz.prize.deliver": "奖品发放",
@@ -318,8 +319,12 @@ def _draw(draw_id: int) -> QuizDraw:
 
 def render_draw(draw_id: int, verification: draws.Verification | None = None, contact_for: int | None = None) -> str:
     draw = _draw(draw_id)
-    cfg = current_bot().config.quiz
-    return render_template("console/quiz_draw.html", draw=draw, winners=claims.winners_of(db(), draw.id),
+    bot = current_bot()
+    cfg = bot.config.quiz
+    winners = claims.winners_of(db(), draw.id)
+    vault = vault_for(bot.config)
+    contacts = {w.prize.id: claims.contact_of(vault, w.prize) for w in winners}
+    return render_template("console/quiz_draw.html", draw=draw, winners=winners, contacts=contacts,
                            verification=verification, status_names=DRAW_STATUS, prize_status=PRIZE_STATUS,
                            notice_status=DELIVERY_STATUSES, check_names=CHECK_NAMES,
                            entry_per=ENTRY_PER.get(draw.entry_per, draw.entry_per),

@@ -135,9 +135,10 @@ class QuizPrize(Base):
     entry_position: Mapped[int]   # the winning place in the frozen list
     status: Mapped[str] = mapped_column(String(16), default=PrizeStatus.WON)
     claim_deadline: Mapped[dt.datetime]
-    # Contact details are kept only until [quiz] claim_erase_days after delivery (claims.erase_claim_contacts).
-    claimant_name: Mapped[str | None] = mapped_column(String(64))
-    claimant_phone: Mapped[str | None] = mapped_column(String(16))
+    # Contact details, encrypted (claims.contact_of reads them), kept only until [quiz] claim_erase_days
+    # after delivery (claims.erase_claim_contacts).
+    claimant_name: Mapped[str | None] = mapped_column(String(255))
+    claimant_phone: Mapped[str | None] = mapped_column(String(255))
     claimed_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
     delivered_by: Mapped[str | None] = mapped_column(String(64))

@@ -2,8 +2,8 @@
 
 Contact data lives only as long as needed: unclaimed prizes expire after [quiz] claim_days, and
 name and phone are erased [quiz] claim_erase_days after delivery (the date is fixed at delivery,
-as the citizen was told). They are kept in plain columns for that short time; the identity
-encryption of the reports feature can take over when it lands.
+as the citizen was told). Until then they are stored encrypted with the identity key that protects
+reporters ([security] identity_key): a copy of the database alone does not give them away.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Delivery
 from bot.models.quiz import PrizeStatus, QuizDraw, QuizPrize
+from bot.services.reports.identity import PREFIX, IdentityVault
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 NAME = re.compile(r"^[\u4e00-\u9fffA-Za-z·• ]{2,20}$")
@@ -54,14 +55,39 @@ def prizes_of(session: Session, openid: str) -> list[tuple[QuizPrize, QuizDraw]]
                                 .where(QuizPrize.openid == openid).order_by(QuizPrize.id)).tuples())
 
 
-def claim_prizes(session: Session, openid: str, *, name: str, phone: str, now: dt.datetime) -> list[QuizPrize]:
-    """Record the contact on every open prize of this citizen; a repeat finds none left to claim."""
+NAME_FIELD, PHONE_FIELD = "quiz_prizes.claimant_name", "quiz_prizes.claimant_phone"
+
+
+@dataclasses.dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str
+
+
+def claim_prizes(session: Session, vault: IdentityVault, openid: str, *, name: str, phone: str,
+                 now: dt.datetime) -> list[QuizPrize]:
+    """Record the contact (encrypted) on every open prize of this citizen; a repeat finds none left to claim."""
     prizes = open_prizes(session, openid, now)
     for prize in prizes:
-        prize.status, prize.claimant_name, prize.claimant_phone, prize.claimed_at = (
-            PrizeStatus.CLAIMED, name, phone, now)
+        prize.status, prize.claimed_at = PrizeStatus.CLAIMED, now
+        prize.claimant_name = vault.encrypt(NAME_FIELD, name)
+        prize.claimant_phone = vault.encrypt(PHONE_FIELD, phone)
     session.flush()
     return prizes
+
+
+def contact_of(vault: IdentityVault, prize: QuizPrize) -> Contact | None:
+    """The winner's name and phone; None before a claim and after erasure. A contact claimed before
+    contacts were encrypted (migration 0010) is plain text and is shown as it is."""
+    if prize.claimant_phone is None:
+        return None
+
+    def opened(field: str, stored: str | None) -> str:
+        if stored is None:
+            return ""
+        return (vault.decrypt(field, stored) or "") if stored.startswith(PREFIX) else stored
+
+    return Contact(opened(NAME_FIELD, prize.claimant_name), opened(PHONE_FIELD, prize.claimant_phone))
 
 
 def mark_delivered(session: Session, prize_id: int, *, by: str, now: dt.datetime, erase_days: int) -> QuizPrize:
