@@ -16,7 +16,7 @@ from bot.gate import build_gate
 from bot.last_seen import LastSeen
 from bot.observability import Metrics
 from bot.routing import Dispatcher
-from bot.store import Store, build_store
+from bot.store import RedisStore, Store, build_store
 from bot.wechat.gateway import Gateway
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,7 @@ class Bot:
         self.config = config
         self.log = logging.getLogger("bot")
         self.clock = clock or default_clock(config)
+        self._owns_store = store is None  # a store handed in (tests) is closed by whoever made it
         self.store = store if store is not None else build_store(config.redis.url)
         self.db = Database(config.database.url)
         self.content: Content = load_content(content_dir(config))
@@ -51,6 +52,8 @@ class Bot:
     def close(self) -> None:
         self.last_seen.close()
         self.db.dispose()
+        if self._owns_store and isinstance(self.store, RedisStore):
+            self.store.close()
 
 
 def content_dir(config: Config) -> Path:

@@ -198,6 +198,8 @@ class RedisStore(_LockMixin):
         self._prefix = prefix
         self._cad = self._redis.register_script(_COMPARE_AND_DELETE)
         self._lanes = threading.local()
+        self._open_lanes: list[redis.Connection] = []  # every thread's, so that close() reaches them all
+        self._lanes_guard = threading.Lock()
         _STORES_WITH_LANES.add(self)
 
     def _k(self, key: str) -> str:
@@ -293,10 +295,24 @@ class RedisStore(_LockMixin):
             pool = self._redis.connection_pool
             kind = _KernelTimeoutConnection if pool.connection_class is redis.Connection else pool.connection_class
             connection = lane.connection = kind(**pool.connection_kwargs)
+            with self._lanes_guard:
+                self._open_lanes.append(connection)
         return connection
 
     def _forget_lanes(self) -> None:
+        """In a forked child: the parent's sockets are left alone (the parent still uses them)."""
         self._lanes = threading.local()
+        self._open_lanes = []
+        self._lanes_guard = threading.Lock()
+
+    def close(self) -> None:
+        """Close every connection, the pool's and each thread's lane; a later call opens new ones."""
+        with self._lanes_guard:
+            lanes, self._open_lanes = self._open_lanes, []
+        self._lanes = threading.local()
+        for connection in lanes:
+            connection.disconnect()
+        self._redis.close()
 
     def flush_prefix(self) -> None:
         """Delete every key under this store's prefix (tests and `leaderboard rebuild`)."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import struct
 import threading
 import time
+import uuid
 
 import pytest
 
-from bot.store import LockTimeout, MemoryStore, StoreError
-from tests.conftest import redis_store
+from bot.store import LockTimeout, MemoryStore, RedisStore, StoreError
+from tests.conftest import DEFAULT_REDIS, REDIS_URL, redis_store
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -201,3 +203,38 @@ def test_a_forked_child_opens_its_own_lane(real_redis) -> None:  # noqa: ANN001
     os.waitpid(pid, 0)
     assert count == "2" and int(child_port) != parent_port
     assert echo(["n"], ["parent again"]) == ["parent again", "3"]
+
+
+def test_close_reaches_every_threads_lane_and_a_later_call_reconnects(real_redis) -> None:  # noqa: ANN001
+    echo = real_redis.script(_ECHO_AND_COUNT)
+    echo(["n"], ["main"])
+    worker = threading.Thread(target=lambda: echo(["n"], ["worker"]))
+    worker.start()
+    worker.join()
+
+    def open_ports() -> set[int]:
+        return {int(c["addr"].rsplit(":", 1)[1]) for c in real_redis._redis.client_list()}
+
+    lanes = list(real_redis._open_lanes)
+    ports = {lane._sock.getsockname()[1] for lane in lanes}
+    assert len(lanes) == 2 and ports <= open_ports()
+    real_redis.close()
+    assert all(lane._sock is None for lane in lanes)
+    assert not ports & open_ports()  # the server saw them go
+    assert echo(["n"], ["after"]) == ["after", "3"]
+
+
+def test_a_bot_closes_the_store_it_made_but_not_one_handed_to_it(real_redis, config, clock) -> None:  # noqa: ANN001
+    from bot.runtime import Bot
+
+    url = REDIS_URL or DEFAULT_REDIS
+    handed = RedisStore(url, prefix=f"test:{uuid.uuid4().hex[:8]}:")
+    handed.script("return 1")([], [])
+    Bot(config, clock=clock, store=handed).close()
+    assert handed._lane()._sock is not None
+    own = Bot(dataclasses.replace(config, redis=dataclasses.replace(config.redis, url=url)), clock=clock)
+    own.store.script("return 1")([], [])
+    lane = own.store._lane()
+    own.close()
+    assert lane._sock is None
+    handed.close()
