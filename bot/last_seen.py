@@ -21,6 +21,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from sqlalchemy import TextClause
+
 from bot.db import Database, insert_or_update
 from bot.models import Citizen
 
@@ -50,7 +52,7 @@ class LastSeen:
         with self._guard:
             self._merge(openid, now, now)
         writer = self._writer
-        if writer is None or not writer.is_alive():  # none yet, or this is a forked worker
+        if writer is None or not writer.is_alive():  # none yet, or closed and noted again
             self._start_writer()
 
     def flush(self) -> int:
@@ -117,8 +119,8 @@ class LastSeen:
         self.db.execute_alone(_touch(), rows)
 
 
-def _touch():  # noqa: ANN202 - the statement, built once by insert_or_update's cache
-    # Never backwards: a batch from another worker, or a follow event, may have written a later time.
+def _touch() -> TextClause:
+    # Built once (insert_or_update is cached). Never backwards: a batch from another worker, or a follow event, may have written a later time.
     return insert_or_update(Citizen, _COLUMNS, "openid", ("last_interaction_at",),
                             where="citizens.last_interaction_at IS NULL "
                                   "OR citizens.last_interaction_at < excluded.last_interaction_at")
