@@ -104,12 +104,19 @@ class LastSeen:
                 self._exit_hook = True
 
     def _run(self) -> None:
+        failing = 0  # consecutive failed writes: the first is logged whole, the rest in a line
         while not self._stop.wait(self.every):
             try:
                 self.flush()
-            except Exception:
+            except Exception as exc:
                 self.on_error()
-                log.warning("last interaction times not written; trying again in %.1f s", self.every, exc_info=True)
+                failing += 1
+                log.warning("last interaction times not written (%d in a row: %s); trying again every %.1f s",
+                            failing, type(exc).__name__, self.every, exc_info=failing == 1)
+                continue
+            if failing:
+                log.info("last interaction times written again after %d failed tries", failing)
+                failing = 0
 
     def _write(self, times: dict[str, tuple[dt.datetime, dt.datetime]]) -> None:
         # In openid order: two workers writing overlapping batches lock the rows in the same order

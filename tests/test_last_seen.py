@@ -136,3 +136,28 @@ def test_a_township_choice_creates_the_citizen_even_when_the_batch_got_there_fir
         s.commit()
         assert citizen.first_seen_at == NOON and fresh.first_seen_at == NOON + dt.timedelta(hours=1)
     seen.close()
+
+
+def test_a_database_outage_is_logged_once_in_full_then_in_a_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    url = f"sqlite:///{tmp_path / 'late.db'}"
+    db = Database(url)  # no tables: every write fails until the migration runs
+    errors: list[int] = []
+    seen = LastSeen(db, every=0.02, on_error=lambda: errors.append(1))
+    try:
+        with caplog.at_level("INFO", logger="bot.last_seen"):
+            seen.note("o_a", NOON)
+            deadline = time.monotonic() + 10
+            while len(errors) < 3:
+                assert time.monotonic() < deadline, "the writer never retried"
+                time.sleep(0.01)
+            upgrade(url)
+            while "o_a" not in rows(db):
+                assert time.monotonic() < deadline, "the writer never recovered"
+                time.sleep(0.01)
+            seen.close()
+        failures = [r for r in caplog.records if "not written" in r.getMessage()]
+        assert len(failures) >= 3 and failures[0].exc_info and not any(r.exc_info for r in failures[1:])
+        assert any("written again after" in r.getMessage() for r in caplog.records)
+    finally:
+        seen.close()
+        db.dispose()
