@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.apps.floor_shared import create_table  # noqa: E402
 from bench.load import stateless_messages, write_requests  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from bench.webhook_bench import bot_env, quiz_load, scratch_postgres, server, upgrade, wrk  # noqa: E402
@@ -79,12 +80,18 @@ def main() -> int:
     rows = []
     with scratch_postgres() as pg:
         upgrade(pg, REDIS_URL)
+        create_table(pg)
+        shared = {"BENCH_REDIS_URL": REDIS_URL, "BENCH_DATABASE_URL": pg}
         for label, app, env, quiz in [("floor (Flask + wechatpy)", "bench.apps.floor:app", {}, False),
                                       ("WeRoBot echo", "bench.apps.werobot_echo:app", {}, False),
                                       ("bot, Redis + PostgreSQL, stateless mix", "bot:create_app()",
                                        bot_env(pg, REDIS_URL), False),
                                       ("bot, Redis + PostgreSQL, quiz answers", "bot:create_app()",
-                                       bot_env(pg, REDIS_URL), True)]:
+                                       bot_env(pg, REDIS_URL), True),
+                                      ("stateless ceiling (floor + one Redis read)", "bench.apps.floor_shared:stateless",
+                                       shared, False),
+                                      ("stateful ceiling (floor + claim/lock, INSERT, save/unlock)",
+                                       "bench.apps.floor_shared:stateful", shared, False)]:
             with server(app, 2, env) as (base, _):
                 wrk(base, warm, 4, args.connections)
                 file = quiz_load(base, pg, work, 0, 3_000)[0] if quiz else load
