@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.apps.floor_shared import create_table  # noqa: E402
+from bench.apps.floor_shared import prepared  # noqa: E402
 from bench.load import stateless_messages, write_requests  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from bench.webhook_bench import bot_env, quiz_load, scratch_postgres, server, upgrade, wrk  # noqa: E402
@@ -80,8 +80,7 @@ def main() -> int:
     rows = []
     with scratch_postgres() as pg:
         upgrade(pg, REDIS_URL)
-        create_table(pg)
-        shared = {"BENCH_REDIS_URL": REDIS_URL, "BENCH_DATABASE_URL": pg}
+        shared = prepared(pg, REDIS_URL)
         for label, app, env, quiz in [("floor (Flask + wechatpy)", "bench.apps.floor:app", {}, False),
                                       ("WeRoBot echo", "bench.apps.werobot_echo:app", {}, False),
                                       ("bot, Redis + PostgreSQL, stateless mix", "bot:create_app()",

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.apps.floor_shared import create_table  # noqa: E402
+from bench.apps.floor_shared import prepared  # noqa: E402
 from bench.load import AES_KEY, APP_ID, TOKEN, quiz_answers, signed, stateless_messages, text_xml, write_requests  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from bot.content import load_content  # noqa: E402
@@ -182,8 +182,7 @@ def main() -> int:
         sqlite = f"sqlite:///{work / 'embedded.db'}"
         upgrade(pg, redis_url)
         upgrade(sqlite, "")
-        create_table(pg)
-        shared = {"BENCH_REDIS_URL": redis_url, "BENCH_DATABASE_URL": pg}
+        shared = prepared(pg, redis_url)
         targets = [Target("floor (Flask + wechatpy)", "bench.apps.floor:app", 2, {}),
                    Target("WeRoBot echo", "bench.apps.werobot_echo:app", 2, {}),
                    Target("bot, Redis + PostgreSQL, stateless mix", "bot:create_app()", 2, bot_env(pg, redis_url)),

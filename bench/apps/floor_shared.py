@@ -28,7 +28,12 @@ from wechatpy.utils import check_signature
 from bench.apps.floor import TOKEN, crypto
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "").replace("postgresql+psycopg://", "postgresql://")
+def _libpq(url: str) -> str:
+    """psycopg's own form of a SQLAlchemy PostgreSQL URL."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+DATABASE_URL = _libpq(os.environ.get("BENCH_DATABASE_URL", ""))
 
 # KEYS: dedupe, lock, conversation. ARGV: lock token. Returns the earlier reply, or the conversation.
 _ENTER = """
@@ -124,7 +129,9 @@ stateful = Flask("floor_stateful")
 stateful.add_url_rule("/wechat", "wechat", lambda: _answer(_store_answer), methods=["POST"])
 
 
-def create_table(database_url: str) -> None:
-    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+def prepared(database_url: str, redis_url: str) -> dict[str, str]:
+    """Create the stateful ceiling's table; the environment both ceilings are started with."""
+    with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_floor_answers (id bigserial PRIMARY KEY, openid text NOT NULL, "
                      "msg_id bigint NOT NULL, answer text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())")
+    return {"BENCH_REDIS_URL": redis_url, "BENCH_DATABASE_URL": database_url}
