@@ -127,7 +127,8 @@ class LastSeen:
 
 
 def _touch() -> TextClause:
-    # Built once (insert_or_update is cached). Never backwards: a batch from another worker, or a follow event, may have written a later time.
+    # Built once (insert_or_update is cached). Never backwards: a batch from another worker, or a
+    # follow event, may have written a later time.
     return insert_or_update(Citizen, _COLUMNS, "openid", ("last_interaction_at",),
                             where="citizens.last_interaction_at IS NULL "
                                   "OR citizens.last_interaction_at < excluded.last_interaction_at")

@@ -19,7 +19,7 @@ from bot.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.services.quiz import claims, draws, leaderboard, rounds
 from bot.services.quiz.answers import how_to_answer, parse_answer
 from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
-from bot.services.reports.identity import vault_for
+from bot.services.reports.identity import vault_of
 from bot.wechat.inbound import Inbound
 
 router = Router("quiz")
@@ -491,7 +491,7 @@ def take_claim_phone(msg: Inbound, ctx: Context) -> str:
 def confirm_claim(msg: Inbound, ctx: Context) -> str:
     data = ctx.conv.data
     ctx.conv.clear()
-    claimed = claims.claim_prizes(ctx.session, vault_for(ctx.config), msg.openid, name=data["name"],
+    claimed = claims.claim_prizes(ctx.session, vault_of(ctx.bot), msg.openid, name=data["name"],
                                   phone=data["phone"], now=ctx.now())
     if not claimed:
         return start_claim(msg, ctx)

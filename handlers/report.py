@@ -20,7 +20,7 @@ from bot.models.reports import Report, ReportDraft, ReportEvent
 from bot.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.services.reports import drafts, lifecycle, tickets
 from bot.services.reports.categories import ReportCategories
-from bot.services.reports.identity import IdentityVault, vault_for
+from bot.services.reports.identity import IdentityVault, vault_of
 from bot.services.townships import distance_m
 from bot.wechat.inbound import Inbound
 
@@ -125,10 +125,7 @@ TEXTS = {
 # --- helpers ------------------------------------------------------------------------------------
 
 def _vault(ctx: Context) -> IdentityVault:
-    vault = ctx.bot.extensions.get("reports.vault")
-    if vault is None:
-        vault = ctx.bot.extensions["reports.vault"] = vault_for(ctx.config)
-    return vault
+    return vault_of(ctx.bot)
 
 
 def _owner(ctx: Context) -> str:

@@ -38,7 +38,7 @@ from bot.runtime import Bot
 from bot.services.quiz import claims, draws, rounds
 from bot.services.quiz.bank import CATEGORIES, KINDS, Question, QuizBank
 from bot.services.quiz.rounds import campaign_day
-from bot.services.reports.identity import vault_for
+from bot.services.reports.identity import vault_of
 
 ACTION_NAMES.update({"quiz.draw.create": "创建抽奖", "quiz.draw.reveal": "开奖", "quiz.draw.entries": "导出抽奖名单",
                      "quiz.prize.deliver": "奖品发放",
@@ -322,7 +322,7 @@ def render_draw(draw_id: int, verification: draws.Verification | None = None, co
     bot = current_bot()
     cfg = bot.config.quiz
     winners = claims.winners_of(db(), draw.id)
-    vault = vault_for(bot.config)
+    vault = vault_of(bot)
     contacts = {w.prize.id: claims.contact_of(vault, w.prize) for w in winners}
     return render_template("console/quiz_draw.html", draw=draw, winners=winners, contacts=contacts,
                            verification=verification, status_names=DRAW_STATUS, prize_status=PRIZE_STATUS,

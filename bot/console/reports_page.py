@@ -27,7 +27,7 @@ from bot.runtime import Bot
 from bot.services.reports import deadlines, lifecycle
 from bot.services.reports import staff as reports
 from bot.services.reports.evidence import photo_dir
-from bot.services.reports.identity import vault_for
+from bot.services.reports.identity import vault_of
 
 PAGE_SIZE = 30
 NO_TOWNSHIP = "none"
@@ -221,7 +221,7 @@ def _settings() -> Any:
 
 
 def _vault() -> Any:
-    return vault_for(current_bot().config)
+    return vault_of(current_bot())
 
 
 @route("/reports/<ticket>/status", action="triage_reports", methods=["POST"])

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -23,6 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Config
+
+if TYPE_CHECKING:
+    from bot.runtime import Bot
 from bot.models.reports import Report, ReportStatus
 
 PREFIX = "v1:"
@@ -76,6 +80,15 @@ class IdentityVault:
 def vault_for(config: Config) -> IdentityVault:
     """Production requires a real key (config validation); dev and tests derive one from the token."""
     return IdentityVault(config.security.identity_key or "dev-only-identity:" + config.wechat.token)
+
+
+def vault_of(bot: Bot) -> IdentityVault:
+    """The process's vault, derived once per Bot (three key derivations) and shared by the report
+    and prize-claim handlers and the console."""
+    vault = bot.extensions.get("reports.vault")
+    if vault is None:
+        vault = bot.extensions["reports.vault"] = vault_for(bot.config)
+    return vault
 
 
 @dataclasses.dataclass(frozen=True)
