@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Row, Table, TextClause, bindparam, create_engine, event, text
+from sqlalchemy import ColumnElement, Engine, Executable, Row, Table, TextClause, bindparam, create_engine, event, text
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 
@@ -122,7 +123,13 @@ def _insert(table: Table, columns: tuple[str, ...]) -> str:
 
 
 def _typed(sql: str, table: Table, columns: tuple[str, ...]) -> TextClause:
-    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+    return typed_sql(sql, {c: table.c[c] for c in columns})
+
+
+def typed_sql(sql: str, parameters: Mapping[str, ColumnElement[Any]]) -> TextClause:
+    """SQL text whose `:name` parameters are typed like the given columns (e.g. AwareDateTime
+    stores times in UTC), as the ORM would type them."""
+    return text(sql).bindparams(*(bindparam(name, type_=column.type) for name, column in parameters.items()))
 
 
 def ensure_sqlite_dir(url: str) -> None:

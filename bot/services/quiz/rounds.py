@@ -15,12 +15,12 @@ import functools
 import random
 from collections.abc import Sequence
 
-from sqlalchemy import Row, TextClause, bindparam, func, select, text
+from sqlalchemy import Row, TextClause, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import TZ
 from bot.config import QuizConfig
-from bot.db import Database, insert_unless_present
+from bot.db import Database, insert_unless_present, typed_sql
 from bot.models.quiz import QuizAnswer, QuizRound, RoundStatus
 from bot.services.quiz import leaderboard
 from bot.services.quiz.bank import Question, QuizBank
@@ -286,8 +286,7 @@ def _typed(sql: str) -> TextClause:
     types = {"round_id": answers.round_id, "position": answers.position, "question_id": answers.question_id,
              "given": answers.given, "correct": answers.correct, "answered_at": answers.answered_at,
              "message_key": answers.message_key, "points": rounds.score, "fresh_since": rounds.last_activity_at}
-    used = [bindparam(name, type_=column.type) for name, column in types.items() if f":{name}" in sql]
-    return text(sql).bindparams(*used)
+    return typed_sql(sql, {name: column for name, column in types.items() if f":{name}" in sql})
 
 
 def finish_round(session: Session, cfg: QuizConfig, store: Store | None, rnd: QuizRound, now: dt.datetime) -> None:
