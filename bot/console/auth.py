@@ -95,9 +95,13 @@ def login() -> Response | str | tuple[str, int]:
 @public
 def logout() -> Response:
     if current_user.is_authenticated:
+        user = staff.get(db(), current_user.id)
+        if user is not None:
+            # Clearing the cookie is not enough: a copy of it must stop working as well.
+            staff.end_sessions(user)
         audit(db(), current_user.username, "logout", current_user.username, now=now(), ip=client_ip())
         db().commit()
         logout_user()
     session.clear()
-    flash("已退出登录。", "info")
+    flash("已退出登录。本账号在其他电脑或浏览器上的登录也已一并结束。", "info")
     return redirect(url_for("console.login"))

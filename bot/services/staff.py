@@ -109,6 +109,11 @@ def change_own_password(session: Session, user: StaffUser, current: str, new: st
     set_password(session, user, actor=user.username, now=now, password=new, ip=ip)
 
 
+def end_sessions(user: StaffUser) -> None:
+    """End every open console session of this account (logout): a saved copy of the cookie dies too."""
+    user.session_epoch += 1
+
+
 def set_role(session: Session, user: StaffUser, role: str, *, actor: str, now: dt.datetime,
              ip: str | None = None) -> None:
     if role not in ROLES:
