@@ -13,7 +13,6 @@ from bot.conversation import Conversation
 from bot.db import writes
 from bot.dedupe import SUCCESS
 from bot.gate import Entry
-from bot.observability import anon
 from bot.replies import Text, as_reply, render
 from bot.routing import Rule
 from bot.runtime import Bot
@@ -136,7 +135,7 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
         elif isinstance(exc, SQLAlchemyError):
             bot.metrics.db_errors.inc()
         bot.metrics.handler_errors.labels(rule.router if rule else "-").inc()
-        log.exception("handler failed for openid=%s msg=%s", anon(msg.openid), msg.dedupe_key)
+        log.exception("handler failed for openid=%s msg=%s", msg.sender, msg.dedupe_key)
         reply = Text(bot.content.replies["apology"])
     finally:
         session.close()

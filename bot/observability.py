@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-
-def anon(openid: str) -> str:
-    """A stable, short stand-in for an openid in logs: enough to follow one citizen, not to find them."""
-    return hashlib.sha256(("smb-log:" + openid).encode()).hexdigest()[:12]
 
 
 class Metrics:

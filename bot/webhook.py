@@ -12,9 +12,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
 
 from bot import messages
-from bot.observability import anon
 from bot.replies import Text, render
 from bot.runtime import Bot
+from bot.services.reports.identity import vault_of
 from bot.wechat.gateway import BadSignature, WrongApp
 from bot.wechat.inbound import MalformedMessage, UnknownKind, parse_inbound
 
@@ -119,7 +119,7 @@ def receive(bot: Bot, args: Mapping[str, str], raw: bytes) -> tuple[str, str]:
         body = raw.decode("utf-8")
         if encrypted:
             body = bot.gateway.decrypt(body, args.get("msg_signature", ""), timestamp, nonce)
-        msg = parse_inbound(body)
+        msg = parse_inbound(body, vault_of(bot).sender)
     except BadSignature:
         abort(403)
     except (MalformedMessage, WrongApp, UnicodeDecodeError) as exc:
@@ -132,7 +132,7 @@ def receive(bot: Bot, args: Mapping[str, str], raw: bytes) -> tuple[str, str]:
         out = messages.handle(bot, msg)
     except Exception:
         # The store itself failed (dedupe or lock). Never a 500 to WeChat: it would retry into the same wall.
-        log.exception("message path failed for openid=%s msg=%s", anon(msg.openid), msg.dedupe_key)
+        log.exception("message path failed for openid=%s msg=%s", msg.sender, msg.dedupe_key)
         out = render(Text(bot.content.replies["apology"]), msg)
     if out == "success":
         return "success", "text/plain"

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from bot import create_app
 from bot.models import Citizen as CitizenRow
 from bot.routing import Router, text_in
-from bot.wechat.inbound import parse_inbound
 from handlers import common
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
@@ -37,7 +36,7 @@ def careless_app(config, clock, store):  # noqa: ANN001, ANN201
 
 
 def dedupe_key(person: Citizen) -> str:
-    return "dedupe:" + parse_inbound(person.last_xml).dedupe_key
+    return person.last_dedupe_key()
 
 
 def test_a_question_from_an_idle_citizen_claims_nothing_and_its_retry_answers_the_same(app, citizen, store) -> None:  # noqa: ANN001

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 from xml.etree import ElementTree
@@ -61,13 +60,17 @@ class Inbound:
     link_title: str = ""
     event: str = ""
     event_key: str = ""
+    sender: str = ""  # a keyed hash of the openid (IdentityVault.sender), never the openid itself
     raw: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     @functools.cached_property
     def dedupe_key(self) -> str:
-        # Scoped to the sender (MsgId alone has collided across users: WxJava #333), but by a hash:
-        # the key is logged and stored beside reports, and must not reveal who wrote.
-        sender = hashlib.sha256(self.openid.encode()).hexdigest()[:16]
+        # Scoped to the sender (MsgId alone has collided across users: WxJava #333), but by a keyed
+        # hash: the key is logged and stored beside reports, and must not reveal who wrote, even to
+        # someone who holds the citizens table and can hash every openid in it.
+        if not self.sender:
+            raise ValueError("no sender tag: parse the push with the vault's sender function")
+        sender = self.sender
         if self.msg_id and self.kind != "event":
             return f"msg:{sender}:{self.msg_id}"
         return f"evt:{sender}:{self.created_at}:{self.event}:{self.event_key}"
@@ -158,7 +161,7 @@ def _float(fields: Mapping[str, Any], name: str) -> float:
         raise MalformedMessage(f"field {name} is not a number") from None
 
 
-def from_fields(fields: Mapping[str, Any]) -> Inbound:
+def from_fields(fields: Mapping[str, Any], sender_tag: Callable[[str], str] | None = None) -> Inbound:
     kind = _text(fields, "MsgType").strip().lower()
     openid = _text(fields, "FromUserName").strip()
     if not kind or not openid:
@@ -175,6 +178,7 @@ def from_fields(fields: Mapping[str, Any]) -> Inbound:
         "kind": kind,
         "created_at": created_at,
         "msg_id": _text(fields, "MsgId") or _text(fields, "MsgID"),
+        "sender": sender_tag(openid) if sender_tag is not None else "",
         "raw": MappingProxyType(dict(fields)),
     }
     return Inbound(**common, **_kind_fields(kind, fields))
@@ -223,5 +227,6 @@ def _event_fields(f: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def parse_inbound(body: str) -> Inbound:
-    return from_fields(parse_xml(body))
+def parse_inbound(body: str, sender_tag: Callable[[str], str] | None = None) -> Inbound:
+    """`sender_tag` (IdentityVault.sender) keys the dedupe key; without it the message has none."""
+    return from_fields(parse_xml(body), sender_tag)

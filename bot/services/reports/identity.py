@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 from bot.models.reports import Report, ReportStatus
 
 PREFIX = "v1:"
+SENDER_TAG = "openid/sender"  # the purpose of Inbound.sender (dedupe keys, log lines)
 FINAL_STATUSES = (ReportStatus.CLOSED, ReportStatus.REJECTED)
 
 
@@ -49,6 +50,9 @@ class IdentityVault:
         self._aead = AESGCM(_derive(secret, b"reports/identity/aes-gcm/v1"))
         self._owner_key = _derive(secret, b"reports/owner/hmac/v1")
         self._code_key = _derive(secret, b"reports/query-code/hmac/v1")
+        self._secret = secret
+        self._tag_keys: dict[str, bytes] = {}
+        self._sender_key = self._tag_key(SENDER_TAG)
 
     def encrypt(self, field: str, value: str) -> str:
         nonce = os.urandom(12)
@@ -75,6 +79,23 @@ class IdentityVault:
 
     def code_matches(self, code: str, stored: str) -> bool:
         return hmac.compare_digest(self.code_hash(code), stored)
+
+    def keyed_tag(self, purpose: str, value: str) -> str:
+        """HMAC-SHA256 (hex) of `value` under a key of its own for `purpose`: what stands in for an
+        openid (or a ticket) wherever one would be stored or logged. Without the identity key nobody
+        can recompute it from a list of openids, and one purpose's tags say nothing about another's."""
+        return hmac.digest(self._tag_key(purpose), value.encode("utf-8"), "sha256").hex()
+
+    def sender(self, openid: str) -> str:
+        """The short keyed stand-in for a message's sender in dedupe keys (stored beside reports'
+        photos and quiz answers) and in log lines; 64 bits, one per citizen."""
+        return hmac.digest(self._sender_key, openid.encode("utf-8"), "sha256").hex()[:16]
+
+    def _tag_key(self, purpose: str) -> bytes:
+        key = self._tag_keys.get(purpose)
+        if key is None:
+            key = self._tag_keys[purpose] = _derive(self._secret, f"tags/{purpose}/hmac/v1".encode("ascii"))
+        return key
 
 
 def vault_for(config: Config) -> IdentityVault:
