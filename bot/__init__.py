@@ -28,7 +28,17 @@ def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
     app.wsgi_app = webhook.PushesBelowFlask(app.wsgi_app, bot, config.server.max_body_bytes)  # type: ignore[method-assign]
     for module in FEATURES:
         importlib.import_module(module).init_app(app, bot)
+    _trust_proxies(app, config.server.proxy_hops)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Read the client's address from X-Forwarded-For only through the configured number of proxies
+    (the last `hops` entries, which those proxies wrote); with none, a client-sent header is ignored."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 # Parts that add blueprints or collaborators; each module has `init_app(app, bot)`.

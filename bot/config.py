@@ -41,6 +41,8 @@ class ServerConfig:
     # Demo only: the simulated campaign date ("" = the campaign's first day in demo, real date otherwise).
     today: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Reverse proxies in front of the server that append to X-Forwarded-For (0 = none: the header is ignored).
+    proxy_hops: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,6 +271,8 @@ def validate(config: Config) -> Config:
         raise ConfigError("[wechat] api_base_url must end with /")
     if not 0 <= config.conversation.seen_flush_seconds <= 60:
         raise ConfigError("[conversation] seen_flush_seconds must be between 0 and 60")
+    if not 0 <= config.server.proxy_hops <= 5:
+        raise ConfigError("[server] proxy_hops must be between 0 and 5 (the reverse proxies in front of the server)")
     if config.server.max_body_bytes < 1024:
         raise ConfigError("[server] max_body_bytes must be at least 1024")
     if config.server.mode == "production":

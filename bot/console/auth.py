@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from bot.console import SEEN_KEY, client_ip, current_bot, db, now
@@ -58,7 +59,14 @@ def _safe_next(target: str | None) -> str:
 
 def policy() -> staff.LoginPolicy:
     cfg = current_bot().config.console
-    return staff.LoginPolicy(cfg.login_attempts, cfg.login_attempts_per_ip, cfg.lockout_minutes * 60)
+    return staff.LoginPolicy(cfg.login_attempts, cfg.login_attempts_per_ip, cfg.lockout_minutes * 60,
+                             key=hashlib.sha256(b"console-login:" + str(current_app.secret_key).encode()).digest())
+
+
+def throttled_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return (f"登录失败次数过多，已暂时锁定。请约 {minutes} 分钟后再试（每次锁定都会更久），"
+            "或请管理员在“人员管理”中解除锁定。")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -73,10 +81,9 @@ def login() -> Response | str | tuple[str, int]:
     session_ = db()
     try:
         user = staff.log_in(session_, current_bot().store, policy(), username, password, ip=client_ip(), now=now())
-    except staff.LoginThrottled:
+    except staff.LoginThrottled as throttled:
         session_.commit()
-        minutes = current_bot().config.console.lockout_minutes
-        error = f"登录失败次数过多，已暂时锁定。请 {minutes} 分钟后再试，或联系管理员重置密码。"
+        error = throttled_message(throttled.seconds)
         return render_template("console/login.html", username=username, error=error,
                                next=request.form.get("next", "")), 429
     except staff.LoginFailed as failed:

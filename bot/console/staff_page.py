@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bot.console import client_ip, db, now
+from bot.console import client_ip, current_bot, db, now
 from bot.console.access import MATRIX
 from bot.console.registry import page, route
 from bot.services import staff
@@ -13,7 +13,11 @@ from bot.services import staff
 
 @page("/staff", "人员管理", action="manage_staff", order=80)
 def staff_list() -> str:
-    return render_template("console/staff.html", users=staff.list_staff(db()), roles=staff.ROLES, matrix=MATRIX)
+    from bot.console.auth import policy
+
+    users = staff.list_staff(db())
+    locked = {u.id: staff.login_locked_from(current_bot().store, policy(), u.username) for u in users}
+    return render_template("console/staff.html", users=users, roles=staff.ROLES, matrix=MATRIX, locked=locked)
 
 
 def _account(user_id: int) -> staff.StaffUser:
@@ -81,4 +85,17 @@ def staff_disabled(user_id: int) -> Response:
     staff.set_disabled(session, user, disable, actor=current_user.username, now=now(), ip=client_ip())
     session.commit()
     flash(f"已{'停用' if disable else '启用'}账号 {user.username}。", "success")
+    return redirect(url_for("console.staff_list"))
+
+
+@route("/staff/<int:user_id>/unlock", action="manage_staff", methods=["POST"])
+def staff_unlock(user_id: int) -> Response:
+    from bot.console.auth import policy
+
+    session = db()
+    user = _account(user_id)
+    staff.unlock_login(session, current_bot().store, policy(), user, actor=current_user.username, now=now(),
+                       ip=client_ip())
+    session.commit()
+    flash(f"已解除 {user.username} 的登录锁定，可以重新登录。", "success")
     return redirect(url_for("console.staff_list"))

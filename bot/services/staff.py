@@ -7,6 +7,8 @@ caller once, to be shown to the person who asked for it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -141,13 +143,19 @@ def set_disabled(session: Session, user: StaffUser, disabled: bool, *, actor: st
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    attempts_per_user: int
-    attempts_per_ip: int
-    lockout_seconds: int
+    attempts_per_user: int  # tries of one account from one address before that pair is locked
+    attempts_per_ip: int  # failed tries from one address, whatever the account, before the address is locked
+    lockout_seconds: int  # the first lock's length; each further lock of the same pair doubles it
+    key: bytes = b""  # keys the usernames in store keys, so that what was typed is not kept in clear
+    max_lockout_seconds: int = 24 * 3600
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for this username or address; try again later."""
+    """Too many tries for this account from this address, or from this address; `seconds` to wait."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"locked for {seconds} s")
+        self.seconds = seconds
 
 
 class LoginFailed(Exception):
@@ -158,35 +166,120 @@ class LoginFailed(Exception):
         self.disabled = disabled
 
 
-def _fail_keys(username: str, ip: str) -> tuple[str, str]:
-    return f"console:loginfail:user:{username.lower()}", f"console:loginfail:ip:{ip}"
+@dataclass(frozen=True)
+class LoginKeys:
+    """The store keys of one (account, address) pair and of the address alone."""
+
+    pair_tries: str
+    pair_lock: str
+    pair_strikes: str
+    ip_tries: str
+    ip_ok: str
+    ip_lock: str
+    ip_strikes: str
+    locked_marker: str
 
 
-def _throttled(store: Store, policy: LoginPolicy, username: str, ip: str) -> bool:
-    user_key, ip_key = _fail_keys(username, ip)
-    return (int(store.get(user_key) or 0) >= policy.attempts_per_user
-            or int(store.get(ip_key) or 0) >= policy.attempts_per_ip)
+_PREFIX = "console:login:"
+_ADDRESSES = "@addresses"
+# Generations are bumped by an admin's unlock; they outlive every key made under an older one.
+_GENERATION_TTL = 30 * 24 * 3600
+
+
+def _account_tag(policy: LoginPolicy, username: str) -> str:
+    # A keyed digest: the username field sometimes holds a password typed in the wrong box.
+    return hmac.new(policy.key, username.strip().lower().encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def login_keys(store: Store, policy: LoginPolicy, username: str, ip: str) -> LoginKeys:
+    account = _account_tag(policy, username)
+    pair = f"{store.get(_PREFIX + 'gen:' + account) or 0}:{account}:{ip}"
+    address = f"{store.get(_PREFIX + 'gen:' + _ADDRESSES) or 0}:{ip}"
+    return LoginKeys(
+        pair_tries=f"{_PREFIX}tries:{pair}", pair_lock=f"{_PREFIX}lock:{pair}", pair_strikes=f"{_PREFIX}strikes:{pair}",
+        ip_tries=f"{_PREFIX}iptries:{address}", ip_ok=f"{_PREFIX}ipok:{address}", ip_lock=f"{_PREFIX}iplock:{address}",
+        ip_strikes=f"{_PREFIX}ipstrikes:{address}", locked_marker=f"{_PREFIX}locked:{account}")
+
+
+def _lock(store: Store, policy: LoginPolicy, lock: str, strikes: str, tries: str) -> int:
+    """Lock (once, however many requests arrive together): each lock of the same key lasts twice the last."""
+    earlier = int(store.get(strikes) or 0)
+    seconds = min(policy.lockout_seconds * 2 ** min(earlier, 16), policy.max_lockout_seconds)
+    if store.set_nx(lock, str(seconds), seconds):
+        store.incr(strikes, 2 * policy.max_lockout_seconds)
+        store.delete(tries)  # when the lock runs out, the full number of tries is back
+        return seconds
+    return int(float(store.get(lock) or seconds))
+
+
+def _locked_for(store: Store, keys: LoginKeys) -> int:
+    held = store.get(keys.pair_lock) or store.get(keys.ip_lock)
+    return int(float(held)) if held else 0
+
+
+def reserve_attempt(store: Store, policy: LoginPolicy, username: str, ip: str) -> LoginKeys:
+    """Count this try before the password is looked at (atomically, in the store), or raise LoginThrottled.
+
+    Counting after the check let concurrent guesses all pass a limit that each one alone respected.
+    """
+    keys = login_keys(store, policy, username, ip)
+    held = _locked_for(store, keys)
+    if held:
+        raise LoginThrottled(held)
+    if store.incr(keys.pair_tries, policy.lockout_seconds) > policy.attempts_per_user:
+        raise LoginThrottled(_lock(store, policy, keys.pair_lock, keys.pair_strikes, keys.pair_tries))
+    # The address counts tries minus successes: an office's staff logging in one after another never add up.
+    tries = store.incr(keys.ip_tries, policy.lockout_seconds)
+    if tries - int(store.get(keys.ip_ok) or 0) > policy.attempts_per_ip:
+        raise LoginThrottled(_lock(store, policy, keys.ip_lock, keys.ip_strikes, keys.ip_tries))
+    return keys
+
+
+def _mark_locked(store: Store, keys: LoginKeys, ip: str, seconds: int) -> None:
+    # For the staff page: this account is locked somewhere (the address is shown to the admin).
+    store.set(keys.locked_marker, ip, max(seconds, 1))
+
+
+def login_locked_from(store: Store, policy: LoginPolicy, username: str) -> str | None:
+    """The address this account was last locked at, while that lock may still hold; None otherwise."""
+    return store.get(_PREFIX + "locked:" + _account_tag(policy, username))
+
+
+def unlock_login(session: Session, store: Store, policy: LoginPolicy, user: StaffUser, *, actor: str,
+                 now: dt.datetime, ip: str | None = None) -> None:
+    """An admin lifts the login locks of this account (at every address) and of the addresses' counters."""
+    account = _account_tag(policy, user.username)
+    store.incr(_PREFIX + "gen:" + account, _GENERATION_TTL)
+    store.incr(_PREFIX + "gen:" + _ADDRESSES, _GENERATION_TTL)
+    store.delete(_PREFIX + "locked:" + account)
+    audit(session, actor, "staff.unlock", user.username, now=now, ip=ip)
 
 
 def log_in(session: Session, store: Store, policy: LoginPolicy, username: str, password: str, *,
            ip: str, now: dt.datetime) -> StaffUser:
     """The account if the password is right; raises LoginThrottled or LoginFailed (both audited)."""
     username = username.strip()[:64]
-    if _throttled(store, policy, username, ip):
-        audit(session, username or "-", "login.throttled", username, now=now, ip=ip)
-        raise LoginThrottled()
     user = find(session, username)
+    # Only an existing account's name is written down: an unknown one may be a mistyped password.
+    known = user.username if user is not None else None
+    try:
+        keys = reserve_attempt(store, policy, username, ip)
+    except LoginThrottled as throttled:
+        if user is not None:
+            _mark_locked(store, login_keys(store, policy, username, ip), ip, throttled.seconds)
+        audit(session, known or "-", "login.throttled", known, now=now, ip=ip,
+              note=None if known else "未知用户名")
+        raise
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if not ok or user is None or user.disabled:
-        user_key, ip_key = _fail_keys(username, ip)
-        store.incr(user_key, policy.lockout_seconds)
-        store.incr(ip_key, policy.lockout_seconds)
         disabled = bool(ok and user is not None and user.disabled)
-        audit(session, username or "-", "login.failed", username, now=now, ip=ip,
-              note="账号已停用" if disabled else None)
-        log.info("failed console login for %r from %s", username, ip)
+        audit(session, known or "-", "login.failed", known, now=now, ip=ip,
+              note="账号已停用" if disabled else (None if known else "未知用户名"))
+        log.info("failed console login for %s from %s", repr(known) if known else "an unknown username", ip)
         raise LoginFailed(disabled=disabled)
-    store.delete(_fail_keys(username, ip)[0])
+    store.delete(keys.pair_tries)
+    store.delete(keys.pair_strikes)
+    store.incr(keys.ip_ok, policy.lockout_seconds * 2)
     user.last_login_at = now
     audit(session, user.username, "login", user.username, now=now, ip=ip)
     return user
