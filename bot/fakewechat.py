@@ -1,8 +1,10 @@
 """A fake WeChat API: an in-process Flask app with WeChat's JSON shapes, error codes and rules.
 
 Used by tests, the benchmark, the demo and the simulator instead of api.weixin.qq.com. Rules it
-enforces (wechat-frameworks.md §2): tokens expire (7200 s) and a new token leaves the old one
-valid for 5 minutes, then 40001; customer-service messages only within 48 hours of the user's
+enforces (wechat-frameworks.md §2): tokens expire (7200 s); GET `token` makes a new token that
+leaves the old one valid for 5 minutes, then 40001, while POST `stable_token` in normal mode hands
+back the current token (the two kinds never touch each other); both refuse callers off the IP
+whitelist (40164) and past their daily quota (45009); customer-service messages only within 48 hours of the user's
 last message (45015) and at most 5 per window (45047; 3 per minute after a menu click or
 subscribe); mass sends 1 a day for a subscription account, 4 a month per user for a service
 account (45028); clientmsgid dedupes mass sends for 24 hours (45065); temporary media expire
@@ -38,6 +40,15 @@ MEDIA_LIFETIME = dt.timedelta(days=3)
 WINDOW = dt.timedelta(hours=48)
 SHORT_WINDOW = dt.timedelta(minutes=1)
 CLIENT_MSG_ID_MEMORY = dt.timedelta(hours=24)
+# [D] 获取稳定版接口调用凭据 getStableAccessToken (doc/service/api/base/api_getstableaccesstoken), 注意事项:
+# "普通模式下平台会提前 5 分钟更新 access_token"; "强制刷新模式每天限用 20 次且需间隔 30 秒".
+STABLE_RENEW_BEFORE = dt.timedelta(minutes=5)
+FORCE_REFRESH_PER_DAY = 20
+FORCE_REFRESH_SPACING = dt.timedelta(seconds=30)
+# Daily quotas of the token endpoints: GET token 2000 a day (historic limits table, [C] community
+# thread developers.weixin.qq.com/community/develop/doc/000c0a9546c7a84aeb12798a165400 "2000次/天");
+# stable_token "每天限制调用 50 万次" ([D] getStableAccessToken).
+TOKEN_DAILY_QUOTA = {"token": 2000, "stable_token": 500_000}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +94,14 @@ class FakeWeChat:
         self.enforce_window = enforce_window
         self._random = random.Random(seed)
         self._lock = threading.RLock()
-        self._tokens: dict[str, dt.datetime] = {}          # token -> valid until
+        self._tokens: dict[str, dt.datetime] = {}          # GET token: token -> valid until
+        self._stable_tokens: dict[str, dt.datetime] = {}   # stable_token: token -> valid until
+        self._stable_current = ""                           # what normal-mode stable_token hands back
+        self._refused_tokens: set[str] = set()
+        self._token_calls: collections.Counter = collections.Counter()  # (endpoint, date) -> calls
+        self.force_refreshes: list[dt.datetime] = []
+        self.ip_whitelist: set[str] | None = None           # None: the whitelist is off
+        self.token_quota = dict(TOKEN_DAILY_QUOTA)
         self._users: dict[str, _User] = {}
         self._delivered: list[Delivered] = []
         self._by_openid: dict[str, list[Delivered]] = collections.defaultdict(list)
@@ -139,6 +157,18 @@ class FakeWeChat:
         """As if another client fetched a token long ago: every issued token answers 40001."""
         with self._lock:
             self._tokens.clear()
+            self._stable_tokens.clear()
+            self._stable_current = ""
+
+    def refuse_token(self, token: str) -> None:
+        """A scenario: calls with `token` answer 40001 though normal-mode stable_token still hands it out."""
+        with self._lock:
+            self._refused_tokens.add(token)
+
+    def set_ip_whitelist(self, ips: set[str] | None) -> None:
+        """The account's API IP whitelist (None: off). Token requests from other addresses get 40164."""
+        with self._lock:
+            self.ip_whitelist = None if ips is None else set(ips)
 
     # --- what tests read ----------------------------------------------------------------------
 
@@ -188,24 +218,74 @@ class FakeWeChat:
 
     def _check_token(self, token: str | None) -> None:
         now = self.clock.now()
-        valid_until = self._tokens.get(token or "")
-        if valid_until is None:
+        valid_until = self._tokens.get(token or "") or self._stable_tokens.get(token or "")
+        if valid_until is None or token in self._refused_tokens:
             raise WeChatError(40001, "invalid credential, access_token is invalid or not latest")
         if valid_until <= now:
             raise WeChatError(42001, "access_token expired")
 
-    def _issue_token(self, appid: str, secret: str) -> dict[str, Any]:
+    def _check_caller(self, endpoint: str, appid: str, secret: str, client_ip: str) -> None:
+        """What both token endpoints check before issuing anything."""
+        # [D] getAccessToken error table: 40164 "调用接口的IP地址不在白名单中"; errmsg names the caller,
+        # as in [C] developers.weixin.qq.com/community/develop/doc/00002a5f394dc88f52505fbe166400.
+        if self.ip_whitelist is not None and client_ip not in self.ip_whitelist:
+            raise WeChatError(40164, f"invalid ip {client_ip} ipv6 ::ffff:{client_ip}, not in whitelist "
+                                     f"rid: {uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:8]}")
+        # [D] getAccessToken error table: 40013 invalid appid; 40125 invalid appsecret.
         if appid != self.app_id:
             raise WeChatError(40013, "invalid appid")
         if secret != self.app_secret:
             raise WeChatError(40125, "invalid appsecret")
+        # [D] 通用错误码 45009 "reach max api daily quota limit" (the token calls have their own quota).
+        day = (endpoint, self.clock.now().astimezone(TZ).date())
+        if self._token_calls[day] >= self.token_quota[endpoint]:
+            raise WeChatError(45009, "reach max api daily quota limit")
+        self._token_calls[day] += 1
+
+    def _issue_token(self, appid: str, secret: str, client_ip: str = "127.0.0.1") -> dict[str, Any]:
         now = self.clock.now()
         with self._lock:
-            # A new token leaves older ones valid for 5 more minutes, no longer.
+            self._check_caller("token", appid, secret, client_ip)
+            # [D] getAccessToken (doc/service/api/base/api_getaccesstoken, old path
+            # doc/offiaccount/Basic_Information/Get_access_token.html): "重复获取将导致上次获取的
+            # access_token 失效"; "公众平台后台会保证在5分钟内，新老 access_token 都可用".
             for old, until in list(self._tokens.items()):
                 self._tokens[old] = min(until, now + OLD_TOKEN_GRACE)
             token = "ACCESS_TOKEN_" + uuid.uuid4().hex + uuid.uuid4().hex
             self._tokens[token] = now + TOKEN_LIFETIME
+            self.token_fetches += 1
+        return {"access_token": token, "expires_in": int(TOKEN_LIFETIME.total_seconds())}
+
+    def _issue_stable_token(self, raw: bytes, client_ip: str = "127.0.0.1") -> dict[str, Any]:
+        # [D] getStableAccessToken: "该接口仅支持 POST JSON 形式的调用".
+        try:
+            body = json.loads(raw or b"")
+        except ValueError:
+            raise WeChatError(47001, "data format error") from None
+        if not isinstance(body, dict) or body.get("grant_type") != "client_credential":
+            raise WeChatError(40002, "invalid grant_type")
+        force = body.get("force_refresh") is True
+        now = self.clock.now()
+        with self._lock:
+            self._check_caller("stable_token", str(body.get("appid", "")), str(body.get("secret", "")), client_ip)
+            current_until = self._stable_tokens.get(self._stable_current)
+            if force:
+                today = [t for t in self.force_refreshes if t.astimezone(TZ).date() == now.astimezone(TZ).date()]
+                # [D] getStableAccessToken: force_refresh 20 a day, 30 s apart; the code past the daily limit
+                # is 45009 ([C] community thread oCJUswyK7-0uEDixJMq1EgOsP3q4 "超过 20 次会引发...45009"); the
+                # docs give no code for the spacing, so the same 45009 stands in for it.
+                if len(today) >= FORCE_REFRESH_PER_DAY or (today and now - max(today) < FORCE_REFRESH_SPACING):
+                    raise WeChatError(45009, "reach max api daily quota limit")
+                self.force_refreshes.append(now)
+                # Force mode "会导致上次获取的 access_token 失效".
+                self._stable_tokens.pop(self._stable_current, None)
+            elif current_until is not None and current_until - now > STABLE_RENEW_BEFORE:
+                # Normal mode: the same token while it is valid (renewed 5 minutes before it expires).
+                self.token_fetches += 1
+                return {"access_token": self._stable_current, "expires_in": int((current_until - now).total_seconds())}
+            token = "STABLE_TOKEN_" + uuid.uuid4().hex + uuid.uuid4().hex
+            self._stable_tokens[token] = now + TOKEN_LIFETIME
+            self._stable_current = token
             self.token_fetches += 1
         return {"access_token": token, "expires_in": int(TOKEN_LIFETIME.total_seconds())}
 
@@ -367,12 +447,15 @@ class FakeWeChat:
 
     # --- HTTP -------------------------------------------------------------------------------
 
-    def handle(self, endpoint: str, query: dict[str, str], body: bytes, content_type: str = "") -> tuple[str, bytes]:
+    def handle(self, endpoint: str, query: dict[str, str], body: bytes, content_type: str = "",
+               client_ip: str = "127.0.0.1") -> tuple[str, bytes]:
         """One API call, transport-free: (content type, body). Both servers below call this."""
         self.calls[endpoint] += 1
         try:
             if endpoint == "token":
-                return _json(self._issue_token(query.get("appid", ""), query.get("secret", "")))
+                return _json(self._issue_token(query.get("appid", ""), query.get("secret", ""), client_ip))
+            if endpoint == "stable_token":
+                return _json(self._issue_stable_token(body, client_ip))
             with self._lock:
                 self._check_token(query.get("access_token"))
                 busy = self.error_rate and self._random.random() < self.error_rate
@@ -394,7 +477,7 @@ class FakeWeChat:
             if fake.latency:
                 time.sleep(fake.latency)
             mimetype, data = fake.handle(endpoint, request.args.to_dict(), request.get_data(),
-                                         request.content_type or "")
+                                         request.content_type or "", request.remote_addr or "")
             return Response(data, mimetype=mimetype)
 
         return app
@@ -543,8 +626,9 @@ class AsyncFakeServer:
                 if self.fake.latency:
                     await asyncio.sleep(self.fake.latency)
                 endpoint = path.split("/cgi-bin/", 1)[-1]
+                peer = writer.get_extra_info("peername") or ("",)
                 mimetype, data = self.fake.handle(endpoint, dict(parse_qsl(query)), body,
-                                                  headers.get("content-type", ""))
+                                                  headers.get("content-type", ""), str(peer[0]))
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + mimetype.encode() +
                              b"\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data)
                 await writer.drain()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.clock import Clock
 from bot.config import Config
 from bot.store import Store
 from bot.wechat.api import WeChatAPI
@@ -14,14 +15,14 @@ if TYPE_CHECKING:
     from bot.runtime import Bot
 
 
-def build_api(config: Config, store: Store) -> WeChatAPI:
+def build_api(config: Config, store: Store, clock: Clock | None = None) -> WeChatAPI:
     return WeChatAPI(config.wechat.app_id, config.wechat.app_secret, config.wechat.api_base_url, store,
                      timeout=config.wechat.request_timeout_seconds,
-                     pool_size=max(10, config.push.sender_concurrency + 4))
+                     pool_size=max(10, config.push.sender_concurrency + 4), clock=clock)
 
 
 def init_app(app: Flask, bot: Bot) -> None:
-    bot.extensions.setdefault("api", build_api(bot.config, bot.store))
+    bot.extensions.setdefault("api", build_api(bot.config, bot.store, bot.clock))
 
 
 def start_workers(bot: Bot) -> object:

@@ -59,6 +59,7 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
             with bot.db.session() as session:
                 for status, count in sorted(service.status_counts(session).items()):
                     sys.stdout.write(f"{status}\t{count}\n")
+            sys.stdout.write(token_pause_line(bot.extensions["api"]) + "\n")
         elif args.action == "uncertain":
             with bot.db.session() as session:
                 for row in service.uncertain(session):
@@ -71,6 +72,15 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
     finally:
         bot.close()
     return 0
+
+
+def token_pause_line(api: Any) -> str:
+    """One line for `outbox status`: whether the senders are paused for want of an access token."""
+    pause = api.token_pause()
+    if pause is None:
+        return "微信接口：正常（access_token 可获取）"
+    return (f"微信接口：已暂停发送，至 {pause.until:%Y-%m-%d %H:%M:%S}（自 {pause.since:%H:%M:%S} 起），"
+            f"待发送的推送保留不丢。原因：{pause.reason}")
 
 
 @command("scheduler", "run the scheduler (one leader across processes) and a sender loop until stopped")

@@ -45,6 +45,7 @@ from bot.wechat.api import (
     CONNECT_FAILED,
     RATE_LIMITED,
     TOKEN_ERRORS,
+    TokenUnavailable,
     WeChatAPI,
     WeChatAPIError,
     news_as_text,
@@ -106,6 +107,7 @@ class Outcome:
     msg_id: str | None = None
     not_before: dt.datetime | None = None
     sent_at: dt.datetime | None = None
+    uncount: bool = False  # the attempt never reached WeChat's message API: give it back
 
 
 class RateLimiter:
@@ -192,11 +194,12 @@ class Sender:
                 .values(status=bindparam("b_status"), channel=bindparam("b_channel"),
                         last_errcode=bindparam("b_errcode"), last_error=bindparam("b_error"),
                         wechat_msg_id=bindparam("b_msg_id"), sent_at=bindparam("b_sent_at"),
-                        not_before=bindparam("b_not_before"), lease_until=None, lease_owner=None))
+                        not_before=bindparam("b_not_before"), lease_until=None, lease_owner=None,
+                        attempts=T.c.attempts - bindparam("b_uncount")))
         now = self.clock.now()
         params = [{"b_id": o.id, "b_status": o.status, "b_channel": o.channel, "b_errcode": o.errcode,
                    "b_error": o.error, "b_msg_id": o.msg_id, "b_sent_at": o.sent_at,
-                   "b_not_before": o.not_before or now} for o in outcomes]
+                   "b_not_before": o.not_before or now, "b_uncount": int(o.uncount)} for o in outcomes]
         with self.db.engine.begin() as conn:
             result = conn.execute(stmt, params)
         written = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(outcomes)
@@ -321,6 +324,11 @@ class Sender:
 
     def _failure(self, row: Claimed, channel: str | None, exc: WeChatAPIError) -> Outcome:
         reason = f"{exc.errcode} {exc.errmsg}"
+        if isinstance(exc, TokenUnavailable):
+            # No access token, so nothing was sent: the row waits for the pause to end, attempt not counted.
+            return Outcome(row.id, DeliveryStatus.PENDING, channel=channel, errcode=exc.errcode,
+                           error=f"waiting for an access token: the token endpoint refused ({reason})",
+                           not_before=exc.until, uncount=True)
         if exc.errcode == ANSWER_LOST:
             if row.idempotent:
                 return self._retry(row, channel, exc.errcode, reason)
@@ -348,6 +356,8 @@ class Sender:
     def run_once(self, limit: int | None = None) -> int:
         """Claim one batch, deliver it concurrently, record the results. Returns rows handled."""
         self.recover_expired()
+        if self.api.token_pause() is not None:
+            return 0  # every row stays pending, untouched, until the token endpoint is tried again
         rows = self.claim(limit or self.concurrency * 4)
         if not rows:
             return 0
@@ -380,7 +390,7 @@ class Sender:
                     if time.monotonic() - last_recover >= recover_every:
                         self._safely(self.recover_expired)
                         last_recover = time.monotonic()
-                    if self.api.cooling_down():
+                    if self.api.cooling_down() or self.api.token_pause() is not None:
                         stop.wait(1.0)
                     else:
                         rows = self._safely(lambda: self.claim(self.concurrency - len(inflight))) or []

@@ -70,7 +70,9 @@ def test_retry_is_bounded_when_the_token_stays_bad(fake_wechat, store) -> None: 
     finally:
         fake._check_token = original
     assert err.value.errcode == 40001
-    assert fake.token_fetches == 2  # the first fetch and one refresh, never a storm
+    # The first fetch, one normal-mode refetch (it handed back the refused token), one force_refresh:
+    # never a storm.
+    assert fake.token_fetches == 3 and len(fake.force_refreshes) == 1
 
 
 def test_expired_token_gets_42001_then_refresh(api, fake_wechat, clock) -> None:  # noqa: ANN001

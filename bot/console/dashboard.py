@@ -176,6 +176,16 @@ def deliveries_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
     )
 
 
+@panel("wechat_api", "微信接口状态", action="view_dashboard", order=89)
+def wechat_api_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
+    """Whether the senders are paused because WeChat's token endpoint refused (IP whitelist, secret, quota)."""
+    pause = bot.extensions["api"].token_pause()
+    if pause is None:
+        return Panel(note="正常：可以获取 access_token，推送照常发送。")
+    return Panel(note=f"已暂停发送，至 {pause.until:%m-%d %H:%M}（自 {pause.since:%m-%d %H:%M} 起），之后自动重试；"
+                      f"待发送的推送保留，不会丢失。原因：{pause.reason}")
+
+
 RECENT = 20
 
 

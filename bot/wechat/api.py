@@ -6,10 +6,19 @@ Here the token lives in the store, shared by every process: read it; if missing,
 lock, read again (another process may just have fetched it), fetch, store it with a margin. When
 WeChat says the token is bad, it is cleared only if it is still the one we used (a newer one from
 another process must survive), and the call is retried once.
+
+The token comes from `POST stable_token` in normal mode, which returns the same token while it is
+valid, so another holder of the AppSecret (a staging copy, the online debug tool) cannot invalidate
+ours as a GET `token` call does. `force_refresh` is used only when a 40001 is answered with the very
+token that was refused, within its limits (20 a day, 30 s apart). When the token endpoint itself
+refuses (IP not whitelisted, wrong AppSecret or AppID, quota), every process pauses through the
+store: no token request per delivery, and the sender leaves its rows pending until the pause ends.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -22,6 +31,7 @@ import urllib3
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from bot.clock import Clock, SystemClock
 from bot.store import LockTimeout, Store
 from bot.wechat.transport import Urllib3Session
 
@@ -41,6 +51,25 @@ TOKEN_MARGIN = 300          # refresh 5 minutes early: WeChat keeps the old toke
 TOKEN_LOCK_TTL = 10.0
 COOLDOWN_SECONDS = 60.0     # after a rate-limit code every process pauses this long
 
+# Refusals of the token endpoint itself that asking again will not cure soon ([D] 获取接口调用凭据
+# getAccessToken, doc/service/api/base/api_getaccesstoken, error table: 40013 invalid appid, 40125
+# invalid appsecret, 40164 IP not in the whitelist; [D] 通用错误码: 45009 reach max api daily quota).
+TOKEN_ENDPOINT_ERRORS = {40013, 40125, 40164, 45009}
+TOKEN_PAUSE_SECONDS = 300.0      # a configuration fault: one try every 5 minutes across all processes
+TOKEN_QUOTA_PAUSE_SECONDS = 1800.0
+# [D] 获取稳定版接口调用凭据 getStableAccessToken (doc/service/api/base/api_getstableaccesstoken),
+# 注意事项: "强制刷新模式每天限用 20 次且需间隔 30 秒".
+FORCE_REFRESH_PER_DAY = 20
+FORCE_REFRESH_SPACING = dt.timedelta(seconds=30)
+
+# What staff are told (console, `outbox status`) about a token pause, by errcode.
+TOKEN_PAUSE_REASONS = {
+    40164: "服务器的 IP 不在公众号的 IP 白名单中。请在微信公众平台“设置与开发 → 基本配置 → IP白名单”中加入微信返回的 IP。",
+    40125: "AppSecret 不正确（可能已在公众平台重置）。请核对 BOT_WECHAT_APP_SECRET。",
+    40013: "AppID 不正确。请核对 BOT_WECHAT_APP_ID。",
+    45009: "获取 access_token 的每日调用次数已用完。可在公众平台清零接口调用次数，或等到次日。",
+}
+
 
 class WeChatAPIError(Exception):
     """WeChat answered errcode != 0, or the request failed (local codes CONNECT_FAILED, ANSWER_LOST)."""
@@ -52,6 +81,40 @@ class WeChatAPIError(Exception):
         self.data = data or {}  # the rest of WeChat's answer (45065 carries the existing msg_id)
 
 
+class TokenUnavailable(WeChatAPIError):
+    """The token endpoint refused (or a pause it caused is still on): no message was sent."""
+
+    def __init__(self, errcode: int, errmsg: str, until: dt.datetime) -> None:
+        super().__init__(errcode, errmsg)
+        self.until = until
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenPause:
+    """Every sender waits until `until` because the token endpoint answered `errcode`."""
+
+    errcode: int
+    errmsg: str
+    since: dt.datetime
+    until: dt.datetime
+
+    @property
+    def reason(self) -> str:
+        """In Chinese, for staff: what is wrong and what to do."""
+        advice = TOKEN_PAUSE_REASONS.get(self.errcode, "获取 access_token 失败。")
+        return f"{advice}（微信返回 {self.errcode}：{self.errmsg}）"
+
+    def to_json(self) -> str:
+        return json.dumps({"errcode": self.errcode, "errmsg": self.errmsg, "since": self.since.isoformat(),
+                           "until": self.until.isoformat()}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> TokenPause:
+        data = json.loads(raw)
+        return cls(int(data["errcode"]), str(data["errmsg"]), dt.datetime.fromisoformat(data["since"]),
+                   dt.datetime.fromisoformat(data["until"]))
+
+
 class _Client(WeChatClient):
     """wechatpy's client with the token fetched from our base URL (its default URL is absolute)."""
 
@@ -60,12 +123,14 @@ class _Client(WeChatClient):
         self._api = api
 
     def fetch_access_token(self) -> dict[str, Any]:
-        return self._fetch_access_token(url=self.API_BASE_URL + "token", params={
-            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+        return self.fetch_stable_token(force_refresh=False)
 
-    def _fetch_access_token(self, url: str, params: dict[str, Any]) -> dict[str, Any]:
-        # The parent stores the token in its own session; we keep it in the shared store instead.
-        res = self._http.get(url=url, params=params, timeout=self.timeout)
+    def fetch_stable_token(self, force_refresh: bool) -> dict[str, Any]:
+        """[D] getStableAccessToken: POST JSON only; normal mode returns the current token while valid."""
+        body = json.dumps({"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
+                           "force_refresh": force_refresh})
+        res = self._http.request("POST", self.API_BASE_URL + "stable_token", data=body.encode("utf-8"),
+                                 timeout=self.timeout)
         res.raise_for_status()
         result = res.json()
         if result.get("errcode", 0) != 0:
@@ -78,9 +143,10 @@ class WeChatAPI:
 
     def __init__(self, app_id: str, secret: str, base_url: str, store: Store, *, timeout: float = 3.0,
                  pool_size: int = 32, busy_retry_delay: float = 0.2,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Clock | None = None) -> None:
         self.app_id = app_id
         self._store = store
+        self._clock = clock or SystemClock()
         self._sleep = sleep
         self._busy_retry_delay = busy_retry_delay
         self._client = _Client(self, app_id, secret, timeout)
@@ -90,6 +156,8 @@ class WeChatAPI:
         self._client._http = Urllib3Session(pool_size, requests.utils.get_environ_proxies(base_url))
         self.token_key = f"wechat:token:{app_id}"
         self.cooldown_key = f"wechat:cooldown:{app_id}"
+        self.token_pause_key = f"wechat:token-pause:{app_id}"
+        self.force_refresh_key = f"wechat:force-refresh:{app_id}"
 
     # --- access token -------------------------------------------------------------------------
 
@@ -97,19 +165,91 @@ class WeChatAPI:
         token = self._store.get(self.token_key)
         if token:
             return token
+        self._raise_if_paused()
         try:
             with self._store.lock(self.token_key + ":lock", ttl=TOKEN_LOCK_TTL, wait=TOKEN_LOCK_TTL):
                 token = self._store.get(self.token_key)  # double check: someone may have fetched it
                 if token:
                     return token
-                result = self._transport(self._client.fetch_access_token)
-                token = result["access_token"]
-                ttl = max(60, int(result.get("expires_in", 7200)) - TOKEN_MARGIN)
-                self._store.set(self.token_key, token, ttl=ttl)
-                log.info("fetched a new access token (valid %ss here)", ttl)
-                return token
+                self._raise_if_paused()  # or the endpoint has just refused another process
+                return self._fetch_token(force_refresh=False)
         except LockTimeout:
             raise WeChatAPIError(BUSY, "access token refresh is taking too long") from None
+
+    def token_pause(self) -> TokenPause | None:
+        """The pause the token endpoint's refusal started, while it lasts (shared by every process)."""
+        raw = self._store.get(self.token_pause_key)
+        if not raw:
+            return None
+        pause = TokenPause.from_json(raw)
+        return pause if self._clock.now() < pause.until else None
+
+    def _raise_if_paused(self) -> None:
+        pause = self.token_pause()
+        if pause is not None:
+            raise TokenUnavailable(pause.errcode, pause.errmsg, pause.until)
+
+    def _fetch_token(self, force_refresh: bool) -> str:
+        """One request to the token endpoint (under the lock); the token is stored for everyone."""
+        try:
+            result = self._transport(self._client.fetch_stable_token, force_refresh)
+        except WeChatAPIError as exc:
+            if exc.errcode in TOKEN_ENDPOINT_ERRORS:
+                raise self._pause_senders(exc) from None
+            raise
+        token = result["access_token"]
+        ttl = max(60, int(result.get("expires_in", 7200)) - TOKEN_MARGIN)
+        self._store.set(self.token_key, token, ttl=ttl)
+        self._store.delete(self.token_pause_key)
+        log.info("fetched %s access token (valid %ss here)", "a force-refreshed" if force_refresh else "the", ttl)
+        return token
+
+    def _pause_senders(self, exc: WeChatAPIError) -> TokenUnavailable:
+        """Called under the token lock: the pause is written (and logged) by one process at a time."""
+        seconds = TOKEN_QUOTA_PAUSE_SECONDS if exc.errcode == 45009 else TOKEN_PAUSE_SECONDS
+        now = self._clock.now()
+        pause = TokenPause(exc.errcode, exc.errmsg, now, now + dt.timedelta(seconds=seconds))
+        previous = self._store.get(self.token_pause_key)
+        # Kept a day past its end, so a refusal that goes on is logged once, not at every new try.
+        self._store.set(self.token_pause_key, pause.to_json(), ttl=seconds + 86400)
+        if previous and TokenPause.from_json(previous).errcode == exc.errcode:
+            log.info("the WeChat token endpoint still refuses (%s): senders pause another %ds", exc.errcode, seconds)
+        else:
+            log.error("the WeChat token endpoint refused (%s %s): every sender pauses %ds", exc.errcode,
+                      exc.errmsg, seconds)
+        return TokenUnavailable(exc.errcode, exc.errmsg, pause.until)
+
+    def _replace_rejected(self, rejected: str) -> None:
+        """After 40001/40014/42001 on `rejected`: a normal-mode fetch first (it returns a newer token if
+        there is one); force_refresh only if WeChat hands back the very token it refused."""
+        self._store.delete_if_equals(self.token_key, rejected)
+        try:
+            with self._store.lock(self.token_key + ":lock", ttl=TOKEN_LOCK_TTL, wait=TOKEN_LOCK_TTL):
+                current = self._store.get(self.token_key)
+                if current and current != rejected:
+                    return  # another process has already replaced it
+                self._raise_if_paused()
+                if self._fetch_token(force_refresh=False) != rejected:
+                    return
+                if self._may_force_refresh():
+                    self._fetch_token(force_refresh=True)
+                else:
+                    log.warning("WeChat refused the current access token, and force_refresh is spent "
+                                "(%d a day, %ss apart)", FORCE_REFRESH_PER_DAY, FORCE_REFRESH_SPACING.seconds)
+        except LockTimeout:
+            raise WeChatAPIError(BUSY, "access token refresh is taking too long") from None
+
+    def _may_force_refresh(self) -> bool:
+        """Within getStableAccessToken's limits for force_refresh; records the use (under the token lock)."""
+        now = self._clock.now()
+        raw = self._store.get(self.force_refresh_key)
+        uses = [dt.datetime.fromisoformat(t) for t in json.loads(raw)] if raw else []
+        today = [t for t in uses if t.date() == now.date()]
+        if len(today) >= FORCE_REFRESH_PER_DAY or (today and now - max(today) < FORCE_REFRESH_SPACING):
+            return False
+        self._store.set(self.force_refresh_key, json.dumps([t.isoformat() for t in [*today, now]]),
+                        ttl=2 * 86400)
+        return True
 
     def cooling_down(self) -> bool:
         """True while a rate-limit answer asks every process to pause."""
@@ -195,7 +335,7 @@ class WeChatAPI:
             except WeChatAPIError as exc:
                 if exc.errcode in TOKEN_ERRORS and not retried_token:
                     # Clear it only if it is still the cached one: another process may have a newer one.
-                    self._store.delete_if_equals(self.token_key, token)
+                    self._replace_rejected(token)
                     retried_token = True
                     continue
                 if exc.errcode == BUSY and not retried_busy:
