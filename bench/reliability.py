@@ -91,7 +91,8 @@ class PrivatePostgres:
 @contextlib.contextmanager
 def bot_server(database_url: str, redis_url: str) -> Iterator[tuple[str, subprocess.Popen]]:
     env = {**os.environ, "BOT_WECHAT_TOKEN": TOKEN, "BOT_WECHAT_APP_ID": APP_ID, "BOT_WECHAT_ENCODING_AES_KEY": AES_KEY,
-           "BOT_DATABASE_URL": database_url, "BOT_REDIS_URL": redis_url, "BOT_SERVER_TODAY": "2021-06-01"}
+           "BOT_DATABASE_URL": database_url, "BOT_REDIS_URL": redis_url, "BOT_SERVER_TODAY": "2021-06-01",
+           "BOT_WECHAT_SIGNATURE_MAX_AGE_SECONDS": "86400"}  # requests prepared ahead with one timestamp
     subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), "--workers", "2"], cwd=ROOT,

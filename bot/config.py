@@ -54,6 +54,10 @@ class WechatConfig:
     api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     account_type: str = "subscription"
     request_timeout_seconds: float = 3.0
+    # With an EncodingAESKey: "safe" refuses plaintext pushes; "compatible" takes both (README).
+    message_mode: str = "compatible"
+    # A push's timestamp may be this far from the clock (WeChat's retries come within seconds).
+    signature_max_age_seconds: int = 300
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,6 +260,18 @@ def _from_env(section: str, key: str, text: str) -> Any:
         raise ConfigError(f"env BOT_{section.upper()}_{key.upper()} must be {expected.__name__}") from None
 
 
+MESSAGE_MODES = ("compatible", "safe")
+
+
+def _validate_message_security(wechat: WechatConfig) -> None:
+    if wechat.message_mode not in MESSAGE_MODES:
+        raise ConfigError("[wechat] message_mode must be compatible or safe")
+    if wechat.message_mode == "safe" and not wechat.encoding_aes_key:
+        raise ConfigError("[wechat] message_mode = safe needs [wechat] encoding_aes_key")
+    if not 1 <= wechat.signature_max_age_seconds <= 86_400:
+        raise ConfigError("[wechat] signature_max_age_seconds must be between 1 and 86400")
+
+
 def validate(config: Config) -> Config:
     for section, key in REQUIRED:
         if not getattr(getattr(config, section), key):
@@ -275,6 +291,7 @@ def validate(config: Config) -> Config:
         raise ConfigError("[server] proxy_hops must be between 0 and 5 (the reverse proxies in front of the server)")
     if config.server.max_body_bytes < 1024:
         raise ConfigError("[server] max_body_bytes must be at least 1024")
+    _validate_message_security(config.wechat)
     if config.server.mode == "production":
         for (section, key), sample in SAMPLE_SECRETS.items():
             if getattr(getattr(config, section), key) == sample:

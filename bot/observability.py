@@ -20,6 +20,8 @@ class Metrics:
         self.handler_errors = Counter("smb_handler_errors_total", "handler exceptions", ["router"], registry=r)
         self.dedupe_hits = Counter("smb_dedupe_hits_total", "WeChat retries answered from the first reply",
                                    registry=r)
+        self.refused_pushes = Counter("smb_refused_pushes_total", "pushes refused before parsing: stale or "
+                                      "replayed signatures, plaintext in safe mode", ["reason"], registry=r)
         self.store_errors = Counter("smb_store_errors_total", "store (Redis) failures", registry=r)
         self.db_errors = Counter("smb_db_errors_total", "database failures", registry=r)
         self.degraded = Counter("smb_degraded_messages_total", "messages handled without the store", registry=r)

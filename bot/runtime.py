@@ -18,6 +18,7 @@ from bot.observability import Metrics
 from bot.routing import Dispatcher
 from bot.store import RedisStore, Store, build_store
 from bot.wechat.gateway import Gateway
+from bot.wechat.replay import ReplayGuard
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,7 @@ class Bot:
         self.dispatcher = Dispatcher(routers)
         self.gateway = Gateway(config.wechat.token, config.wechat.app_id, config.wechat.encoding_aes_key)
         dedupe = Dedupe(self.store, ttl=config.conversation.dedupe_seconds, wait=config.conversation.lock_wait_seconds)
+        self.replay_guard = ReplayGuard(self.store, self.clock, config.wechat.signature_max_age_seconds)
         self.gate = build_gate(self.store, dedupe, lock_wait=config.conversation.lock_wait_seconds)
         self.metrics = Metrics()
         self.last_seen = LastSeen(self.db, config.conversation.seen_flush_seconds, on_error=self.metrics.db_errors.inc)

@@ -15,8 +15,10 @@ from bot import messages
 from bot.replies import Text, render
 from bot.runtime import Bot
 from bot.services.reports.identity import vault_of
-from bot.wechat.gateway import BadSignature, WrongApp
-from bot.wechat.inbound import MalformedMessage, UnknownKind, parse_inbound
+from bot.store import StoreError
+from bot.wechat.gateway import BadSignature, NotEncrypted, PlaintextRefused, WrongApp
+from bot.wechat.inbound import CITIZEN_TEXT_CAP, Inbound, MalformedMessage, UnknownKind, from_fields, parse_xml
+from bot.wechat.replay import ReplayedSignature, StaleSignature
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -25,15 +27,30 @@ log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
 
 
+TOO_LONG = f"您发的文字太长了（一条最多{CITIZEN_TEXT_CAP}个字），请分成几条发送。"
+
+
 def current_bot() -> Bot:
     return current_app.extensions["bot"]
 
 
 def _check_signature(bot: Bot, args: Mapping[str, str]) -> None:
+    """The signature, and its timestamp within the window around the clock (403 otherwise)."""
     try:
         bot.gateway.check_signature(args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", ""))
     except BadSignature:
         abort(403)
+    try:
+        bot.replay_guard.check_fresh(args.get("timestamp", ""))
+    except StaleSignature:
+        _refuse(bot, "stale")
+
+
+def _refuse(bot: Bot, reason: str) -> None:
+    """403 for a push whose signature is right but must not count: counted and logged once."""
+    bot.metrics.refused_pushes.labels(reason).inc()
+    log.warning("refused push: %s", reason)
+    abort(403)
 
 
 @bp.get("/wechat")
@@ -111,34 +128,78 @@ def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
 
 
 def receive(bot: Bot, args: Mapping[str, str], raw: bytes) -> tuple[str, str]:
-    """One push: signature, decryption, the message's path; the (encrypted) reply and its type."""
+    """One push: signature, decryption, the replay check, the message's path; the (encrypted) reply and its type."""
     _check_signature(bot, args)
-    encrypted = args.get("encrypt_type", "raw").lower() == "aes"
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    safe = bot.config.wechat.message_mode == "safe" and bool(bot.gateway.encoding_aes_key)
     try:
-        body = raw.decode("utf-8")
-        if encrypted:
-            body = bot.gateway.decrypt(body, args.get("msg_signature", ""), timestamp, nonce)
-        msg = parse_inbound(body, vault_of(bot).sender)
+        xml, fields, encrypted = message_xml(bot, args, raw.decode("utf-8"), safe=safe)
+        _claim_signature(bot, timestamp, nonce, xml)
+        msg = from_fields(fields, vault_of(bot).sender)
     except BadSignature:
         abort(403)
+    except PlaintextRefused:
+        _refuse(bot, "plaintext_in_safe_mode")
+    except ReplayedSignature:
+        _refuse(bot, "replayed")
+    except NotEncrypted as exc:
+        if safe:
+            _refuse(bot, "plaintext_in_safe_mode")
+        log.warning("rejected push: %s", exc)
+        abort(400)
     except (MalformedMessage, WrongApp, UnicodeDecodeError) as exc:
         log.warning("rejected push: %s", exc)
         abort(400)
     except UnknownKind as exc:
         log.info("ignored push of unknown kind %s", exc)
         return "success", "text/plain"
-    try:
-        out = messages.handle(bot, msg)
-    except Exception:
-        # The store itself failed (dedupe or lock). Never a 500 to WeChat: it would retry into the same wall.
-        log.exception("message path failed for openid=%s msg=%s", msg.sender, msg.dedupe_key)
-        out = render(Text(bot.content.replies["apology"]), msg)
+    if msg.oversized:
+        out = render(Text(TOO_LONG), msg)
+    else:
+        out = _handle(bot, msg)
     if out == "success":
         return "success", "text/plain"
     if encrypted:
         out = bot.gateway.encrypt(out, nonce, str(int(time.time())))
     return out, "application/xml"
+
+
+def message_xml(bot: Bot, args: Mapping[str, str], body: str, *, safe: bool) -> tuple[str, dict, bool]:
+    """The message that counts (its XML and fields) and whether it came encrypted.
+
+    Safe mode takes only encrypted pushes. In compatible mode a push may carry plaintext fields
+    beside Encrypt: only the encrypted part, covered by msg_signature, counts."""
+    gateway = bot.gateway
+    msg_signature, timestamp, nonce = args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+    if args.get("encrypt_type", "raw").lower() == "aes":
+        xml = gateway.decrypt(body, msg_signature, timestamp, nonce)
+        return xml, parse_xml(xml), True
+    if safe:
+        raise PlaintextRefused("plaintext push in safe mode")
+    fields = parse_xml(body)
+    if gateway.encoding_aes_key and "Encrypt" in fields:
+        xml = gateway.decrypt_fields(fields, msg_signature, timestamp, nonce)
+        return xml, parse_xml(xml), True
+    return body, fields, False
+
+
+def _claim_signature(bot: Bot, timestamp: str, nonce: str, xml: str) -> None:
+    try:
+        bot.replay_guard.claim(timestamp, nonce, xml)
+    except StoreError:
+        # Stateless messages are still answered while the store is down (degraded); the timestamp
+        # window still bounds how long a copied signature works.
+        bot.metrics.store_errors.inc()
+        log.warning("replay check skipped: store unavailable")
+
+
+def _handle(bot: Bot, msg: Inbound) -> str:
+    try:
+        return messages.handle(bot, msg)
+    except Exception:
+        # The store itself failed (dedupe or lock). Never a 500 to WeChat: it would retry into the same wall.
+        log.exception("message path failed for openid=%s msg=%s", msg.sender, msg.dedupe_key)
+        return render(Text(bot.content.replies["apology"]), msg)
 
 
 @bp.get("/healthz")

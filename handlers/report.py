@@ -45,6 +45,7 @@ STEPS = ("category", "description", "location", "photos", "contact", "confirm")
 FORM = (ReportFlow.category, ReportFlow.description, ReportFlow.location, ReportFlow.photos, ReportFlow.contact,
         ReportFlow.confirm)
 MIN_DESCRIPTION = 10
+MAX_DESCRIPTION = 2000  # one message's cap (inbound.CITIZEN_TEXT_CAP); a prefilled start plus more stays within it
 SUMMARY_DESCRIPTION = 200  # the whole description is stored; the summary shows its start
 MAX_TOWNSHIP_DISTANCE_M = 20_000  # a pin farther than this from every township is left to staff
 PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
@@ -65,6 +66,7 @@ TEXTS = {
     "description": "请描述隐患情况（至少10个字）：在哪里、什么问题、持续多久。可以打字，也可以发语音。\n例如：{example}",
     "description_more": "您刚才说：“{text}”。请再补充几句：具体在哪里、什么情况（合起来至少10个字）。",
     "description_prefilled": "已把您刚才说的“{text}”作为描述。",
+    "description_long": "描述太长了（最多{limit}个字）。请只写在哪里、什么问题、持续多久。",
     "description_short": "描述太短了（至少10个字）。请说清楚在哪里、什么问题，例如：{example}",
     "voice_unrecognised": "没能识别这段语音，请改为输入文字描述。",
     "location": "请发送隐患位置：点输入框旁的 ＋ → 位置，发送定位；或直接输入地址，例如：城关镇人民路12号。"
@@ -510,6 +512,8 @@ def take_description(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
         text = f"{draft.description}。{text}"
     if _chars(text) < MIN_DESCRIPTION:
         return TEXTS["description_short"].format(example=_example(ctx, draft))
+    if len(text) > MAX_DESCRIPTION:
+        return TEXTS["description_long"].format(limit=MAX_DESCRIPTION)
     draft.description, draft.description_prefilled = text, False
     if draft.township_source in (None, "text"):
         _assign_township(ctx, draft, text)

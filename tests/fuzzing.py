@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from urllib.parse import urlencode
 
 from hypothesis import strategies as st
@@ -34,7 +35,8 @@ def wechat_xml(draw: st.DrawFn) -> str:
 @st.composite
 def mutated_bodies(draw: st.DrawFn) -> bytes:
     xml = draw(wechat_xml())
-    mutation = draw(st.sampled_from(["none", "truncate", "insert", "encoding", "prolog", "random", "huge"]))
+    mutation = draw(st.sampled_from(["none", "truncate", "insert", "encoding", "prolog", "random", "huge",
+                                     "instruction", "nested"]))
     if mutation == "truncate":
         xml = xml[: draw(st.integers(0, len(xml)))]
     elif mutation == "insert":
@@ -43,6 +45,17 @@ def mutated_bodies(draw: st.DrawFn) -> bytes:
     elif mutation == "prolog":
         xml = draw(st.sampled_from(['<?xml version="1.0" encoding="GBK"?>', '<!DOCTYPE x [<!ENTITY a "b">]>',
                                     '<?xml version="1.0"?>', "\ufeff"])) + xml
+    elif mutation == "instruction":
+        # A processing instruction (one holding "<xml", which hid a DOCTYPE from the old check) and
+        # what may follow it: a DTD, entities, an external reference.
+        xml = draw(st.sampled_from(PROCESSING_INSTRUCTIONS)) + draw(st.sampled_from(DECLARATIONS)) + xml
+        if draw(st.booleans()):
+            xml = xml.replace("</xml>", "<Content>&e;&e;&e;</Content></xml>")
+    elif mutation == "nested":
+        depth = draw(st.integers(2, 6000))
+        tag = draw(st.sampled_from(["a", "Content", "item", "xml"]))
+        xml = xml.replace("</xml>", f"<{tag}>" * depth + draw(st.text(max_size=10)).replace("<", "")
+                          + f"</{tag}>" * draw(st.sampled_from([depth, depth - 1])) + "</xml>")
     elif mutation == "random":
         return draw(st.binary(max_size=2000))
     elif mutation == "huge":
@@ -51,10 +64,26 @@ def mutated_bodies(draw: st.DrawFn) -> bytes:
     return xml.encode(encoding, errors="replace")
 
 
-def signed_request(body: bytes, encrypted: bool, good_signature: bool) -> tuple[str, bytes]:
-    """The query string and body WeChat would send for this (possibly hostile) message."""
-    timestamp, nonce = "1622512800", "42"
-    query = {"signature": sign(TOKEN, timestamp, nonce) if good_signature else "0" * 40,
+PROCESSING_INSTRUCTIONS = ['<?xml version="1.0"?>', "<?note <xml?>", "<?xml-stylesheet href='x'?>",
+                           '<?xml version="1.0"?><?pi <xml a="1"?>', ""]
+DECLARATIONS = ['<!DOCTYPE xml [<!ENTITY e "' + "大" * 500 + '">]>',
+                '<!DOCTYPE xml [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+                '<!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]>',
+                '<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY e "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+                "<!DOCTYPE xml>", "<!-- <!DOCTYPE -->"]
+SIGNATURES = ["good", "bad", "replayed", "stale"]
+NOW = "1622512800"  # the clock of tests and bench: timestamps must be near it
+REPLAYED_NONCE = "42"  # one (timestamp, nonce) that every "replayed" case reuses, with its own body
+_nonces = itertools.count(1)
+
+
+def signed_request(body: bytes, encrypted: bool, signature: str = "good") -> tuple[str, bytes]:
+    """The query string and body WeChat would send for this (possibly hostile) message; `signature`
+    is good (a fresh nonce), bad, replayed (a (timestamp, nonce) already used with another body)
+    or stale (an hour old)."""
+    timestamp = str(int(NOW) - 3600) if signature == "stale" else NOW
+    nonce = REPLAYED_NONCE if signature == "replayed" else f"f{next(_nonces)}"
+    query = {"signature": "0" * 40 if signature == "bad" else sign(TOKEN, timestamp, nonce),
              "timestamp": timestamp, "nonce": nonce}
     if encrypted:
         inner = WeChatServer(None, TOKEN, APP_ID, AES_KEY).encrypt(body.decode("utf-8", errors="replace"))

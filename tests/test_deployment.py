@@ -22,6 +22,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select, text
 
+from bot.clock import SimulatedClock, shanghai
 from tests.conftest import AES_KEY, APP_ID, DEFAULT_REDIS, REDIS_URL, TOKEN, redis_store
 from tests.wechat import Citizen, WeChatServer
 
@@ -81,6 +82,12 @@ def instance(env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+def campaign_clock() -> SimulatedClock:
+    """WeChat's side on the instances' clock (BOT_SERVER_TODAY starts it at 09:00 and it runs on):
+    a push's timestamp must be within minutes of the server's clock."""
+    return SimulatedClock(shanghai(2021, 6, 1, 9))
+
+
 def production_env(pg_url: str) -> dict[str, str]:
     """Settings for instances on the test's PostgreSQL and Redis (whose keys are emptied first)."""
     store = next(redis_store())  # fails (not skips) under BOT_TEST_REQUIRE_SERVICES when Redis is away
@@ -100,8 +107,8 @@ def two_hosts(pg_url: str) -> Iterator[tuple[str, str, str]]:
 def test_two_instances_share_dedupe_and_conversations(two_hosts) -> None:  # noqa: ANN001
     a, b, pg = two_hosts
     openid = f"o_deploy_{uuid.uuid4().hex[:6]}"
-    on_a = Citizen(WeChatServer(HttpClient(a), TOKEN, APP_ID, AES_KEY, mode="aes"), openid)
-    on_b = Citizen(WeChatServer(HttpClient(b), TOKEN, APP_ID, AES_KEY, mode="plain"), openid)
+    on_a = Citizen(WeChatServer(HttpClient(a), TOKEN, APP_ID, AES_KEY, mode="aes", clock=campaign_clock()), openid)
+    on_b = Citizen(WeChatServer(HttpClient(b), TOKEN, APP_ID, AES_KEY, mode="plain", clock=campaign_clock()), openid)
     assert "请选择隐患类别" in on_a.says("举报")
     assert "请描述隐患情况" in on_b.says("1")                      # the flow moved to the other host
     assert "请发送隐患位置" in on_a.says("幸福小区3号楼楼道里堆满纸箱，消防通道被堵死了")
@@ -150,7 +157,8 @@ def test_a_stopping_worker_writes_the_last_seen_times_it_holds(pg_url: str) -> N
 
     try:
         with instance({**production_env(pg_url), "BOT_CONVERSATION_SEEN_FLUSH_SECONDS": "60"}) as base:
-            citizen = Citizen(WeChatServer(HttpClient(base), TOKEN, APP_ID, AES_KEY, mode="aes"), openid)
+            citizen = Citizen(WeChatServer(HttpClient(base), TOKEN, APP_ID, AES_KEY, mode="aes", clock=campaign_clock()),
+                              openid)
             assert "取消" in citizen.says("帮助")
             assert rows() == 0  # held for the next batch, a minute away
         assert rows() == 1  # written as the worker stopped (SIGTERM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 import threading
 import time
@@ -90,8 +91,19 @@ def sender(openid: str) -> str:
     return vault_for(make_config("sqlite://")).sender(openid)
 
 
-def signed(timestamp: str = "1409304348", nonce: str = "xxxxxx", **extra: str) -> str:
+NOW = "1622512800"  # the clock fixture's moment: a push's timestamp must be near the server's clock
+_nonces = itertools.count(1)
+
+
+def signed(timestamp: str = NOW, nonce: str = "", **extra: str) -> str:
+    """A signed query with a fresh nonce (each (timestamp, nonce) is taken with one body only)."""
+    nonce = nonce or f"n{next(_nonces)}"
     return urlencode({"signature": sign(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, **extra})
+
+
+def aes_signed(encrypted: str, **extra: str) -> str:
+    nonce = f"n{next(_nonces)}"
+    return signed(nonce=nonce, encrypt_type="aes", msg_signature=sign(TOKEN, NOW, nonce, encrypted), **extra)
 
 
 # --- known answers ---------------------------------------------------------------------------
@@ -216,21 +228,20 @@ def test_bad_msg_signature_is_403(probe_app) -> None:  # noqa: ANN001
     encrypted = WeChatServer(None, TOKEN, APP_ID, AES_KEY).encrypt(GOOD)
     body = f"<xml><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
     assert post(probe_app, body, signed(encrypt_type="aes", msg_signature="f" * 40)).status_code == 403
-    good_sig = sign(TOKEN, "1409304348", "xxxxxx", encrypted)
-    assert post(probe_app, body, signed(encrypt_type="aes", msg_signature=good_sig)).status_code == 200
+    assert post(probe_app, body, aes_signed(encrypted)).status_code == 200
 
 
 def test_aes_payload_for_another_app_is_400(probe_app) -> None:  # noqa: ANN001
     encrypted = WeChatServer(None, TOKEN, "wxsomeoneelse0001", AES_KEY).encrypt(GOOD)
     body = f"<xml><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
-    query = signed(encrypt_type="aes", msg_signature=sign(TOKEN, "1409304348", "xxxxxx", encrypted))
+    query = aes_signed(encrypted)
     assert post(probe_app, body, query).status_code == 400
 
 
 def test_truncated_aes_payload_is_400(probe_app) -> None:  # noqa: ANN001
     encrypted = WeChatServer(None, TOKEN, APP_ID, AES_KEY).encrypt(GOOD)[:40]
     body = f"<xml><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
-    query = signed(encrypt_type="aes", msg_signature=sign(TOKEN, "1409304348", "xxxxxx", encrypted))
+    query = aes_signed(encrypted)
     assert post(probe_app, body, query).status_code == 400
 
 
@@ -379,10 +390,10 @@ def test_a_push_needs_no_flask_request_context(probe_app, monkeypatch) -> None: 
 def test_a_bug_below_flask_is_a_plain_500_without_details(probe_app, monkeypatch, caplog) -> None:  # noqa: ANN001
     import bot.webhook
 
-    def broken(_body: str) -> None:
+    def broken(*_args: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(bot.webhook, "parse_inbound", broken)
+    monkeypatch.setattr(bot.webhook, "from_fields", broken)
     with caplog.at_level(logging.ERROR):
         response = post(probe_app, GOOD)
     assert response.status_code == 500

@@ -95,7 +95,8 @@ def send() -> Response:
         fake.record_interaction(openid, "event" if kind == "event" else "message")
     created = int(bot.clock.now().timestamp())
     xml = build_message(openid, kind, fields, created)
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    # Signed at the bot's clock, as WeChat signs at its own: the webhook refuses timestamps far from it.
+    timestamp, nonce = str(created), secrets.token_hex(5)
     query = {"signature": sign(bot.config.wechat.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
              "openid": openid}
     body = xml

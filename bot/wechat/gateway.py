@@ -22,6 +22,14 @@ class BadSignature(Exception):
     """signature or msg_signature does not match (→ 403)."""
 
 
+class PlaintextRefused(Exception):
+    """A plaintext push in safe mode (→ 403)."""
+
+
+class NotEncrypted(MalformedMessage):
+    """A push said to be encrypted carries no Encrypt field (→ 400; 403 in safe mode)."""
+
+
 class WrongApp(Exception):
     """An AES payload encrypted for another AppID (→ 400)."""
 
@@ -50,10 +58,13 @@ class Gateway:
         """The plaintext XML inside a safe-mode (or compatible-mode) push; plaintext fields are ignored."""
         if not self.encoding_aes_key:
             raise MalformedMessage("encrypted push but no encoding_aes_key configured")
-        envelope = parse_xml(body)
+        return self.decrypt_fields(parse_xml(body), msg_signature, timestamp, nonce)
+
+    def decrypt_fields(self, envelope: dict, msg_signature: str, timestamp: str, nonce: str) -> str:
+        """The plaintext XML inside an envelope already parsed (its other fields do not count)."""
         encrypted = envelope.get("Encrypt")
         if not isinstance(encrypted, str) or not encrypted:
-            raise MalformedMessage("no Encrypt field")
+            raise NotEncrypted("no Encrypt field")
         if not hmac.compare_digest(sign(self.token, timestamp, nonce, encrypted), msg_signature or ""):
             raise BadSignature("msg_signature")
         try:

@@ -16,11 +16,34 @@ from types import MappingProxyType
 from typing import Any
 from xml.etree import ElementTree
 
+from defusedxml import ElementTree as SafeElementTree
+
 MESSAGE_KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
 
 # Events a person caused; the others (job reports, popups' receipts) do not open the 48-hour window.
 SYSTEM_EVENTS = {"templatesendjobfinish", "masssendjobfinish", "subscribe_msg_sent_event", "unsubscribe",
                  "view_miniprogram"}
+
+# The deepest push WeChat documents is xml > SendPicsInfo > PicList > item > PicMd5Sum (5 levels); a
+# push has a few dozen elements at most.
+MAX_DEPTH = 8
+MAX_ELEMENTS = 200
+
+# Caps on every field of a push, in UTF-8 bytes. Where the platform sets a limit it is the source:
+# a menu button's key ≤ 128 bytes and its URL ≤ 1024 bytes ("Custom Menus / Creating Custom-Defined
+# Menu", /doc/offiaccount/Custom_Menus/Creating_Custom-Defined_Menu.html) bound EventKey (a view
+# event's key is the URL; a QR scene is ≤ 64 characters, "Account Management / Generating a
+# Parametric QR Code"); MsgId is a 64-bit integer (≤ 20 digits). The rest (ids, URLs, numbers) are
+# generous bounds on values WeChat fills in. WeChat sends nothing longer, so longer is not WeChat (→ 400).
+FIELD_CAPS = {"ToUserName": 64, "FromUserName": 64, "MsgType": 32, "Event": 64, "CreateTime": 20,
+              "MsgId": 32, "MsgID": 32, "EventKey": 1024, "MediaId": 256, "ThumbMediaId": 256, "Format": 32,
+              "PicUrl": 2048, "Url": 2048, "Location_X": 32, "Location_Y": 32, "Latitude": 32,
+              "Longitude": 32, "Precision": 32, "Scale": 16}
+OTHER_FIELD_CAP = 2048
+# What a citizen typed or said has no documented limit; past this many characters the message is
+# answered with a request to send it in parts (Inbound.oversized), never stored.
+CITIZEN_TEXT_FIELDS = {"Content", "Recognition", "Title", "Description", "Label", "ScanResult"}
+CITIZEN_TEXT_CAP = 2000
 
 _PUNCTUATION = re.compile(r"[\s。，,.!！?？~～、：:；;…\"'“”‘’]+")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -61,6 +84,7 @@ class Inbound:
     event: str = ""
     event_key: str = ""
     sender: str = ""  # a keyed hash of the openid (IdentityVault.sender), never the openid itself
+    oversized: bool = False  # a citizen's text past CITIZEN_TEXT_CAP: blanked, to be refused politely
     raw: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     @functools.cached_property
@@ -102,24 +126,36 @@ def strip_illegal(text: str) -> str:
 
 
 def parse_xml(body: str) -> dict[str, Any]:
-    """Parse a WeChat XML body; anything with a DTD, or not rooted at <xml>, is malformed."""
+    """Parse a WeChat XML body; anything with a DTD, or not rooted at <xml>, is malformed.
+
+    defusedxml forbids a DOCTYPE, entity declarations and external references anywhere in the body
+    (a hand-written check for "<!" before the root missed one hidden behind a processing
+    instruction); the tree's depth and size are bounded before it is walked."""
     if not body.strip():
         raise MalformedMessage("empty body")
-    root = body.find("<xml")
-    if root < 0:
+    if body.find("<xml") < 0:
         raise MalformedMessage("no <xml> root")
-    if "<!" in body[:root]:
-        # A DOCTYPE can only stand before the root. WeChat never sends one; refusing it defuses XXE
-        # and billion laughs, and user text inside CDATA may still contain "<!".
-        raise MalformedMessage("DTD or declaration in body")
     try:
-        root_element = ElementTree.fromstring(strip_illegal(body))
-    except Exception as exc:  # expat raises several types
-        raise MalformedMessage(f"not XML: {exc}") from None
+        root_element = SafeElementTree.fromstring(strip_illegal(body), forbid_dtd=True)
+    except Exception as exc:  # expat's and defusedxml's errors are several types
+        raise MalformedMessage(f"not XML: {type(exc).__name__}") from None
+    _check_shape(root_element)
     fields = _value(root_element)
     if root_element.tag != "xml" or not isinstance(fields, dict):
         raise MalformedMessage("root element is not <xml> with fields")
     return fields
+
+
+def _check_shape(root: ElementTree.Element) -> None:
+    """Refuse trees deeper or larger than any push (walked without recursion: a 5,000-level body
+    would otherwise exhaust Python's stack in _value)."""
+    pending, count = [(root, 1)], 0
+    while pending:
+        element, depth = pending.pop()
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_ELEMENTS:
+            raise MalformedMessage("XML nested too deep or too many elements")
+        pending.extend((child, depth + 1) for child in element)
 
 
 def _value(element: ElementTree.Element) -> str | dict[str, Any] | None:
@@ -172,6 +208,7 @@ def from_fields(fields: Mapping[str, Any], sender_tag: Callable[[str], str] | No
         raise MalformedMessage("CreateTime is not a number") from None
     if kind not in MESSAGE_KINDS:
         raise UnknownKind(kind)
+    oversized = _check_lengths(fields)
     common: dict[str, Any] = {
         "openid": openid,
         "account": _text(fields, "ToUserName"),
@@ -181,7 +218,27 @@ def from_fields(fields: Mapping[str, Any], sender_tag: Callable[[str], str] | No
         "sender": sender_tag(openid) if sender_tag is not None else "",
         "raw": MappingProxyType(dict(fields)),
     }
+    if oversized:
+        return Inbound(**common, oversized=True)
     return Inbound(**common, **_kind_fields(kind, fields))
+
+
+def _check_lengths(fields: Mapping[str, Any]) -> bool:
+    """Raise on a field longer than WeChat sends; True when a citizen's text is past its cap."""
+    oversized = False
+    pending = list(fields.items())
+    while pending:
+        name, value = pending.pop()
+        if isinstance(value, Mapping):
+            pending.extend(value.items())
+        elif isinstance(value, list):
+            pending.extend((name, item) for item in value)
+        elif isinstance(value, str):
+            if name in CITIZEN_TEXT_FIELDS:
+                oversized = oversized or len(value) > CITIZEN_TEXT_CAP
+            elif len(value.encode("utf-8")) > FIELD_CAPS.get(name, OTHER_FIELD_CAP):
+                raise MalformedMessage(f"field {name} is longer than WeChat sends")
+    return oversized
 
 
 def _kind_fields(kind: str, f: Mapping[str, Any]) -> dict[str, Any]:
