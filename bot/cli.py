@@ -10,6 +10,7 @@ from collections.abc import Callable
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError
 from bot.observability import configure_logging
+from bot.version import VERSION
 
 log = logging.getLogger("bot.cli")
 
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m bot", description="Safety Month Bot (安全生产月公众号后台)")
     parser.add_argument("--config", help="config file (default: env BOT_CONFIG or config.toml)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text, configure, run in COMMANDS:
         p = sub.add_parser(name, help=help_text, description=help_text)
