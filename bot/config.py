@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 SECRET_KEYS = {("wechat", "app_secret"), ("wechat", "token"), ("wechat", "encoding_aes_key"),
-               ("server", "secret_key"), ("security", "identity_key")}
+               ("server", "secret_key"), ("security", "identity_key"), ("server", "metrics_token")}
 
 # The placeholder secrets shipped in config.toml; production refuses to start with them.
 SAMPLE_SECRETS = {
@@ -43,6 +43,9 @@ class ServerConfig:
     public_url: str = "http://127.0.0.1:8000"
     # Reverse proxies in front of the server that append to X-Forwarded-For (0 = none: the header is ignored).
     proxy_hops: int = 0
+    # "" = /metrics open (keep it behind the proxy's allow-list); else requests must carry
+    # `Authorization: Bearer <token>`.
+    metrics_token: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
@@ -17,6 +18,7 @@ bp = Blueprint("metrics", __name__)
 @bp.get("/metrics")
 def metrics() -> Response:
     bot: Bot = current_app.extensions["bot"]
+    _require_token(bot.config.server.metrics_token)
     with bot.db.session() as session:
         counts = dict(session.execute(
             select(Delivery.status, func.count(Delivery.id))
@@ -25,6 +27,15 @@ def metrics() -> Response:
     for status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
         bot.metrics.outbox_backlog.labels(status).set(counts.get(status, 0))
     return Response(generate_latest(bot.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _require_token(token: str) -> None:
+    if not token:
+        return
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        abort(Response("401 需要监控令牌（Authorization: Bearer …）\n", 401, {"WWW-Authenticate": "Bearer"},
+                       mimetype="text/plain"))
 
 
 def init_app(app: Flask, bot: Bot) -> None:
