@@ -109,6 +109,8 @@ class FakeWeChat:
         self._client_msg_ids: dict[str, tuple[str, dt.datetime]] = {}
         self._mass_days: list[dt.datetime] = []
         self._media: dict[str, tuple[bytes, str, dt.datetime]] = {}
+        self._video_links: dict[str, str] = {}   # download token -> media id
+        self.video_downloads = 0
         self._tags: dict[int, str] = {}
         self._next_id = itertools.count(1000)
         self.menu: dict[str, Any] | None = None
@@ -149,7 +151,8 @@ class FakeWeChat:
         return media_id
 
     def fail_next(self, endpoint: str, errcode: int = -1, times: int = 1) -> None:
-        """The next `times` calls of `endpoint` (e.g. "media/get") answer `errcode`, as WeChat does when busy."""
+        """The next `times` calls of `endpoint` (e.g. "media/get") answer `errcode`, as WeChat does when busy
+        ("wxvideo": the video download address answers 404)."""
         with self._lock:
             self._failures[endpoint].extend([errcode] * times)
 
@@ -401,9 +404,38 @@ class FakeWeChat:
     def media_get(self, media_id: str) -> tuple[bytes, str]:
         with self._lock:
             item = self._media.get(media_id)
+        # [D] 获取临时素材 getMedia (doc/service/api/material/temporary/api_getmedia): 40007 invalid media_id;
+        # temporary media live 3 days ([D] 新增临时素材 uploadTempMedia: "媒体文件在微信后台保存时间为3天").
         if item is None or self.clock.now() - item[2] >= MEDIA_LIFETIME:
             raise WeChatError(40007, "invalid media_id")
         return item[0], item[1]
+
+    def media_get_answer(self, media_id: str, url_root: str) -> tuple[str, bytes]:
+        """What `media/get` answers: the file itself, or for a video the JSON with its download address
+        ([D] getMedia: 返回参数 video_url "视频消息素材下载地址", example {"video_url": "DOWN_URL"})."""
+        content, mimetype = self.media_get(media_id)
+        if not mimetype.startswith("video/"):
+            return mimetype, content
+        link = uuid.uuid4().hex
+        with self._lock:
+            self._video_links[link] = media_id
+        return _json({"video_url": f"{url_root.rstrip('/')}/wxvideo/{link}"})
+
+    def video_file(self, link: str) -> tuple[bytes, str] | None:
+        """The download address of a video: the file while the media lives, else None (404)."""
+        with self._lock:
+            media_id = self._video_links.get(link)
+            self.calls["wxvideo"] += 1
+            scripted = self._failures["wxvideo"].popleft() if self._failures["wxvideo"] else None
+        if media_id is None or scripted is not None:
+            return None
+        try:
+            content, mimetype = self.media_get(media_id)
+        except WeChatError:
+            return None
+        with self._lock:
+            self.video_downloads += 1
+        return content, mimetype
 
     def media_upload(self, kind: str, content: bytes, content_type: str) -> dict[str, Any]:
         if kind not in ("image", "voice", "video", "thumb"):
@@ -448,7 +480,7 @@ class FakeWeChat:
     # --- HTTP -------------------------------------------------------------------------------
 
     def handle(self, endpoint: str, query: dict[str, str], body: bytes, content_type: str = "",
-               client_ip: str = "127.0.0.1") -> tuple[str, bytes]:
+               client_ip: str = "127.0.0.1", url_root: str = "http://127.0.0.1/") -> tuple[str, bytes]:
         """One API call, transport-free: (content type, body). Both servers below call this."""
         self.calls[endpoint] += 1
         try:
@@ -464,6 +496,8 @@ class FakeWeChat:
                 raise WeChatError(scripted, "system error" if scripted == -1 else "scripted failure")
             if busy:
                 raise WeChatError(-1, "system error")
+            if endpoint == "media/get":
+                return self.media_get_answer(query.get("media_id", ""), url_root)
             return self._dispatch(endpoint, query, body, content_type)
         except WeChatError as exc:
             return _json({"errcode": exc.errcode, "errmsg": exc.errmsg})
@@ -477,15 +511,21 @@ class FakeWeChat:
             if fake.latency:
                 time.sleep(fake.latency)
             mimetype, data = fake.handle(endpoint, request.args.to_dict(), request.get_data(),
-                                         request.content_type or "", request.remote_addr or "")
+                                         request.content_type or "", request.remote_addr or "", request.url_root)
             return Response(data, mimetype=mimetype)
+
+        @app.get("/wxvideo/<link>")
+        def video(link: str) -> Response:
+            if fake.latency:
+                time.sleep(fake.latency)
+            found = fake.video_file(link)
+            if found is None:
+                return Response("not found", status=404, mimetype="text/plain")
+            return Response(found[0], mimetype=found[1])
 
         return app
 
     def _dispatch(self, endpoint: str, query: dict[str, str], raw: bytes, content_type: str) -> tuple[str, bytes]:
-        if endpoint == "media/get":
-            content, mimetype = self.media_get(query.get("media_id", ""))
-            return mimetype, content
         if endpoint == "media/upload":
             upload = _multipart_file(raw, content_type, "media")
             if upload is None:

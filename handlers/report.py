@@ -515,6 +515,8 @@ def take_description(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     if len(text) > MAX_DESCRIPTION:
         return TEXTS["description_long"].format(limit=MAX_DESCRIPTION)
     draft.description, draft.description_prefilled = text, False
+    if msg.kind == "voice":
+        drafts.add_voice(ctx.session, draft, msg_key=msg.dedupe_key, media_id=msg.media_id, now=ctx.now())
     if draft.township_source in (None, "text"):
         _assign_township(ctx, draft, text)
     return _go(ctx, draft, "location")

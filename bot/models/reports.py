@@ -117,7 +117,7 @@ class ReportPhoto(Base):
     msg_key: Mapped[str] = mapped_column(String(96), unique=True)  # one row per WeChat message
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("report_drafts.id"), index=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # image | video
+    kind: Mapped[str] = mapped_column(String(16))  # image | video | voice
     media_id: Mapped[str] = mapped_column(String(255))
     pic_url: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[dt.datetime]

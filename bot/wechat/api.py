@@ -115,6 +115,21 @@ class TokenPause:
                    dt.datetime.fromisoformat(data["until"]))
 
 
+@dataclasses.dataclass(frozen=True)
+class Media:
+    """A downloaded media file and the Content-Type WeChat gave it (image/jpeg, audio/amr, video/mp4…)."""
+
+    content: bytes
+    content_type: str
+
+    def looks_like_json(self) -> bool:
+        return self.content_type.startswith(("application/json", "text/")) or self.content.lstrip()[:1] == b"{"
+
+
+def _content_type(res: Any) -> str:
+    return str((res.headers or {}).get("Content-Type", "")).split(";")[0].strip().lower()
+
+
 class _Client(WeChatClient):
     """wechatpy's client with the token fetched from our base URL (its default URL is absolute)."""
 
@@ -293,10 +308,33 @@ class WeChatAPI:
 
     def download_media(self, media_id: str) -> bytes:
         """A temporary media file (a citizen's photo: media expire after 3 days → 40007)."""
+        return self.fetch_media(media_id).content
+
+    def fetch_media(self, media_id: str) -> Media:
+        """A temporary media file with its type. [D] 获取临时素材 getMedia
+        (doc/service/api/material/temporary/api_getmedia): images and voice come back as the file, a
+        video as JSON `{"video_url": ...}`, fetched here in a second request."""
         res = self._call("get", "media/get", params={"media_id": media_id})
-        if isinstance(res, dict):  # video media come back as JSON with a download link
-            return json.dumps(res).encode("utf-8")
-        return res.content
+        if isinstance(res, dict):
+            url = res.get("video_url")
+            if not url:
+                raise WeChatAPIError(ANSWER_LOST, f"media/get answered JSON without a file: {sorted(res)}")
+            return self._download(str(url))
+        return Media(res.content, _content_type(res))
+
+    def _download(self, url: str) -> Media:
+        """The second request for a video: a plain GET of WeChat's download address, no token."""
+        try:
+            res = self._client._http.request("GET", url, timeout=self._client.timeout)
+        except requests.RequestException as exc:
+            code = CONNECT_FAILED if _never_sent(exc) else ANSWER_LOST
+            raise WeChatAPIError(code, f"video download failed: {type(exc).__name__}") from None
+        if res.status_code >= 400:
+            raise WeChatAPIError(ANSWER_LOST, f"video download failed: HTTP {res.status_code}")
+        media = Media(res.content, _content_type(res))
+        if media.looks_like_json():
+            raise WeChatAPIError(ANSWER_LOST, "video download answered JSON, not the video")
+        return media
 
     def upload_media(self, kind: str, filename: str, content: bytes) -> str:
         result = self._call("post", "media/upload", params={"type": kind}, files={"media": (filename, content)})

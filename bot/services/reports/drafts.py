@@ -44,7 +44,19 @@ def touch(draft: ReportDraft, step: str, now: dt.datetime) -> None:
 
 
 def photo_count(session: Session, draft: ReportDraft) -> int:
-    return session.scalar(select(func.count()).select_from(ReportPhoto).where(ReportPhoto.draft_id == draft.id)) or 0
+    """Images and videos (a voice description is kept too, but is not one of the photos)."""
+    return session.scalar(select(func.count()).select_from(ReportPhoto).where(
+        ReportPhoto.draft_id == draft.id, ReportPhoto.kind != "voice")) or 0
+
+
+def add_voice(session: Session, draft: ReportDraft, *, msg_key: str, media_id: str, now: dt.datetime) -> bool:
+    """Keep the recording of a spoken description as evidence (the recognised text may be wrong)."""
+    if not media_id or session.scalar(select(ReportPhoto.id).where(ReportPhoto.msg_key == msg_key)) is not None:
+        return False
+    session.add(ReportPhoto(msg_key=msg_key, draft_id=draft.id, kind="voice", media_id=media_id, pic_url=None,
+                            received_at=now, status=PhotoStatus.PENDING, attempts=0, next_attempt_at=now))
+    session.flush()
+    return True
 
 
 def add_photo(session: Session, draft: ReportDraft, *, msg_key: str, kind: str, media_id: str, pic_url: str,

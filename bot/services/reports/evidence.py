@@ -1,9 +1,14 @@
-"""Evidence: photos and videos the reporter sent, fetched from the WeChat media API in the background.
+"""Evidence: photos, videos and voice the reporter sent, fetched from the WeChat media API in the background.
 
 WeChat keeps a user's media for 3 days (wechat-frameworks.md §2). Each message's MediaId and PicUrl
 are written when it arrives; this job fetches the file, stores it under `photo_dir` with its
 SHA-256, and on failure counts the attempt and tries again later. Past 3 days the media is gone: the
 row is marked expired with the reason and stays visible to staff.
+
+A video comes in two requests (media/get answers `{"video_url": ...}`, the API client downloads that
+address); a failure of either is one failed attempt, retried on the same schedule. The file's type
+comes from WeChat's Content-Type (voice is AMR, or Speex from the JSSDK media call), then from its
+first bytes; an answer that is JSON is never stored as a file.
 """
 
 from __future__ import annotations
@@ -30,8 +35,23 @@ BASE_DELAY = dt.timedelta(minutes=1)
 MAX_DELAY = dt.timedelta(hours=1)
 
 
+class DownloadedMedia(Protocol):
+    content: bytes
+    content_type: str
+
+
 class MediaSource(Protocol):
-    def download_media(self, media_id: str) -> bytes: ...
+    def fetch_media(self, media_id: str) -> DownloadedMedia: ...
+
+
+# WeChat's Content-Type → the stored file's extension.
+EXTENSIONS = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+              "video/mp4": ".mp4", "video/mpeg4": ".mp4", "audio/amr": ".amr", "audio/speex": ".speex",
+              "audio/x-speex": ".speex", "audio/mpeg": ".mp3", "audio/mp3": ".mp3"}
+
+
+class NotAFile(Exception):
+    """WeChat answered with something other than the media file (e.g. JSON)."""
 
 
 @dataclasses.dataclass
@@ -47,7 +67,9 @@ def photo_dir(config: Config) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def _extension(data: bytes, kind: str) -> str:
+def _extension(data: bytes, kind: str, content_type: str = "") -> str:
+    if content_type in EXTENSIONS:
+        return EXTENSIONS[content_type]
     if data.startswith(b"\xff\xd8"):
         return ".jpg"
     if data.startswith(b"\x89PNG"):
@@ -56,7 +78,16 @@ def _extension(data: bytes, kind: str) -> str:
         return ".gif"
     if data[4:8] == b"ftyp":
         return ".mp4"
-    return ".mp4" if kind == "video" else ".bin"
+    if data.startswith(b"#!AMR"):
+        return ".amr"
+    if data.startswith(b"OggS") and b"Speex" in data[:128]:
+        return ".spx"
+    return {"video": ".mp4", "voice": ".amr"}.get(kind, ".bin")
+
+
+def _check_is_file(media: DownloadedMedia) -> None:
+    if media.content_type.startswith(("application/json", "text/")) or media.content.lstrip()[:1] == b"{":
+        raise NotAFile(f"WeChat answered {media.content_type or 'JSON'} instead of the media file")
 
 
 def _describe(exc: Exception) -> tuple[int | None, str]:
@@ -90,7 +121,8 @@ def _fetch(photo: ReportPhoto, api: MediaSource, root: Path, now: dt.datetime, s
         return
     photo.attempts += 1
     try:
-        data = api.download_media(photo.media_id)
+        media = api.fetch_media(photo.media_id)
+        _check_is_file(media)
     except Exception as exc:  # any client error: the errcode (if any) decides whether to retry
         errcode, errmsg = _describe(exc)
         photo.last_error = f"{errcode} {errmsg}" if errcode is not None else errmsg
@@ -103,8 +135,10 @@ def _fetch(photo: ReportPhoto, api: MediaSource, root: Path, now: dt.datetime, s
             summary.retrying += 1
         log.warning("photo %s download failed (attempt %s): %s", photo.id, photo.attempts, photo.last_error)
         return
+    data = media.content
     digest = hashlib.sha256(data).hexdigest()
-    relative = Path(f"{photo.received_at:%Y%m%d}") / f"{photo.id}-{digest[:16]}{_extension(data, photo.kind)}"
+    extension = _extension(data, photo.kind, media.content_type)
+    relative = Path(f"{photo.received_at:%Y%m%d}") / f"{photo.id}-{digest[:16]}{extension}"
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
