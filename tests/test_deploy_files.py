@@ -12,8 +12,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
