@@ -4,9 +4,10 @@ Used by tests, the benchmark, the demo and the simulator instead of api.weixin.q
 enforces (wechat-frameworks.md §2): tokens expire (7200 s); GET `token` makes a new token that
 leaves the old one valid for 5 minutes, then 40001, while POST `stable_token` in normal mode hands
 back the current token (the two kinds never touch each other); both refuse callers off the IP
-whitelist (40164) and past their daily quota (45009); customer-service messages only within 48 hours of the user's
-last message (45015) and at most 5 per window (45047; 3 per minute after a menu click or
-subscribe); mass sends 1 a day for a subscription account, 4 a month per user for a service
+whitelist (40164) and past their daily quota (45009); customer-service messages only while an
+allowance is open (45015) and within its count (45047): 5 in 48 hours after a message, 3 in 1
+minute after a menu click, follow or scan (`record_push` says which pushes open which); mass
+sends 1 a day for a subscription account, 4 a month per user for a service
 account (45028); clientmsgid dedupes mass sends for 24 hours (45065); temporary media expire
 after 3 days (40007). Latency and an error rate (-1 system busy) can be injected.
 
@@ -39,6 +40,16 @@ OLD_TOKEN_GRACE = dt.timedelta(minutes=5)
 MEDIA_LIFETIME = dt.timedelta(days=3)
 WINDOW = dt.timedelta(hours=48)
 SHORT_WINDOW = dt.timedelta(minutes=1)
+# 发送客服消息 (doc/service/api/customer/message/api_sendcustommessage, 客服消息下发规则): the actions
+# that open an allowance, and each one's count and lifetime. A menu opens one only for the click,
+# scancode_push and scancode_waitmsg types ("仅有点击推事件、扫码推事件、扫码推事件且弹出“消息接收中”
+# 提示框这3种菜单类型是会触发客服接口的"); VIEW, LOCATION, pic_*, location_select and the job and
+# subscribe-message notices open none. The kinds are this fake's own table, not the bot's.
+ALLOWANCE = {"message": (WINDOW, 5), "menu": (SHORT_WINDOW, 3), "follow": (SHORT_WINDOW, 3),
+             "scan": (SHORT_WINDOW, 3)}
+OPENING_MESSAGES = {"text", "image", "voice", "video", "shortvideo", "location", "link"}
+OPENING_EVENTS = {"click": "menu", "scancode_push": "menu", "scancode_waitmsg": "menu", "subscribe": "follow",
+                  "scan": "scan"}
 CLIENT_MSG_ID_MEMORY = dt.timedelta(hours=24)
 # [D] 获取稳定版接口调用凭据 getStableAccessToken (doc/service/api/base/api_getstableaccesstoken), 注意事项:
 # "普通模式下平台会提前 5 分钟更新 access_token"; "强制刷新模式每天限用 20 次且需间隔 30 秒".
@@ -66,9 +77,9 @@ class Delivered:
 class _User:
     openid: str
     following: bool = True
-    window_opened: dt.datetime | None = None
-    window_kind: str = "message"
-    window_sent: int = 0
+    # Open allowances: kind ("message" or the last of menu/follow/scan) -> [opened at, messages sent].
+    # A message renews the message one; the last event replaces the event one.
+    grants: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     tags: set[int] = dataclasses.field(default_factory=set)
     mass_received: list[dt.datetime] = dataclasses.field(default_factory=list)
     subscribe_grants: collections.Counter = dataclasses.field(default_factory=collections.Counter)
@@ -122,13 +133,25 @@ class FakeWeChat:
     # --- what tests and the simulator tell it ---------------------------------------------------
 
     def record_interaction(self, openid: str, kind: str = "message", at: dt.datetime | None = None) -> None:
-        """The user sent a message (kind "message": 5 replies in 48 h) or clicked/subscribed ("event": 3 in 1 min)."""
+        """The user sent a message (kind "message": 5 replies in 48 h) or clicked a menu, followed or
+        scanned ("menu" — "event" means the same —, "follow", "scan": 3 in 1 min)."""
+        kind = "menu" if kind == "event" else kind
+        if kind not in ALLOWANCE:
+            raise ValueError(f"no allowance for {kind!r}")
         with self._lock:
             user = self._user(openid)
             user.following = True
-            user.window_opened = at or self.clock.now()
-            user.window_kind = kind
-            user.window_sent = 0
+            slot = "message" if kind == "message" else "event"
+            user.grants[slot] = [kind, at or self.clock.now(), 0]
+
+    def record_push(self, openid: str, msg_type: str, event: str = "", at: dt.datetime | None = None) -> str | None:
+        """What WeChat itself sees when it pushes this to the webhook: the allowance it opens, if any."""
+        msg_type = msg_type.lower()
+        kind = "message" if msg_type in OPENING_MESSAGES else \
+            OPENING_EVENTS.get(event.lower()) if msg_type == "event" else None
+        if kind is not None:
+            self.record_interaction(openid, kind, at)
+        return kind
 
     def add_user(self, openid: str, *, following: bool = True) -> None:
         with self._lock:
@@ -315,14 +338,22 @@ class FakeWeChat:
                 raise WeChatError(45015, "response out of time limit or subscription is canceled")
             now = self.clock.now()
             if self.enforce_window:
-                window, limit = (WINDOW, 5) if user.window_kind == "message" else (SHORT_WINDOW, 3)
-                if user.window_opened is None or now - user.window_opened >= window:
-                    raise WeChatError(45015, "response out of time limit or subscription is canceled")
-                if user.window_sent >= limit:
-                    raise WeChatError(45047, "out of response count limit")
-                user.window_sent += 1
+                self._spend_allowance(user, now)
             self._record(openid, "custom", body)
         return {}
+
+    @staticmethod
+    def _spend_allowance(user: _User, now: dt.datetime) -> None:
+        """发送客服消息 (api_sendcustommessage, 客服消息下发规则; codes in its 错误码 table): no open
+        allowance → 45015; open ones all used up → 45047. A message counts against every open
+        allowance (the docs are silent; the stricter reading)."""
+        open_grants = [g for g in user.grants.values() if now - g[1] < ALLOWANCE[g[0]][0]]
+        if not open_grants:
+            raise WeChatError(45015, "response out of time limit or subscription is canceled")
+        if all(g[2] >= ALLOWANCE[g[0]][1] for g in open_grants):
+            raise WeChatError(45047, "out of response count limit")
+        for grant in open_grants:
+            grant[2] += 1
 
     def template_send(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.account_type != "service":

@@ -16,7 +16,7 @@ from bot.gate import Entry
 from bot.replies import Text, as_reply, render
 from bot.routing import Rule
 from bot.runtime import Bot
-from bot.services import citizens
+from bot.services import citizens, service_window
 from bot.store import LockTimeout, StoreError
 from bot.wechat.inbound import Inbound
 
@@ -27,7 +27,10 @@ def handle(bot: Bot, msg: Inbound) -> str:
     """The plaintext reply XML (or `success`) for one delivery of a message."""
     try:
         # A citizen's message from outside any flow may need no claim and no lock (gate.py).
-        entry = bot.gate.enter(msg.dedupe_key, msg.openid, note_seen=msg.is_person_action,
+        # Only a message takes the gate's once-a-minute "seen" mark (a menu click in that minute must
+        # not hide a message: the two open different allowances, service_window.py).
+        entry = bot.gate.enter(msg.dedupe_key, msg.openid,
+                               note_seen=service_window.opened_by(msg) == service_window.MESSAGE,
                                free_if_idle=msg.is_person_action)
         if entry.free:
             out = run_free(bot, msg, entry)

@@ -37,7 +37,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.services import tags as tag_service
-from bot.services.citizens import within_service_window
+from bot.services.service_window import Window, active_since
 from bot.store import Store
 from bot.wechat.api import (
     ANSWER_LOST,
@@ -63,6 +63,9 @@ MASS_QUOTA = 45028
 CLIENT_MSG_ID_EXISTS = 45065
 # Purposes whose calls may be repeated without harm.
 IDEMPOTENT_PURPOSES = {"township_tag"}
+# Template and subscribe messages are for service notices only, never broadcasts (2023 template
+# message rules: 模板消息仅用于服务通知, no marketing); the others go as customer-service messages or not at all.
+SERVICE_NOTICES = {"report_status", "quiz_prize"}
 FLUSH_SECONDS = 0.02
 FLUSH_ROWS = 200
 
@@ -75,10 +78,17 @@ class Recipient:
     last_interaction_at: dt.datetime | None
     unsubscribed_at: dt.datetime | None
     township: str | None
+    window_event_at: dt.datetime | None = None
+    window_event_kind: str | None = None
 
     @property
     def is_following(self) -> bool:
         return self.unsubscribed_at is None
+
+    @property
+    def window(self) -> Window:
+        return Window(self.last_interaction_at, self.window_event_at, self.window_event_kind,
+                      following=self.is_following)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +101,9 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     citizen: Recipient | None = None  # read in the claim's transaction: the 48-hour window, following
+    # The citizen's allowance has room for this row as a customer-service message (decided at the
+    # claim, in id order, counting what was sent and what is in flight: service_window.py).
+    custom_allowed: bool = False
 
     @property
     def idempotent(self) -> bool:
@@ -174,7 +187,27 @@ class Sender:
             # In the same transaction: if this read fails, the claim is rolled back with it, and
             # no row is judged "outside the window" for want of its citizen.
             citizens = self._citizens(conn, {row.openid for row in rows if row.openid})
-        return sorted((Claimed(*row, citizen=citizens.get(row.openid or "")) for row in rows), key=lambda c: c.id)
+            personal = [row for row in rows if row.openid and row.audience is None and _is_message(row.payload)]
+            sent = self._custom_sent(conn, {row.openid for row in personal}, {row.id for row in rows}, now)
+        allowed = _allot(sorted(personal, key=lambda r: r.id), citizens, sent, now)
+        return sorted((Claimed(*row, citizen=citizens.get(row.openid or ""), custom_allowed=row.id in allowed)
+                       for row in rows), key=lambda c: c.id)
+
+    @staticmethod
+    def _custom_sent(conn: Any, openids: set[str], claimed: set[int], now: dt.datetime) -> dict[str, list[dt.datetime]]:
+        """Customer-service messages each citizen was sent in the last 48 hours, plus their rows some
+        other sender holds right now (counted as sent now: they may be)."""
+        if not openids:
+            return {}
+        found: dict[str, list[dt.datetime]] = {openid: [] for openid in openids}
+        rows = conn.execute(select(T.c.id, T.c.openid, T.c.status, T.c.sent_at).where(
+            T.c.openid.in_(openids),
+            or_(and_(T.c.status == DeliveryStatus.SENT, T.c.channel == "custom", T.c.sent_at >= active_since(now)),
+                T.c.status == DeliveryStatus.SENDING)))
+        for row in rows:
+            if row.id not in claimed:
+                found[row.openid].append(row.sent_at if row.status == DeliveryStatus.SENT else now)
+        return found
 
     @staticmethod
     def _citizens(conn: Any, openids: set[str]) -> dict[str, Recipient]:
@@ -182,7 +215,8 @@ class Sender:
             return {}
         table = Citizen.__table__
         found = conn.execute(select(table.c.openid, table.c.last_interaction_at, table.c.unsubscribed_at,
-                                    table.c.township).where(table.c.openid.in_(openids)))
+                                    table.c.township, table.c.window_event_at, table.c.window_event_kind)
+                             .where(table.c.openid.in_(openids)))
         return {r.openid: Recipient(*r) for r in found}
 
     def record(self, outcomes: list[Outcome]) -> int:
@@ -250,9 +284,9 @@ class Sender:
         now = self.clock.now()
         if citizen is not None and not citizen.is_following:
             return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, error="the citizen unfollowed the account")
-        window_note = "never wrote to the account" if citizen is None or citizen.last_interaction_at is None \
-            else f"last active {citizen.last_interaction_at:%Y-%m-%d %H:%M}"
-        if citizen is not None and within_service_window(citizen, now):  # type: ignore[arg-type]
+        window_note = citizen.window.why_closed(now) if citizen is not None \
+            else "对方从未给公众号发过消息，客服消息无法送达（只有用户发消息后的 48 小时内可以发送）"
+        if citizen is not None and row.custom_allowed:
             self.limiter.acquire()
             try:
                 self.api.send_custom(row.openid, row.payload)  # type: ignore[arg-type]
@@ -260,8 +294,11 @@ class Sender:
             except WeChatAPIError as exc:
                 if exc.errcode not in OUT_OF_WINDOW:
                     return self._failure(row, "custom", exc)
-                window_note = f"customer-service refused ({exc.errcode} {exc.errmsg})"
+                window_note = (f"微信拒收客服消息（{exc.errcode}：" +
+                               ("已超出 48 小时时限" if exc.errcode == 45015 else "客服消息条数已用完") + "）")
         push = self.config.push
+        if row.purpose not in SERVICE_NOTICES:
+            return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, error=f"{window_note}；这类消息不能改用模板消息发送")
         if push.template_id and self.config.wechat.account_type == "service":
             template = row.payload.get("template") or {}
             return self._call(row, "template", lambda: self.api.send_template(
@@ -273,8 +310,7 @@ class Sender:
                 row.openid, push.subscribe_template_id,
                 subscribe.get("data") or default_subscribe_data(row.payload, now), subscribe.get("page", "")))
         return Outcome(row.id, DeliveryStatus.UNDELIVERABLE,
-                       error=f"outside the 48-hour window ({window_note}) and no template or subscribe "
-                             f"message is configured for this account")
+                       error=f"{window_note}；本公众号没有配置模板消息或订阅通知，无法在窗口外通知")
 
     def _mass(self, row: Claimed) -> Outcome:
         audience = dict(row.audience or {})
@@ -418,6 +454,23 @@ class Sender:
             log.exception("sender %s: database step failed; will retry", self.owner)
             time.sleep(0.5)
             return None
+
+
+def _is_message(payload: dict[str, Any]) -> bool:
+    """A row that would go as a customer-service message (not a tag change or a mass preview)."""
+    return payload.get("type") != "tag" and payload.get("via") != "preview"
+
+
+def _allot(rows: list[Any], citizens: dict[str, Recipient], sent: dict[str, list[dt.datetime]],
+           now: dt.datetime) -> set[int]:
+    """Ids of the rows the citizens' allowances have room for, taken in order."""
+    allowed: set[int] = set()
+    for row in rows:
+        citizen = citizens.get(row.openid)
+        if citizen is not None and citizen.window.may_send(now, sent.setdefault(row.openid, [])):
+            sent[row.openid].append(now)
+            allowed.add(row.id)
+    return allowed
 
 
 def summary(payload: dict[str, Any]) -> str:

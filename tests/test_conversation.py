@@ -127,7 +127,9 @@ def test_follow_gets_welcome_and_is_recorded(citizen: Citizen, bot, clock) -> No
     with bot.db.session() as s:
         row = s.scalar(select(CitizenRow).where(CitizenRow.openid == citizen.openid))
         assert row.subscribed_at == clock.now() and row.subscribe_scene == "chengguan"
-        assert row.last_interaction_at == clock.now()
+        # A follow allows 3 customer-service messages for 1 minute, not the 48 hours of a message.
+        assert (row.window_event_at, row.window_event_kind) == (clock.now(), "follow")
+        assert row.last_interaction_at is None
     clock.advance(hours=1)
     assert citizen.unfollow().is_success
     with bot.db.session() as s:

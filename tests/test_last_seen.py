@@ -161,3 +161,29 @@ def test_a_database_outage_is_logged_once_in_full_then_in_a_line(tmp_path: Path,
     finally:
         seen.close()
         db.dispose()
+
+
+def events(db: Database) -> dict[str, tuple[dt.datetime | None, str | None]]:
+    with db.session() as s:
+        return {c.openid: (c.window_event_at, c.window_event_kind) for c in s.scalars(select(CitizenRow))}
+
+
+def test_clicks_and_scans_are_batched_apart_the_latest_kept_with_its_kind_never_backwards(db: Database) -> None:
+    now_writer = LastSeen(db, every=0)
+    batched = LastSeen(db, every=60)
+    try:
+        batched.note_event("o_a", NOON + dt.timedelta(minutes=1), "menu")
+        batched.note_event("o_a", NOON + dt.timedelta(minutes=3), "scan")
+        batched.note_event("o_a", NOON + dt.timedelta(minutes=2), "menu")  # older, noted later
+        batched.note("o_b", NOON)
+        assert events(db) == {}
+        assert batched.flush() == 2
+        assert events(db) == {"o_a": (NOON + dt.timedelta(minutes=3), "scan"), "o_b": (None, None)}
+        assert rows(db)["o_a"] == (NOON + dt.timedelta(minutes=1), None)  # a click is no message
+        now_writer.note_event("o_a", NOON + dt.timedelta(minutes=9), "menu")
+        batched.note_event("o_a", NOON + dt.timedelta(minutes=5), "scan")  # older than what is written
+        batched.flush()
+        assert events(db)["o_a"] == (NOON + dt.timedelta(minutes=9), "menu")
+    finally:
+        batched.close()
+        now_writer.close()

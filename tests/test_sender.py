@@ -27,7 +27,8 @@ def active_citizen(bot, fake, clock, openid: str) -> None:  # noqa: ANN001
 
 def push(bot, clock, key: str, **target) -> int:  # noqa: ANN001, ANN003
     with bot.db.session() as s:
-        row = enqueue(s, key=key, purpose="test", payload=target.pop("payload", text_payload("您好")),
+        row = enqueue(s, key=key, purpose=target.pop("purpose", "test"),
+                      payload=target.pop("payload", text_payload("您好")),
                       now=clock.now(), **target)
         s.commit()
         return row.id
@@ -51,11 +52,11 @@ def test_active_citizen_gets_a_customer_service_message(bot, fake_wechat, clock)
 def test_outside_the_window_without_templates_is_undeliverable(bot, fake_wechat, clock) -> None:  # noqa: ANN001
     active_citizen(bot, fake_wechat, clock, "o1")
     clock.advance(hours=49)
-    delivery_id = push(bot, clock, "k1", openid="o1")
+    delivery_id = push(bot, clock, "k1", openid="o1", purpose="report_status")
     Sender.from_bot(bot).drain()
     done = row(bot, delivery_id)
     assert done.status == DeliveryStatus.UNDELIVERABLE
-    assert "48-hour window" in done.last_error and "no template" in done.last_error
+    assert "已超过 48 小时" in done.last_error and "没有配置模板消息" in done.last_error
     assert fake_wechat.sent_to("o1") == []
 
 
@@ -70,8 +71,8 @@ def test_service_account_falls_back_to_a_template(database_url, fake_wechat, clo
     try:
         active_citizen(bot, fake_wechat, clock, "o1")
         clock.advance(days=3)
-        delivery_id = push(bot, clock, "k1", openid="o1", payload=news_payload("举报已受理", "编号 YH001",
-                                                                              "https://example.org/r/1"))
+        delivery_id = push(bot, clock, "k1", openid="o1", purpose="report_status",
+                           payload=news_payload("举报已受理", "编号 YH001", "https://example.org/r/1"))
         Sender.from_bot(bot).drain()
         done = row(bot, delivery_id)
         assert (done.status, done.channel) == (DeliveryStatus.SENT, "template")
@@ -89,7 +90,8 @@ def test_window_count_exhausted_means_undeliverable_with_the_reason(bot, fake_we
     statuses = [row(bot, i).status for i in ids]
     assert statuses.count(DeliveryStatus.SENT) == 5
     [refused] = [row(bot, i) for i in ids if row(bot, i).status != DeliveryStatus.SENT]
-    assert refused.status == DeliveryStatus.UNDELIVERABLE and "45047" in refused.last_error
+    assert refused.status == DeliveryStatus.UNDELIVERABLE and "条数已用完" in refused.last_error
+    assert fake_wechat.calls["message/custom/send"] == 5  # the sixth was never attempted
 
 
 def test_transient_errors_back_off_then_give_up(bot, fake_wechat, clock) -> None:  # noqa: ANN001

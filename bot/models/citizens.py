@@ -18,8 +18,12 @@ class Citizen(Base):
     first_seen_at: Mapped[dt.datetime]
     subscribed_at: Mapped[dt.datetime | None]
     unsubscribed_at: Mapped[dt.datetime | None]
-    # The 48-hour customer-service window opens on the citizen's last message or action.
+    # The citizen's last message (text, image, voice, video, location, link): it allows 5
+    # customer-service messages for 48 hours (bot/services/service_window.py).
     last_interaction_at: Mapped[dt.datetime | None]
+    # Their last menu click (click / scancode menus), follow or QR scan, and which: 3 in 1 minute.
+    window_event_at: Mapped[dt.datetime | None]
+    window_event_kind: Mapped[str | None] = mapped_column(String(16))
     subscribe_scene: Mapped[str | None] = mapped_column(String(64))
     township: Mapped[str | None] = mapped_column(String(32))
 

@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.models import Broadcast, BroadcastStatus, Citizen, Delivery, DeliveryStatus
 from bot.services.outbox import enqueue
 from bot.services.pushplan import SERVICE_MASS_PER_MONTH, SUBSCRIPTION_MASS_PER_DAY
+from bot.services.service_window import Window, active_since
 
 WINDOW = dt.timedelta(hours=48)
 NOT_COUNTING = (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERABLE, DeliveryStatus.CANCELLED)
@@ -147,8 +148,7 @@ def send(session: Session, content: Any, config: Config, broadcast_id: int, now:
     if broadcast.audience.get("active"):
         if at is not None and at > now:
             raise BroadcastRefused("只发给活跃用户的消息只能立即发送：48小时窗口到时可能已经关闭")
-        openids = list(session.scalars(select(Citizen.openid).where(
-            Citizen.last_interaction_at > now - WINDOW, Citizen.unsubscribed_at.is_(None)).order_by(Citizen.id)))
+        openids = active_openids(session, now)
         if not openids:
             raise BroadcastRefused("48小时内没有互动过的用户，没有人能收到这条消息")
         for openid in openids:
@@ -166,6 +166,21 @@ def send(session: Session, content: Any, config: Config, broadcast_id: int, now:
     broadcast.queued_at = now
     broadcast.status = BroadcastStatus.SCHEDULED if when > now else BroadcastStatus.QUEUED
     return broadcast
+
+
+def active_openids(session: Session, now: dt.datetime) -> list[str]:
+    """Followers whose last message still allows a customer-service message: written within 48
+    hours, and fewer than 5 sent since (service_window.py). A menu click, follow or scan allows
+    only a minute, too short for a broadcast, and counts for nothing here."""
+    citizens = session.execute(select(Citizen.openid, Citizen.last_interaction_at).where(
+        Citizen.last_interaction_at > active_since(now), Citizen.unsubscribed_at.is_(None)).order_by(Citizen.id)).all()
+    sent: dict[str, list[dt.datetime]] = {}
+    for openid, at in session.execute(select(Delivery.openid, Delivery.sent_at).where(
+            Delivery.channel == "custom", Delivery.status == DeliveryStatus.SENT,
+            Delivery.sent_at > active_since(now), Delivery.openid.is_not(None))):
+        sent.setdefault(openid, []).append(at)
+    return [openid for openid, at in citizens
+            if Window(at, None, None).may_send(now, sent.get(openid, ()))]
 
 
 def cancel(session: Session, broadcast_id: int, now: dt.datetime) -> int:

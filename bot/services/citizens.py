@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.db import insert_unless_present
 from bot.last_seen import LastSeen
 from bot.models import Citizen
+from bot.services import service_window
 from bot.wechat.inbound import Inbound
 
 
@@ -28,14 +29,19 @@ def record_inbound(last_seen: LastSeen, session: Session, msg: Inbound, now: dt.
     """Note what this message tells us about its sender; follows and unfollows are committed before
     the handler runs.
 
-    The last interaction time is noted only for the citizen's first message in a minute
-    (`first_seen`, from the gate), and written in batches (bot/last_seen.py): a minute of slack is
-    nothing next to a 48-hour window.
+    Only what the platform counts opens the customer-service window (service_window.opened_by):
+    a message moves `last_interaction_at`, noted only for the citizen's first message in a minute
+    (`first_seen`, from the gate) and written in batches (bot/last_seen.py): a minute of slack is
+    nothing next to a 48-hour window. A menu click or a scan moves `window_event_at` (batched too);
+    a follow is written with the follow itself.
     """
+    opens = service_window.opened_by(msg)
     follow_change = msg.kind == "event" and msg.event in ("subscribe", "unsubscribe")
     if not follow_change:
-        if msg.is_person_action and first_seen:
+        if opens == service_window.MESSAGE and first_seen:
             last_seen.note(msg.openid, now)
+        elif opens in (service_window.MENU, service_window.SCAN):
+            last_seen.note_event(msg.openid, now, opens)
         return
     citizen = get_or_create(session, msg.openid, now)
     if msg.event == "subscribe" and msg.kind == "event":
@@ -45,9 +51,15 @@ def record_inbound(last_seen: LastSeen, session: Session, msg: Inbound, now: dt.
     elif msg.event == "unsubscribe" and msg.kind == "event":
         citizen.unsubscribed_at = now
         return
-    citizen.last_interaction_at = now
+    citizen.window_event_at = now
+    citizen.window_event_kind = service_window.FOLLOW
+
+
+def window_of(citizen: Citizen) -> service_window.Window:
+    return service_window.Window(citizen.last_interaction_at, citizen.window_event_at, citizen.window_event_kind,
+                                 following=citizen.is_following)
 
 
 def within_service_window(citizen: Citizen, now: dt.datetime) -> bool:
-    return (citizen.last_interaction_at is not None and citizen.is_following
-            and now - citizen.last_interaction_at < dt.timedelta(hours=48))
+    """Some allowance is open (how many messages it has left is the sender's count)."""
+    return citizen.is_following and bool(window_of(citizen).grants(now))

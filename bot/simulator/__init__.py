@@ -92,7 +92,7 @@ def send() -> Response:
     fake = current_app.extensions.get("fake_wechat")
     if fake is not None:
         # The real WeChat knows when a citizen wrote (the 48-hour window); the fake learns it here.
-        fake.record_interaction(openid, "event" if kind == "event" else "message")
+        fake.record_push(openid, kind, str(fields.get("Event", "")))
     created = int(bot.clock.now().timestamp())
     xml = build_message(openid, kind, fields, created)
     # Signed at the bot's clock, as WeChat signs at its own: the webhook refuses timestamps far from it.
