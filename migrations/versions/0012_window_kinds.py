@@ -7,8 +7,8 @@ them moved `last_interaction_at`; from now on it holds messages only, and the ot
 an event, so for up to 48 hours after this revision a few citizens may seem to hold a window they
 do not; WeChat then answers 45015 and the notice is marked undeliverable with the reason.
 
-Revision ID: 0011_window_kinds
-Revises: 0010_prize_contacts_sealed
+Revision ID: 0012_window_kinds
+Revises: 0011_keyed_message_keys
 """
 
 import sqlalchemy as sa
@@ -16,8 +16,8 @@ from alembic import op
 
 import bot.models.base
 
-revision = '0011_window_kinds'
-down_revision = '0010_prize_contacts_sealed'
+revision = '0012_window_kinds'
+down_revision = '0011_keyed_message_keys'
 branch_labels = None
 depends_on = None
 
