@@ -138,7 +138,7 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
         elif isinstance(exc, SQLAlchemyError):
             bot.metrics.db_errors.inc()
         bot.metrics.handler_errors.labels(rule.router if rule else "-").inc()
-        log.exception("handler failed for openid=%s msg=%s", msg.sender, msg.dedupe_key)
+        log.exception("handler failed for citizen %s msg=%s", msg.sender, msg.dedupe_key)
         reply = Text(bot.content.replies["apology"])
     finally:
         session.close()

@@ -1,9 +1,12 @@
-"""Metrics (Prometheus text at /metrics) and structured logs with openids hashed."""
+"""Metrics (Prometheus text at /metrics) and logs: one JSON object a line in production, with signing
+and credential query parameters redacted from every line (openids are logged as IdentityVault.sender)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+from typing import IO
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -31,19 +34,49 @@ class Metrics:
                                       registry=r)
 
 
+# Query parameters that sign a push (enough to replay it), name its sender, or hold a credential: the
+# webhook's signature/timestamp/nonce/openid/msg_signature/echostr, the token URL's secret, every API
+# call's access_token. werkzeug's request lines (the demo), urllib3's debug lines and exception texts
+# (a MaxRetryError names the URL) would print them otherwise.
+_SECRET_PARAMETER = re.compile(
+    r"(?i)\b(signature|msg_signature|timestamp|nonce|openid|echostr|secret|appsecret|access_token|"
+    r"component_access_token|code)=[^&\s\"'<>]*")
+
+
+def redact(text: str) -> str:
+    """`text` with the values of signing, identifying and credential query parameters replaced."""
+    return _SECRET_PARAMETER.sub(r"\1=-", text) if "=" in text else text
+
+
+class RedactSecrets(logging.Filter):
+    """On a handler: every record it writes, message and traceback, goes through `redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line (production)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
                  "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_text or record.exc_info:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(mode: str) -> None:
-    handler = logging.StreamHandler()
+def configure_logging(mode: str, stream: IO[str] | None = None) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
     if mode == "production":
         handler.setFormatter(JsonFormatter())
     else:

@@ -3,6 +3,26 @@
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import Config as GunicornConfig
+from gunicorn.glogging import Logger
+
+from bot.observability import RedactSecrets
+
+# gunicorn's default with the path instead of the request line (%(r)s holds the query: a push's
+# signature, timestamp, nonce and openid, enough to replay it and to tie a citizen to their flow)
+# and without the referer, which can carry a console page's query.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger whose handlers redact query secrets from every line, its error lines too
+    ("Error handling request /wechat?signature=..." names the full URI)."""
+
+    def setup(self, cfg: GunicornConfig) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers + self.access_log.handlers:
+            if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+                handler.addFilter(RedactSecrets())
 
 
 class _Gunicorn(BaseApplication):
@@ -20,8 +40,12 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
+def gunicorn_options(host: str, port: int, workers: int, **extra: object) -> dict[str, object]:
+    return {"bind": f"{host}:{port}", "workers": workers, "timeout": 30, "graceful_timeout": 10,
+            "accesslog": "-", "loglevel": "info", "access_log_format": ACCESS_LOG_FORMAT,
+            "logger_class": "bot.server.RedactingLogger", **extra}
+
+
 def run_gunicorn(host: str, port: int, workers: int, **extra: object) -> int:
-    options = {"bind": f"{host}:{port}", "workers": workers, "timeout": 30, "graceful_timeout": 10,
-               "accesslog": "-", "loglevel": "info", **extra}
-    _Gunicorn(options).run()
+    _Gunicorn(gunicorn_options(host, port, workers, **extra)).run()
     return 0

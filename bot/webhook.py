@@ -198,7 +198,7 @@ def _handle(bot: Bot, msg: Inbound) -> str:
         return messages.handle(bot, msg)
     except Exception:
         # The store itself failed (dedupe or lock). Never a 500 to WeChat: it would retry into the same wall.
-        log.exception("message path failed for openid=%s msg=%s", msg.sender, msg.dedupe_key)
+        log.exception("message path failed for citizen %s msg=%s", msg.sender, msg.dedupe_key)
         return render(Text(bot.content.replies["apology"]), msg)
 
 

@@ -60,11 +60,20 @@ def test_demo_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
             say(base, text)
         assert "举报已提交" in say(base, "确认")
         assert requests.get(base + "/simulator/", timeout=5).status_code == 200
+        # The request the sender makes for an access token (to the fake API, in the same server).
+        token = requests.get(base + "/fake-wechat/cgi-bin/token", timeout=5, params={
+            "grant_type": "client_credential", "appid": "wxdemo0000000000", "secret": "demo-app-secret"})
+        assert "access_token" in token.json()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     output = "\n".join(lines)
     assert "/simulator/" in output and "/console/" in output and "2021-06-01" in output
     assert re.search(r"staff: admin / \S{8,}", output)
+    # The request lines (werkzeug's, the simulator's pushes and the fake API's token URL) name no
+    # citizen and carry no signature, nonce or secret (issue 17.5).
+    assert "POST /simulator/api/send" in output and "GET /fake-wechat/cgi-bin/token" in output and "o_sim_zhangsan" not in output
+    assert "demo-app-secret" not in output and "demo-token" not in output and "demo-identity-key" not in output
+    assert not re.search(r"(signature|nonce|secret|access_token)=[^-]", output)
 
     with demo(db) as (base, _, _):  # a second start reuses the data
         assert "YH20210601-" in say(base, "我的举报")

@@ -3,19 +3,39 @@ and the logs hold about a citizen, read the way an attacker without the identity
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import io
+import logging
+import re
+import uuid
+from types import SimpleNamespace
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
+from gunicorn.config import Config as GunicornConfig
 
+from bot import create_app
 from bot.migrate import alembic_config
 from bot.models import Citizen as CitizenRow
 from bot.models import Delivery, ReportPhoto
 from bot.models.quiz import QuizAnswer, QuizRound
+from bot.observability import configure_logging
+from bot.sender import Sender
+from bot.server import gunicorn_options
+from bot.services.quiz import draws
+from bot.services.reports import evidence, staff
 from bot.services.reports.identity import vault_of
+from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.quiz_helpers import current_question, right
 from tests.reports_helpers import file_report
-from tests.wechat import Citizen
+from tests.wechat import Citizen, WeChatServer
+
+IDENTITY_KEY = "identity-key-for-the-privacy-tests-0123456789"
+APP_SECRET = "test-app-secret"  # the fake's (tests/conftest.py)
+NAME, PHONE = "王小明", "13912345678"
+REPORTER_NAME, REPORTER_PHONE = "张三", "13800138000"
 
 
 def unkeyed_sender(openid: str) -> str:
@@ -76,3 +96,135 @@ def test_the_migration_replaces_unkeyed_message_keys(citizen, bot, clock, databa
         assert s.scalars(sa.select(QuizAnswer.message_key).order_by(QuizAnswer.id)).all() == [
             f"legacy:{i}" for i in answers]
         assert not [key for key in stored_message_keys(s) if unkeyed_sender(citizen.openid) in key]
+
+
+# --- 5. logs -----------------------------------------------------------------------------------
+
+class RecordingServer(WeChatServer):
+    """WeChat's side, remembering every signature and nonce it put in a query (to look for them
+    in the logs); nonces are long and random so that finding one is never a coincidence."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.signed: set[str] = set()
+
+    def query(self, body_encrypt: str | None = None, **extra: str) -> dict[str, str]:
+        query = super().query(body_encrypt, **extra)
+        query["nonce"] = uuid.uuid4().hex
+        from bot.wechat.gateway import sign
+
+        query["signature"] = sign(self.token, query["timestamp"], query["nonce"])
+        if body_encrypt is not None:
+            query["msg_signature"] = sign(self.token, query["timestamp"], query["nonce"], body_encrypt)
+        self.signed |= {query["nonce"], query["signature"], query.get("msg_signature", query["signature"])}
+        return query
+
+
+class GunicornAccessLog:
+    """WSGI middleware that writes each request's access line with gunicorn's own logger, set up
+    from the options `python -m bot serve` runs gunicorn with (as gunicorn's worker does)."""
+
+    def __init__(self, app, logger) -> None:  # noqa: ANN001
+        self.app, self.logger = app, logger
+
+    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+        query = environ.get("QUERY_STRING", "")
+        environ.setdefault("RAW_URI", environ["PATH_INFO"] + (f"?{query}" if query else ""))
+        answer: dict = {}
+
+        def capture(status, headers, exc_info=None):  # noqa: ANN001, ANN202
+            answer.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(self.app(environ, capture))
+        response = SimpleNamespace(status=answer["status"], sent=len(body), headers=answer["headers"])
+        self.logger.access(response, SimpleNamespace(headers=[]), environ, dt.timedelta(milliseconds=3))
+        return [body]
+
+
+@pytest.fixture
+def every_log_line():  # noqa: ANN201
+    """Production logging (bot/cli.py's configure_logging, JSON) with the root at DEBUG, so every
+    level of the bot's and urllib3's loggers is written, and gunicorn's access and error logs as
+    `serve` configures them, all into one buffer. (Libraries keep the levels they set themselves:
+    SQLAlchemy's statement echo, parameters included, stays off unless an operator turns it on.)"""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    buffer = io.StringIO()
+    configure_logging("production", buffer)
+    root.setLevel(logging.DEBUG)
+    cfg = GunicornConfig()
+    for key, value in gunicorn_options("127.0.0.1", 8000, 2).items():
+        cfg.set(key, value)
+    gunicorn_log = cfg.logger_class(cfg)
+    for handler in gunicorn_log.access_log.handlers + gunicorn_log.error_log.handlers:
+        handler.setStream(buffer)
+    yield SimpleNamespace(buffer=buffer, gunicorn=gunicorn_log)
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+@pytest.fixture
+def logged_app(database_url, fake_wechat, clock, store, every_log_line):  # noqa: ANN001, ANN201
+    config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
+                         security={"identity_key": IDENTITY_KEY})
+    app = create_app(config, clock=clock, store=store)
+    app.wsgi_app = GunicornAccessLog(app.wsgi_app, every_log_line.gunicorn)
+    yield app
+    app.extensions["bot"].close()
+
+
+def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_path) -> Citizen:  # noqa: ANN001
+    """A citizen files a report (a photo, a contact), staff accept it and the notice is sent; they
+    play a full-marks round, win the draw, are told, and claim the prize with a name and phone."""
+    bot = app.extensions["bot"]
+    citizen = Citizen(server, "oPRIV_" + uuid.uuid4().hex[:20])
+    citizen.follow()
+    fake.record_interaction(citizen.openid)
+    media = fake.add_media(b"\xff\xd8 a photo")
+    ticket, code = file_report(citizen, media_ids=[media], contact=f"{REPORTER_NAME} {REPORTER_PHONE}")
+    assert ticket in citizen.says("我的举报") and ticket in citizen.says(f"查询 {ticket} {code}")
+    with bot.db.session() as s:
+        evidence.download_pending_photos(s, bot.extensions["api"], tmp_path, clock.now())
+        staff.change_status(s, vault_of(bot), ticket, "accepted", actor="王科长", role="reviewer", now=clock.now(),
+                            settings=bot.config.reports)
+        s.commit()
+    play_round(citizen, bot, clock)
+    clock.advance(days=1)
+    with bot.db.session() as s:
+        day = (clock.now() - dt.timedelta(days=1)).date()
+        draw = draws.create_draw(s, bot.config.quiz, title="周抽奖", prize="灭火器一具", winners=1,
+                                 period_start=day, period_end=day, by="staff", now=clock.now())
+        draws.reveal_draw(s, bot.config.quiz, draw.id, by="staff", now=clock.now())
+        s.commit()
+    fake.record_interaction(citizen.openid)
+    assert Sender.from_bot(bot).drain() >= 2
+    citizen.dialog([("领奖", "姓名"), (NAME, "手机号"), (PHONE, [NAME, PHONE]), ("确认", "已登记")])
+    assert "已登记" in citizen.says("我的成绩")
+    return citizen
+
+
+def test_no_log_line_holds_an_openid_a_signature_a_nonce_or_a_secret(logged_app, mode, fake_wechat, clock,
+                                                                     every_log_line, tmp_path) -> None:  # noqa: ANN001
+    server = RecordingServer(logged_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
+    citizen = report_then_claim_a_prize(logged_app, server, fake_wechat, clock, tmp_path)
+    text = every_log_line.buffer.getvalue()
+    lines = text.splitlines()
+    # The capture is real: access lines of the pushes, urllib3's debug lines of the API calls.
+    assert sum('"POST /wechat' in line for line in lines) >= 20
+    assert any("/cgi-bin/token" in line for line in lines) and any("message/custom/send" in line for line in lines)
+    secrets = {citizen.openid, TOKEN, APP_SECRET, IDENTITY_KEY, *server.signed}
+    assert [(secret, line) for line in lines for secret in secrets if secret in line] == []
+    assert not re.search(r"access_token=[^-]", text)  # the API's credential, in urllib3's lines
+
+
+def test_a_traceback_naming_the_token_url_is_redacted(every_log_line) -> None:  # noqa: ANN001
+    # urllib3's MaxRetryError (and requests' errors wrapping it) put the whole URL in their message.
+    url = f"/cgi-bin/token?grant_type=client_credential&appid={APP_ID}&secret={APP_SECRET}"
+    try:
+        raise ConnectionError(f"Max retries exceeded with url: {url}")
+    except ConnectionError:
+        logging.getLogger("bot.sender").exception("token fetch failed for %s", url)
+    text = every_log_line.buffer.getvalue()
+    assert "Max retries exceeded" in text and "token fetch failed" in text
+    assert APP_SECRET not in text and "secret=-" in text

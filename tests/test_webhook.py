@@ -321,7 +321,7 @@ def test_handler_error_gets_apology_and_is_logged(user: Citizen, caplog: pytest.
     reply = user.text("出错", msg_id=777)
     assert reply.status == 200
     assert "系统刚才出了点问题" in reply.text
-    assert f"openid={sender('o_probe')}" in caplog.text and f"msg:{sender('o_probe')}:777" in caplog.text
+    assert f"citizen {sender('o_probe')}" in caplog.text and f"msg:{sender('o_probe')}:777" in caplog.text
     assert "o_probe" not in caplog.text  # openids are hashed in logs
 
 
