@@ -5,9 +5,12 @@ from __future__ import annotations
 from bot.config import Config
 from bot.content import ContentError, load_content
 from bot.runtime import content_dir
+from bot.services.campaign_window import check_events_in_campaign
+from bot.services.content_dates import check_citation_dates, check_round_every_day
 from bot.services.menu import menu_keys_have_handlers
 from bot.services.pushplan import check_plan
 from bot.services.quiz.bank import check_round_size
+from bot.services.quiz.similar import check_near_duplicates
 
 
 def check_content(config: Config) -> list[str]:
@@ -30,4 +33,8 @@ CROSS_CHECKS: list = [
     check_plan,  # the push plan fits the account's mass-send quota
     check_round_size,  # the quiz bank holds at least one round
     menu_keys_have_handlers,
+    check_citation_dates,  # no source cites a text before it existed or took effect
+    check_round_every_day,  # a full round on every campaign day, within the questions' dates
+    check_near_duplicates,  # the same fact is not asked twice unless grouped
+    check_events_in_campaign,  # events inside 6月1日–30日 unless the calendar extends it
 ]

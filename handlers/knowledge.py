@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 
+from bot.clock import TZ
 from bot.context import Context
 from bot.conversation import State, StateGroup
 from bot.routing import Router, menu_key, text_in
@@ -84,10 +85,15 @@ def choice_number(msg: Inbound, _ctx: Context) -> bool:
     return bool(_CHOICE.match(_plain(msg)))
 
 
+def today(ctx: Context) -> dt.date:
+    """The day whose content is answered: entries carry the dates their facts and sources hold."""
+    return ctx.now().astimezone(TZ).date()
+
+
 def understood(msg: Inbound, ctx: Context) -> bool:
     """Some knowledge entry fits the message well enough to answer or to offer."""
     return (msg.kind in ("text", "voice") and bool(msg.text)
-            and ctx.content.knowledge.understand(msg.text).band != "none")
+            and ctx.content.knowledge.understand(msg.text, today(ctx)).band != "none")
 
 
 # --- the numbered choices ---------------------------------------------------------------------
@@ -99,7 +105,7 @@ def take_choice(msg: Inbound, ctx: Context) -> str:
     index = int(number) if number.isdigit() else _CHINESE_DIGITS[number]
     offered = ctx.conv.data.get("choices", [])
     ctx.conv.clear()
-    entry = ctx.content.knowledge.get(offered[index - 1]) if index <= len(offered) else None
+    entry = ctx.content.knowledge.get(offered[index - 1], today(ctx)) if index <= len(offered) else None
     if entry is None:
         if index > len(offered):
             return show_choices_again(offered, ctx)
@@ -108,7 +114,7 @@ def take_choice(msg: Inbound, ctx: Context) -> str:
 
 
 def show_choices_again(offered: list[str], ctx: Context) -> str:
-    entries = [e for e in (ctx.content.knowledge.get(i) for i in offered) if e is not None]
+    entries = [e for e in (ctx.content.knowledge.get(i, today(ctx)) for i in offered) if e is not None]
     if not entries:
         return TEXTS["choice_gone"]
     ctx.conv.enter(Knowledge.choose, idle=CHOICE_IDLE, choices=[e.id for e in entries])
@@ -157,7 +163,7 @@ def bye(msg: Inbound, ctx: Context) -> str:
 @router.on(understood, pure=True)
 def answer_question(msg: Inbound, ctx: Context) -> str:
     """A question in the citizen's own words: answer it, or offer the closest entries."""
-    result: Understanding = ctx.content.knowledge.understand(msg.text)
+    result: Understanding = ctx.content.knowledge.understand(msg.text, today(ctx))
     if result.band == "direct":
         return answer(result.matches[0].entry, ctx, band="direct", score=result.matches[0].score)
     entries = [m.entry for m in result.matches]

@@ -12,6 +12,7 @@ a bigram with it (an inverted index), well under a millisecond for about a hundr
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import math
 import re
@@ -21,6 +22,7 @@ from typing import Any
 
 from bot.content import ContentError, read_toml, require_text
 from bot.replies import TEXT_LIMIT_BYTES
+from bot.services.content_dates import available_on, date_range
 
 ANSWER_LIMIT_BYTES = 1800  # WeChat drops text replies over 2048 bytes; leave room for the frame
 
@@ -91,6 +93,10 @@ class Entry:
     answer: str
     source: str
     file: str
+    # The days it may be shown (None: open-ended). One id may have several versions with
+    # disjoint dates: the one valid on the day is answered.
+    available_from: dt.date | None = None
+    available_until: dt.date | None = None
 
     def reply(self) -> str:
         """The text a citizen gets: the question it answers, the answer, and what it rests on."""
@@ -126,12 +132,16 @@ class Knowledge:
     def __init__(self, entries: list[Entry], topics: list[Topic]) -> None:
         self.entries = tuple(entries)
         self.topics = tuple(topics)
-        self._by_id = {e.id: e for e in entries}
+        self._versions: dict[str, list[Entry]] = defaultdict(list)
+        for entry in entries:
+            self._versions[entry.id].append(entry)
         self._index_entries()
         self.understand = functools.lru_cache(maxsize=512)(self._understand)
 
-    def get(self, entry_id: str) -> Entry | None:
-        return self._by_id.get(entry_id)
+    def get(self, entry_id: str, day: dt.date | None = None) -> Entry | None:
+        """The entry's version valid on `day` (None: its first version, whatever the day)."""
+        versions = self._versions.get(entry_id, ())
+        return next((e for e in versions if available_on(e, day)), None)
 
     def _index_entries(self) -> None:
         texts_grams: list[list[set[str]]] = []
@@ -197,8 +207,9 @@ class Knowledge:
         matches.sort(key=lambda m: (-m.score, m.entry.id))
         return matches
 
-    def _understand(self, text: str) -> Understanding:
-        matches = self.score_all(text)
+    def _understand(self, text: str, day: dt.date | None = None) -> Understanding:
+        """What `text` asks, among the entries that may be shown on `day` (None: all of them)."""
+        matches = [m for m in self.score_all(text) if available_on(m.entry, day)]
         if not matches or matches[0].score < CHOOSE:
             return Understanding("none", tuple(matches[:CHOICES]))
         top = matches[0].score
@@ -232,12 +243,29 @@ def load_knowledge(directory: Path) -> Knowledge:
         for index, raw in enumerate(raw_entries):
             entry = _entry(path, name, index, raw)
             if entry.id in seen:
-                raise ContentError(path, entry.id, "id", f"duplicate id (also in {seen[entry.id].name})")
+                _check_version(path, entry, [e for e in entries if e.id == entry.id], seen[entry.id])
             seen[entry.id] = path
             entries.append(entry)
-            ids.append(entry.id)
+            if entry.id not in ids:
+                ids.append(entry.id)
         topics.append(Topic(name, example, tuple(ids)))
     return Knowledge(entries, topics)
+
+
+def _check_version(path: Path, entry: Entry, earlier: list[Entry], earlier_file: Path) -> None:
+    """A second entry with an id is another version of it: both dated, no day shared, one file."""
+    if earlier_file != path or entry.available_from is None and entry.available_until is None:
+        raise ContentError(path, entry.id, "id", f"duplicate id (also in {earlier_file.name}); a version "
+                           "of an entry needs available_from/available_until and the same file")
+    for other in earlier:
+        if other.available_from is None and other.available_until is None or _overlap(entry, other):
+            raise ContentError(path, entry.id, "available_from", "versions of one entry must not share a day")
+
+
+def _overlap(a: Entry, b: Entry) -> bool:
+    low, high = dt.date.min, dt.date.max
+    return max(a.available_from or low, b.available_from or low) <= min(a.available_until or high,
+                                                                        b.available_until or high)
 
 
 def _entry(path: Path, topic: str, index: int, raw: Any) -> Entry:
@@ -262,8 +290,10 @@ def _entry(path: Path, topic: str, index: int, raw: Any) -> Entry:
     for word, weight in keywords.items():
         if not word.strip() or isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 5:
             raise ContentError(path, entry_id, "keywords", f"{word!r}: weight must be a number in (0, 5]")
+    available_from, available_until = date_range(path, entry_id, raw)
     entry = Entry(entry_id, topic, question, tuple(p.strip() for p in phrasings),
-                  tuple((w.strip(), float(v)) for w, v in keywords.items()), answer, source, path.name)
+                  tuple((w.strip(), float(v)) for w, v in keywords.items()), answer, source, path.name,
+                  available_from, available_until)
     if len(entry.reply().encode("utf-8")) > TEXT_LIMIT_BYTES - 100:
         raise ContentError(path, entry_id, "source", "answer, question and source together are too long for one reply")
     return entry

@@ -9,18 +9,23 @@ text = "题干"
 options = ["选项A", "选项B", "选项C", "选项D"]   # 2-6 options; omitted for truefalse
 answer = "B"             # letters ("ABD" for multiple, two or more); truefalse: "对" or "错"
 explanation = "简短解析"
-source = "《中华人民共和国安全生产法》(2021修正) 第七十四条"
+source = "《中华人民共和国安全生产法》(2014年修正) 第七十一条"
+available_from = 2021-06-10   # optional: not served before (a text adopted that day); available_until too
+group = "tel-12350"           # optional: questions asking the same fact; a round holds one of a group
+distinct_from = ["fire-002"]  # optional: similar stems checked to ask different facts (content check)
 ```
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import string
 from pathlib import Path
 from typing import Any
 
 from bot.content import ContentError, read_toml, require_text
+from bot.services.content_dates import date_range
 
 CATEGORIES: dict[str, str] = {
     "law": "安全生产法律法规",
@@ -42,7 +47,8 @@ CATEGORIES: dict[str, str] = {
 
 KINDS: dict[str, str] = {"single": "单选题", "multiple": "多选题", "truefalse": "判断题"}
 TRUE, FALSE = "对", "错"
-FIELDS = {"id", "category", "kind", "text", "options", "answer", "explanation", "source"}
+FIELDS = {"id", "category", "kind", "text", "options", "answer", "explanation", "source",
+          "available_from", "available_until", "group", "distinct_from"}
 LETTERS = string.ascii_uppercase[:6]
 # Generous bounds that catch pasted paragraphs; a question, its options and the previous
 # question's explanation must fit together in one 2048-byte WeChat reply.
@@ -60,6 +66,14 @@ class Question:
     explanation: str
     source: str
     file: str
+    available_from: dt.date | None = None  # rounds never serve it outside these days
+    available_until: dt.date | None = None
+    group: str = ""  # questions asking the same fact share a group; a round holds one of them
+    distinct_from: tuple[str, ...] = ()  # similar stems checked by staff to ask different facts
+
+    @property
+    def group_key(self) -> str:
+        return self.group or self.id
 
     @property
     def letters(self) -> str:
@@ -128,7 +142,23 @@ def parse_question(path: Path, index: int, entry: Any) -> Question:
     if not isinstance(raw_answer, str) or not raw_answer.strip():
         raise ContentError(path, qid, "answer", "missing or empty")
     answer = _answer(path, qid, kind, options, raw_answer.strip())
-    return Question(qid, category, kind, text, options, answer, explanation, source, path.name)
+    available_from, available_until = date_range(path, qid, entry)
+    return Question(qid, category, kind, text, options, answer, explanation, source, path.name,
+                    available_from, available_until, _group(path, qid, entry), _distinct_from(path, qid, entry))
+
+
+def _group(path: Path, qid: str, entry: dict[str, Any]) -> str:
+    group = entry.get("group", "")
+    if not isinstance(group, str):
+        raise ContentError(path, qid, "group", "must be text")
+    return group.strip()
+
+
+def _distinct_from(path: Path, qid: str, entry: dict[str, Any]) -> tuple[str, ...]:
+    others = entry.get("distinct_from", [])
+    if not isinstance(others, list) or not all(isinstance(o, str) and o.strip() for o in others):
+        raise ContentError(path, qid, "distinct_from", "must be a list of question ids")
+    return tuple(o.strip() for o in others)
 
 
 def _bounded(path: Path, qid: str, field: str, value: str) -> str:

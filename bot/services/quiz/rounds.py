@@ -22,6 +22,7 @@ from bot.clock import TZ
 from bot.config import QuizConfig
 from bot.db import Database, insert_unless_present, typed_sql
 from bot.models.quiz import QuizAnswer, QuizRound, RoundStatus
+from bot.services.content_dates import available_on
 from bot.services.quiz import leaderboard
 from bot.services.quiz.bank import Question, QuizBank
 from bot.store import Store
@@ -118,7 +119,8 @@ def start_round(session: Session, bank: QuizBank, cfg: QuizConfig, *, openid: st
     if active is not None:
         return Started(active, True, _reason_of(cfg, active))
     reason = practice_reason(session, cfg, openid, now)
-    ids = choose_questions(bank, cfg.questions_per_round, recent_question_ids(session, openid), rng)
+    ids = choose_questions(bank, cfg.questions_per_round, recent_question_ids(session, openid), rng,
+                           day=campaign_day(now))
     rnd = QuizRound(openid=openid, start_key=key, day=campaign_day(now),
                     counted=reason is None, status=RoundStatus.ACTIVE, question_ids=ids, position=0, score=0,
                     total=len(ids), started_at=now, last_activity_at=now, flagged=False)
@@ -137,36 +139,51 @@ def recent_question_ids(session: Session, openid: str, rounds: int = RECENT_ROUN
     return list(seen)
 
 
-def choose_questions(bank: QuizBank, n: int, recent: Sequence[str], rng: random.Random) -> list[str]:
-    """n distinct questions, categories taken in turn so a round mixes them, unseen ones first.
+def choose_questions(bank: QuizBank, n: int, recent: Sequence[str], rng: random.Random,
+                     day: dt.date | None = None) -> list[str]:
+    """n distinct questions available on `day`, categories taken in turn so a round mixes them,
+    unseen ones first, never two of one group (the same fact asked twice).
 
     When the unseen questions run short, the ones seen longest ago are used again.
     """
-    n = min(n, len(bank))
+    pool = [q for q in bank.questions if available_on(q, day)]
+    n = min(n, len({q.group_key for q in pool}))
     seen = set(recent)
+    # Unavailable questions stay in the piles and are skipped when drawn, so that a day's dates
+    # change the draw only where they must (the same random sequence otherwise).
     fresh = [q for q in bank.questions if q.id not in seen]
-    chosen = _mixed(fresh, n, rng)
+    chosen = _mixed(fresh, n, rng, day)
     if len(chosen) < n:
-        oldest_first = [bank.get(qid) for qid in reversed(recent)]
-        refill = [q for q in oldest_first if q is not None][: n - len(chosen)]
-        chosen += [q.id for q in refill]
+        usable = {q.id: q for q in pool}
+        groups = {usable[qid].group_key for qid in chosen}
+        for qid in reversed(recent):  # oldest first
+            question = usable.get(qid)
+            if len(chosen) < n and question is not None and question.group_key not in groups:
+                chosen.append(qid)
+                groups.add(question.group_key)
         rng.shuffle(chosen)
     return chosen
 
 
-def _mixed(questions: Sequence[Question], n: int, rng: random.Random) -> list[str]:
-    by_category: dict[str, list[str]] = {}
+def _mixed(questions: Sequence[Question], n: int, rng: random.Random, day: dt.date | None = None) -> list[str]:
+    by_category: dict[str, list[Question]] = {}
     for question in questions:
-        by_category.setdefault(question.category, []).append(question.id)
+        by_category.setdefault(question.category, []).append(question)
     piles = list(by_category.values())
     for pile in piles:
         rng.shuffle(pile)
     rng.shuffle(piles)
     chosen: list[str] = []
+    groups: set[str] = set()
     while len(chosen) < n and any(piles):
         for pile in piles:
-            if pile and len(chosen) < n:
-                chosen.append(pile.pop())
+            while pile and len(chosen) < n:
+                question = pile.pop()
+                # Skipped: not to be shown that day, or its fact is in the round already.
+                if available_on(question, day) and question.group_key not in groups:
+                    groups.add(question.group_key)
+                    chosen.append(question.id)
+                    break
     return chosen
 
 
