@@ -43,6 +43,7 @@ def _trust_proxies(app: Flask, hops: int) -> None:
 
 # Parts that add blueprints or collaborators; each module has `init_app(app, bot)`.
 FEATURES: tuple[str, ...] = (
+    "bot.headers",
     "bot.metrics_view",
     "bot.pushes",
     "bot.console",

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
 
 from bot import messages
+from bot.headers import response_headers
 from bot.replies import Text, render
 from bot.runtime import Bot
 from bot.services.reports.identity import vault_of
@@ -73,6 +74,7 @@ class PushesBelowFlask:
         self.flask_app = flask_app
         self.bot = bot
         self.max_body_bytes = max_body_bytes
+        self.headers = response_headers(bot.config.server.mode == "production")
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/wechat" or environ.get("REQUEST_METHOD") != "POST":
@@ -86,13 +88,16 @@ class PushesBelowFlask:
             log.exception("push failed")
             return self._answer(InternalServerError().get_response(environ), environ, start_response, started)
         payload = text.encode("utf-8")
-        start_response("200 OK", [("Content-Type", f"{mimetype}; charset=utf-8"), ("Content-Length", str(len(payload)))])
+        start_response("200 OK", [("Content-Type", f"{mimetype}; charset=utf-8"), ("Content-Length", str(len(payload))),
+                                  *self.headers])
         self._count("2xx", started)
         return [payload]
 
     def _answer(self, response: Response, environ: WSGIEnvironment, start_response: StartResponse,
                 started: float) -> Iterable[bytes]:
         self._count(f"{response.status_code // 100}xx", started)
+        for name, value in self.headers:
+            response.headers[name] = value
         return response(environ, start_response)
 
     def _count(self, outcome: str, started: float) -> None:

@@ -183,14 +183,14 @@ def test_reviewer_sees_no_quiz_panels_and_no_quiz_pages(app) -> None:  # noqa: A
     with app.extensions["bot"].db.session() as session:
         rnd = add_round(session, "o_a", JUNE1, flagged=True)
         session.commit()
-    for url in ("/console/quiz", "/console/quiz/draws", "/console/quiz/draws/1", "/console/quiz/draws/1/verify",
-                "/console/quiz/draws/1/entries"):
+    for url in ("/console/quiz", "/console/quiz/draws", "/console/quiz/draws/1", "/console/quiz/draws/1/verify"):
         response = console.get(url)
         assert response.status_code == 403 and "没有权限" in response.get_data(as_text=True), url
     for url, form in ((f"/console/quiz/rounds/{rnd.id}/review", {"verdict": "clear"}),
                       ("/console/quiz/draws/create", {"title": "t", "prize": "p", "winners": "1",
                                                       "start": "2021-06-01", "end": "2021-06-01"}),
-                      ("/console/quiz/draws/1/reveal", {}), ("/console/quiz/prizes/1/deliver", {})):
+                      ("/console/quiz/draws/1/reveal", {}), ("/console/quiz/prizes/1/deliver", {}),
+                      ("/console/quiz/draws/1/entries", {})):
         assert console.post(url, form).status_code == 403, url
     with app.extensions["bot"].db.session() as session:
         assert session.get(QuizRound, rnd.id).flag_reviewed_at is None
@@ -443,7 +443,7 @@ def test_overlapping_draw_and_long_beacon_are_refused(app, entrants) -> None:  #
 def test_entries_download_is_the_published_list(app, entrants) -> None:  # noqa: ANN001
     console = logged_in(app)
     draw_id = create(console)
-    response = console.get(f"/console/quiz/draws/{draw_id}/entries")
+    response = console.post(f"/console/quiz/draws/{draw_id}/entries")
     assert response.headers["Content-Disposition"] == f"attachment; filename=draw-{draw_id}-entries.txt"
     lines = response.get_data(as_text=True).split("\n")
     assert lines == ["0\to_a\t2021-06-01", "1\to_b\t2021-06-01", "2\to_c\t2021-06-01", "3\to_a\t2021-06-02"]

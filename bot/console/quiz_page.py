@@ -363,9 +363,10 @@ def quiz_draw_reveal(draw_id: int) -> Response:
     return redirect(url_for("console.quiz_draw", draw_id=draw.id))
 
 
-@route("/quiz/draws/<int:draw_id>/entries", action="view_quiz")
+@route("/quiz/draws/<int:draw_id>/entries", action="view_quiz", methods=["POST"])
 def quiz_draw_entries(draw_id: int) -> Response:
-    """The frozen list as published (one line per entry), for anyone to check the digest and the winners."""
+    """The frozen list as published (one line per entry), for anyone to check the digest and the winners.
+    A POST with the CSRF token: the download writes an audit row."""
     draw = _draw(draw_id)
     text = draws.canonical_list(draws.entries_of(db(), draw.id))
     record("quiz.draw.entries", f"draw:{draw.id}", None, {"entries": draw.entry_count})

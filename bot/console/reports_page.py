@@ -314,12 +314,14 @@ def _filter_note(flt: reports.ReportFilter) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in dataclasses.asdict(flt).items() if v}
 
 
-@route("/reports/export", action="export_reports")
+@route("/reports/export", action="export_reports", methods=["POST"])
 def reports_export() -> Response:
-    fmt = request.args.get("format", "xlsx")
+    """A POST with the CSRF token: an export writes an audit row, which a link (or a page that
+    embeds one) must not be able to make a staff member's browser do."""
+    fmt = request.form.get("format", "xlsx")
     if fmt not in FORMATS:
         abort(404)
-    flt = current_filter(request.args)
+    flt = current_filter(request.form)
     content = current_bot().content
     header, rows = reports.export_rows(db(), _vault(), flt, actor=current_user.username, role=current_user.role,
                                        now=now(), categories=content.report_categories, townships=content.townships)

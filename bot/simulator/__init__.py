@@ -175,7 +175,23 @@ def media(media_id: str) -> Response:
         content, mimetype = fake.media_get(media_id)
     except WeChatError:
         abort(404)  # expired (3 days) or never uploaded
-    return Response(content, mimetype=mimetype)
+    return uploaded_file(content, mimetype, media_id)
+
+
+# An upload's type is what the browser claimed: only these are served as what they say they are.
+SAFE_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+def uploaded_file(content: bytes, claimed_type: str, name: str) -> Response:
+    """An uploaded file served so that it can never run as a page of this site: an attachment of an
+    image type (anything else as opaque bytes), not sniffed; an <img> still shows it."""
+    mimetype = claimed_type if claimed_type in SAFE_IMAGE_TYPES else "application/octet-stream"
+    response = Response(content, mimetype=mimetype)
+    safe_name = "".join(c for c in name if c.isalnum() or c in "-_")[:64] or "media"
+    response.headers["Content-Disposition"] = f"attachment; filename={safe_name}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def parse_reply(xml: str, status: int) -> dict[str, Any]:

@@ -60,6 +60,9 @@ def test_run_a_draw_and_verify_it(app, live_server, page, screenshot, clock) -> 
     assert page.locator("#draw-status").get_attribute("data-status") == "committed"
     assert draw.seed not in page.content()
     screenshot(page, "console-quiz-draw-commitment")
+    with page.expect_download() as download:  # a POST form with the CSRF token (it writes an audit row)
+        page.click("#entries-link")
+    assert download.value.suggested_filename == f"draw-{draw.id}-entries.txt"
 
     page.fill("#reveal-form input[name=beacon]", "福彩3D 2021153期 415")
     page.click("#reveal-form button[type=submit]")
