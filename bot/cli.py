@@ -55,6 +55,68 @@ def db(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _folder_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", help="the backup's folder")
+
+
+@command("backup", "back up the database, the evidence files and a manifest into a new folder (never the keys)",
+         _folder_arg)
+def backup(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from bot.backup import backup as write_backup
+    from bot.clock import SystemClock
+    from bot.services.reports.evidence import photo_dir
+
+    manifest = write_backup(config, Path(args.folder), SystemClock().now(), photo_dir(config))
+    sys.stdout.write(f"backup written to {args.folder}: {manifest.database}, schema {', '.join(manifest.schema_revisions)}"
+                     f", {len(manifest.files)} files\n")
+    return 0
+
+
+@command("restore", "restore a backup into an empty database and photo store, then bring the schema up to date",
+         _folder_arg)
+def restore(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from bot.backup import restore as read_backup
+    from bot.services.reports.evidence import photo_dir
+
+    manifest = read_backup(config, Path(args.folder), photo_dir(config))
+    sys.stdout.write(f"restored the backup of {manifest.created_at} (release {manifest.version}); "
+                     "run `python -m bot keys check` to see the identity key opens it\n")
+    return 0
+
+
+def _keys_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["check"])
+    p.add_argument("--sample", type=int, default=0, help="open only the first N values of each column (0 = all)")
+
+
+@command("keys", "identity key custody: `keys check` opens every sealed contact with the configured key", _keys_args)
+def keys(args: argparse.Namespace, config: Config) -> int:
+    from bot.db import Database
+    from bot.keys import check
+    from bot.services.reports.identity import vault_for
+
+    if not config.security.identity_key:
+        raise ConfigError("missing required value [security] identity_key (env BOT_SECURITY_IDENTITY_KEY)")
+    database = Database(config.database.url)
+    try:
+        with database.session() as session:
+            results = check(session, vault_for(config), args.sample)
+    finally:
+        database.dispose()
+    for result in results:
+        sys.stdout.write(f"{result.column}: {result.checked - result.unreadable} of {result.checked} opened\n")
+    unreadable = sum(r.unreadable for r in results)
+    if unreadable:
+        sys.stderr.write(f"error: {unreadable} sealed values do not open with the configured identity key\n")
+        return 1
+    sys.stdout.write("the identity key opens every sealed value checked\n")
+    return 0
+
+
 def _content_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["check"])
 
