@@ -28,6 +28,12 @@ SAMPLE_SECRETS = {
 
 MODES = ("dev", "demo", "production")
 
+# Keys that sign sessions or derive the identity vault's keys; production needs this much randomness in each.
+STRONG_KEYS = (("server", "secret_key"), ("security", "identity_key"))
+MIN_KEY_BYTES = 32
+_HEX = frozenset("0123456789abcdefABCDEF")
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+
 
 class ConfigError(Exception):
     """A configuration problem, described in one line that names the key."""
@@ -275,6 +281,29 @@ def _validate_message_security(wechat: WechatConfig) -> None:
         raise ConfigError("[wechat] signature_max_age_seconds must be between 1 and 86400")
 
 
+def key_bytes(key: str) -> int:
+    """How many random bytes a key can hold, from its form: the length it decodes to if it is hex
+    (4 bits a character) or base64 (6 bits), else its UTF-8 length. The key is used as that text."""
+    if not key:
+        return 0
+    if set(key) <= _HEX:
+        return len(key) // 2
+    if set(key.rstrip("=")) <= _BASE64:
+        return len(key.rstrip("=")) * 6 // 8
+    return len(key.encode("utf-8"))
+
+
+def _check_strong_key(section: str, key: str, value: str) -> None:
+    # Name the key, never its value (it may be a real secret that is merely short).
+    hint = "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if len(set(value)) < 8:
+        raise ConfigError(f"[{section}] {key} repeats too few characters to be random; production needs "
+                          f"{MIN_KEY_BYTES} bytes of randomness ({hint})")
+    if key_bytes(value) < MIN_KEY_BYTES:
+        raise ConfigError(f"[{section}] {key} holds about {key_bytes(value)} bytes of randomness; production needs "
+                          f"at least {MIN_KEY_BYTES} bytes ({hint})")
+
+
 def validate(config: Config) -> Config:
     for section, key in REQUIRED:
         if not getattr(getattr(config, section), key):
@@ -306,4 +335,6 @@ def validate(config: Config) -> Config:
         if not config.security.identity_key:
             raise ConfigError("missing required value [security] identity_key (needed in production; "
                               "env BOT_SECURITY_IDENTITY_KEY)")
+        for section, key in STRONG_KEYS:
+            _check_strong_key(section, key, getattr(getattr(config, section), key))
     return config

@@ -60,9 +60,9 @@ def test_production_refuses_sample_secrets_without_showing_them() -> None:
 
 
 def test_production_starts_with_real_secrets() -> None:
-    env = {"BOT_SERVER_MODE": "production", "BOT_SERVER_SECRET_KEY": "k" * 32, "BOT_WECHAT_APP_SECRET": "real",
+    env = {"BOT_SERVER_MODE": "production", "BOT_SERVER_SECRET_KEY": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA", "BOT_WECHAT_APP_SECRET": "real",
            "BOT_WECHAT_TOKEN": "realtoken", "BOT_WECHAT_ENCODING_AES_KEY": "Z" * 43,
-           "BOT_SECURITY_IDENTITY_KEY": "i" * 32}
+           "BOT_SECURITY_IDENTITY_KEY": "2b404ca73e7cd48243d2fb47ba74487757fb68b78618a3e17f3b0d79dc0470e7"}
     assert load_config(ROOT / "config.toml", environ=env).server.mode == "production"
 
 

@@ -137,10 +137,10 @@ def test_session_cookie_flags(app) -> None:  # noqa: ANN001
 
 
 def test_session_cookie_is_secure_in_production(config, clock, store) -> None:  # noqa: ANN001
-    secrets = {"server": {"mode": "production", "secret_key": "a-real-secret"},
+    secrets = {"server": {"mode": "production", "secret_key": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA"},
                "wechat": {"app_secret": "real-app-secret", "token": "real-token",
                           "encoding_aes_key": "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"},
-               "security": {"identity_key": "real-identity-key"}}
+               "security": {"identity_key": "2b404ca73e7cd48243d2fb47ba74487757fb68b78618a3e17f3b0d79dc0470e7"}}
     prod = config.replace(**secrets)
     app = create_app(prod, clock=clock, store=store)
     try:

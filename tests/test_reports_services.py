@@ -301,11 +301,11 @@ def test_expired_drafts_are_purged_with_their_photos(api_app, fake_wechat, clock
 
 
 def test_production_needs_an_identity_key() -> None:
-    raw = {"server": {"mode": "production", "secret_key": "k" * 32},
+    raw = {"server": {"mode": "production", "secret_key": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA"},
            "wechat": {"app_id": "wx1", "app_secret": "s", "token": "t"}, "database": {"url": "sqlite://"}}
     with pytest.raises(ConfigError, match=r"\[security\] identity_key"):
         from_mapping(raw)
-    assert from_mapping(raw | {"security": {"identity_key": "x" * 32}}).security.identity_key
+    assert from_mapping(raw | {"security": {"identity_key": "2b404ca73e7cd48243d2fb47ba74487757fb68b78618a3e17f3b0d79dc0470e7"}}).security.identity_key
 
 
 def test_category_content_errors_name_the_entry(tmp_path: Path) -> None:

@@ -40,9 +40,9 @@ def test_bad_requests_are_400(app) -> None:  # noqa: ANN001
 
 
 def test_simulator_is_404_in_production(config, clock) -> None:  # noqa: ANN001
-    prod = config.replace(server={"mode": "production", "secret_key": "k" * 32},
+    prod = config.replace(server={"mode": "production", "secret_key": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA"},
                           wechat={"app_secret": "real", "token": "realtoken", "encoding_aes_key": "Z" * 43},
-                          security={"identity_key": "i" * 32})
+                          security={"identity_key": "2b404ca73e7cd48243d2fb47ba74487757fb68b78618a3e17f3b0d79dc0470e7"})
     app = create_app(prod, clock=clock)
     assert app.test_client().get("/simulator/").status_code == 404
     assert app.test_client().post("/simulator/api/send", json={}).status_code == 404

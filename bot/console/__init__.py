@@ -131,7 +131,15 @@ def guard() -> Any:
             flash(f"您已超过 {idle // 60} 分钟未操作，为安全起见已自动退出，请重新登录。", "info")
             return redirect(url_for("console.login"))
         session[SEEN_KEY] = moment
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            flash("首次登录（或密码被管理员重置后）须先设置自己的新密码，才能使用其他功能。", "info")
+            return redirect(url_for("console.account"))
     return None
+
+
+# What an account with a handed-out password may open: only the way to replace it (and out).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"console.account", "console.account_password", "console.logout",
+                                       "console.login", "console.static"})
 
 
 # Defence in depth behind escaping: no inline or foreign script, nothing loaded from elsewhere.

@@ -6,14 +6,15 @@ from flask import Response, flash, redirect, render_template, request, session, 
 from flask_login import current_user, login_user
 
 from bot.console import SEEN_KEY, client_ip, db, now
-from bot.console.auth import Staff
+from bot.console.auth import signed_in
 from bot.console.registry import page, route
 from bot.services import staff
 
 
 @page("/account", "修改密码", action="change_own_password", order=95)
 def account() -> str:
-    return render_template("console/account.html", min_length=staff.MIN_PASSWORD)
+    return render_template("console/account.html", min_length=staff.MIN_PASSWORD,
+                           forced=current_user.must_change_password)
 
 
 @route("/account/password", action="change_own_password", methods=["POST"])
@@ -31,7 +32,7 @@ def account_password() -> Response:
     session_.commit()
     # The new password ended every session of this account, this one too: start a fresh one.
     session.clear()
-    login_user(Staff(user.id, user.username, user.role, user.session_epoch))
+    login_user(signed_in(user))
     session[SEEN_KEY] = now().timestamp()
     flash("密码已修改。其他地方已登录的会话已全部退出。", "success")
     return redirect(url_for("console.dashboard"))

@@ -23,6 +23,7 @@ class Staff:
     username: str
     role: str
     epoch: int
+    must_change_password: bool = False
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -47,7 +48,12 @@ def load_staff(user_id: str) -> Staff | None:
     user = staff.get(db(), int(ident))
     if user is None or user.disabled or user.session_epoch != int(epoch):
         return None
-    return Staff(user.id, user.username, user.role, user.session_epoch)
+    return signed_in(user)
+
+
+def signed_in(user: staff.StaffUser) -> Staff:
+    """The Flask-Login view of an account row."""
+    return Staff(user.id, user.username, user.role, user.session_epoch, user.must_change_password)
 
 
 def _safe_next(target: str | None) -> str:
@@ -93,8 +99,10 @@ def login() -> Response | str | tuple[str, int]:
                                next=request.form.get("next", "")), 401
     session_.commit()
     session.clear()  # a fresh session on login: nothing from before survives
-    login_user(Staff(user.id, user.username, user.role, user.session_epoch))
+    login_user(signed_in(user))
     session[SEEN_KEY] = now().timestamp()
+    if user.must_change_password:
+        return redirect(url_for("console.account"))
     return redirect(_safe_next(request.form.get("next")))
 
 

@@ -68,7 +68,7 @@ def _run(session, args: argparse.Namespace, now) -> int:  # noqa: ANN001
     if args.action == "add":
         _, password = staff.add(session, args.username, args.role, actor=ACTOR, now=now, password=_password(args))
         if not args.password_stdin:
-            sys.stdout.write(f"created {args.username} ({args.role}); password: {password}\n")
+            sys.stdout.write(f"created {args.username} ({args.role}), to be changed at first login; password: {password}\n")
         else:
             sys.stdout.write(f"created {args.username} ({args.role})\n")
         return 0
@@ -78,7 +78,8 @@ def _run(session, args: argparse.Namespace, now) -> int:  # noqa: ANN001
     if args.action == "passwd":
         given = _password(args)
         password = staff.set_password(session, user, actor=ACTOR, now=now, password=given)
-        sys.stdout.write(f"password of {user.username} changed" + ("" if given else f"; new password: {password}") + "\n")
+        handed_out = "" if given else f", to be changed at next login; new password: {password}"
+        sys.stdout.write(f"password of {user.username} changed{handed_out}\n")
     else:
         staff.set_disabled(session, user, args.action == "disable", actor=ACTOR, now=now)
         sys.stdout.write(f"{user.username} {args.action}d\n")

@@ -43,7 +43,7 @@ def staff_add() -> Response | str:
         flash(str(exc), "error")
         return redirect(url_for("console.staff_list"))
     session.commit()
-    return _show_password(user.username, password, "新账号已创建。")
+    return _show_password(user.username, password, "新账号已创建。该账号首次登录时须先改为自己的新密码。")
 
 
 @route("/staff/<int:user_id>/password", action="manage_staff", methods=["POST"])
@@ -52,7 +52,7 @@ def staff_password(user_id: int) -> Response | str:
     user = _account(user_id)
     password = staff.set_password(session, user, actor=current_user.username, now=now(), ip=client_ip())
     session.commit()
-    return _show_password(user.username, password, "密码已重置，该账号已登录的会话全部失效。")
+    return _show_password(user.username, password, "密码已重置，该账号已登录的会话全部失效；下次登录时须先改为自己的新密码。")
 
 
 @route("/staff/<int:user_id>/role", action="manage_staff", methods=["POST"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +25,8 @@ class StaffUser(Base):
     last_login_at: Mapped[dt.datetime | None]
     # Part of the login session's id: raising it (new password, disabled) ends every open session.
     session_epoch: Mapped[int] = mapped_column(default=0)
+    # Set while the password is one somebody else handed out (generated); the console asks for a new one first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class AuditEntry(Base):

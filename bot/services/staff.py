@@ -13,6 +13,8 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +29,9 @@ log = logging.getLogger(__name__)
 ROLES = ("admin", "reviewer", "editor")
 ROLE_NAMES = {"admin": "管理员", "reviewer": "审核员", "editor": "编辑"}
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
+MAX_PASSWORD = 128
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "console" / "common_passwords.txt"
 # Checked against when the username is unknown, so that a miss takes as long as a wrong password.
 _DUMMY_HASH = "scrypt:32768:8:1$dummysaltdummysa$" + "0" * 128
 
@@ -46,9 +50,38 @@ def generate_password() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(14))
 
 
-def _check_password(password: str) -> None:
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    """In the shipped list, or a listed one with up to three characters added before or after it."""
+    common = _common_passwords()
+    lowered = password.lower()
+    return any(lowered[cut:] in common or lowered[:len(lowered) - cut] in common for cut in range(4))
+
+
+def _repeats(password: str) -> bool:
+    # "aaaa…", "abcabc…", "woaini1314woaini1314": a short unit over and over, or only a few characters.
+    if len(set(password)) < 5:
+        return True
+    return any(len(password) % size == 0 and password == password[:size] * (len(password) // size)
+               for size in range(1, len(password) // 2 + 1))
+
+
+def _check_password(password: str, username: str | None = None) -> None:
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"密码至少 {MIN_PASSWORD} 个字符。")
+    if len(password) > MAX_PASSWORD:
+        raise StaffError(f"密码最多 {MAX_PASSWORD} 个字符。")
+    if _repeats(password):
+        raise StaffError("这个密码由少数字符或同一段内容重复组成，很容易被猜到，请换一个。")
+    if is_common_password(password):
+        raise StaffError("这个密码在常用密码名单中（或只是在常用密码前后加了几个字符），很容易被猜到，请换一个。")
+    if username and len(username) >= 3 and username.lower() in password.lower():
+        raise StaffError("密码不能包含用户名。")
 
 
 def _snapshot(user: StaffUser) -> dict:
@@ -77,10 +110,12 @@ def add(session: Session, username: str, role: str, *, actor: str, now: dt.datet
         raise StaffError("角色须为 管理员、审核员 或 编辑。")
     if find(session, username) is not None:
         raise StaffError(f"用户名 {username} 已存在。")
+    generated = not password
     password = password or generate_password()
-    _check_password(password)
+    _check_password(password, None if generated else username)
+    # A generated password has been seen by whoever created the account: its owner replaces it first.
     user = StaffUser(username=username, password_hash=hash_password(password), role=role, disabled=False,
-                     created_at=now, session_epoch=0)
+                     created_at=now, session_epoch=0, must_change_password=generated)
     session.add(user)
     session.flush()
     audit(session, actor, "staff.add", username, None, _snapshot(user), now=now, ip=ip)
@@ -89,10 +124,13 @@ def add(session: Session, username: str, role: str, *, actor: str, now: dt.datet
 
 def set_password(session: Session, user: StaffUser, *, actor: str, now: dt.datetime,
                  password: str | None = None, ip: str | None = None) -> str:
-    """Replace the password (generated when none is given) and end the account's open sessions."""
+    """Replace the password (generated when none is given) and end the account's open sessions.
+    A generated password must be changed by the account's owner at their next login."""
+    generated = not password
     password = password or generate_password()
-    _check_password(password)
+    _check_password(password, None if generated else user.username)
     user.password_hash = hash_password(password)
+    user.must_change_password = generated
     user.session_epoch += 1
     # The audit row says that it changed, never what it is.
     audit(session, actor, "staff.password", user.username, None, None, now=now, ip=ip)
