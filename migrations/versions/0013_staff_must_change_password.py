@@ -3,16 +3,16 @@
 A new account (or a reset) gets a generated password that somebody else has seen; the console sends
 its owner to the change-password page before anything else until they choose their own.
 
-Revision ID: 0012_staff_must_change_password
-Revises: 0011_keyed_message_keys
+Revision ID: 0013_staff_must_change_password
+Revises: 0012_window_kinds
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0012_staff_must_change_password'
-down_revision = '0011_keyed_message_keys'
+revision = '0013_staff_must_change_password'
+down_revision = '0012_window_kinds'
 branch_labels = None
 depends_on = None
 
