@@ -60,8 +60,9 @@ def wait_healthy(base: str, seconds: float = 40.0) -> None:
     """Wait for a freshly started server's /healthz to answer 200."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+        # A worker's first answer can take seconds on a loaded machine: a timeout is "not yet".
+        with contextlib.suppress(requests.ConnectionError, requests.Timeout):
+            if requests.get(base + "/healthz", timeout=5).status_code == 200:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"{base} did not start")
