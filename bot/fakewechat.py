@@ -11,6 +11,14 @@ sends 1 a day for a subscription account, 4 a month per user for a service
 account (45028); clientmsgid dedupes mass sends for 24 hours (45065); temporary media expire
 after 3 days (40007). Latency and an error rate (-1 system busy) can be injected.
 
+Articles (群发图文) as the platform takes them: a cover uploaded as permanent material
+(`material/add_material`), the article put in the draft box (`draft/add`), then `sendall` with
+`mpnews` and the draft's media_id; the draft leaves the draft box once sent. Mass text is refused
+with 40066 when it carries an external <a href> and with 45002 beyond 300 characters. Each mass job
+ends with MASSSENDJOBFINISH, which the fake pushes through `event_sink` when `finish_mass_jobs()`
+runs; `mass_outcome` / `fail_next_mass()` make a job end as WeChat's failures do ("send fail",
+"err(10001)"..., or an administrator's refusal under API 群发保护).
+
 It knows when users last interacted only through `record_interaction` (the tests and simulator
 call it when a citizen talks); the bot's webhook never depends on the fake.
 """
@@ -25,9 +33,11 @@ import io
 import itertools
 import json
 import random
+import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -60,6 +70,28 @@ FORCE_REFRESH_SPACING = dt.timedelta(seconds=30)
 # thread developers.weixin.qq.com/community/develop/doc/000c0a9546c7a84aeb12798a165400 "2000次/天");
 # stable_token "每天限制调用 50 万次" ([D] getStableAccessToken).
 TOKEN_DAILY_QUOTA = {"token": 2000, "stable_token": 500_000}
+# Batch Sends (doc/service/guide/product/message/Batch_Sends.html, 9. clientmsgid): 45066 "相同
+# clientmsgid 重试速度过快，请间隔1分钟重试".
+CLIENT_MSG_ID_RETRY_GAP = dt.timedelta(minutes=1)
+# Documented as 64 bytes (same section), but field reports show 34-36 characters refused with 45067
+# and 25 accepted (community threads 0000c403d88548712a5042bc26bc00, 00022428e988b881172d99bc756000):
+# the fake takes the stricter side.
+CLIENT_MSG_ID_MAX = 32
+# Mass text: external links withdrawn (40066, community thread 00046aa4f88b787ee02a545cc51c00 and
+# the withdrawal notice it links); 300 characters at most (reference/wechat-platform-rules.md rows 1
+# and 13; the docs give no code for it, so the fake answers the global 45002 "消息内容超过限制").
+MASS_TEXT_MAX = 300
+# Upload permanent material (doc/service/api/material/permanent/api_addmaterial): image 10M,
+# bmp/png/jpeg/jpg/gif.
+PERMANENT_IMAGE_MAX = 10 * 1024 * 1024
+# Add draft (doc/service/api/draftbox/draftmanage/api_draft_add): title ≤ 32 characters, digest ≤
+# 128, content < 20,000 characters and < 1 MB, content_source_url ≤ 1 KB.
+DRAFT_TITLE_MAX, DRAFT_DIGEST_MAX = 32, 128
+DRAFT_CONTENT_MAX_CHARS, DRAFT_CONTENT_MAX_BYTES, DRAFT_URL_MAX_BYTES = 20000, 1024 * 1024, 1024
+# Preview (Batch Sends, "预览接口"): "每日调用次数有限制（100次）"; beyond it the API quota answer 45009
+# (Interface frequency limit, doc/subscription/guide/dev/api/limit.html; field report imooc qadetail/191342).
+PREVIEWS_PER_DAY = 100
+MASS_MSGTYPES = ("mpnews", "text", "voice", "image", "images", "mpvideo", "wxcard")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,9 +155,22 @@ class FakeWeChat:
         self._video_links: dict[str, str] = {}   # download token -> media id
         self.video_downloads = 0
         self._tags: dict[int, str] = {}
+        self._materials: dict[str, tuple[bytes, str]] = {}      # permanent material: never expires
+        self._drafts: dict[str, list[dict[str, Any]]] = {}      # the draft box
+        self._published: dict[str, list[dict[str, Any]]] = {}   # drafts that went out in a mass send
+        self._client_msg_tries: dict[str, dt.datetime] = {}     # clientmsgid -> its last sendall
+        self._previews: list[dt.datetime] = []
+        self._unfinished: list[str] = []                         # mass jobs whose MASSSENDJOBFINISH is due
+        self._mass_outcomes: collections.deque[str] = collections.deque()
+        # How mass jobs end: "send success", "send fail" or "err(<code>)" (MASSSENDJOBFINISH Status).
+        self.mass_outcome = "send success"
+        # Where MASSSENDJOBFINISH goes (a callable taking the XML, e.g. a signed POST to the webhook).
+        self.event_sink: Callable[[str], Any] | None = None
+        self.media_url_prefix = "https://mmbiz.qpic.cn/fake/"   # mount() / FakeServer serve the images
         self._next_id = itertools.count(1000)
         self.menu: dict[str, Any] | None = None
         self._failures: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
+        self._lost_answers: collections.Counter = collections.Counter()
         self.token_fetches = 0
         self.calls: collections.Counter = collections.Counter()
         self.app = self._build_app()
@@ -179,6 +224,19 @@ class FakeWeChat:
         with self._lock:
             self._failures[endpoint].extend([errcode] * times)
 
+    def lose_next_answer(self, endpoint: str, times: int = 1) -> None:
+        """The next `times` calls of `endpoint` are carried out, then answered with HTTP 502, as when a
+        proxy or the network drops WeChat's answer (the HTTP servers below honour it)."""
+        with self._lock:
+            self._lost_answers[endpoint] += times
+
+    def _answer_lost(self, endpoint: str) -> bool:
+        with self._lock:
+            if self._lost_answers[endpoint] <= 0:
+                return False
+            self._lost_answers[endpoint] -= 1
+            return True
+
     def invalidate_tokens(self) -> None:
         """As if another client fetched a token long ago: every issued token answers 40001."""
         with self._lock:
@@ -230,9 +288,41 @@ class FakeWeChat:
         return (f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[mphelper]]></FromUserName>"
                 f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
                 f"<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>"
-                f"<Status><![CDATA[send success]]></Status><TotalCount>{job['total']}</TotalCount>"
+                f"<Status><![CDATA[{job['status']}]]></Status><TotalCount>{job['total']}</TotalCount>"
                 f"<FilterCount>{job['filter']}</FilterCount><SentCount>{job['sent']}</SentCount>"
                 f"<ErrorCount>{job['error']}</ErrorCount></xml>")
+
+    def fail_next_mass(self, status: str = "send fail", times: int = 1) -> None:
+        """The next `times` mass jobs end with this MASSSENDJOBFINISH Status: "send fail", or
+        "err(10001)" (涉嫌广告) and the other review codes, or an administrator's refusal under API
+        群发保护 (sendall docs: "如管理员拒绝或30分钟内没有确认，该次群发失败")."""
+        with self._lock:
+            self._mass_outcomes.extend([status] * times)
+
+    def finish_mass_jobs(self) -> list[str]:
+        """End the mass jobs sent so far: push each one's MASSSENDJOBFINISH to `event_sink`, as WeChat
+        does when a job is over (minutes later: never inside the sendall call). Returns the XML pushed."""
+        with self._lock:
+            due, self._unfinished = self._unfinished, []
+        events = [self.mass_finish_xml(msg_id) for msg_id in due]
+        for xml in events:
+            if self.event_sink is not None:
+                self.event_sink(xml)
+        return events
+
+    def material(self, media_id: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            return self._materials.get(media_id)
+
+    def article(self, media_id: str) -> list[dict[str, Any]] | None:
+        """The articles of a draft, or of one that went out (what a follower's card shows)."""
+        with self._lock:
+            found = self._drafts.get(media_id) or self._published.get(media_id)
+            return [dict(a) for a in found] if found else None
+
+    def drafts(self) -> dict[str, list[dict[str, Any]]]:
+        with self._lock:
+            return {k: [dict(a) for a in v] for k, v in self._drafts.items()}
 
     # --- rules ----------------------------------------------------------------------------------
 
@@ -384,10 +474,18 @@ class FakeWeChat:
             raise WeChatError(40050, "invalid group id")  # groups became tags in 2016
         now = self.clock.now()
         with self._lock:
-            client_msg_id = body.get("clientmsgid", "")
+            client_msg_id = str(body.get("clientmsgid", ""))
+            if len(client_msg_id) > CLIENT_MSG_ID_MAX:
+                raise WeChatError(45067, "clientmsgid size out of limit")
             known = self._client_msg_ids.get(client_msg_id)
             if client_msg_id and known and now - known[1] < CLIENT_MSG_ID_MEMORY:
+                last_try = self._client_msg_tries.get(client_msg_id, known[1])
+                self._client_msg_tries[client_msg_id] = now
+                if now - last_try < CLIENT_MSG_ID_RETRY_GAP:
+                    raise WeChatError(45066, "same clientmsgid retry too fast")
                 return {"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": int(known[0])}
+            message = {k: v for k, v in body.items() if k not in ("filter", "clientmsgid", "send_ignore_reprint")}
+            self._check_mass_message(message)
             if filter_.get("is_to_all"):
                 audience = [u for u in self._users.values() if u.following]
             else:
@@ -408,29 +506,115 @@ class FakeWeChat:
                     raise WeChatError(45028, "has no masssend quota")
             self._mass_days.append(now)
             msg_id = str(next(self._next_id))
-            message = {k: v for k, v in body.items() if k not in ("filter", "clientmsgid", "send_ignore_reprint")}
-            for user in receivers:
+            status = self._mass_outcomes.popleft() if self._mass_outcomes else self.mass_outcome
+            failed = status != "send success"
+            if message.get("msgtype") == "mpnews":
+                # Add draft: "上传到草稿箱中的素材被群发或发布后，该素材将从草稿箱中移除".
+                media_id = message["mpnews"]["media_id"]
+                self._published[media_id] = self._drafts.pop(media_id)
+            for user in [] if failed else receivers:
                 user.mass_received.append(now)
                 self._record(user.openid, "mass", message, msg_id)
             self._mass_jobs[msg_id] = {"msg_id": msg_id, "total": len(audience), "filter": len(receivers),
-                                       "sent": len(receivers), "error": 0, "filtered_by_quota": filtered,
-                                       "filter_spec": filter_, "message": message}
+                                       "sent": 0 if failed else len(receivers),
+                                       "error": len(receivers) if failed else 0, "filtered_by_quota": filtered,
+                                       "filter_spec": filter_, "message": message, "status": status}
+            self._unfinished.append(msg_id)
             if client_msg_id:
                 self._client_msg_ids[client_msg_id] = (msg_id, now)
+                self._client_msg_tries[client_msg_id] = now
         return {"msg_id": int(msg_id), "msg_data_id": int(msg_id) * 10}
 
+    def _check_mass_message(self, message: dict[str, Any]) -> None:
+        """The message of a sendall or preview, as the platform checks it."""
+        kind = message.get("msgtype")
+        if kind not in MASS_MSGTYPES:
+            raise WeChatError(40008, "invalid message type")  # Global return codes: 40008
+        if kind == "text":
+            content = str((message.get("text") or {}).get("content", ""))
+            for href in re.findall(r"<a\b[^>]*?href\s*=\s*[\"']?([^\"'\s>]*)", content, re.IGNORECASE):
+                if not re.match(r"^https?://mp\.weixin\.qq\.com/", href):
+                    raise WeChatError(40066, "invalid url")  # see MASS_TEXT_MAX's comment
+            if len(content) > MASS_TEXT_MAX:
+                raise WeChatError(45002, "content size out of limit")
+        if kind == "mpnews":
+            # Batch Sends: mpnews takes the draft box's media_id (a sent draft has left the box).
+            media_id = str((message.get("mpnews") or {}).get("media_id", ""))
+            if media_id not in self._drafts:
+                raise WeChatError(40007, "invalid media_id")
+
     def mass_preview(self, body: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.now()
         with self._lock:
             user = self._following(body.get("touser", ""))
-            self._record(user.openid, "preview", {k: v for k, v in body.items() if k != "touser"})
+            message = {k: v for k, v in body.items() if k != "touser"}
+            self._check_mass_message(message)
+            today = now.astimezone(TZ).date()
+            if sum(1 for t in self._previews if t.astimezone(TZ).date() == today) >= PREVIEWS_PER_DAY:
+                raise WeChatError(45009, "reach max api daily quota limit")
+            self._previews.append(now)
+            self._record(user.openid, "preview", message)
         return {"msg_id": next(self._next_id)}
 
     def mass_get(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             job = self._mass_jobs.get(str(body.get("msg_id")))
         if job is None:
-            raise WeChatError(45064, "no permission to use this msg_id")
-        return {"msg_id": int(job["msg_id"]), "msg_status": "SEND_SUCCESS"}
+            # Query mass message status (doc/service/api/notify/message/api_massmsgget): 40059 invalid msg id.
+            raise WeChatError(40059, "invalid msg id")
+        return {"msg_id": int(job["msg_id"]),
+                "msg_status": "SEND_SUCCESS" if job["status"] == "send success" else "SEND_FAIL"}
+
+    def add_material(self, kind: str, content: bytes, content_type: str) -> dict[str, Any]:
+        """Permanent material (api_addmaterial). Images only here: what an article's cover needs."""
+        if kind not in ("image", "voice", "video", "thumb"):
+            raise WeChatError(40004, "invalid media type")  # Global return codes: 40004
+        if not content:
+            raise WeChatError(44001, "empty media data")  # Global return codes: 44001
+        if kind != "image":
+            raise WeChatError(40004, "invalid media type")  # (the fake keeps image material only)
+        mimetype = image_type(content)
+        if mimetype is None:
+            raise WeChatError(40005, "invalid file type")  # api_addmaterial: bmp/png/jpeg/jpg/gif
+        if len(content) > PERMANENT_IMAGE_MAX:
+            raise WeChatError(40009, "invalid image size")  # api_addmaterial: image 10M
+        media_id = "material_" + uuid.uuid4().hex
+        with self._lock:
+            self._materials[media_id] = (content, mimetype)
+        return {"media_id": media_id, "url": self.media_url_prefix + media_id}
+
+    def draft_add(self, body: dict[str, Any]) -> dict[str, Any]:
+        articles = body.get("articles")
+        if not isinstance(articles, list) or not articles:
+            raise WeChatError(44003, "empty news data")  # Global return codes: 44003 图文消息内容为空
+        for article in articles:
+            self._check_draft_article(article if isinstance(article, dict) else {})
+        media_id = "draft_" + uuid.uuid4().hex
+        with self._lock:
+            self._drafts[media_id] = [dict(a) for a in articles]
+        return {"media_id": media_id}
+
+    def _check_draft_article(self, article: dict[str, Any]) -> None:
+        """One article of draft/add, by the limits of Add draft (see DRAFT_TITLE_MAX)."""
+        title, digest = str(article.get("title") or ""), str(article.get("digest") or "")
+        content, url = str(article.get("content") or ""), str(article.get("content_source_url") or "")
+        if not title or len(title) > DRAFT_TITLE_MAX:
+            raise WeChatError(45003, "title size out of limit")  # Global return codes: 45003
+        if len(digest) > DRAFT_DIGEST_MAX:
+            raise WeChatError(45004, "description size out of limit")  # Global return codes: 45004
+        if not content:
+            raise WeChatError(44003, "empty news data")
+        if len(content) >= DRAFT_CONTENT_MAX_CHARS or len(content.encode("utf-8")) >= DRAFT_CONTENT_MAX_BYTES:
+            # Field report: draft content too long answers 45002 (community question oCJUswzReoCaAPGisFLyw3eBwjlM).
+            raise WeChatError(45002, "content size out of limit")
+        if len(url.encode("utf-8")) > DRAFT_URL_MAX_BYTES:
+            raise WeChatError(45005, "url size out of limit")  # Global return codes: 45005 链接字段超过限制
+        with self._lock:
+            thumb = self._materials.get(str(article.get("thumb_media_id") or ""))
+        if thumb is None:
+            # "thumb_media_id ... 必须是永久MediaID"; a temporary or unknown id answers 40007 (community
+            # thread 000e6ec6354b402100cec738c5c000).
+            raise WeChatError(40007, "invalid media_id")
 
     def media_get(self, media_id: str) -> tuple[bytes, str]:
         with self._lock:
@@ -543,6 +727,8 @@ class FakeWeChat:
                 time.sleep(fake.latency)
             mimetype, data = fake.handle(endpoint, request.args.to_dict(), request.get_data(),
                                          request.content_type or "", request.remote_addr or "", request.url_root)
+            if fake._answer_lost(endpoint):
+                return Response("bad gateway", status=502)
             return Response(data, mimetype=mimetype)
 
         @app.get("/wxvideo/<link>")
@@ -554,6 +740,14 @@ class FakeWeChat:
                 return Response("not found", status=404, mimetype="text/plain")
             return Response(found[0], mimetype=found[1])
 
+        @app.route("/mmbiz/<media_id>")
+        def material_image(media_id: str) -> Response:
+            """A permanent image's `url` (WeChat serves them from mmbiz.qpic.cn)."""
+            found = fake.material(media_id)
+            if found is None:
+                return Response("not found", status=404)
+            return Response(found[0], mimetype=found[1])
+
         return app
 
     def _dispatch(self, endpoint: str, query: dict[str, str], raw: bytes, content_type: str) -> tuple[str, bytes]:
@@ -562,6 +756,11 @@ class FakeWeChat:
             if upload is None:
                 raise WeChatError(41005, "media data missing")
             return _json(self.media_upload(query.get("type", ""), *upload))
+        if endpoint == "material/add_material":
+            upload = _multipart_file(raw, content_type, "media")
+            if upload is None:
+                raise WeChatError(41005, "media data missing")  # Global return codes: 41005
+            return _json({"errcode": 0, "errmsg": "ok", **self.add_material(query.get("type", ""), upload[0], upload[1])})
         if endpoint == "tags/get":
             return _json(self.tags_get())
         try:
@@ -575,6 +774,7 @@ class FakeWeChat:
             "message/mass/sendall": self.mass_sendall,
             "message/mass/preview": self.mass_preview,
             "message/mass/get": self.mass_get,
+            "draft/add": self.draft_add,
             "menu/create": self._menu_create,
             "tags/create": self.tags_create,
             "tags/members/batchtagging": lambda b: self.tags_members(b, add=True),
@@ -596,6 +796,19 @@ class FakeWeChat:
         with self._lock:
             self.menu = body
         return {}
+
+
+def image_type(content: bytes) -> str | None:
+    """The image type by its magic bytes (what a JPEG/PNG/GIF/BMP file starts with), else None."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if content.startswith(b"BM"):
+        return "image/bmp"
+    return None
 
 
 def _json(data: dict[str, Any]) -> tuple[str, bytes]:
@@ -631,6 +844,7 @@ class FakeServer:
         self._server.daemon_threads = True
         self.port = self._server.server_port
         self.base_url = f"http://{host}:{self.port}/cgi-bin/"
+        fake.media_url_prefix = f"http://{host}:{self.port}/mmbiz/"
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-wechat", daemon=True)
 
     def start(self) -> FakeServer:
@@ -717,4 +931,5 @@ def mount(app: Flask, fake: FakeWeChat, prefix: str = "/fake-wechat") -> str:
 
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {prefix: fake.app})  # type: ignore[method-assign]
     app.extensions["fake_wechat"] = fake
+    fake.media_url_prefix = prefix + "/mmbiz/"  # same host as the app: the simulator shows the covers
     return prefix + "/cgi-bin/"

@@ -105,9 +105,11 @@ def _broadcast_args(p: argparse.ArgumentParser) -> None:
     c = sub.add_parser("compose", help="write a broadcast (a draft)")
     c.add_argument("--title", required=True, help="for staff (and the news headline)")
     c.add_argument("--text", help="a text message")
-    c.add_argument("--url", help="a news article: its link (the title is --title)")
-    c.add_argument("--description", default="", help="a news article: its summary")
-    c.add_argument("--image", default="", help="a news article: picture URL")
+    c.add_argument("--body", help="a news article (图文): its text, a blank line between paragraphs; "
+                                  "the title is --title")
+    c.add_argument("--description", default="", help="a news article: its digest (摘要, ≤ 128 characters)")
+    c.add_argument("--cover", default="covers/default.png", help="a news article: cover image under content/")
+    c.add_argument("--url", default="", help="a news article: the 阅读原文 link (optional)")
     c.add_argument("--audience", default="all", help="all | active | township:<id or name> | tag:<number>")
     c.add_argument("--by", default="cli", help="who composed it")
     for name, text in (("preview", "send it to test openids first"), ("send", "queue it now, or --at a later time"),
@@ -127,8 +129,10 @@ def broadcast(args: argparse.Namespace, config: Config) -> int:
     import datetime as dt
 
     from bot.clock import TZ
+    from bot.runtime import content_dir
     from bot.services import broadcasts as service
-    from bot.services.outbox import news_payload, text_payload
+    from bot.services.articles import article
+    from bot.services.outbox import text_payload
 
     bot = _bot(config)
     out = sys.stdout.write
@@ -136,13 +140,15 @@ def broadcast(args: argparse.Namespace, config: Config) -> int:
         with bot.db.session() as session:
             now = bot.clock.now()
             if args.action == "compose":
-                if bool(args.text) == bool(args.url):
-                    out("give either --text or --url (a news article)\n")
+                if bool(args.text) == bool(args.body):
+                    out("give either --text or --body (a news article)\n")
                     return 2
-                payload = text_payload(args.text) if args.text else news_payload(
-                    args.title, args.description, args.url, args.image)
+                payload = text_payload(args.text) if args.text else {"type": "news", "articles": [article(
+                    title=args.title, digest=args.description, body=args.body, cover=args.cover,
+                    source_url=args.url)]}
                 item = service.compose(session, title=args.title, payload=payload, created_by=args.by, now=now,
-                                       audience=service.parse_audience(args.audience, bot.content))
+                                       audience=service.parse_audience(args.audience, bot.content),
+                                       content_dir=content_dir(bot.config))
                 out(f"broadcast {item.id} drafted for {service.describe_audience(item.audience, bot.content)}\n")
             elif args.action == "preview":
                 rows = service.preview(session, args.id, [o.strip() for o in args.to.split(",") if o.strip()], now)

@@ -36,6 +36,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.db import Database
 from bot.models import Citizen, Delivery, DeliveryStatus
+from bot.services import articles
 from bot.services import tags as tag_service
 from bot.services.service_window import Window, active_since
 from bot.store import Store
@@ -61,6 +62,14 @@ OUT_OF_WINDOW = {45015, 45047}
 NOT_FOLLOWING = {43004}
 MASS_QUOTA = 45028
 CLIENT_MSG_ID_EXISTS = 45065
+CLIENT_MSG_ID_TOO_FAST = 45066
+DAILY_QUOTA = 45009
+# Batch Sends, clientmsgid: a sendall retried with the same clientmsgid within a minute answers 45066
+# ("请间隔1分钟重试"), so a mass send whose answer was lost is first retried a minute later.
+MASS_RETRY_GAP = dt.timedelta(seconds=60)
+# mass/get's msg_status values that mean the earlier send (named by a 45065) is real.
+MASS_GOING = {"SEND_SUCCESS", "SENDING"}
+PREVIEW_QUOTA_NOTE = "今天的群发预览次数已用完（微信每天最多 100 次），请明天再预览"
 # Purposes whose calls may be repeated without harm.
 IDEMPOTENT_PURPOSES = {"township_tag"}
 # Template and subscribe messages are for service notices only, never broadcasts (2023 template
@@ -100,6 +109,7 @@ class Claimed:
     purpose: str
     payload: dict[str, Any]
     attempts: int
+    created_at: dt.datetime | None = None
     citizen: Recipient | None = None  # read in the claim's transaction: the 48-hour window, following
     # The citizen's allowance has room for this row as a customer-service message (decided at the
     # claim, in id order, counting what was sent and what is in flight: service_window.py).
@@ -108,6 +118,13 @@ class Claimed:
     @property
     def idempotent(self) -> bool:
         return self.audience is not None or self.purpose in IDEMPOTENT_PURPOSES
+
+    @property
+    def mass_key(self) -> str:
+        """What the clientmsgid is made from: the row's key and creation time, so that a new row with a
+        reused key (after a database reset) never collides with a send WeChat still remembers."""
+        created = self.created_at.isoformat() if self.created_at else ""
+        return f"{self.key}|{created}"
 
 
 @dataclasses.dataclass
@@ -181,7 +198,8 @@ class Sender:
         stmt = (update(T).where(T.c.id.in_(due.scalar_subquery()))
                 .values(status=DeliveryStatus.SENDING, lease_until=now + self.lease, lease_owner=self.owner,
                         attempts=T.c.attempts + 1)
-                .returning(T.c.id, T.c.key, T.c.openid, T.c.audience, T.c.purpose, T.c.payload, T.c.attempts))
+                .returning(T.c.id, T.c.key, T.c.openid, T.c.audience, T.c.purpose, T.c.payload, T.c.attempts,
+                           T.c.created_at))
         with self.db.engine.begin() as conn:
             rows = conn.execute(stmt).all()
             # In the same transaction: if this read fails, the claim is rolled back with it, and
@@ -269,10 +287,15 @@ class Sender:
             if row.audience is not None:
                 return self._mass(row)
             if row.payload.get("via") == "preview":
-                return self._call(row, "preview", lambda: self.api.mass_preview(row.openid, row.payload))
+                return self._preview(row)
             return self._personal(row, citizen)
         except WeChatAPIError as exc:
             return self._failure(row, None, exc)
+        except (ValueError, FileNotFoundError, IsADirectoryError) as exc:
+            # Raised before any call: the message itself cannot go (a mass text WeChat would refuse,
+            # an article whose cover file is missing). Retrying would not change it.
+            log.warning("delivery %s cannot be sent: %s", row.key, exc)
+            return Outcome(row.id, DeliveryStatus.FAILED, error=f"cannot be sent: {exc}"[:500])
         except Exception as exc:
             log.exception("delivery %s failed unexpectedly", row.key)
             if row.idempotent:
@@ -321,15 +344,55 @@ class Sender:
             tag_id = tag_service.ensure_tag(self.db, self.api, self.store, township.id, township.name,
                                             self.clock.now())
             audience = {"tag_id": tag_id}
+        payload = self._sendable(row)
         self.limiter.acquire()
         try:
-            result = self.api.mass_send(audience, row.payload, row.key)
+            result = self.api.mass_send(audience, payload, row.mass_key)
         except WeChatAPIError as exc:
-            if exc.errcode != CLIENT_MSG_ID_EXISTS:
-                raise
-            result = exc.data  # sent before (e.g. before a crash): WeChat names the job
+            if exc.errcode == CLIENT_MSG_ID_EXISTS:
+                return self._confirm_earlier(row, exc)
+            if exc.errcode == CLIENT_MSG_ID_TOO_FAST:
+                return Outcome(row.id, DeliveryStatus.PENDING, channel="mass", errcode=exc.errcode,
+                               error=f"WeChat asked to wait a minute ({exc.errcode} {exc.errmsg})",
+                               not_before=self.clock.now() + MASS_RETRY_GAP, uncount=True)
+            raise
         return Outcome(row.id, DeliveryStatus.SENT, channel="mass", msg_id=str(result.get("msg_id", "")),
                        sent_at=self.clock.now())
+
+    def _sendable(self, row: Claimed) -> dict[str, Any]:
+        """The payload as the mass API takes it: an article is put in the draft box first (each try
+        makes its own draft: a draft that went out has left the draft box)."""
+        if not articles.needs_draft(row.payload):
+            return row.payload
+        from bot.runtime import content_dir
+
+        return articles.to_draft(self.api, self.store, content_dir(self.config), row.payload)
+
+    def _confirm_earlier(self, row: Claimed, exc: WeChatAPIError) -> Outcome:
+        """45065: WeChat has a send with this clientmsgid from the last 24 hours. It counts as ours only
+        once mass/get confirms the msg_id it names (field reports show 45065 for ids never sent)."""
+        msg_id = str(exc.data.get("msg_id") or "")
+        if not msg_id:
+            return self._retry(row, "mass", exc.errcode, f"{exc.errcode} {exc.errmsg} without a msg_id")
+        try:
+            status = str(self.api.mass_status(msg_id).get("msg_status", ""))
+        except WeChatAPIError as check:
+            return self._retry(row, "mass", exc.errcode,
+                               f"{exc.errcode}: earlier send {msg_id} not confirmed ({check.errcode} {check.errmsg})")
+        if status in MASS_GOING:
+            return Outcome(row.id, DeliveryStatus.SENT, channel="mass", msg_id=msg_id, sent_at=self.clock.now())
+        return Outcome(row.id, DeliveryStatus.FAILED, channel="mass", errcode=exc.errcode, msg_id=msg_id,
+                       error=f"WeChat already has this send ({msg_id}) and says {status or 'nothing'}; "
+                             f"it cannot be sent again with the same id within 24 hours")
+
+    def _preview(self, row: Claimed) -> Outcome:
+        payload = {**self._sendable(row), "via": "preview"}
+        outcome = self._call(row, "preview", lambda: self.api.mass_preview(row.openid, payload))
+        if outcome.errcode == DAILY_QUOTA:
+            # Previews have their own 100-a-day quota: retrying today is no use.
+            return Outcome(row.id, DeliveryStatus.FAILED, channel="preview", errcode=DAILY_QUOTA,
+                           error=PREVIEW_QUOTA_NOTE)
+        return outcome
 
     def _tag(self, row: Claimed, citizen: Recipient | None) -> Outcome:
         """Bring the citizen's WeChat tags in line with their township *now* (not the one in the
@@ -384,6 +447,8 @@ class Sender:
             return Outcome(row.id, DeliveryStatus.FAILED, channel=channel, errcode=errcode,
                            error=f"gave up after {row.attempts} attempts: {reason}")
         delay = dt.timedelta(seconds=min(10 * 2 ** (row.attempts - 1), 3600))
+        if row.audience is not None:
+            delay = max(delay, MASS_RETRY_GAP)  # a sendall retried sooner only earns 45066
         return Outcome(row.id, DeliveryStatus.PENDING, channel=channel, errcode=errcode, error=reason,
                        not_before=self.clock.now() + delay)
 

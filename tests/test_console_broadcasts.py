@@ -45,7 +45,7 @@ def test_compose_preview_send_and_progress_to_done(app, fake_wechat, clock) -> N
         fake_wechat.add_user(openid)
     console = logged_in(app)
     compose(console, kind="news", title="安全生产月启动", description="6月1日咨询日", url="https://example.org/a",
-            image="https://example.org/a.jpg", audience="township:chengguan")
+            body="今天是宣传咨询日。", cover="covers/notice.jpg", audience="township:chengguan")
     item = latest(app)
     assert item.status == "draft" and item.audience == {"township": "chengguan"}
     assert item.payload["articles"][0]["url"] == "https://example.org/a"

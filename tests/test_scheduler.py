@@ -71,8 +71,9 @@ when = 2021-06-03T12:00:00
 audience = "all"
 kind = "video"
 title = "第二条"
-description = "同一天的第二次群发"
-url = "https://example.org/extra"
+digest = "同一天的第二次群发"
+body = "正文"
+cover = "covers/video.jpg"
 """
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.sender import Sender
+from bot.services.articles import article
 from bot.services.outbox import enqueue, news_payload, requeue, text_payload
 from tests.conftest import make_config
 
@@ -153,13 +154,16 @@ def test_unfollowed_citizens_are_not_tried(bot, fake_wechat, clock) -> None:  # 
 def test_audience_rows_are_mass_sends(bot, fake_wechat, clock) -> None:  # noqa: ANN001
     for openid in ("a", "b"):
         fake_wechat.add_user(openid)
-    delivery_id = push(bot, clock, "plan:case-1", audience={"all": True},
-                       payload=news_payload("案例警示", "一起有限空间事故", "https://example.org/case/1"))
+    payload = {"type": "news", "articles": [article(title="案例警示", digest="一起有限空间事故", body="先通风、再检测、后作业。",
+                                                     cover="covers/case.jpg", source_url="https://example.org/case/1")]}
+    delivery_id = push(bot, clock, "plan:case-1", audience={"all": True}, payload=payload)
     Sender.from_bot(bot).drain()
     done = row(bot, delivery_id)
     assert (done.status, done.channel) == (DeliveryStatus.SENT, "mass")
     job = fake_wechat.mass_jobs()[done.wechat_msg_id]
-    assert job["sent"] == 2 and "https://example.org/case/1" in job["message"]["text"]["content"]
+    assert job["sent"] == 2 and job["message"]["msgtype"] == "mpnews"
+    [sent] = fake_wechat.article(job["message"]["mpnews"]["media_id"])
+    assert sent["content_source_url"] == "https://example.org/case/1"
 
 
 def test_township_audience_creates_the_tag(bot, fake_wechat, clock) -> None:  # noqa: ANN001

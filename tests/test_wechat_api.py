@@ -121,7 +121,11 @@ def test_mass_send_by_tag_uses_tag_id_and_the_daily_quota(api, fake_wechat, cloc
     job = fake_wechat.mass_jobs()[str(result["msg_id"])]
     assert job["filter_spec"] == {"is_to_all": False, "tag_id": tag}
     assert {d.openid for d in fake_wechat.delivered()} == {"a", "b"}
-    # The same clientmsgid again is recognised, not sent twice.
+    # The same clientmsgid again is recognised, not sent twice: within a minute 45066, later 45065.
+    with pytest.raises(WeChatAPIError) as err:
+        api.mass_send({"tag_id": tag}, {"type": "text", "content": "x"}, "plan:1")
+    assert err.value.errcode == 45066
+    clock.advance(seconds=61)
     with pytest.raises(WeChatAPIError) as err:
         api.mass_send({"tag_id": tag}, {"type": "text", "content": "x"}, "plan:1")
     assert err.value.errcode == 45065
@@ -155,7 +159,7 @@ def test_templates_subscribe_messages_and_preview(fake_wechat, store) -> None:  
     assert err.value.errcode == 43101
     fake_wechat.grant_subscribe("a", "SUB")
     api.send_subscribe("a", "SUB", {"thing1": {"value": "x"}})
-    api.mass_preview("a", {"type": "news", "articles": [{"title": "案例", "url": "https://example.org/1"}]})
+    api.mass_preview("a", {"type": "text", "content": "案例预览"})
     assert [d.channel for d in fake_wechat.sent_to("a")] == ["template", "subscribe", "preview"]
 
 

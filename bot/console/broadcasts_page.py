@@ -19,8 +19,9 @@ from bot.console import current_bot, db, found, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.registry import page, route
 from bot.models import Broadcast, BroadcastStatus
-from bot.services import broadcasts
-from bot.services.outbox import news_payload, text_payload
+from bot.runtime import content_dir
+from bot.services import articles, broadcasts
+from bot.services.outbox import text_payload
 
 ACTION_NAMES.update({"broadcast.compose": "拟写群发", "broadcast.preview": "群发预览", "broadcast.send": "群发",
                      "broadcast.cancel": "取消群发", "broadcast.refused": "群发被拒（配额）"})
@@ -58,18 +59,24 @@ def broadcasts_list() -> str:
     return render_template("console/broadcasts.html", items=[(b, progress_data(b)) for b in items],
                            describe=lambda a: broadcasts.describe_audience(a, content),
                            choices=audience_choices(), status_names=STATUS_NAMES, moment=now(),
+                           covers=cover_choices(),
                            account_type=current_bot().config.wechat.account_type)
+
+
+def cover_choices() -> list[str]:
+    """Cover images staff can pick: the JPEG/PNG files in content/covers/ (as paths under content/)."""
+    folder = content_dir(current_bot().config) / "covers"
+    return sorted(f"covers/{p.name}" for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
 
 
 def _payload(form: Any) -> dict[str, Any]:
     if form.get("kind") == "news":
-        url = form.get("url", "").strip()
-        if not url.startswith(("https://", "http://")):
-            raise broadcasts.BroadcastRefused("图文消息须填写以 http:// 或 https:// 开头的原文链接")
-        image = form.get("image", "").strip()
-        if image and not image.startswith(("https://", "http://")):
-            raise broadcasts.BroadcastRefused("封面图片地址须以 http:// 或 https:// 开头")
-        return news_payload(form.get("title", "").strip(), form.get("description", "").strip(), url, image)
+        cover = form.get("cover", "")
+        if cover not in cover_choices():
+            raise broadcasts.BroadcastRefused("请选择封面图片")
+        article = articles.article(title=form.get("title", "").strip(), digest=form.get("description", "").strip(),
+                                   body=form.get("body", "").strip(), cover=cover, source_url=form.get("url", "").strip())
+        return {"type": "news", "articles": [article]}
     return text_payload(form.get("content", "").strip())
 
 
@@ -90,7 +97,8 @@ def broadcast_compose() -> Response:
     try:
         audience = broadcasts.parse_audience(_audience_text(form), current_bot().content)
         item = broadcasts.compose(session, title=form.get("title", ""), payload=_payload(form), audience=audience,
-                                  created_by=current_user.username, now=now())
+                                  created_by=current_user.username, now=now(),
+                                  content_dir=content_dir(current_bot().config))
     except broadcasts.BroadcastRefused as exc:
         session.rollback()
         flash(f"未保存：{exc}", "error")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -18,11 +19,15 @@ from sqlalchemy.orm import Session
 from bot.clock import TZ
 from bot.config import Config
 from bot.models import Broadcast, BroadcastStatus, Citizen, Delivery, DeliveryStatus
+from bot.services import articles
 from bot.services.outbox import enqueue
 from bot.services.pushplan import SERVICE_MASS_PER_MONTH, SUBSCRIPTION_MASS_PER_DAY
 from bot.services.service_window import Window, active_since
+from bot.wechat.api import mass_text_refusal
 
 WINDOW = dt.timedelta(hours=48)
+# mass/preview: "每日调用次数有限制（100次）" (Batch Sends, 预览接口); beyond it WeChat answers 45009.
+PREVIEWS_PER_DAY = 100
 NOT_COUNTING = (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERABLE, DeliveryStatus.CANCELLED)
 
 
@@ -69,18 +74,48 @@ def describe_audience(audience: dict[str, Any], content: Any) -> str:
 
 
 def compose(session: Session, *, title: str, payload: dict[str, Any], audience: dict[str, Any],
-            created_by: str, now: dt.datetime) -> Broadcast:
+            created_by: str, now: dt.datetime, content_dir: Path | None = None) -> Broadcast:
+    """A draft broadcast, refused (BroadcastRefused, in Chinese) if WeChat would refuse to send it.
+    `content_dir` is where an article's cover file is looked for (checked when given)."""
     if not title.strip():
         raise BroadcastRefused("请填写标题")
     if payload.get("type") not in ("text", "news"):
         raise BroadcastRefused("内容只能是文字或图文")
-    if payload["type"] == "text" and not payload.get("content", "").strip():
-        raise BroadcastRefused("文字内容不能为空")
+    if payload["type"] == "text":
+        _check_text(payload.get("content", ""), audience)
+    else:
+        _check_article(payload["articles"][0], audience, content_dir)
     broadcast = Broadcast(title=title.strip()[:64], payload=payload, audience=audience,
                           status=BroadcastStatus.DRAFT, created_by=created_by, created_at=now)
     session.add(broadcast)
     session.flush()
     return broadcast
+
+
+def _check_text(text: str, audience: dict[str, Any]) -> None:
+    if not text.strip():
+        raise BroadcastRefused("文字内容不能为空")
+    if not audience.get("active"):  # a mass send; the active go one by one as customer-service messages
+        refusal = mass_text_refusal(text)
+        if refusal:
+            raise BroadcastRefused(refusal)
+
+
+def _check_article(article: dict[str, Any], audience: dict[str, Any], content_dir: Path | None) -> None:
+    if audience.get("active"):
+        # Customer-service news: a card that opens its link; it never goes through the draft box.
+        if not article.get("title", "").strip() or not article.get("url"):
+            raise BroadcastRefused("发给48小时内互动过的用户的图文是客服消息，点开即打开原文链接：请填写标题和原文链接")
+        return
+    problems = articles.text_problems(title=article.get("title", ""), digest=article.get("description", ""),
+                                      body=article.get("content", ""), author=article.get("author", ""),
+                                      source_url=article.get("url", ""))
+    if problems:
+        raise BroadcastRefused("图文消息：" + "；".join(problems))
+    if content_dir is not None:
+        problem = articles.cover_problem(content_dir / article.get("cover", ""))
+        if problem:
+            raise BroadcastRefused(problem)
 
 
 def get(session: Session, broadcast_id: int) -> Broadcast:
@@ -97,9 +132,20 @@ def preview(session: Session, broadcast_id: int, openids: list[str], now: dt.dat
         raise BroadcastRefused("请至少给出一个预览用的 openid")
     done = session.scalar(select(func.count(Delivery.id)).where(
         Delivery.key.like(f"broadcast:{broadcast.id}:preview:%"))) or 0
+    today = previews_on(session, now)
+    if today + len(openids) > PREVIEWS_PER_DAY:
+        raise BroadcastRefused(f"微信每天最多预览 {PREVIEWS_PER_DAY} 次，今天已预览 {today} 次：请明天再预览，"
+                               f"或减少预览的微信号")
     return [enqueue(session, key=f"broadcast:{broadcast.id}:preview:{done + n}:{openid}", purpose="broadcast_preview",
                     openid=openid, payload={**broadcast.payload, "via": "preview"}, now=now)
             for n, openid in enumerate(openids, start=1)]
+
+
+def previews_on(session: Session, moment: dt.datetime) -> int:
+    """Previews queued on this moment's day (Beijing time): WeChat allows 100 a day."""
+    start, end = _day_bounds(moment)
+    return session.scalar(select(func.count(Delivery.id)).where(
+        Delivery.purpose == "broadcast_preview", Delivery.created_at >= start, Delivery.created_at < end)) or 0
 
 
 def _day_bounds(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

@@ -1,8 +1,10 @@
 """The warning-education push plan (`content/pushes.toml`): items go out as mass sends when due.
 
 Each item: id, when (Asia/Shanghai), audience ("all", "township:<id>", "tag:<WeChat tag id>"),
-kind, title, description, url (optional image). The scheduled job enqueues due items into the
-outbox under the key `plan:<id>`, so however often it runs an item is one push.
+kind, and the article: title, digest, body, cover (an image file under content/), source (optional
+"阅读原文" link). The scheduled job enqueues due items into the outbox under the key `plan:<id>`, so
+however often it runs an item is one push; the sender turns the article into a draft and mass-sends
+it as `mpnews` (bot/services/articles.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.clock import TZ
 from bot.content import ContentError, read_toml, require_text
 from bot.models import Delivery, JobPause
+from bot.services import articles
 from bot.services.outbox import enqueue
 
 KINDS = {"case": "事故案例", "lesson": "警示启示", "calligraphy": "书法作品", "painting": "绘画作品",
@@ -35,18 +38,23 @@ class PlanItem:
     audience_text: str
     kind: str
     title: str
-    description: str
-    url: str
-    image: str = ""
+    digest: str
+    body: str
+    cover: str
+    source: str = ""
 
     @property
     def key(self) -> str:
         return f"plan:{self.id}"
 
+    @property
+    def article_title(self) -> str:
+        return f"【{KINDS[self.kind]}】{self.title}"
+
     def payload(self) -> dict[str, Any]:
-        return {"type": "news", "articles": [{"title": f"【{KINDS[self.kind]}】{self.title}",
-                                              "description": self.description, "url": self.url,
-                                              "image": self.image}]}
+        return {"type": "news", "articles": [articles.article(
+            title=self.article_title, digest=self.digest, body=self.body, cover=self.cover,
+            source_url=self.source)]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,15 +104,26 @@ def load_plan(directory: Path) -> PushPlan:
         kind = require_text(path, item_id, entry, "kind")
         if kind not in KINDS:
             raise ContentError(path, item_id, "kind", f"must be one of {', '.join(KINDS)}")
-        url = require_text(path, item_id, entry, "url")
-        if not url.startswith(("https://", "http://")):
-            raise ContentError(path, item_id, "url", "must be an http(s) link")
-        title = require_text(path, item_id, entry, "title")
-        if len(title) > 64:
-            raise ContentError(path, item_id, "title", "longer than 64 characters")
-        items.append(PlanItem(item_id, when, audience, audience_text, kind, title,
-                              require_text(path, item_id, entry, "description"), url, entry.get("image", "")))
+        item = PlanItem(item_id, when, audience, audience_text, kind, require_text(path, item_id, entry, "title"),
+                        require_text(path, item_id, entry, "digest"), require_text(path, item_id, entry, "body"),
+                        require_text(path, item_id, entry, "cover"), str(entry.get("source") or "").strip())
+        _check_article(path, directory, item)
+        items.append(item)
     return PushPlan(tuple(sorted(items, key=lambda i: (i.when, i.id))))
+
+
+def _check_article(path: Path, directory: Path, item: PlanItem) -> None:
+    """The item is an article WeChat's draft box accepts, with a real cover image."""
+    problems = articles.text_problems(title=item.article_title, digest=item.digest, body=item.body,
+                                      source_url=item.source)
+    if problems:
+        raise ContentError(path, item.id, "title/digest/body/source", "；".join(problems))
+    cover = (directory / item.cover).resolve()
+    if directory.resolve() not in cover.parents:
+        raise ContentError(path, item.id, "cover", "must be a file under content/")
+    problem = articles.cover_problem(cover)
+    if problem:
+        raise ContentError(path, item.id, "cover", problem)
 
 
 def enqueue_due(session: Session, plan: PushPlan, now: dt.datetime) -> list[Delivery]:

@@ -20,8 +20,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -50,6 +52,13 @@ ANSWER_LOST = -1002
 TOKEN_MARGIN = 300          # refresh 5 minutes early: WeChat keeps the old token valid that long
 TOKEN_LOCK_TTL = 10.0
 COOLDOWN_SECONDS = 60.0     # after a rate-limit code every process pauses this long
+# Mass text: at most 300 characters, and no <a href> to anything but published mp.weixin.qq.com
+# articles (external links in mass text were withdrawn in 2020: 40066). Articles go as mpnews.
+MASS_TEXT_MAX = 300
+# clientmsgid is documented as 64 bytes, but ids of 34-36 characters were refused with 45067 while
+# 25 passed (community threads 0000c403d88548712a5042bc26bc00, 00022428e988b881172d99bc756000).
+CLIENT_MSG_ID_LENGTH = 32
+PREVIEW_ENDPOINT = "message/mass/preview"
 
 # Refusals of the token endpoint itself that asking again will not cure soon ([D] 获取接口调用凭据
 # getAccessToken, doc/service/api/base/api_getaccesstoken, error table: 40013 invalid appid, 40125
@@ -160,6 +169,7 @@ class WeChatAPI:
                  pool_size: int = 32, busy_retry_delay: float = 0.2,
                  sleep: Callable[[float], None] = time.sleep, clock: Clock | None = None) -> None:
         self.app_id = app_id
+        self._secret = secret
         self._store = store
         self._clock = clock or SystemClock()
         self._sleep = sleep
@@ -296,12 +306,30 @@ class WeChatAPI:
             filter_ = {"is_to_all": False, "tag_id": int(audience["tag_id"])}
         else:
             raise ValueError(f"mass send needs all or tag_id, got {audience!r}")
+        # send_ignore_reprint 0: if WeChat judges one of our articles a reprint, stop rather than
+        # send it as someone else's (the bureau's articles are its own).
         body = {"filter": filter_, **mass_body(payload), "send_ignore_reprint": 0,
-                "clientmsgid": client_msg_id_for(client_msg_id)}
+                "clientmsgid": self.client_msg_id(client_msg_id)}
         return self._post("message/mass/sendall", body)
 
+    def client_msg_id(self, key: str) -> str:
+        """The clientmsgid for a mass send known to us as `key`: 32 ASCII characters, the same in every
+        process of this deployment (an HMAC under the AppSecret, which they all share), different in
+        any deployment with another AppID or secret."""
+        return client_msg_id_for(key, f"{self.app_id}|{self._secret}")
+
+    def add_image_material(self, filename: str, content: bytes) -> dict[str, Any]:
+        """Upload an image as permanent material (an article's cover): {"media_id", "url"}."""
+        result = self._call("post", "material/add_material", params={"type": "image"},
+                            files={"media": (filename, content)})
+        return {"media_id": str(result["media_id"]), "url": str(result.get("url", ""))}
+
+    def add_draft(self, articles: list[dict[str, Any]]) -> str:
+        """Put articles in the draft box; the media_id is what `mpnews` mass sends and previews take."""
+        return str(self._post("draft/add", {"articles": articles})["media_id"])
+
     def mass_preview(self, openid: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return self._post("message/mass/preview", {"touser": openid, **mass_body(payload)})
+        return self._post(PREVIEW_ENDPOINT, {"touser": openid, **mass_body(payload)})
 
     def mass_status(self, msg_id: str | int) -> dict[str, Any]:
         return self._post("message/mass/get", {"msg_id": str(msg_id)})
@@ -380,7 +408,8 @@ class WeChatAPI:
                     self._sleep(self._busy_retry_delay)
                     retried_busy = True
                     continue
-                if exc.errcode in RATE_LIMITED:
+                if exc.errcode in RATE_LIMITED and not (endpoint == PREVIEW_ENDPOINT and exc.errcode == 45009):
+                    # (previews have their own 100-a-day quota: running out of it pauses nothing else)
                     self._store.set(self.cooldown_key, str(exc.errcode), ttl=COOLDOWN_SECONDS)
                     log.warning("WeChat rate limit %s on %s: pausing %ss", exc.errcode, endpoint, COOLDOWN_SECONDS)
                 raise
@@ -435,18 +464,40 @@ def custom_body(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def mass_body(payload: dict[str, Any]) -> dict[str, Any]:
-    """Mass sends take text, images or drafts (mpnews media ids); a link article goes out as text."""
+    """Mass sends take text (refused here if WeChat would refuse it), images, or articles from the
+    draft box (mpnews with the draft's media_id; see bot/services/articles.py)."""
     kind = payload["type"]
     if kind == "text":
+        refusal = mass_text_refusal(payload["content"])
+        if refusal:
+            raise ValueError(refusal)
         return {"msgtype": "text", "text": {"content": payload["content"]}}
     if kind == "image":
         return {"msgtype": "image", "image": {"media_id": payload["media_id"]}}
     if kind == "news":
         first = payload["articles"][0]
-        if first.get("media_id"):
-            return {"msgtype": "mpnews", "mpnews": {"media_id": first["media_id"]}}
-        return {"msgtype": "text", "text": {"content": news_as_text(payload)}}
+        if not first.get("media_id"):
+            raise ValueError("an article must be in the draft box (media_id) before a mass send")
+        return {"msgtype": "mpnews", "mpnews": {"media_id": first["media_id"]}}
     raise ValueError(f"no mass message for payload type {kind!r}")
+
+
+_ANCHOR = re.compile(r"<a\b[^>]*?href\s*=\s*[\"']?([^\"'\s>]*)", re.IGNORECASE)
+
+
+def mass_text_refusal(text: str) -> str | None:
+    """Why WeChat would refuse this mass text (in Chinese, for staff), or None."""
+    if len(text) > MASS_TEXT_MAX:
+        return f"群发文字最多 {MASS_TEXT_MAX} 字，这条有 {len(text)} 字：请删减，或改用图文消息（正文不限于此）。"
+    for href in _ANCHOR.findall(text):
+        if not _is_published_article(href):
+            return ("群发文字不能带外部链接（微信已收回群发消息里 <a href> 外链的能力，会被拒绝）："
+                    "请改用图文消息，把链接放在“阅读原文”。")
+    return None
+
+
+def _is_published_article(href: str) -> bool:
+    return bool(re.match(r"^https?://mp\.weixin\.qq\.com/", href))
 
 
 def news_as_text(payload: dict[str, Any]) -> str:
@@ -457,9 +508,11 @@ def news_as_text(payload: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def client_msg_id_for(key: str) -> str:
-    """WeChat's clientmsgid is at most 64 characters; long delivery keys are hashed."""
-    return key if len(key) <= 64 else hashlib.sha256(key.encode("utf-8")).hexdigest()
+def client_msg_id_for(key: str, salt: str) -> str:
+    """A clientmsgid for `key`: "m" + 31 hex characters of HMAC-SHA256(salt, key), so always 32 ASCII
+    characters (see CLIENT_MSG_ID_LENGTH)."""
+    digest = hmac.new(salt.encode("utf-8"), key.encode("utf-8"), hashlib.sha256).hexdigest()
+    return "m" + digest[:CLIENT_MSG_ID_LENGTH - 1]
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

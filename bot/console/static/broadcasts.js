@@ -26,7 +26,7 @@
       byId("preview-title").textContent = value("title") || "（标题）";
       byId("preview-description").textContent = value("description");
       byId("preview-url").textContent = value("url");
-      byId("preview-image").textContent = value("image") ? "封面图：" + value("image") : "";
+      byId("preview-image").textContent = value("cover") ? "封面图：" + value("cover") : "";
       byId("tag-field").classList.toggle("hidden", byId("audience").value !== "tag");
     }
     form.addEventListener("input", update);
