@@ -68,6 +68,9 @@ def expected_figure(session, key: str) -> int:  # noqa: ANN001
         return count("SELECT count(*) FROM citizens WHERE unsubscribed_at IS NOT NULL")
     if key == "followers.total":
         return count("SELECT count(*) FROM citizens")
+    if key == "notices.undelivered":
+        return count("SELECT count(*) FROM deliveries WHERE openid IS NOT NULL "
+                     "AND status IN ('undeliverable', 'failed')")
     if parts[0] == "deliveries" and len(parts) == 2:
         return count("SELECT count(*) FROM deliveries WHERE status = :s", s=parts[1])
     if parts[0] == "deliveries" and len(parts) == 3:

@@ -46,6 +46,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.broadcasts_page",
     "bot.console.pushplan_page",
     "bot.console.quiz_page",
+    "bot.console.notices_page",
 )
 
 csrf = CSRFProtect()

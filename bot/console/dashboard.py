@@ -50,6 +50,7 @@ class Panel:
     chart: Markup | None = None
     table: Table | None = None
     note: str = ""
+    link: tuple[str, str] | None = None  # (label, console URL) to the page behind the figures
 
 
 @dataclasses.dataclass(frozen=True)

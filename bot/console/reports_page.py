@@ -24,6 +24,7 @@ from bot.console.dashboard import Figure, Panel, Table
 from bot.console.registry import page, panel, route
 from bot.models.reports import PhotoStatus, Report, ReportPhoto
 from bot.runtime import Bot
+from bot.services import notices
 from bot.services.reports import deadlines, lifecycle
 from bot.services.reports import staff as reports
 from bot.services.reports.evidence import photo_dir
@@ -152,10 +153,37 @@ def _detail(ticket: str) -> reports.ReportDetail:
 def render_detail(ticket: str, identity: Any = None, reveal_reason: str = "") -> str:
     found = _detail(ticket)
     allowed = sorted(lifecycle.TRANSITIONS.get(found.report.status, ()), key=list(STATUS_ACTIONS).index)
-    return render_template("console/report.html", d=found, r=found.report, identity=identity,
+    sent = event_notices(found.report.ticket)
+    unreachable = any(n["unreachable"] for n in sent.values())
+    return render_template("console/report.html", d=found, r=found.report, identity=identity, notices=sent,
+                           unreachable=unreachable, can_still_query=notices.CAN_STILL_QUERY.format(ticket=found.report.ticket),
                            reveal_reason=reveal_reason, allowed=allowed, status_actions=STATUS_ACTIONS,
                            needs_reason=lifecycle.NEEDS_REASON, photo_status=PHOTO_STATUS, event_kinds=EVENT_KINDS,
                            rewardable=found.report.status in reports.REWARDABLE, **_names())
+
+
+def event_notices(ticket: str) -> dict[int, dict[str, Any]]:
+    """Each event's notice to the reporter: its state, why, and whether it cannot arrive."""
+    session, moment, config = db(), now(), current_bot().config
+    out = {}
+    for event_id, delivery in notices.of_report(session, ticket).items():
+        doomed = notices.forecast(session, config, delivery, moment)
+        out[event_id] = {"status": delivery.status, "state": notices.state(delivery),
+                         "reason": f"预计无法送达：{doomed}" if doomed else notices.reason(delivery),
+                         "unreachable": doomed is not None or delivery.status in notices.UNDELIVERED}
+    return out
+
+
+def notice_flash(ticket: str, event: Any) -> tuple[str, str]:
+    """What became of the notice the action just queued, as the flash after it says."""
+    delivery = notices.of_report(db(), ticket).get(event.id) if event is not None else None
+    still = notices.CAN_STILL_QUERY.format(ticket=ticket)
+    if delivery is None:
+        return "举报人的联系方式已清除，没有发送通知。" + still, "error"
+    doomed = notices.forecast(db(), current_bot().config, delivery, now())
+    if doomed:
+        return f"给举报人的通知无法送达：{doomed}。" + still, "error"
+    return "给举报人的通知待发送，送达情况见下方“办理记录”的“通知举报人”一栏。", "success"
 
 
 @route("/reports/<ticket>", action="view_reports")
@@ -178,8 +206,9 @@ def _back(ticket: str) -> Response:
     return redirect(url_for("console.report_detail", ticket=ticket))
 
 
-def _act(ticket: str, action: str, change: Any, success: str) -> Response:
-    """Run a service call on the report, audit its before/after, commit; errors become a flash."""
+def _act(ticket: str, action: str, change: Any, success: str, notifies: Any = lambda event: True) -> Response:
+    """Run a service call on the report, audit its before/after, commit; errors become a flash.
+    When `notifies(event)`, the flash also says what became of the notice to the reporter."""
     session = db()
     try:
         report = reports.get(session, ticket)
@@ -194,7 +223,11 @@ def _act(ticket: str, action: str, change: Any, success: str) -> Response:
         return _back(report.ticket)
     record(action, report.ticket, before, snapshot(report), note=event.note if event is not None else None)
     session.commit()
-    flash(success, "success")
+    if event is not None and notifies(event):
+        told, category = notice_flash(report.ticket, event)
+        flash(f"{success}{told}", category)
+    else:
+        flash(success, "success")
     return _back(report.ticket)
 
 
@@ -233,7 +266,7 @@ def report_status(ticket: str) -> Response:
         return reports.change_status(session, _vault(), report.ticket, to_status, actor=current_user.username,
                                      role=current_user.role, now=now(), settings=_settings(), note=note)
 
-    return _act(ticket, "report.status", change, f"已改为“{lifecycle.label(to_status)}”，已通知举报人。")
+    return _act(ticket, "report.status", change, f"已改为“{lifecycle.label(to_status)}”。")
 
 
 @route("/reports/<ticket>/township", action="triage_reports", methods=["POST"])
@@ -243,7 +276,7 @@ def report_township(ticket: str) -> Response:
                                        actor=current_user.username, role=current_user.role, now=now(),
                                        townships=current_bot().content.townships)
 
-    return _act(ticket, "report.assign", change, "已分派乡镇。")
+    return _act(ticket, "report.assign", change, "已分派乡镇。", notifies=lambda event: False)
 
 
 @route("/reports/<ticket>/note", action="triage_reports", methods=["POST"])
@@ -252,7 +285,7 @@ def report_note(ticket: str) -> Response:
         return reports.add_note(session, report.ticket, request.form.get("text", ""), actor=current_user.username,
                                 role=current_user.role, now=now())
 
-    return _act(ticket, "report.note", change, "已添加内部备注（举报人看不到）。")
+    return _act(ticket, "report.note", change, "已添加内部备注（举报人看不到）。", notifies=lambda event: False)
 
 
 @route("/reports/<ticket>/reply", action="triage_reports", methods=["POST"])
@@ -261,7 +294,7 @@ def report_reply(ticket: str) -> Response:
         return reports.reply_to_reporter(session, _vault(), report.ticket, request.form.get("text", ""),
                                          actor=current_user.username, role=current_user.role, now=now())
 
-    return _act(ticket, "report.reply", change, "回复已保存，并已排队发送给举报人。")
+    return _act(ticket, "report.reply", change, "回复已保存。")
 
 
 @route("/reports/<ticket>/reward", action="triage_reports", methods=["POST"])
@@ -278,7 +311,7 @@ def report_reward(ticket: str) -> Response:
                                    actor=current_user.username, role=current_user.role, now=now(),
                                    settings=_settings(), note=request.form.get("note", ""))
 
-    return _act(ticket, "report.reward", change, "奖励认定已保存。" + ("已通知举报人领取。" if eligible else ""))
+    return _act(ticket, "report.reward", change, "奖励认定已保存。", notifies=lambda event: eligible)
 
 
 @route("/reports/<ticket>/reveal", action="reveal_identity", methods=["POST"])

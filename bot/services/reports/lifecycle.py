@@ -42,6 +42,12 @@ DETAILS = {
 }
 
 
+def with_note(detail: str, note: str) -> str:
+    """The status's sentence, with the staff's note to the reporter where it has no place for one
+    (受理, 核查中): what staff write under 说明（举报人可见） reaches the reporter in the notice, not only under 查询."""
+    return detail if "{note}" in detail or not note else detail + "说明：{note}"
+
+
 class TransitionError(ValueError):
     """A status change the lifecycle does not allow (the message says why, in Chinese)."""
 
@@ -96,7 +102,7 @@ def change_status(session: Session, vault: IdentityVault, report: Report, to_sta
     event = record(session, report, kind="status", actor=actor, now=now, note=note, public=True,
                    from_status=from_status, to_status=to_status)
     due = cn_date(report.due_at) if report.due_at else ""
-    detail = DETAILS.get(to_status, "").format(note=note, due=due).strip()
+    detail = with_note(DETAILS.get(to_status, ""), note).format(note=note, due=due).strip()
     notify(session, vault, report, event, NOTICE.format(ticket=report.ticket, label=label(to_status), detail=detail),
            now)
     return event
