@@ -17,6 +17,7 @@ from bot.replies import Text, as_reply, render
 from bot.routing import Rule
 from bot.runtime import Bot
 from bot.services import citizens, service_window
+from bot.services.reports.identity import IdentityError, vault_of
 from bot.store import LockTimeout, StoreError
 from bot.wechat.inbound import Inbound
 
@@ -49,11 +50,11 @@ def handle(bot: Bot, msg: Inbound) -> str:
     if entry.replay is not None:
         bot.metrics.dedupe_hits.inc()
         log.info("retry of %s answered from the first delivery", msg.dedupe_key)
-        return entry.replay
+        return opened_reply(bot, entry.replay)
     conv = Conversation(msg.openid, bot.clock, bot.idle, saved=entry.conversation)
     out = run(bot, msg, conv, first_seen=entry.first_seen)
     try:
-        bot.gate.leave(entry, conv.change(), out)
+        bot.gate.leave(entry, conv.change(), sealed_reply(bot, out))
     except StoreError:
         # The handler's database work is committed, but its step could not be kept: say something
         # went wrong so the citizen repeats it (the lock and claim expire on their own).
@@ -61,6 +62,25 @@ def handle(bot: Bot, msg: Inbound) -> str:
         log.warning("store failed after handling %s; conversation not saved", msg.dedupe_key)
         return render(Text(bot.content.replies["apology"]), msg, _timestamp(bot))
     return out
+
+
+REPLY_FIELD = "dedupe-reply"
+
+
+def sealed_reply(bot: Bot, reply: str) -> str:
+    """The reply as the store keeps it for WeChat's retries: encrypted with the identity vault, for
+    a reply can hold a new report's query code, a reporter's or a winner's name and phone, and the
+    store (Redis) is not where those may lie in clear. `success` needs no sealing."""
+    return reply if reply == SUCCESS else vault_of(bot).encrypt(REPLY_FIELD, reply)
+
+
+def opened_reply(bot: Bot, kept: str) -> str:
+    """A kept reply, decrypted (one kept in clear before this release, or `success`, as it is)."""
+    try:
+        return vault_of(bot).open_if_sealed(REPLY_FIELD, kept)
+    except IdentityError:
+        log.warning("a kept reply could not be decrypted (identity key changed?); answered success")
+        return SUCCESS
 
 
 def run_free(bot: Bot, msg: Inbound, entry: Entry) -> str | None:

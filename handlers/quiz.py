@@ -452,6 +452,9 @@ def _status_word(rnd: QuizRound) -> str:
 
 # --- 领奖 -----------------------------------------------------------------------------------------
 
+CLAIM_NAME, CLAIM_PHONE = "claim-conversation-name", "claim-conversation-phone"  # the vault's fields
+
+
 @router.on(text_in("领奖", "领取奖品", "兑奖"), menu_key("QUIZ_CLAIM"), help="领奖 — 中奖后登记领奖信息")
 def start_claim(msg: Inbound, ctx: Context) -> str:
     prizes = claims.open_prizes(ctx.session, msg.openid, ctx.now())
@@ -474,7 +477,8 @@ def take_claim_name(msg: Inbound, ctx: Context) -> str:
     name = claims.normalize_name(msg.text)
     if name is None:
         return text("claim_name_bad")
-    ctx.conv.enter(PrizeClaim.phone, name=name)
+    # Sealed in the conversation too: it lives in the store (Redis) until the claim is confirmed.
+    ctx.conv.enter(PrizeClaim.phone, name=vault_of(ctx.bot).encrypt(CLAIM_NAME, name))
     return text("claim_phone", days=ctx.config.quiz.claim_erase_days)
 
 
@@ -483,19 +487,21 @@ def take_claim_phone(msg: Inbound, ctx: Context) -> str:
     phone = claims.normalize_phone(msg.text)
     if phone is None:
         return text("claim_phone_bad")
-    ctx.conv.enter(PrizeClaim.confirm, phone=phone)
-    return text("claim_confirm", name=ctx.conv.data["name"], phone=phone)
+    vault = vault_of(ctx.bot)
+    ctx.conv.enter(PrizeClaim.confirm, phone=vault.encrypt(CLAIM_PHONE, phone))
+    return text("claim_confirm", name=vault.open_if_sealed(CLAIM_NAME, ctx.conv.data["name"]), phone=phone)
 
 
 @router.on(text_in(*CONFIRM_WORDS), state=PrizeClaim.confirm)
 def confirm_claim(msg: Inbound, ctx: Context) -> str:
     data = ctx.conv.data
     ctx.conv.clear()
-    claimed = claims.claim_prizes(ctx.session, vault_of(ctx.bot), msg.openid, name=data["name"],
-                                  phone=data["phone"], now=ctx.now())
+    vault = vault_of(ctx.bot)
+    name, phone = vault.open_if_sealed(CLAIM_NAME, data["name"]), vault.open_if_sealed(CLAIM_PHONE, data["phone"])
+    claimed = claims.claim_prizes(ctx.session, vault, msg.openid, name=name, phone=phone, now=ctx.now())
     if not claimed:
         return start_claim(msg, ctx)
-    return text("claimed", phone=claims.mask_phone(data["phone"]))
+    return text("claimed", phone=claims.mask_phone(phone))
 
 
 @router.on(text_in("修改", "重填", "重新填写"), state=PrizeClaim.confirm)

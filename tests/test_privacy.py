@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import logging
 import re
 import uuid
@@ -27,7 +28,8 @@ from bot.server import gunicorn_options
 from bot.services.quiz import draws
 from bot.services.reports import evidence, staff
 from bot.services.reports.identity import vault_of
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
+from bot.store import MemoryStore, RedisStore
+from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, redis_store
 from tests.quiz_helpers import current_question, right
 from tests.reports_helpers import file_report
 from tests.wechat import Citizen, WeChatServer
@@ -107,6 +109,7 @@ class RecordingServer(WeChatServer):
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.signed: set[str] = set()
+        self.codes: set[str] = set()
 
     def query(self, body_encrypt: str | None = None, **extra: str) -> dict[str, str]:
         query = super().query(body_encrypt, **extra)
@@ -183,6 +186,7 @@ def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_pat
     fake.record_interaction(citizen.openid)
     media = fake.add_media(b"\xff\xd8 a photo")
     ticket, code = file_report(citizen, media_ids=[media], contact=f"{REPORTER_NAME} {REPORTER_PHONE}")
+    server.codes.add(code)
     assert ticket in citizen.says("我的举报") and ticket in citizen.says(f"查询 {ticket} {code}")
     with bot.db.session() as s:
         evidence.download_pending_photos(s, bot.extensions["api"], tmp_path, clock.now())
@@ -229,3 +233,87 @@ def test_a_traceback_naming_the_token_url_is_redacted(every_log_line) -> None:  
     text = every_log_line.buffer.getvalue()
     assert "Max retries exceeded" in text and "token fetch failed" in text
     assert APP_SECRET not in text and "secret=-" in text
+
+
+# --- 8. the store ------------------------------------------------------------------------------
+
+def store_contents(store: MemoryStore | RedisStore) -> list[str]:
+    """Every key and every value in the store, as text (a sorted set's members, a hash's fields...)."""
+    if isinstance(store, MemoryStore):
+        with store._guard:
+            items = [(key, value) for key, (value, _) in store._values.items()]
+        return [text for key, value in items
+                for text in (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))]
+    r, texts = store._redis, []
+    for key in r.scan_iter(store._prefix + "*", count=1000):
+        kind = r.type(key)
+        if kind == "string":
+            value = r.get(key) or ""
+        elif kind == "zset":
+            value = json.dumps(r.zrange(key, 0, -1, withscores=True), ensure_ascii=False)
+        elif kind == "hash":
+            value = json.dumps(r.hgetall(key), ensure_ascii=False)
+        elif kind == "list":
+            value = json.dumps(r.lrange(key, 0, -1), ensure_ascii=False)
+        elif kind == "set":
+            value = json.dumps(sorted(r.smembers(key)), ensure_ascii=False)
+        else:
+            value = ""
+        texts += [key, value]
+    return texts
+
+
+class ScanningServer(RecordingServer):
+    """After every push, reads the whole store: a value that lives only between two messages (a
+    claim's name, while the phone is asked for) is seen too."""
+
+    def __init__(self, *args, store, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.store, self.seen = store, set()
+
+    def push(self, xml: str, openid: str = ""):  # noqa: ANN201
+        reply = super().push(xml, openid)
+        self.seen.update(store_contents(self.store))
+        return reply
+
+
+@pytest.fixture(params=["memory", "redis"])
+def scanned_store(request):  # noqa: ANN001, ANN201
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        yield from redis_store()
+
+
+@pytest.fixture
+def store_app(database_url, fake_wechat, clock, scanned_store):  # noqa: ANN001, ANN201
+    config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
+                         security={"identity_key": IDENTITY_KEY})
+    app = create_app(config, clock=clock, store=scanned_store)
+    yield app
+    app.extensions["bot"].close()
+
+
+def in_clear(secret: str) -> tuple[str, ...]:
+    """How a value can sit in the store in clear: as itself, or JSON-escaped (ensure_ascii)."""
+    return (secret, json.dumps(secret)[1:-1])
+
+
+def test_the_store_never_holds_a_query_code_a_name_or_a_phone_in_clear(store_app, scanned_store, fake_wechat,
+                                                                        clock, tmp_path) -> None:  # noqa: ANN001
+    server = ScanningServer(store_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock,
+                            store=scanned_store)
+    report_then_claim_a_prize(store_app, server, fake_wechat, clock, tmp_path)
+    assert len(server.codes) == 1 and any("dedupe:msg:" in text for text in server.seen)  # replies were kept
+    secrets = [form for secret in (*server.codes, REPORTER_PHONE, NAME, PHONE, REPORTER_NAME) for form in in_clear(secret)]
+    assert [(secret, text[:200]) for text in server.seen for secret in secrets if secret in text] == []
+
+
+def test_a_retry_still_gets_the_first_reply_from_its_sealed_copy(store_app, scanned_store, clock) -> None:  # noqa: ANN001
+    server = ScanningServer(store_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock,
+                            store=scanned_store)
+    citizen = Citizen(server, "oPRIV_retry")
+    ticket, code = file_report(citizen, contact=f"{REPORTER_NAME} {REPORTER_PHONE}")
+    retry = citizen.resend_last().text  # WeChat's retry of 确认, answered from the kept reply
+    assert ticket in retry and code in retry
+    assert not [text for text in server.seen if code in text]

@@ -80,6 +80,10 @@ class IdentityVault:
     def code_matches(self, code: str, stored: str) -> bool:
         return hmac.compare_digest(self.code_hash(code), stored)
 
+    def open_if_sealed(self, field: str, value: str) -> str:
+        """A value sealed by `encrypt`, opened; a plain one (kept before it was sealed) as it is."""
+        return self.decrypt(field, value) if value.startswith(PREFIX) else value  # type: ignore[return-value]
+
     def keyed_tag(self, purpose: str, value: str) -> str:
         """HMAC-SHA256 (hex) of `value` under a key of its own for `purpose`: what stands in for an
         openid (or a ticket) wherever one would be stored or logged. Without the identity key nobody
