@@ -38,3 +38,13 @@ CROSS_CHECKS: list = [
     check_near_duplicates,  # the same fact is not asked twice unless grouped
     check_events_in_campaign,  # events inside 6月1日–30日 unless the calendar extends it
 ]
+
+
+def emergency_knowledge_exists(content, dispatcher, config) -> list[str]:  # noqa: ANN001
+    """Every knowledge entry an emergency offers is in content/knowledge."""
+    return [f"emergencies.toml: {kind.id}: knowledge: no entry {entry_id!r} in content/knowledge"
+            for kind in content.emergencies.kinds for entry_id in kind.knowledge
+            if content.knowledge.get(entry_id) is None]
+
+
+CROSS_CHECKS.append(emergency_knowledge_exists)

@@ -24,6 +24,7 @@ PARTS: dict[str, str] = {
     "townships": "bot.services.townships:load_townships",
     "report_categories": "bot.services.reports.categories:load_report_categories",
     "knowledge": "bot.services.knowledge:load_knowledge",
+    "emergencies": "bot.services.emergencies:load_emergencies",
     "pushes": "bot.services.pushplan:load_plan",
     "quiz": "bot.services.quiz.bank:load_bank",
     "events": "bot.services.events:load_events",

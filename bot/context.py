@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from bot.runtime import Bot
 
 
+# A memo key a handler sets when its reply must reach the citizen even without the store (an
+# emergency), though it left context such as numbered choices that cannot be kept then.
+ANSWER_WITHOUT_STORE = "answer_without_store"
+
+
 @dataclasses.dataclass
 class Context:
     msg: Inbound

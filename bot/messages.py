@@ -8,7 +8,7 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.context import Context
+from bot.context import ANSWER_WITHOUT_STORE, Context
 from bot.conversation import Conversation
 from bot.db import writes
 from bot.dedupe import SUCCESS
@@ -144,7 +144,7 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
                         rule.handler.__name__, msg.dedupe_key)  # type: ignore[union-attr]
             session.rollback()
             return None  # type: ignore[return-value]
-        if stateless and conv.state is not None:
+        if stateless and conv.state is not None and not ctx.memo.get(ANSWER_WITHOUT_STORE):
             session.rollback()
             return render(Text(bot.content.replies["busy_system"]), msg, _timestamp(bot))
         _commit(session)

@@ -4,9 +4,10 @@ Feature routers before knowledge: knowledge takes any question it can answer, so
 of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first.
 """
 
-from handlers import common, events, knowledge, pushes, quiz, report, township
+from handlers import common, emergency, events, knowledge, pushes, quiz, report, township
 
 ROUTERS = [
+    emergency.router,  # danger now: whom to call comes before everything, in any flow
     common.escapes,
     pushes.router,
     township.router,

@@ -18,6 +18,7 @@ from bot.conversation import State, StateGroup
 from bot.routing import Router, menu_key, text_in
 from bot.services.knowledge import Entry, Understanding
 from bot.wechat.inbound import Inbound
+from handlers.emergency import calm_line
 
 log = logging.getLogger(__name__)
 
@@ -171,17 +172,24 @@ def answer_question(msg: Inbound, ctx: Context) -> str:
     log.info("knowledge choices %s", ",".join(e.id for e in entries),
              extra={"knowledge_band": "choose", "knowledge_entry": None,
                     "knowledge_choices": [e.id for e in entries]})
-    return choices_text(entries)
+    return choices_text(entries, ctx)
 
 
 def answer(entry: Entry, ctx: Context, band: str, score: float | None) -> str:
     # The entry id is logged so staff can see which questions people ask (and tests can see the match).
     log.info("knowledge answer %s (%s, score %s)", entry.id, band, score,
              extra={"knowledge_band": band, "knowledge_entry": entry.id})
-    return entry.reply()
+    return _number_first(ctx, entry.reply())
 
 
-def choices_text(entries: list[Entry]) -> str:
+def choices_text(entries: list[Entry], ctx: Context | None = None) -> str:
     lines = [f"{n}. {e.question}" for n, e in enumerate(entries, start=1)]
     footer = TEXTS["choose_footer"].format(last=len(entries)) if len(entries) > 1 else TEXTS["choose_footer_one"]
-    return "\n".join([TEXTS["choose_header"], *lines, footer])
+    text = "\n".join([TEXTS["choose_header"], *lines, footer])
+    return _number_first(ctx, text) if ctx is not None else text
+
+
+def _number_first(ctx: Context, text: str) -> str:
+    """A calm question about a danger ("家里着火应该怎么逃生") still hears the number first."""
+    line = calm_line(ctx.msg, ctx)
+    return f"{line}\n{text}" if line else text

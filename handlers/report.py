@@ -23,6 +23,7 @@ from bot.services.reports.categories import ReportCategories
 from bot.services.reports.identity import IdentityVault, vault_of
 from bot.services.townships import distance_m
 from bot.wechat.inbound import Inbound
+from handlers.emergency import keeps_text
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class ReportFlow(StateGroup):
     contact = State()
     confirm = State()
 
+
+keeps_text(ReportFlow.description)  # danger in a description: warned first, and the words are saved
 
 STEPS = ("category", "description", "location", "photos", "contact", "confirm")
 FORM = (ReportFlow.category, ReportFlow.description, ReportFlow.location, ReportFlow.photos, ReportFlow.contact,

@@ -19,7 +19,8 @@ from tests.wechat import Citizen, WeChatServer
 
 # Which router serves a feature: a case counts only when that router is registered.
 FEATURE_ROUTER = {"help": "fallback", "quiz": "quiz", "report": "report", "my_reports": "report",
-                  "events": "events", "smalltalk": "knowledge", "knowledge": "knowledge"}
+                  "events": "events", "smalltalk": "knowledge", "knowledge": "knowledge",
+                  "emergency": "emergency"}
 SMALLTALK_HANDLERS = {"greet", "thank", "acknowledge", "bye"}
 MY_REPORTS_HANDLER = re.compile(r"mine|my_|progress|status|lookup|query|track", re.I)
 
@@ -85,6 +86,10 @@ class Observer:
         if rule is None:
             return "none"
         name = rule.handler.__name__
+        if rule.router == "emergency":
+            # Danger now is answered with the number first and, below it, the entry that answers it.
+            found = [r for r in self._records.records if getattr(r, "knowledge_entry", None)]
+            return f"knowledge:{found[-1].knowledge_entry}" if found else "emergency"
         if rule.router in ("escapes", "fallback"):
             return "help"
         if rule.router == "report":

@@ -1,0 +1,29 @@
+"""`python -m bot understanding build`: regenerate the files learned from content (pinyin tables).
+
+They are text in the repo (content/generated/), so serving needs neither pypinyin nor any training
+library; content check refuses them when they are stale against their sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from bot.cli import command
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["build"])
+
+
+@command("understanding", "`understanding build` regenerates content/generated/ (emergency pinyin)", _args)
+def understanding(args: argparse.Namespace, config: Config) -> int:
+    from bot.runtime import content_dir
+    from bot.services.emergencies import write_pinyin
+
+    path = write_pinyin(content_dir(config))
+    log.info("wrote %s", path)
+    return 0
