@@ -70,8 +70,10 @@ def test_a_calm_question_about_a_danger_is_answered_with_the_number_first(citize
 
 def test_an_emergency_offers_knowledge_by_number_and_the_report(citizen: Citizen) -> None:
     reply = citizen.says("家里着火了")
-    assert reply.index("119") < reply.index("1. ") and "发送 举报" in reply
-    assert "逃生" in citizen.says("1")  # the first offered entry: fire escape
+    # The number, then the entry on escaping in full (nobody in a hurry replies with a number), then more.
+    assert reply.index("119") < reply.index("【家里或楼里着火了怎么逃生？】") < reply.index("1. ")
+    assert "发送 举报" in reply
+    assert "关紧房门" in citizen.says("1")  # the first further entry: trapped in a room
 
 
 def test_two_dangers_give_both_numbers(citizen: Citizen) -> None:
