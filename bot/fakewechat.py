@@ -429,7 +429,7 @@ class FakeWeChat:
             now = self.clock.now()
             if self.enforce_window:
                 self._spend_allowance(user, now)
-            self._record(openid, "custom", body)
+            self._record(openid, "custom", _cut_long_text(body))
         return {}
 
     @staticmethod
@@ -787,12 +787,22 @@ class FakeWeChat:
         return _json({"errcode": 0, "errmsg": "ok", **result} if "errcode" not in result else result)
 
     def _menu_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        # [D] 创建自定义菜单 createCustomMenu (doc/service/api/custommenu/api_createcustommenu): 1-3 buttons,
+        # 1-5 items each; name ≤ 16 bytes (items ≤ 60); key ≤ 128 bytes, required by click-like types; url
+        # ≤ 1024 bytes, required by view and miniprogram. Codes from [D] 全局返回码 (Global_Return_Code):
+        # 40016/40023 button / sub button size, 40017/40024 type, 40018/40025 name size, 40019/40026 key
+        # size, 40020/40027 url size. A missing url is a bad url size: [C] community thread
+        # oCJUswwyuSBL1rkqqKdCwiSqgCbk (a view item with "key" instead of "url" → 40027).
         buttons = body.get("button")
         if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
             raise WeChatError(40016, "invalid button size")
         for button in buttons:
-            if len(button.get("sub_button", [])) > 5:
+            subs = button.get("sub_button") or []
+            if not isinstance(subs, list) or len(subs) > 5:
                 raise WeChatError(40023, "invalid sub button size")
+            _check_menu_button(button, top=True, has_items=bool(subs))
+            for sub in subs:
+                _check_menu_button(sub, top=False, has_items=False)
         with self._lock:
             self.menu = body
         return {}
@@ -809,6 +819,48 @@ def image_type(content: bytes) -> str | None:
     if content.startswith(b"BM"):
         return "image/bmp"
     return None
+
+
+MENU_KEY_TYPES = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
+                  "pic_weixin", "location_select"}
+MENU_URL_TYPES = {"view", "miniprogram"}
+MENU_TYPES = MENU_KEY_TYPES | MENU_URL_TYPES | {"media_id", "view_limited", "article_id", "article_view_limited"}
+
+
+def _check_menu_button(button: dict[str, Any], *, top: bool, has_items: bool) -> None:
+    """One button against createCustomMenu's rules; top buttons and items answer their own codes."""
+    codes = {"type": 40017, "name": 40018, "key": 40019, "url": 40020} if top else \
+        {"type": 40024, "name": 40025, "key": 40026, "url": 40027}
+    what = "button" if top else "sub button"
+    name = str(button.get("name") or "").encode("utf-8")
+    if not name or len(name) > (16 if top else 60):
+        raise WeChatError(codes["name"], f"invalid {what} name size")
+    if has_items:
+        return  # a button that opens items has no type of its own
+    kind = button.get("type")
+    if kind not in MENU_TYPES:
+        raise WeChatError(codes["type"], f"invalid {what} type")
+    key = str(button.get("key") or "").encode("utf-8")
+    if kind in MENU_KEY_TYPES and not 0 < len(key) <= 128:
+        raise WeChatError(codes["key"], f"invalid {what} key size")
+    url = str(button.get("url") or "").encode("utf-8")
+    if kind in MENU_URL_TYPES and not 0 < len(url) <= 1024:
+        raise WeChatError(codes["url"], f"invalid {what} url size")
+
+
+# The docs give no length for customer-service text; field reports: what passes 2048 bytes is cut and the
+# rest dropped ([C] dodgepudding/wechat-php-sdk#363 "最大长度是2047字节"; JeffreySu/WeiXinMPSDK#2875 splits
+# long text into 2048-byte customer-service messages; the WeCom send doc: "超过将截断"). The stricter
+# reading is kept: the citizen sees only the first 2048 bytes.
+CUSTOM_TEXT_BYTES = 2048
+
+
+def _cut_long_text(body: dict[str, Any]) -> dict[str, Any]:
+    content = (body.get("text") or {}).get("content", "") if body.get("msgtype") == "text" else ""
+    raw = content.encode("utf-8")
+    if len(raw) <= CUSTOM_TEXT_BYTES:
+        return body
+    return {**body, "text": {"content": raw[:CUSTOM_TEXT_BYTES].decode("utf-8", errors="ignore")}}
 
 
 def _json(data: dict[str, Any]) -> tuple[str, bytes]:

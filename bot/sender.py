@@ -36,6 +36,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.db import Database
 from bot.models import Citizen, Delivery, DeliveryStatus
+from bot.replies import split_text
 from bot.services import articles
 from bot.services import tags as tag_service
 from bot.services.service_window import Window, active_since
@@ -218,13 +219,15 @@ class Sender:
         if not openids:
             return {}
         found: dict[str, list[dt.datetime]] = {openid: [] for openid in openids}
-        rows = conn.execute(select(T.c.id, T.c.openid, T.c.status, T.c.sent_at).where(
+        rows = conn.execute(select(T.c.id, T.c.openid, T.c.status, T.c.sent_at, T.c.payload).where(
             T.c.openid.in_(openids),
             or_(and_(T.c.status == DeliveryStatus.SENT, T.c.channel == "custom", T.c.sent_at >= active_since(now)),
                 T.c.status == DeliveryStatus.SENDING)))
         for row in rows:
             if row.id not in claimed:
-                found[row.openid].append(row.sent_at if row.status == DeliveryStatus.SENT else now)
+                # A long text sent in parts spent one message of the allowance per part.
+                messages = max(1, int((row.payload or {}).get("parts_sent", 1))) if row.status == DeliveryStatus.SENT else 1
+                found[row.openid].extend([row.sent_at if row.status == DeliveryStatus.SENT else now] * messages)
         return found
 
     @staticmethod
@@ -310,13 +313,22 @@ class Sender:
         window_note = citizen.window.why_closed(now) if citizen is not None \
             else "对方从未给公众号发过消息，客服消息无法送达（只有用户发消息后的 48 小时内可以发送）"
         if citizen is not None and row.custom_allowed:
-            self.limiter.acquire()
+            parts = custom_parts(row.payload)
+            done = int(row.payload.get("parts_sent", 0))
             try:
-                self.api.send_custom(row.openid, row.payload)  # type: ignore[arg-type]
+                for number in range(done, len(parts)):
+                    self.limiter.acquire()
+                    self.api.send_custom(row.openid, parts[number])  # type: ignore[arg-type]
+                    if len(parts) > 1:
+                        done = self._save_progress(row, number + 1)
                 return Outcome(row.id, DeliveryStatus.SENT, channel="custom", sent_at=self.clock.now())
             except WeChatAPIError as exc:
                 if exc.errcode not in OUT_OF_WINDOW:
                     return self._failure(row, "custom", exc)
+                if done:  # some parts are with the citizen: the rest cannot go another way
+                    return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, channel="custom", errcode=exc.errcode,
+                                   error=f"已发出 {len(parts)} 段中的前 {done} 段；其余各段被微信拒收"
+                                         f"（{exc.errcode}：{exc.errmsg}）")
                 window_note = (f"微信拒收客服消息（{exc.errcode}：" +
                                ("已超出 48 小时时限" if exc.errcode == 45015 else "客服消息条数已用完") + "）")
         push = self.config.push
@@ -334,6 +346,16 @@ class Sender:
                 subscribe.get("data") or default_subscribe_data(row.payload, now), subscribe.get("page", "")))
         return Outcome(row.id, DeliveryStatus.UNDELIVERABLE,
                        error=f"{window_note}；本公众号没有配置模板消息或订阅通知，无法在窗口外通知")
+
+    def _save_progress(self, row: Claimed, parts_sent: int) -> int:
+        """Write how many parts of a long text have gone, before the next is sent: after a crash or a
+        retry the row goes on from there and never sends a part twice (only while this sender holds it)."""
+        payload = {**row.payload, "parts_sent": parts_sent}
+        with self.db.engine.begin() as conn:
+            conn.execute(update(T).where(T.c.id == row.id, T.c.lease_owner == self.owner,
+                                         T.c.status == DeliveryStatus.SENDING).values(payload=payload))
+        row.payload["parts_sent"] = parts_sent
+        return parts_sent
 
     def _mass(self, row: Claimed) -> Outcome:
         audience = dict(row.audience or {})
@@ -536,6 +558,13 @@ def _allot(rows: list[Any], citizens: dict[str, Recipient], sent: dict[str, list
             sent[row.openid].append(now)
             allowed.add(row.id)
     return allowed
+
+
+def custom_parts(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """A customer-service text longer than one message allows, as its parts in order; other payloads whole."""
+    if payload.get("type") != "text":
+        return [payload]
+    return [{**payload, "content": part} for part in split_text(payload["content"])]
 
 
 def summary(payload: dict[str, Any]) -> str:
