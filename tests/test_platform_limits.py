@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli import main
 from bot.models import Citizen, Delivery, DeliveryStatus
@@ -196,3 +197,21 @@ def test_the_shipped_menu_is_accepted(tmp_path: Path, fake_wechat) -> None:  # n
                             .read_text(encoding="utf-8"))
     assert main(["--config", str(write_config(tmp_path, directory, fake_wechat.base_url)), "menu", "sync"]) == 0
     assert fake_wechat.menu is not None  # the shipped menu passes every rule
+
+
+def test_each_part_counts_against_the_allowance(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+    """4 parts + 1 short message fill the 5 a user message allows; the next row is not even tried."""
+    active(bot, fake_wechat, clock)
+    queue(bot, clock, LONG)
+    Sender.from_bot(bot).drain()
+    with bot.db.session() as s:
+        for n in (1, 2):
+            enqueue(s, key=f"short-{n}", purpose="report_reply", payload=text_payload(f"第{n}条"), now=clock.now(),
+                    openid="o1")
+        s.commit()
+    calls = fake_wechat.calls["message/custom/send"]
+    Sender.from_bot(bot).drain()
+    assert fake_wechat.calls["message/custom/send"] == calls + 1 and len(received(fake_wechat)) == 5
+    with bot.db.session() as s:
+        last = s.scalar(select(Delivery).where(Delivery.key == "short-2"))
+    assert last.status == DeliveryStatus.UNDELIVERABLE and "条数已用完" in last.last_error
