@@ -26,7 +26,8 @@ from bot.services.outbox import text_payload
 ACTION_NAMES.update({"broadcast.compose": "拟写群发", "broadcast.preview": "群发预览", "broadcast.send": "群发",
                      "broadcast.cancel": "取消群发", "broadcast.refused": "群发被拒（配额）"})
 STATUS_NAMES = {BroadcastStatus.DRAFT: "草稿", BroadcastStatus.SCHEDULED: "定时待发", BroadcastStatus.QUEUED: "已排队",
-                BroadcastStatus.CANCELLED: "已取消"}
+                BroadcastStatus.CANCELLED: "已取消", BroadcastStatus.SENT: "微信确认已发出",
+                BroadcastStatus.FAILED: "群发失败"}
 OTHER_NAMES = {"cancelled": "已取消", "undeliverable": "无法送达"}
 
 
@@ -36,10 +37,13 @@ def progress_data(item: Broadcast) -> dict[str, Any]:
     finished = p.total - p.pending
     done = item.status == BroadcastStatus.CANCELLED or (item.status != BroadcastStatus.DRAFT and p.total > 0
                                                         and p.pending == 0)
-    name = "已发完" if done and item.status != BroadcastStatus.CANCELLED else STATUS_NAMES.get(item.status, item.status)
+    settled = item.status in (BroadcastStatus.CANCELLED, BroadcastStatus.SENT, BroadcastStatus.FAILED)
+    name = "已发完" if done and not settled else STATUS_NAMES.get(item.status, item.status)
+    wechat = [{**w, "status_name": broadcasts.describe_mass_status(str(w.get("status", "")))} for w in p.wechat]
     return {"id": item.id, "status": item.status, "status_name": name,
             "total": p.total, "sent": p.sent, "failed": p.failed, "pending": p.pending,
-            "other": {OTHER_NAMES.get(k, k): v for k, v in p.other.items()}, "wechat": p.wechat,
+            "other": {OTHER_NAMES.get(k, k): v for k, v in p.other.items()}, "wechat": wechat,
+            "reasons": list(p.reasons),
             "percent": round(100 * finished / p.total) if p.total else 0,
             "sent_percent": round(100 * p.sent / p.total) if p.total else 0,
             "failed_percent": round(100 * p.failed / p.total) if p.total else 0, "done": done}

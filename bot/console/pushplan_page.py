@@ -59,12 +59,15 @@ def push_plan() -> str:
         jobs.append({"job": job, "name": JOB_NAMES.get(job.id, job.id), "trigger": trigger_text(job),
                      "next": next_run, "exact": exact, "pause": pauses.get(schedule.job_key(job.id))})
     plan = current_bot().content.pushes
-    queued = dict(session.execute(select(Delivery.key, Delivery.status).where(
-        Delivery.key.in_([i.key for i in plan.items]))).all())
+    found = session.execute(select(Delivery.key, Delivery.status, Delivery.last_error).where(
+        Delivery.key.in_([i.key for i in plan.items]))).all()
+    queued = {key: status for key, status, _ in found}
+    reasons = {key: error for key, status, error in found if status == "failed" and error}
     content = current_bot().content
     items = [{"item": i, "kind": KINDS.get(i.kind, i.kind), "pause": pauses.get(i.key),
               "audience": broadcasts.describe_audience(i.audience, content),
               "delivery": DELIVERY_NAMES.get(queued[i.key], queued[i.key]) if i.key in queued else None,
+              "reason": reasons.get(i.key),
               "past": i.when < moment} for i in plan.items]
     return render_template("console/pushplan.html", jobs=jobs, items=items, moment=moment,
                            from_store=bool(stored))

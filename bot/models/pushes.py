@@ -16,6 +16,8 @@ class BroadcastStatus:
     SCHEDULED = "scheduled"    # queued in the outbox for a later moment
     QUEUED = "queued"          # in the outbox, due now
     CANCELLED = "cancelled"
+    SENT = "sent"              # WeChat's MASSSENDJOBFINISH said "send success"
+    FAILED = "failed"          # WeChat's MASSSENDJOBFINISH said "send fail" / "err(...)": nobody got it
 
 
 class Broadcast(Base):

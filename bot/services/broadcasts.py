@@ -43,6 +43,7 @@ class Progress:
     pending: int
     other: dict[str, int]
     wechat: list[dict[str, Any]]   # MASSSENDJOBFINISH counts, once WeChat reports them
+    reasons: tuple[str, ...] = ()  # why deliveries failed (e.g. the job WeChat refused), for staff
 
 
 def parse_audience(text: str, content: Any) -> dict[str, Any]:
@@ -251,22 +252,62 @@ def progress(session: Session, broadcast_id: int) -> Progress:
         _deliveries_of(broadcast.id)).group_by(Delivery.status)).all())
     reports = [r for r in session.scalars(select(Delivery.result).where(
         _deliveries_of(broadcast.id), Delivery.openid.is_(None))) if r]
+    reasons = tuple(dict.fromkeys(r for r in session.scalars(select(Delivery.last_error).where(
+        _deliveries_of(broadcast.id), Delivery.status == DeliveryStatus.FAILED).limit(20)) if r))
     return Progress(
         total=sum(counts.values()), sent=counts.pop(DeliveryStatus.SENT, 0), failed=counts.pop(DeliveryStatus.FAILED, 0),
         pending=counts.pop(DeliveryStatus.PENDING, 0) + counts.pop(DeliveryStatus.SENDING, 0),
-        other=counts, wechat=reports)
+        other=counts, wechat=reports, reasons=reasons)
 
 
 def listing(session: Session, limit: int = 50) -> list[Broadcast]:
     return list(session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
 
 
+# MASSSENDJOBFINISH Status values (Batch Sends, doc/service/guide/product/message/Batch_Sends.html,
+# "4、事件推送群发结果"): "send success", "send fail", or err(code) for a job refused in review,
+# by the originality check, or (API 群发保护) by the account's administrator.
+MASS_SUCCESS = "send success"
+MASS_STATUS_NAMES = {
+    "send success": "发送成功", "send fail": "发送失败",
+    "err(10001)": "审核未通过：涉嫌广告", "err(20001)": "审核未通过：涉嫌政治", "err(20004)": "审核未通过：涉嫌社会",
+    "err(20002)": "审核未通过：涉嫌色情", "err(20006)": "审核未通过：涉嫌违法犯罪", "err(20008)": "审核未通过：涉嫌欺诈",
+    "err(20013)": "审核未通过：涉嫌版权", "err(22000)": "审核未通过：涉嫌互推（互相宣传）",
+    "err(21000)": "审核未通过：涉嫌其他",
+    "err(30001)": "原创校验出现系统错误，且设置了“被判为转载就不群发”",
+    "err(30002)": "原创校验判定为不能群发", "err(30003)": "原创校验判定为转载，且设置了“被判为转载就不群发”",
+    "err(40001)": "公众号管理员拒绝了这次群发（API 群发保护）",
+    "err(40002)": "公众号管理员 30 分钟内没有确认，群发已取消（API 群发保护）",
+}
+
+
+def describe_mass_status(status: str) -> str:
+    """WeChat's Status of a finished mass job, for staff."""
+    normalised = status.strip().lower().replace(" ", "") if status.strip().lower().startswith("err") else status.strip()
+    return MASS_STATUS_NAMES.get(normalised) or (f"微信报告失败：{status}" if status else "微信未说明结果")
+
+
 def record_job_finish(session: Session, msg_id: str, report: dict[str, Any]) -> bool:
-    """WeChat's MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH for the delivery with this msg id."""
+    """WeChat's MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH for the delivery with this msg id. A mass job
+    that WeChat says failed makes its delivery (and its broadcast) failed, with the reason."""
     if not msg_id:
         return False
     delivery = session.scalar(select(Delivery).where(Delivery.wechat_msg_id == str(msg_id)))
     if delivery is None:
         return False
     delivery.result = {**(delivery.result or {}), **report}
+    if report.get("event") == "masssendjobfinish":
+        _record_mass_outcome(session, delivery, str(report.get("status", "")))
     return True
+
+
+def _record_mass_outcome(session: Session, delivery: Delivery, status: str) -> None:
+    succeeded = status.strip() == MASS_SUCCESS
+    if not succeeded:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = f"微信群发失败：{describe_mass_status(status)}（{status}）"
+    broadcast_id = delivery.key.removeprefix("broadcast:")
+    if delivery.purpose == "broadcast" and broadcast_id.isdigit():
+        broadcast = session.get(Broadcast, int(broadcast_id))
+        if broadcast is not None and broadcast.status != BroadcastStatus.CANCELLED:
+            broadcast.status = BroadcastStatus.SENT if succeeded else BroadcastStatus.FAILED

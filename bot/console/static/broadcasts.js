@@ -43,7 +43,7 @@
   function wechat(p) {
     return p.wechat.map(function (w) {
       return "微信统计：目标 " + w.total + "，过滤后 " + w.filter + "，成功 " + w.sent + "，失败 " + w.error +
-        "（" + w.status + "）";
+        "（" + (w.status_name || w.status) + "）";
     }).join("；");
   }
 
@@ -59,6 +59,8 @@
         bar.setAttribute("data-percent", p.percent);
         cell.querySelector("[data-field=counts]").textContent = describe(p);
         cell.querySelector("[data-field=wechat]").textContent = wechat(p);
+        var reasons = cell.querySelector("[data-field=reasons]");
+        if (reasons) { reasons.textContent = (p.reasons || []).join("；"); }
         row.querySelector("[data-field=status_name]").textContent = p.status_name;
         // Done means every delivery is final; WeChat's own counts may still arrive, so keep asking a while.
         if (!p.done || (p.wechat.length === 0 && !cell.hasAttribute("data-waited"))) {
