@@ -138,3 +138,26 @@ def test_push_plan_pause_and_resume(app, live_server, page, screenshot) -> None:
     screenshot(page, "console-push-plan")
     page.locator("tr[data-job=overdue_reports] button", has_text="恢复").click()
     page.wait_for_selector("tr[data-job=overdue_reports][data-paused='0']")
+
+
+def test_a_reply_outside_the_window_shows_undeliverable_on_the_report_page(app, live_server, page, screenshot,
+                                                                           fake_wechat, clock) -> None:  # noqa: ANN001
+    citizen = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_late")
+    ticket, _ = file_report(citizen)
+    fake_wechat.record_interaction("o_late")
+    clock.advance(hours=49)  # the reporter's 48 hours are over; no template is configured
+    add_staff(app, "li", "reviewer")
+    log_in(page, live_server, "li")
+    page.goto(f"{live_server}/console/reports/{ticket}")
+    page.fill("#reply-form textarea[name=text]", "已转交消防大队核查")
+    page.click("#reply-form button")
+    page.wait_for_selector(".flash-error:has-text('给举报人的通知无法送达')")
+    assert f"查询 {ticket}" in page.locator(".flash-error").inner_text()
+    assert Sender.from_bot(app.extensions["bot"]).drain() == 1
+    page.reload()
+    cell = page.locator("#history tr[data-kind=reply] td").last
+    assert cell.locator("[data-notice-state=undeliverable]").inner_text() == "无法送达"
+    assert "已超过 48 小时" in cell.inner_text() and "没有配置模板消息" in cell.inner_text()
+    assert f"查询 {ticket}" in page.locator("#unreachable").inner_text()
+    screenshot(page, "console-report-undeliverable")
+    assert fake_wechat.sent_to("o_late") == []
