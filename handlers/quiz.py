@@ -64,6 +64,7 @@ TEXTS = {
     "mine_line": "{when}  {score}/{total}题  {time}  {status}",
     "mine_none": "您还没有答题记录。发送 答题 参加竞猜！",
     "mine_prize": "🎁 {title}：{prize}（{status}）",
+    "mine_draw": "🎫 抽奖「{title}」：您的抽奖编号 {pseudonym}（可在公布的抽奖名单中核对）",
     "claim_none": "您目前没有待领取的奖品。中奖后会收到通知，再发送 领奖 登记。",
     "claim_expired": "您的奖品已超过领取期限（中奖后{days}天内），无法再领取。",
     "claim_done": "您的领奖信息已登记，工作人员会尽快联系您发放奖品。",
@@ -439,6 +440,8 @@ def show_mine(msg: Inbound, ctx: Context) -> str:
                           status=_status_word(rnd)))
     for prize, draw in claims.prizes_of(ctx.session, msg.openid):
         lines.append(text("mine_prize", title=draw.title, prize=draw.prize, status=PRIZE_WORDS[prize.status]))
+    for draw, pseudonym in draws.pseudonyms_of(ctx.session, msg.openid)[:3]:
+        lines.append(text("mine_draw", title=draw.title, pseudonym=pseudonym))
     return "\n".join(lines)
 
 

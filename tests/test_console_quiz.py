@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.clock import shanghai
 from bot.models import AuditEntry, Delivery
 from bot.models.quiz import QuizAnswer, QuizBest, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
-from bot.services.quiz import claims
+from bot.services.quiz import claims, draws
 from bot.services.reports.identity import vault_for
 from tests.console import ConsoleClient, add_staff, figures
 
@@ -286,7 +286,7 @@ def test_create_shows_the_commitment_then_reveal_and_verify(app, entrants) -> No
     assert created.after["commitment"] == draw.commitment and draw.seed not in str(created.after)
 
     before = console.get(f"/console/quiz/draws/{draw_id}/verify").get_data(as_text=True)
-    assert checks(before) == {"entries": "1", "digest": "1"} and "参与名单核验通过" in before
+    assert checks(before) == {"entries": "1", "digest": "1", "pseudonyms": "1"} and "参与名单核验通过" in before
     assert draw.seed not in before
 
     console.post(f"/console/quiz/draws/{draw_id}/reveal", {"beacon": " 3D 123 "})
@@ -307,8 +307,8 @@ def test_create_shows_the_commitment_then_reveal_and_verify(app, entrants) -> No
     assert sorted(revealed.after["prizes"]) == sorted(p.id for p in prizes)
 
     after = console.get(f"/console/quiz/draws/{draw_id}/verify").get_data(as_text=True)
-    assert checks(after) == {"entries": "1", "digest": "1", "commitment": "1", "winners": "1"}
-    assert 'data-ok="1"' in after and "核验通过：全部 4 项检查都通过了" in after
+    assert checks(after) == {"entries": "1", "digest": "1", "pseudonyms": "1", "commitment": "1", "winners": "1"}
+    assert 'data-ok="1"' in after and "核验通过：全部 5 项检查都通过了" in after
 
     console.post(f"/console/quiz/draws/{draw_id}/reveal", {"beacon": "another"})
     again = console.get(f"/console/quiz/draws/{draw_id}").get_data(as_text=True)
@@ -327,10 +327,13 @@ def test_tampering_shows_in_the_verification_and_stops_a_reveal(app, entrants) -
                         .values(openid="o_smuggled"))
         session.commit()
     html = console.get(f"/console/quiz/draws/{first}/verify").get_data(as_text=True)
-    assert 'data-ok="0"' in html and "核验未通过" in html and checks(html) == {"entries": "1", "digest": "0"}
+    # The digest covers the published pseudonyms; the openid swapped in behind one is caught by
+    # the pseudonym check (staff's, with the identity key).
+    assert 'data-ok="0"' in html and "核验未通过" in html
+    assert checks(html) == {"entries": "1", "digest": "1", "pseudonyms": "0"}
     console.post(f"/console/quiz/draws/{first}/reveal")
     page = console.get(f"/console/quiz/draws/{first}").get_data(as_text=True)
-    assert "存储的参与名单与公布的名单摘要不一致，已停止开奖" in page
+    assert "存储的参与人与公布的抽奖编号不一致（编号背后的人被调换了），已停止开奖" in page
     assert stored_draw(app, first).status == "committed"
 
     console.post(f"/console/quiz/draws/{second}/reveal")
@@ -338,7 +341,7 @@ def test_tampering_shows_in_the_verification_and_stops_a_reveal(app, entrants) -
         session.execute(sa.update(QuizPrize).where(QuizPrize.draw_id == second).values(openid="o_friend"))
         session.commit()
     html = console.get(f"/console/quiz/draws/{second}/verify").get_data(as_text=True)
-    assert checks(html) == {"entries": "1", "digest": "1", "commitment": "1", "winners": "0"}
+    assert checks(html) == {"entries": "1", "digest": "1", "pseudonyms": "1", "commitment": "1", "winners": "0"}
     assert 'data-ok="0"' in html and "请暂停公布和发奖" in html
 
 
@@ -446,7 +449,9 @@ def test_entries_download_is_the_published_list(app, entrants) -> None:  # noqa:
     response = console.post(f"/console/quiz/draws/{draw_id}/entries")
     assert response.headers["Content-Disposition"] == f"attachment; filename=draw-{draw_id}-entries.txt"
     lines = response.get_data(as_text=True).split("\n")
-    assert lines == ["0\to_a\t2021-06-01", "1\to_b\t2021-06-01", "2\to_c\t2021-06-01", "3\to_a\t2021-06-02"]
+    # Each person by their keyed pseudonym (the same for both of o_a's entries), never the openid.
+    a, b, c = (draws.pseudonym_of(vault_for(app.extensions["bot"].config), draw_id, o) for o in ("o_a", "o_b", "o_c"))
+    assert lines == [f"0\t{a}\t2021-06-01", f"1\t{b}\t2021-06-01", f"2\t{c}\t2021-06-01", f"3\t{a}\t2021-06-02"]
     assert hashlib.sha256("\n".join(lines).encode()).hexdigest() == stored_draw(app, draw_id).list_digest
     assert audits(app)[-1].action == "quiz.draw.entries"
 

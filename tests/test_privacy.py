@@ -21,7 +21,7 @@ from bot import create_app
 from bot.migrate import alembic_config
 from bot.models import Citizen as CitizenRow
 from bot.models import Delivery, ReportPhoto
-from bot.models.quiz import QuizAnswer, QuizRound
+from bot.models.quiz import QuizAnswer, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
 from bot.observability import configure_logging
 from bot.sender import Sender
 from bot.server import gunicorn_options
@@ -30,6 +30,7 @@ from bot.services.reports import evidence, staff
 from bot.services.reports.identity import vault_of
 from bot.store import MemoryStore, RedisStore
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, redis_store
+from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
 from tests.reports_helpers import file_report
 from tests.wechat import Citizen, WeChatServer
@@ -37,6 +38,7 @@ from tests.wechat import Citizen, WeChatServer
 IDENTITY_KEY = "identity-key-for-the-privacy-tests-0123456789"
 APP_SECRET = "test-app-secret"  # the fake's (tests/conftest.py)
 NAME, PHONE = "王小明", "13912345678"
+JUNE1 = dt.date(2021, 6, 1)
 REPORTER_NAME, REPORTER_PHONE = "张三", "13800138000"
 
 
@@ -198,8 +200,8 @@ def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_pat
     with bot.db.session() as s:
         day = (clock.now() - dt.timedelta(days=1)).date()
         draw = draws.create_draw(s, bot.config.quiz, title="周抽奖", prize="灭火器一具", winners=1,
-                                 period_start=day, period_end=day, by="staff", now=clock.now())
-        draws.reveal_draw(s, bot.config.quiz, draw.id, by="staff", now=clock.now())
+                                 period_start=day, period_end=day, by="staff", now=clock.now(), vault=vault_of(bot))
+        draws.reveal_draw(s, bot.config.quiz, draw.id, by="staff", now=clock.now(), vault=vault_of(bot))
         s.commit()
     fake.record_interaction(citizen.openid)
     assert Sender.from_bot(bot).drain() >= 2
@@ -317,3 +319,88 @@ def test_a_retry_still_gets_the_first_reply_from_its_sealed_copy(store_app, scan
     retry = citizen.resend_last().text  # WeChat's retry of 确认, answered from the kept reply
     assert ticket in retry and code in retry
     assert not [text for text in server.seen if code in text]
+
+
+# --- 9. published draw lists -------------------------------------------------------------------
+
+def test_the_published_draw_list_names_no_openid_and_each_winner_finds_their_number(app, citizens, bot,
+                                                                                   clock) -> None:  # noqa: ANN001
+    people = [citizens(f"oPRIV_draw_{i}_" + uuid.uuid4().hex[:12]) for i in range(4)]
+    for person in people:
+        play_round(person, bot, clock)
+    clock.advance(days=1)
+    console = ConsoleClient(app.test_client())
+    add_staff(app, "drawer", "admin")
+    assert console.login("drawer").status_code == 302
+    created = console.post("/console/quiz/draws/create", {"title": "第一周抽奖", "prize": "灭火器", "winners": "2",
+                                                           "start": "2021-06-01", "end": "2021-06-01"})
+    draw_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    console.post(f"/console/quiz/draws/{draw_id}/reveal", {"beacon": "3D 123"})
+    published = console.post(f"/console/quiz/draws/{draw_id}/entries").get_data(as_text=True)
+    lines = [line.split("\t") for line in published.split("\n")]
+    assert len(lines) == 4
+    # The attack: the published list against the citizens table (and its unkeyed hashes).
+    with bot.db.session() as s:
+        openids = list(s.scalars(sa.select(CitizenRow.openid)))
+        draw = s.get(QuizDraw, draw_id)
+        prizes = list(s.scalars(sa.select(QuizPrize).where(QuizPrize.draw_id == draw_id).order_by(QuizPrize.pick_order)))
+        notices = {d.openid: d.payload["content"] for d in s.scalars(sa.select(Delivery).where(
+            Delivery.purpose == "quiz_prize"))}
+    assert [o for o in openids if o in published] == []
+    hashed = {h(x.encode()).hexdigest()[:16] for o in openids for x in (o, f"{draw_id}:{o}")
+              for h in (hashlib.sha256, hashlib.md5, hashlib.sha1)}
+    assert not hashed & {name for _, name, _ in lines}
+    # Anyone recomputes the winners from the published list, the seed and the beacon.
+    assert hashlib.sha256(published.encode()).hexdigest() == draw.list_digest
+    positions = draws.pick_winners([name for _, name, _ in lines], draw.seed, draw.list_digest, "3D 123", 2)
+    assert positions == [p.entry_position for p in prizes]
+    # Each winner was told their number, finds it at their winning place, and sees it in 我的成绩.
+    for prize in prizes:
+        number = lines[prize.entry_position][1]
+        assert f"抽奖编号是 {number}" in notices[prize.openid]
+        winner = next(p for p in people if p.openid == prize.openid)
+        assert number in winner.says("我的成绩")
+    loser = next(p for p in people if p.openid not in {prize.openid for prize in prizes})
+    assert any(name in loser.says("我的成绩") for _, name, _ in lines)
+
+
+def test_an_entrant_swapped_behind_a_pseudonym_is_caught(players_of_one_day, bot, clock) -> None:  # noqa: ANN001
+    vault = vault_of(bot)
+    with bot.db.session() as s:
+        draw = draws.create_draw(s, bot.config.quiz, title="t", prize="p", winners=1, period_start=JUNE1,
+                                 period_end=JUNE1, by="a", now=clock.now(), vault=vault)
+        s.execute(sa.update(QuizDrawEntry).where(QuizDrawEntry.draw_id == draw.id, QuizDrawEntry.position == 0)
+                  .values(openid="o_smuggled"))
+        s.expire_all()
+        verification = draws.verify_draw(s, draw.id, vault)
+        assert not verification.ok and [c.name for c in verification.checks if not c.passed] == ["pseudonyms"]
+        assert draws.verify_draw(s, draw.id).ok  # the public check cannot see behind the pseudonyms
+        with pytest.raises(draws.DrawError, match="no longer matches their published pseudonym"):
+            draws.reveal_draw(s, bot.config.quiz, draw.id, by="a", now=clock.now(), vault=vault)
+
+
+def test_a_draw_from_before_pseudonyms_still_verifies_and_publishes_none(players_of_one_day, bot, clock) -> None:  # noqa: ANN001
+    vault = vault_of(bot)
+    with bot.db.session() as s:
+        draw = draws.create_draw(s, bot.config.quiz, title="t", prize="p", winners=1, period_start=JUNE1,
+                                 period_end=JUNE1, by="a", now=clock.now(), vault=vault)
+        # As migration 0014 leaves a draw created before it: openids in the list, no pseudonyms.
+        s.execute(sa.update(QuizDrawEntry).where(QuizDrawEntry.draw_id == draw.id).values(pseudonym=None))
+        s.expire_all()
+        draw.list_digest = draws.list_digest(draws.entries_of(s, draw.id))
+        s.flush()
+        draws.reveal_draw(s, bot.config.quiz, draw.id, by="a", now=clock.now(), vault=vault)
+        assert draws.verify_draw(s, draw.id, vault).ok
+        published = draws.published_list(vault, s, draw.id)
+        assert not [p.openid for p in players_of_one_day if p.openid in published]
+        assert len(published.split("\n")) == len(players_of_one_day)
+        s.rollback()
+
+
+@pytest.fixture
+def players_of_one_day(citizens, bot, clock):  # noqa: ANN001, ANN201
+    people = [citizens(f"oPRIV_day_{i}") for i in range(3)]
+    for person in people:
+        play_round(person, bot, clock)
+    clock.advance(days=1)
+    return people

@@ -50,6 +50,7 @@ ENTRY_PER = {"day": "每人每天最多一次", "campaign": "整个活动每人�
 CHECK_NAMES = {
     "entries": "参与名单的条数与创建时公布的一致",
     "digest": "参与名单与创建时公布的名单摘要一致（名单没有被改动）",
+    "pseudonyms": "名单中每个抽奖编号都对应原参与人（编号背后的人没有被调换）",
     "commitment": "开奖公布的种子与开奖前公布的承诺值相符（种子不是事后挑选的）",
     "winners": "用种子、名单和公开随机数重新计算出的中奖人与记录的中奖人一致",
 }
@@ -88,6 +89,9 @@ REFUSALS: tuple[tuple[re.Pattern[str], Translation], ...] = tuple((re.compile(p)
      "第 {0} 号抽奖已于 {1} 由 {2} 开奖，结果不可更改，不能再次开奖。"),
     (r"draw #(\d+): the stored list no longer matches its published digest",
      "第 {0} 号抽奖存储的参与名单与公布的名单摘要不一致，已停止开奖。请联系技术人员核查。"),
+    (r"draw #(\d+): a stored entrant no longer matches their published pseudonym",
+     "第 {0} 号抽奖存储的参与人与公布的抽奖编号不一致（编号背后的人被调换了），已停止开奖。请联系技术人员核查。"),
+    (r"two entrants got the same pseudonym; create the draw again", "两位参与人的抽奖编号相同（极少见），请重新创建抽奖。"),
     (r"prize #(\d+) is (\w+), only a claimed prize can be delivered",
      lambda _id, status: f"这份奖品的状态是“{PRIZE_STATUS.get(status, status)}”：只有中奖人已登记姓名和手机号的奖品"
                          "才能标记为已发放。"),
@@ -301,7 +305,7 @@ def quiz_draw_create() -> Response:
                                  prize=form.get("prize", ""), winners=parse_winners(form.get("winners", "")),
                                  period_start=parse_day(form.get("start", ""), "开始日期"),
                                  period_end=parse_day(form.get("end", ""), "结束日期"),
-                                 by=current_user.username, now=now())
+                                 by=current_user.username, now=now(), vault=vault_of(current_bot()))
     except (InputError, draws.DrawError) as exc:
         session.rollback()
         flash(f"未创建抽奖：{refusal_text(exc)}", "error")
@@ -339,7 +343,7 @@ def quiz_draw(draw_id: int) -> str:
 
 @route("/quiz/draws/<int:draw_id>/verify", action="view_quiz")
 def quiz_draw_verify(draw_id: int) -> str:
-    return render_draw(draw_id, draws.verify_draw(db(), _draw(draw_id).id))
+    return render_draw(draw_id, draws.verify_draw(db(), _draw(draw_id).id, vault_of(current_bot())))
 
 
 @route("/quiz/draws/<int:draw_id>/reveal", action="manage_draws", methods=["POST"])
@@ -351,6 +355,7 @@ def quiz_draw_reveal(draw_id: int) -> Response:
     beacon = request.form.get("beacon", "").strip()
     try:
         prizes = draws.reveal_draw(session, current_bot().config.quiz, draw.id, by=current_user.username, now=now(),
+                                   vault=vault_of(current_bot()),
                                    beacon=beacon)
     except draws.DrawError as exc:
         session.rollback()
@@ -368,7 +373,7 @@ def quiz_draw_entries(draw_id: int) -> Response:
     """The frozen list as published (one line per entry), for anyone to check the digest and the winners.
     A POST with the CSRF token: the download writes an audit row."""
     draw = _draw(draw_id)
-    text = draws.canonical_list(draws.entries_of(db(), draw.id))
+    text = draws.published_list(vault_of(current_bot()), db(), draw.id)
     record("quiz.draw.entries", f"draw:{draw.id}", None, {"entries": draw.entry_count})
     db().commit()
     response = Response(text, mimetype="text/plain; charset=utf-8")

@@ -112,6 +112,8 @@ class QuizDrawEntry(Base):
     draw_id: Mapped[int] = mapped_column(ForeignKey("quiz_draws.id"))
     position: Mapped[int]  # 0-based place in the frozen list
     openid: Mapped[str] = mapped_column(String(64))
+    # Who the entry is in the published list (draws.pseudonym_of); None in draws from before them.
+    pseudonym: Mapped[str | None] = mapped_column(String(16))
     day: Mapped[dt.date] = mapped_column(Date)
     round_id: Mapped[int] = mapped_column(ForeignKey("quiz_rounds.id"))
 

@@ -7,8 +7,13 @@
 3. `reveal_draw` publishes the seed and fixes the winners, once; a revealed draw cannot be re-run.
 4. `verify_draw` (and `pick_winners` on a published list) recomputes everything.
 
-Canonical list: one line per entry, `"{position}\\t{openid}\\t{day}"` (position from 0, day as
+Canonical list: one line per entry, `"{position}\\t{pseudonym}\\t{day}"` (position from 0, day as
 YYYY-MM-DD), lines joined by "\\n", UTF-8; `list_digest` = SHA-256 hex of that text.
+Pseudonym: the first 16 hex digits of HMAC-SHA256 under a key derived from the identity key (its own
+label) of f"{draw id}:{openid}": one per person per draw, shown to that person in the chat (the
+winner's notice, 我的成绩) so they can find their entries in the published list; without the key
+it cannot be turned back into an openid, nor matched across draws. Draws created before pseudonyms
+(their stored entries have none) keep the openid in that place, as their digest was published.
 
 Winners (`pick_winners`):
   key = HMAC-SHA256(key=seed (ASCII), msg="smb-quiz-draw|" + list_digest + "|" + beacon (UTF-8))
@@ -36,8 +41,10 @@ from bot.config import QuizConfig
 from bot.models.quiz import DrawStatus, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound, RoundStatus
 from bot.services import outbox
 from bot.services.quiz.rounds import campaign_day
+from bot.services.reports.identity import IdentityVault
 
 DOMAIN = "smb-quiz-draw"
+PSEUDONYM_TAG = "quiz/draw-entry"  # the vault's purpose for entry pseudonyms
 
 
 class DrawError(Exception):
@@ -49,6 +56,16 @@ class Entry:
     openid: str
     day: dt.date
     round_id: int
+    pseudonym: str | None = None
+
+    @property
+    def listed(self) -> str:
+        """Who the entry is in the published list: the pseudonym (the openid in older draws)."""
+        return self.pseudonym or self.openid
+
+
+def pseudonym_of(vault: IdentityVault, draw_id: int, openid: str) -> str:
+    return vault.keyed_tag(PSEUDONYM_TAG, f"{draw_id}:{openid}")[:16]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +126,7 @@ def eligible_entries(session: Session, cfg: QuizConfig, period_start: dt.date, p
 
 
 def canonical_list(entries: Sequence[Entry]) -> str:
-    return "\n".join(f"{i}\t{e.openid}\t{e.day.isoformat()}" for i, e in enumerate(entries))
+    return "\n".join(f"{i}\t{e.listed}\t{e.day.isoformat()}" for i, e in enumerate(entries))
 
 
 def list_digest(entries: Sequence[Entry]) -> str:
@@ -131,7 +148,8 @@ def _uniform(key: bytes, m: int, i: int) -> int:
 
 
 def pick_winners(openids: Sequence[str], seed: str, digest: str, beacon: str, wanted: int) -> list[int]:
-    """Winning positions in pick order (see the module docstring for the exact algorithm)."""
+    """Winning positions in pick order (see the module docstring for the exact algorithm).
+    `openids`: who each entry is, as the published list names them (`Entry.listed`)."""
     key = hmac.new(seed.encode("ascii"), f"{DOMAIN}|{digest}|{beacon}".encode(), hashlib.sha256).digest()
     n = len(openids)
     order = list(range(n))
@@ -149,7 +167,8 @@ def pick_winners(openids: Sequence[str], seed: str, digest: str, beacon: str, wa
 
 
 def create_draw(session: Session, cfg: QuizConfig, *, title: str, prize: str, winners: int,
-                period_start: dt.date, period_end: dt.date, by: str, now: dt.datetime) -> QuizDraw:
+                period_start: dt.date, period_end: dt.date, by: str, now: dt.datetime,
+                vault: IdentityVault) -> QuizDraw:
     """Freeze the eligible list and publish the commitment. The period must be over."""
     _check_text("title", title, QuizDraw.title)
     _check_text("prize", prize, QuizDraw.prize)
@@ -172,15 +191,27 @@ def create_draw(session: Session, cfg: QuizConfig, *, title: str, prize: str, wi
     seed = secrets.token_hex(32)
     draw = QuizDraw(title=title.strip(), prize=prize.strip(), winners_wanted=winners, period_start=period_start,
                     period_end=period_end, entry_per=cfg.draw_entry_per, eligibility=cfg.draw_eligibility,
-                    entry_count=len(entries), list_digest=list_digest(entries), commitment=commitment_of(seed),
+                    entry_count=len(entries), list_digest="", commitment=commitment_of(seed),
                     seed=seed, status=DrawStatus.COMMITTED, created_at=now, created_by=by.strip())
     session.add(draw)
-    session.flush()
+    session.flush()  # the draw's id is part of each pseudonym
+    entries = with_pseudonyms(vault, draw.id, entries)
+    draw.list_digest = list_digest(entries)
     session.execute(insert(QuizDrawEntry), [
-        {"draw_id": draw.id, "position": i, "openid": e.openid, "day": e.day, "round_id": e.round_id}
-        for i, e in enumerate(entries)])
+        {"draw_id": draw.id, "position": i, "openid": e.openid, "pseudonym": e.pseudonym, "day": e.day,
+         "round_id": e.round_id} for i, e in enumerate(entries)])
     session.flush()
     return draw
+
+
+def with_pseudonyms(vault: IdentityVault, draw_id: int, entries: Sequence[Entry]) -> list[Entry]:
+    """The entries with their pseudonyms; refused if two people would share one (one prize per
+    person is decided on the published names, so they must tell people apart: at 64 bits this
+    needs billions of entries to happen by chance)."""
+    named = [dataclasses.replace(e, pseudonym=pseudonym_of(vault, draw_id, e.openid)) for e in entries]
+    if len({e.pseudonym for e in named}) != len({e.openid for e in named}):
+        raise DrawError("two entrants got the same pseudonym; create the draw again")
+    return named
 
 
 def _check_text(what: str, value: str, column: Any) -> None:
@@ -196,9 +227,29 @@ def _check_length(what: str, value: str, column: Any) -> None:
 
 
 def entries_of(session: Session, draw_id: int) -> list[Entry]:
-    rows = session.execute(select(QuizDrawEntry.openid, QuizDrawEntry.day, QuizDrawEntry.round_id)
+    rows = session.execute(select(QuizDrawEntry.openid, QuizDrawEntry.day, QuizDrawEntry.round_id,
+                                  QuizDrawEntry.pseudonym)
                            .where(QuizDrawEntry.draw_id == draw_id).order_by(QuizDrawEntry.position))
-    return [Entry(openid, day, round_id) for openid, day, round_id in rows]
+    return [Entry(openid, day, round_id, pseudonym) for openid, day, round_id, pseudonym in rows]
+
+
+def published_list(vault: IdentityVault, session: Session, draw_id: int) -> str:
+    """The list to publish: the canonical list. A draw from before pseudonyms stored openids in
+    it, which are not published: its list is given with pseudonyms computed now (its published
+    digest was over the openids, so that digest can be checked only by `verify_draw`)."""
+    entries = entries_of(session, draw_id)
+    if entries and entries[0].pseudonym is None:
+        entries = with_pseudonyms(vault, draw_id, entries)
+    return canonical_list(entries)
+
+
+def pseudonyms_of(session: Session, openid: str) -> list[tuple[QuizDraw, str]]:
+    """The draws a citizen is entered in, with their pseudonym in each (newest first); older draws
+    without pseudonyms are left out."""
+    rows = session.execute(select(QuizDraw, QuizDrawEntry.pseudonym).join(QuizDrawEntry, QuizDrawEntry.draw_id == QuizDraw.id)
+                           .where(QuizDrawEntry.openid == openid, QuizDrawEntry.pseudonym.is_not(None))
+                           .distinct().order_by(QuizDraw.id.desc()))
+    return [(draw, pseudonym) for draw, pseudonym in rows]
 
 
 def _locked(session: Session, draw_id: int) -> QuizDraw:
@@ -209,7 +260,7 @@ def _locked(session: Session, draw_id: int) -> QuizDraw:
 
 
 def reveal_draw(session: Session, cfg: QuizConfig, draw_id: int, *, by: str, now: dt.datetime,
-                beacon: str = "") -> list[QuizPrize]:
+                vault: IdentityVault, beacon: str = "") -> list[QuizPrize]:
     """Publish the seed, fix the winners and queue their notices. Only once per draw."""
     draw = _locked(session, draw_id)
     if draw.status != DrawStatus.COMMITTED:
@@ -221,7 +272,10 @@ def reveal_draw(session: Session, cfg: QuizConfig, draw_id: int, *, by: str, now
     entries = entries_of(session, draw.id)
     if list_digest(entries) != draw.list_digest:
         raise DrawError(f"draw #{draw.id}: the stored list no longer matches its published digest")
-    positions = pick_winners([e.openid for e in entries], draw.seed, draw.list_digest, beacon, draw.winners_wanted)
+    if not pseudonyms_match(vault, draw.id, entries):
+        # The digest covers the published pseudonyms, not the openids behind them.
+        raise DrawError(f"draw #{draw.id}: a stored entrant no longer matches their published pseudonym")
+    positions = pick_winners([e.listed for e in entries], draw.seed, draw.list_digest, beacon, draw.winners_wanted)
     deadline = now + dt.timedelta(days=cfg.claim_days)
     prizes = []
     for order, position in enumerate(positions, start=1):
@@ -231,19 +285,27 @@ def reveal_draw(session: Session, cfg: QuizConfig, draw_id: int, *, by: str, now
         prizes.append(prize)
         outbox.enqueue(session, key=f"quiz-prize:{draw.id}:{prize.openid}", purpose="quiz_prize",
                        openid=prize.openid, now=now,
-                       payload=outbox.text_payload(winner_notice(draw, deadline)))
+                       payload=outbox.text_payload(winner_notice(draw, deadline, entries[position].pseudonym)))
     draw.status, draw.revealed_at, draw.revealed_by, draw.beacon = DrawStatus.REVEALED, now, by.strip(), beacon
     session.flush()
     return prizes
 
 
-def winner_notice(draw: QuizDraw, deadline: dt.datetime) -> str:
-    return (f"恭喜！您在「{draw.title}」抽奖中获得：{draw.prize}。"
+def winner_notice(draw: QuizDraw, deadline: dt.datetime, pseudonym: str | None = None) -> str:
+    number = f"您的抽奖编号是 {pseudonym}，可在公布的抽奖名单中核对。" if pseudonym else ""
+    return (f"恭喜！您在「{draw.title}」抽奖中获得：{draw.prize}。{number}"
             f"请在{deadline:%m月%d日%H:%M}前向本公众号发送 领奖，登记姓名和手机号，逾期视为放弃。")
 
 
-def verify_draw(session: Session, draw_id: int) -> Verification:
-    """Recompute the digest, the commitment and the winners from what is stored."""
+def pseudonyms_match(vault: IdentityVault, draw_id: int, entries: Sequence[Entry]) -> bool:
+    """Each stored entrant is the one their published pseudonym names (older draws have none)."""
+    return all(e.pseudonym is None or hmac.compare_digest(pseudonym_of(vault, draw_id, e.openid), e.pseudonym)
+               for e in entries)
+
+
+def verify_draw(session: Session, draw_id: int, vault: IdentityVault | None = None) -> Verification:
+    """Recompute the digest, the commitment and the winners from what is stored; with the identity
+    vault (staff's check, not the public's) also that each entrant matches their pseudonym."""
     draw = session.get(QuizDraw, draw_id)
     if draw is None:
         raise DrawError(f"no draw #{draw_id}")
@@ -251,12 +313,15 @@ def verify_draw(session: Session, draw_id: int) -> Verification:
     checks = [Check("entries", len(entries) == draw.entry_count,
                     f"entries: {len(entries)} stored, {draw.entry_count} published"),
               Check("digest", list_digest(entries) == draw.list_digest, f"list digest {draw.list_digest}")]
+    if vault is not None and any(e.pseudonym for e in entries):
+        checks.append(Check("pseudonyms", pseudonyms_match(vault, draw.id, entries),
+                            "each stored entrant matches the pseudonym published for them"))
     revealed = draw.status == DrawStatus.REVEALED
     recomputed: list[tuple[int, int, str]] = []
     if revealed:
         checks.append(Check("commitment", commitment_of(draw.seed) == draw.commitment,
                             f"SHA-256(seed) equals the commitment {draw.commitment}"))
-        positions = pick_winners([e.openid for e in entries], draw.seed, draw.list_digest, draw.beacon or "",
+        positions = pick_winners([e.listed for e in entries], draw.seed, draw.list_digest, draw.beacon or "",
                                  draw.winners_wanted)
         stored = list(session.scalars(select(QuizPrize).where(QuizPrize.draw_id == draw.id)
                                       .order_by(QuizPrize.pick_order)))
