@@ -7,6 +7,7 @@ uploadTempMedia (doc/service/api/material/temporary/api_uploadtempmedia): media 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -137,3 +138,15 @@ def test_the_photo_count_leaves_the_voice_out(api_app, api_bot, fake_wechat, clo
     assert "已收到第1张" in citizen.image(fake_wechat.add_media(JPEG)).text
     citizen.says("完成")
     assert "照片：1 张" in citizen.says("匿名")
+
+
+def test_a_token_pause_does_not_use_up_attempts(api_app, api_bot, fake_wechat, clock, tmp_path: Path) -> None:  # noqa: ANN001
+    report_with(citizen_of(api_app, clock), video=fake_wechat.add_media(MP4, "video/mp4"))
+    fake_wechat.set_ip_whitelist({"10.1.2.3"})
+    download(api_bot, tmp_path, clock)
+    [video] = evidence_rows(api_bot)
+    assert (video.status, video.attempts) == (PhotoStatus.PENDING, 0) and video.last_error.startswith("40164")
+    assert video.next_attempt_at == clock.now() + dt.timedelta(minutes=5)  # when the pause ends
+    fake_wechat.set_ip_whitelist(None)
+    clock.advance(minutes=5)
+    assert download(api_bot, tmp_path, clock).stored == 1

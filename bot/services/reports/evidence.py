@@ -126,6 +126,12 @@ def _fetch(photo: ReportPhoto, api: MediaSource, root: Path, now: dt.datetime, s
     except Exception as exc:  # any client error: the errcode (if any) decides whether to retry
         errcode, errmsg = _describe(exc)
         photo.last_error = f"{errcode} {errmsg}" if errcode is not None else errmsg
+        paused_until = getattr(exc, "until", None)  # no access token (IP whitelist, secret, quota)
+        if isinstance(paused_until, dt.datetime):
+            photo.attempts -= 1  # nothing was asked of WeChat: try again when the pause ends
+            photo.next_attempt_at = paused_until
+            summary.retrying += 1
+            return
         if errcode in INVALID_MEDIA_ERRCODES:
             photo.status = PhotoStatus.FAILED
             summary.failed += 1
