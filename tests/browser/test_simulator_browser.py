@@ -37,7 +37,7 @@ def say(page: Any, text: str) -> None:
     before = page.locator(".msg.bot").count()
     page.fill("#text", text)
     page.press("#text", "Enter")
-    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    page.locator(".msg.bot").nth(before).wait_for()
 
 
 def last_reply(page: Any) -> str:
@@ -52,7 +52,7 @@ def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, p
 
     page.goto(f"{sim_url}/simulator/")
     page.click("#follow")
-    page.wait_for_function("document.querySelectorAll('.msg.bot').length > 0")
+    page.locator(".msg.bot").first.wait_for()
     assert "安全生产月" in last_reply(page)
     say(page, "举报")
     assert "请选择隐患类别" in last_reply(page)
@@ -62,13 +62,13 @@ def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, p
     page.click("#toggle-extras")
     before = page.locator(".msg.bot").count()
     page.click("button.place[data-label='城关镇']")
-    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    page.locator(".msg.bot").nth(before).wait_for()
     assert "已记下位置" in last_reply(page) and "请上传现场照片" in last_reply(page)
     photo = tmp_path / "hazard.jpg"
     photo.write_bytes(JPEG)
     before = page.locator(".msg.bot").count()
     page.set_input_files("#photo", str(photo))
-    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    page.locator(".msg.bot").nth(before).wait_for()
     assert "已收到第1张" in last_reply(page)
     say(page, "完成")
     say(page, "张三 13800138000")
