@@ -209,7 +209,7 @@ def test_reveal_needs_admin_and_reason_and_is_audited_twice(app, clock) -> None:
     assert "张三" not in admin.get(f"/console/reports/{ticket}").get_data(as_text=True)  # shown once only
     with app.extensions["bot"].db.session() as session:
         assert [(a.actor, a.action, a.detail) for a in session.scalars(select(ReportAudit))] == [
-            ("boss", "reveal_identity", "核实需要联系举报人")]
+            ("li", "reveal_identity_denied", "想看"), ("boss", "reveal_identity", "核实需要联系举报人")]
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "report.reveal")).one()
         assert entry.note == "核实需要联系举报人" and "张三" not in str(entry.after) + str(entry.before)
 
@@ -263,7 +263,8 @@ def test_exports_follow_the_filter_and_keep_identity_for_admins(app, clock) -> N
         entries = {a.action: a for a in session.scalars(select(AuditEntry).where(AuditEntry.action.like("report.%")))}
         assert entries["report.export_identity"].note == "年度核对"
         assert entries["report.export_identity"].after == {"format": "csv", "rows": 1, "filter": {"category": "hazchem"}}
-        assert session.scalars(select(ReportAudit.action)).all() == ["export_identity"]
+        # The reviewer's refused try is in the identity audit too (issue 17 item 13).
+        assert session.scalars(select(ReportAudit.action)).all() == ["export_identity_denied", "export_identity"]
 
 
 def test_citizen_text_is_escaped(app, clock) -> None:  # noqa: ANN001

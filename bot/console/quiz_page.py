@@ -41,7 +41,7 @@ from bot.services.quiz.rounds import campaign_day
 from bot.services.reports.identity import vault_of
 
 ACTION_NAMES.update({"quiz.draw.create": "创建抽奖", "quiz.draw.reveal": "开奖", "quiz.draw.entries": "导出抽奖名单",
-                     "quiz.prize.deliver": "奖品发放",
+                     "quiz.prize.deliver": "奖品发放", "quiz.prize.contact_denied": "查看中奖人完整号码被拒",
                      "quiz.prize.contact": "查看中奖人手机号", "quiz.round.review": "复核被标记的答题"})
 DRAW_STATUS = {DrawStatus.COMMITTED: "待开奖", DrawStatus.REVEALED: "已开奖"}
 PRIZE_STATUS = {PrizeStatus.WON: "待领奖", PrizeStatus.CLAIMED: "已登记，待发放", PrizeStatus.DELIVERED: "已发放",
@@ -95,6 +95,9 @@ REFUSALS: tuple[tuple[re.Pattern[str], Translation], ...] = tuple((re.compile(p)
     (r"prize #(\d+) is (\w+), only a claimed prize can be delivered",
      lambda _id, status: f"这份奖品的状态是“{PRIZE_STATUS.get(status, status)}”：只有中奖人已登记姓名和手机号的奖品"
                          "才能标记为已发放。"),
+    (r"prize #(\d+) is (\w+), its full phone is shown only to deliver a claimed prize",
+     lambda _id, status: f"这份奖品的状态是“{PRIZE_STATUS.get(status, status)}”：完整手机号只在发放已登记的奖品时显示，"
+                         "现在只能看到打码后的号码。"),
     (r"round (\d+) is not flagged", "第 {0} 轮答题没有被标记，无需复核。"),
 ))
 
@@ -388,6 +391,14 @@ def quiz_prize_contact(prize_id: int) -> str:
     prize = found(QuizPrize, prize_id)
     if not prize.claimant_phone:
         flash("这位中奖人还没有登记联系方式，或联系方式已按期删除。", "error")
+        return render_draw(prize.draw_id)
+    try:
+        claims.phone_for_delivery(vault_of(current_bot()), prize)
+    except claims.ClaimError as exc:
+        # A delivered prize's winner is not called again: the refusal is audited like the look would be.
+        record("quiz.prize.contact_denied", f"prize:{prize.id}", None, None, note=f"draw:{prize.draw_id}")
+        db().commit()
+        flash(f"未显示：{refusal_text(exc)}", "error")
         return render_draw(prize.draw_id)
     record("quiz.prize.contact", f"prize:{prize.id}", None, None, note=f"draw:{prize.draw_id}")
     db().commit()

@@ -50,8 +50,11 @@ NAV: list[NavItem] = []
 PANELS: list[PanelSpec] = []
 
 
-def requires(action: str) -> Callable:
-    """Let the view run only for a logged-in staff member whose role has `action` (else 403)."""
+def requires(action: str, on_refused: Callable[..., None] | None = None) -> Callable:
+    """Let the view run only for a logged-in staff member whose role has `action` (else 403).
+
+    `on_refused(*args, **kwargs)` runs (with the view's arguments) before a logged-in member's 403,
+    for the refusals that must be audited, such as a look at a reporter's identity."""
     if action not in ACTIONS:
         raise KeyError(f"unknown console action {action!r}")
 
@@ -63,6 +66,8 @@ def requires(action: str) -> Callable:
 
                 return current_app.login_manager.unauthorized()
             if not can(current_user.role, action):
+                if on_refused is not None:
+                    on_refused(*args, **kwargs)
                 abort(403)
             return view(*args, **kwargs)
 
@@ -78,9 +83,10 @@ def public(view: Callable) -> Callable:
     return view
 
 
-def route(rule: str, *, action: str, methods: list[str] | None = None, endpoint: str | None = None) -> Callable:
+def route(rule: str, *, action: str, methods: list[str] | None = None, endpoint: str | None = None,
+          on_refused: Callable[..., None] | None = None) -> Callable:
     def decorate(view: Callable) -> Callable:
-        guarded = requires(action)(view)
+        guarded = requires(action, on_refused)(view)
         bp.add_url_rule(rule, endpoint or view.__name__, guarded, methods=methods or ["GET"])
         return guarded
 

@@ -37,6 +37,7 @@ ACTION_NAMES.update({
     "report.status": "举报改状态", "report.assign": "举报分派乡镇", "report.note": "举报内部备注",
     "report.reply": "回复举报人", "report.reward": "举报奖励", "report.reveal": "查看举报人身份",
     "report.reveal_denied": "查看举报人身份被拒", "report.export": "导出举报", "report.export_identity": "导出举报（含身份）",
+    "report.export_identity_denied": "导出举报（含身份）被拒",
 })
 
 PHOTO_STATUS = {PhotoStatus.PENDING: "待下载", PhotoStatus.STORED: "已保存", PhotoStatus.EXPIRED: "已过期（微信仅保留3天）",
@@ -314,7 +315,23 @@ def report_reward(ticket: str) -> Response:
     return _act(ticket, "report.reward", change, "奖励认定已保存。", notifies=lambda event: eligible)
 
 
-@route("/reports/<ticket>/reveal", action="reveal_identity", methods=["POST"])
+NOTE_LIMIT = 500  # a refused caller's reason is kept in the audit, not an unbounded text
+
+
+def _reveal_refused(ticket: str) -> None:
+    """Someone without the right asked who reported: the identity audit and the console log both say so."""
+    session = db()
+    reason = request.form.get("reason", "").strip()[:NOTE_LIMIT]
+    try:
+        reports.reveal_identity(session, _vault(), ticket, actor=current_user.username, role=current_user.role,
+                                reason=reason, now=now())
+    except (reports.PermissionDenied, reports.NotFound):
+        pass  # only roles the service refuses get here; it wrote report_audit (an unknown ticket has no report)
+    record("report.reveal_denied", ticket, note=reason or None)
+    session.commit()
+
+
+@route("/reports/<ticket>/reveal", action="reveal_identity", methods=["POST"], on_refused=_reveal_refused)
 def report_reveal(ticket: str) -> Response | str:
     session = db()
     found = _detail(ticket)
@@ -363,7 +380,21 @@ def reports_export() -> Response:
     return _download(fmt, header, rows, "reports")
 
 
-@route("/reports/export/identity", action="export_identity", methods=["POST"])
+def _export_identity_refused() -> None:
+    """Someone without the right asked for the ledger with identities: audited like the reveal."""
+    session = db()
+    flt = current_filter(request.form)
+    try:
+        reports.export_rows(session, _vault(), flt, actor=current_user.username, role=current_user.role, now=now(),
+                            include_identity=True)
+    except reports.PermissionDenied:
+        pass  # refused, and written to report_audit, before any row is read
+    record("report.export_identity_denied", None, None, {"filter": _filter_note(flt)},
+           note=request.form.get("reason", "").strip()[:NOTE_LIMIT] or None)
+    session.commit()
+
+
+@route("/reports/export/identity", action="export_identity", methods=["POST"], on_refused=_export_identity_refused)
 def reports_export_identity() -> Response:
     form = request.form
     fmt = form.get("format", "xlsx")

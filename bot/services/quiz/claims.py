@@ -90,6 +90,17 @@ def contact_of(vault: IdentityVault, prize: QuizPrize) -> Contact | None:
     return Contact(opened(NAME_FIELD, prize.claimant_name), opened(PHONE_FIELD, prize.claimant_phone))
 
 
+def phone_for_delivery(vault: IdentityVault, prize: QuizPrize) -> str:
+    """The winner's full phone, to hand over a claimed prize. Refused once the prize is delivered (or
+    expired): then nobody needs it any more, and staff see only the masked number until it is erased."""
+    if prize.status != PrizeStatus.CLAIMED:
+        raise ClaimError(f"prize #{prize.id} is {prize.status}, its full phone is shown only to deliver a claimed prize")
+    contact = contact_of(vault, prize)
+    if contact is None:
+        raise ClaimError(f"prize #{prize.id} has no contact")
+    return contact.phone
+
+
 def mark_delivered(session: Session, prize_id: int, *, by: str, now: dt.datetime, erase_days: int) -> QuizPrize:
     prize = session.get(QuizPrize, prize_id)
     if prize is None:
