@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--today", help="the simulated campaign day, YYYY-MM-DD (default: the campaign's first day)")
+    p.add_argument("--today", help="the simulated campaign day, YYYY-MM-DD, from 09:00 (default: the campaign's "
+                                   "first day), or a moment, YYYY-MM-DDTHH:MM")
 
 
 @command("demo", "everything in one process: server, simulator, fake WeChat API, scheduler (SQLite, in-process store)",

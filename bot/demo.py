@@ -7,7 +7,6 @@ rounds, deadlines and scheduled pushes behave as they will in June.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import sys
 import threading
@@ -25,11 +24,14 @@ DEMO_STAFF = "admin"
 def demo_config(config: Config, host: str, port: int, today: str | None) -> Config:
     if config.server.mode == "production":
         raise ConfigError("the demo is not for production: it runs a fake WeChat API (use `serve`)")
+    from bot.runtime import demo_start
+
     day = today or config.quiz.campaign_start
     try:
-        dt.date.fromisoformat(day)
+        demo_start(day)
     except ValueError:
-        raise ConfigError(f"--today must be a date like 2021-06-01, got {day!r}") from None
+        raise ConfigError(f"--today must be a date like 2021-06-01 (or a moment like 2021-06-01T19:29), "
+                          f"got {day!r}") from None
     public = f"http://{host}:{port}"
     return config.replace(server={"mode": "demo", "today": day, "public_url": public}, redis={"url": ""},
                           wechat={"api_base_url": f"{public}/fake-wechat/cgi-bin/"})
@@ -53,12 +55,22 @@ def ensure_demo_staff(bot: Bot) -> str:
     return password
 
 
+def finish_mass_jobs(fake: object, stop: threading.Event, every: float = 5.0) -> None:
+    """As WeChat does some time after a mass send: report each job's end (MASSSENDJOBFINISH)."""
+    while not stop.wait(every):
+        try:
+            fake.finish_mass_jobs()  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("the fake's MASSSENDJOBFINISH push failed")
+
+
 def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
     from bot import create_app
     from bot.fakewechat import FakeWeChat, mount
     from bot.migrate import upgrade
     from bot.pushes import start_workers
     from bot.pushes_cli import stop_on_signals
+    from bot.simulator import post_to_webhook
 
     config = demo_config(config, host, port, today)
     upgrade(config.database.url)
@@ -67,6 +79,7 @@ def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
     fake = FakeWeChat(config.wechat.app_id, config.wechat.app_secret, clock=bot.clock,
                       account_type=config.wechat.account_type)
     mount(app, fake)
+    fake.event_sink = lambda xml: post_to_webhook(app, xml)  # MASSSENDJOBFINISH reaches the webhook
     password = ensure_demo_staff(bot)
     server = make_server(host, port, app, threaded=True)
     workers = start_workers(bot)
@@ -75,7 +88,8 @@ def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
              f"  simulator : {public}/simulator/",
              f"  console   : {public}/console/   staff: {DEMO_STAFF} / {password}",
              f"  webhook   : {public}/wechat   (token from config, AES {'on' if config.aes_enabled else 'off'})",
-             f"  campaign day: {config.server.today} (the clock runs forward from 09:00)",
+             f"  campaign day: {config.server.today} (the clock runs forward"
+             f"{'' if 'T' in config.server.today else ' from 09:00'})",
              f"  data      : {config.database.url} (kept between runs)", ""]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
@@ -84,6 +98,7 @@ def run_demo(config: Config, host: str, port: int, today: str | None) -> int:
     stop = stop_on_signals()
     thread = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
     thread.start()
+    threading.Thread(target=finish_mass_jobs, args=(fake, stop), name="demo-mass-jobs", daemon=True).start()
     try:
         while thread.is_alive() and not stop.wait(0.5):
             pass

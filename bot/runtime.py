@@ -63,8 +63,15 @@ def content_dir(config: Config) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def demo_start(today: str) -> dt.datetime:
+    """`[server] today`: a day (the clock starts at 09:00) or a moment ("2021-06-01T19:29"), Beijing time."""
+    if "T" in today:
+        return dt.datetime.fromisoformat(today).replace(tzinfo=TZ)
+    day = dt.date.fromisoformat(today)
+    return dt.datetime(day.year, day.month, day.day, 9, 0, tzinfo=TZ)
+
+
 def default_clock(config: Config) -> Clock:
     if config.server.today:
-        day = dt.date.fromisoformat(config.server.today)
-        return SimulatedClock(dt.datetime(day.year, day.month, day.day, 9, 0, tzinfo=TZ))
+        return SimulatedClock(demo_start(config.server.today))
     return SystemClock()

@@ -11,7 +11,7 @@ What a crash can and cannot do (the guarantee, stated exactly):
   after WeChat accepted the message and before the row was marked), and WeChat's customer-service,
   template and subscribe APIs have no idempotency key. Such a row becomes `uncertain` and is never
   resent automatically; staff see it (`python -m bot outbox uncertain`) and may requeue it.
-  Mass sends carry the row's key as `clientmsgid` (WeChat dedupes it for 24 hours) and tag
+  Mass sends carry a `clientmsgid` made from the row (WeChat dedupes it for 24 hours) and tag
   changes are idempotent, so those rows simply go back to `pending`.
 - The `uncertain` set after a crash is at most the rows in flight (≤ sender_concurrency) plus
   results not yet written (flushed every FLUSH_SECONDS); a graceful stop (SIGTERM, Ctrl-C)

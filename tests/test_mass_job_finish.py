@@ -5,6 +5,8 @@ and its broadcast failed, and staff read why, in Chinese."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -116,3 +118,47 @@ def test_status_names_cover_the_documented_values() -> None:
     assert broadcasts.describe_mass_status("err(20013)") == "审核未通过：涉嫌版权"
     assert broadcasts.describe_mass_status("ERR(40001)").startswith("公众号管理员拒绝")
     assert broadcasts.describe_mass_status("err(99999)") == "微信报告失败：err(99999)"
+
+
+def test_the_simulator_shows_a_mass_sent_article_and_its_cover(api_app, fake_wechat, clock) -> None:  # noqa: ANN001
+    from bot.simulator import push_as_reply
+
+    bot = api_app.extensions["bot"]
+    api_app.extensions["fake_wechat"] = fake_wechat
+    fake_wechat.add_user("o_sim_zhangsan")
+    clock.set(shanghai(2021, 6, 1, 19, 31))
+    pushplan.run_job(bot)
+    Sender.from_bot(bot).drain()
+    [pushed] = api_app.test_client().get("/simulator/api/pushes?openid=o_sim_zhangsan").get_json()["pushes"]
+    card = pushed["reply"]
+    item = bot.content.pushes.items[0]
+    assert (pushed["channel"], card["type"], card["digest"], card["source"]) == ("mass", "article", item.digest,
+                                                                                 item.source)
+    cover = api_app.test_client().get(card["cover"])  # served on the simulator's own origin (its CSP)
+    assert cover.status_code == 200 and cover.mimetype == "image/jpeg"
+    assert cover.data == (Path(__file__).resolve().parent.parent / "content" / item.cover).read_bytes()
+    assert push_as_reply({"msgtype": "mpnews", "mpnews": {"media_id": "gone"}}, fake_wechat)["type"] == "text"
+    assert api_app.test_client().get("/simulator/material/unknown").status_code == 404
+
+
+def test_the_demo_posts_job_reports_signed_to_its_own_webhook(api_app, fake_wechat, clock) -> None:  # noqa: ANN001
+    from bot.simulator import post_to_webhook
+
+    bot = api_app.extensions["bot"]
+    fake_wechat.event_sink = lambda xml: post_to_webhook(api_app, xml)
+    fake_wechat.add_user("a")
+    fake_wechat.fail_next_mass("err(40002)")
+    clock.set(shanghai(2021, 6, 1, 19, 31))
+    pushplan.run_job(bot)
+    Sender.from_bot(bot).drain()
+    fake_wechat.finish_mass_jobs()
+    with bot.db.session() as s:
+        delivery = s.scalar(select(Delivery).where(Delivery.key == "plan:2021-launch"))
+    assert delivery.status == DeliveryStatus.FAILED and "30 分钟内没有确认" in delivery.last_error
+
+
+def test_the_demo_may_start_at_a_moment() -> None:
+    from bot.runtime import demo_start
+
+    assert demo_start("2021-06-01") == shanghai(2021, 6, 1, 9, 0)
+    assert demo_start("2021-06-01T19:29") == shanghai(2021, 6, 1, 19, 29)

@@ -127,14 +127,16 @@ def pushes() -> Response:
     openid = request.args.get("openid", "")
     after = request.args.get("after", 0, type=int)
     delivered = fake.sent_to(openid)
-    items = [{"id": index, "channel": d.channel, "at": d.at.isoformat(), "reply": push_as_reply(d.message)}
+    items = [{"id": index, "channel": d.channel, "at": d.at.isoformat(), "reply": push_as_reply(d.message, fake)}
              for index, d in enumerate(delivered, start=1) if index > after]
     return jsonify(pushes=items)
 
 
-def push_as_reply(message: dict[str, Any]) -> dict[str, Any]:
+def push_as_reply(message: dict[str, Any], fake: Any = None) -> dict[str, Any]:
     """A pushed message in the shape the chat renders (customer-service, template or mass send)."""
     kind = message.get("msgtype")
+    if kind == "mpnews" and fake is not None:
+        return article_card(fake, str(message.get("mpnews", {}).get("media_id", "")))
     if kind == "text":
         return {"type": "text", "content": message.get("text", {}).get("content", "")}
     if kind == "news":
@@ -146,6 +148,44 @@ def push_as_reply(message: dict[str, Any]) -> dict[str, Any]:
         lines = [str(v.get("value", "")) if isinstance(v, dict) else str(v) for v in data.values()]
         return {"type": "text", "content": "【模板消息】\n" + "\n".join(lines)}
     return {"type": "text", "content": str(message)}
+
+
+def article_card(fake: Any, media_id: str) -> dict[str, Any]:
+    """A mass-sent article as a follower's chat shows it: cover, title, digest, and 阅读原文."""
+    found = fake.article(media_id)
+    if not found:
+        return {"type": "text", "content": f"[图文消息 {media_id}]"}
+    first = found[0]
+    return {"type": "article", "title": first.get("title", ""), "digest": first.get("digest", ""),
+            "cover": f"/simulator/material/{first.get('thumb_media_id', '')}",
+            "source": first.get("content_source_url", ""), "author": first.get("author", "")}
+
+
+@bp.get("/material/<media_id>")
+def material(media_id: str) -> Response:
+    """A permanent image (an article's cover) from the fake, on this page's own origin (its CSP)."""
+    fake = current_app.extensions.get("fake_wechat")
+    found = fake.material(media_id) if fake is not None else None
+    if found is None:
+        abort(404)
+    return Response(found[0], mimetype=found[1])
+
+
+def post_to_webhook(app: Flask, xml: str) -> int:
+    """Push one XML (e.g. the fake's MASSSENDJOBFINISH) to this app's webhook as WeChat would: signed,
+    and encrypted when the account is in safe mode. Returns the HTTP status."""
+    bot: Bot = app.extensions["bot"]
+    timestamp, nonce = str(int(bot.clock.now().timestamp())), secrets.token_hex(5)
+    query = {"signature": sign(bot.config.wechat.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+    body = xml
+    if bot.config.aes_enabled:
+        envelope = xmltodict.parse(bot.gateway.encrypt(xml, nonce, timestamp))["xml"]
+        body = f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><Encrypt>{cdata(envelope['Encrypt'])}</Encrypt></xml>"
+        query |= {"encrypt_type": "aes", "msg_signature": sign(bot.config.wechat.token, timestamp, nonce,
+                                                               envelope["Encrypt"])}
+    response = app.test_client().post(f"/wechat?{urlencode(query)}", data=body.encode("utf-8"),
+                                      content_type="text/xml")
+    return response.status_code
 
 
 @bp.post("/api/upload")

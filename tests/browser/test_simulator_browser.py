@@ -113,3 +113,32 @@ def test_a_quiz_round_and_an_events_query_in_the_simulator(sim_url, page, screen
     say(page, "6月1日有什么活动")
     assert "6月1日" in last_reply(page)
     screenshot(page, "simulator-events")
+
+
+def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, page, screenshot, clock) -> None:  # noqa: ANN001
+    """A follower's chat shows the mass-sent article as WeChat does: cover, title, digest, 阅读原文."""
+    from bot.clock import shanghai
+    from bot.sender import Sender
+    from bot.services import pushplan
+
+    page.goto(f"{sim_url}/simulator/")
+    page.click("#follow")
+    page.wait_for_function("document.querySelectorAll('.msg.bot').length > 0")
+    bot = sim_app.extensions["bot"]
+    clock.set(shanghai(2021, 6, 1, 19, 31))
+    pushplan.run_job(bot)
+    Sender.from_bot(bot).drain()
+    card = page.locator(".msg.push .card.article")
+    card.wait_for(timeout=10_000)
+    item = bot.content.pushes.items[0]
+    assert card.locator(".title").inner_text() == "【活动通知】第20个安全生产月今天启动"
+    assert card.locator(".desc").inner_text() == item.digest
+    assert card.locator("a.read-more").inner_text() == "阅读原文"
+    assert card.locator("a.read-more").get_attribute("href") == item.source
+    cover = card.locator("img.cover")
+    for _ in range(50):  # (polled from here: the page's CSP forbids the evaluated predicates of wait_for_function)
+        if cover.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    assert cover.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [900, 383]  # the file in content/
+    screenshot(page, "simulator-article")

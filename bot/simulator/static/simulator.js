@@ -74,8 +74,31 @@ function newsCard(who, articles) {
   return row;
 }
 
+// A mass-sent article (mpnews) as WeChat shows it: cover, title and digest, and 阅读原文 (its source link).
+function articleCard(who, a) {
+  const row = document.createElement("div");
+  row.className = "msg " + who;
+  const card = document.createElement("div");
+  card.className = "card article";
+  if (/^(https?:\/\/|\/)/.test(a.cover)) {
+    const img = document.createElement("img"); img.src = a.cover; img.alt = "封面"; img.className = "cover";
+    card.appendChild(img);
+  }
+  const t = document.createElement("div"); t.className = "title"; t.textContent = a.title; card.appendChild(t);
+  const d = document.createElement("div"); d.className = "desc"; d.textContent = a.digest; card.appendChild(d);
+  if (/^https?:\/\//.test(a.source)) {
+    const more = document.createElement("a");
+    more.className = "read-more"; more.href = a.source; more.target = "_blank"; more.rel = "noopener";
+    more.textContent = "阅读原文";
+    card.appendChild(more);
+  }
+  row.appendChild(card);
+  return row;
+}
+
 function renderReply(openid, reply, who = "bot") {
   if (reply.type === "text") show(openid, bubble(who, reply.content));
+  else if (reply.type === "article") show(openid, articleCard(who, reply));
   else if (reply.type === "news") show(openid, newsCard(who, reply.articles));
   else if (reply.type === "image") show(openid, bubble(who, "[图片] " + (reply.media_id || "")));
   else if (reply.type === "error") show(openid, note("服务器返回 " + reply.status));
@@ -106,7 +129,7 @@ async function pollPushes() {
       const data = await response.json();
       data.pushes.forEach((p) => {
         seenPushes.set(openid, Math.max(seenPushes.get(openid) || 0, p.id));
-        show(openid, note("客服/推送消息"));
+        show(openid, note(p.channel === "mass" ? "群发消息" : "客服/推送消息"));
         renderReply(openid, p.reply, "push");
       });
     } catch (e) { /* the server restarting: try again next tick */ }
