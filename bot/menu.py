@@ -51,8 +51,8 @@ def sync_menu(bot: Any) -> dict[str, Any]:
 
     api = bot.extensions.get("api")
     if api is None:
-        raise MenuSyncError("the WeChat API client is not available (bot.extensions['api'] is not set up), "
-                            "so the menu cannot be pushed; `python -m bot menu show` prints it")
+        raise MenuSyncError("没有可用的微信接口客户端（bot.extensions['api'] 未设置），菜单无法推送；"
+                            "可用 `python -m bot menu show` 查看菜单内容")
     payload = build_menu_payload(bot.content.menu)
     try:
         api.create_menu(payload)

@@ -448,7 +448,7 @@ class Sender:
         if isinstance(exc, TokenUnavailable):
             # No access token, so nothing was sent: the row waits for the pause to end, attempt not counted.
             return Outcome(row.id, DeliveryStatus.PENDING, channel=channel, errcode=exc.errcode,
-                           error=f"waiting for an access token: the token endpoint refused ({reason})",
+                           error=f"暂缓发送：微信拒绝发放 access_token（{reason}），暂停结束后自动重试",
                            not_before=exc.until, uncount=True)
         if exc.errcode == ANSWER_LOST:
             if row.idempotent:

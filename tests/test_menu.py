@@ -168,7 +168,7 @@ def test_sync_menu_pushes_the_payload(tmp_path: Path, database_url: str, clock) 
     bot = app.extensions["bot"]
     try:
         bot.extensions.pop("api", None)  # a process built without the pushes feature's client
-        with pytest.raises(MenuSyncError, match="WeChat API client is not available"):
+        with pytest.raises(MenuSyncError, match="没有可用的微信接口客户端"):
             sync_menu(bot)
         bot.extensions["api"] = api = RecordingAPI()
         assert sync_menu(bot) == api.menus[0] == build_menu_payload(bot.content.menu)
