@@ -432,8 +432,8 @@ def test_overlapping_draw_and_long_beacon_are_refused(app, entrants) -> None:  #
     console.post("/console/quiz/draws/create", DRAW | {"start": "2021-06-02"})
     assert (f"第 {draw_id} 号抽奖已包含 2021-06-01 至 2021-06-02 的答题。同一天的答题只能参加一次抽奖"
             in console.get("/console/quiz/draws").get_data(as_text=True))
-    console.post(f"/console/quiz/draws/{draw_id}/reveal", {"beacon": "9" * 201})
-    assert "未开奖：公开随机数不能超过 200 个字符。" in console.get(f"/console/quiz/draws/{draw_id}").get_data(as_text=True)
+    refused = console.post(f"/console/quiz/draws/{draw_id}/reveal", {"beacon": "9" * 201})
+    assert refused.status_code == 400 and "最多 200 个字" in refused.get_data(as_text=True)  # bot/console/limits.py
     assert stored_draw(app, draw_id).status == "committed"
     with app.extensions["bot"].db.session() as session:
         assert session.scalar(select(func.count()).select_from(QuizDraw)) == 1

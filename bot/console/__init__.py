@@ -36,6 +36,7 @@ from bot.services.staff import ROLE_NAMES
 
 # The modules that add pages to the console (order does not matter: NAV is sorted by `order`).
 PAGES: tuple[str, ...] = (
+    "bot.console.limits",  # not a page: the length checks every console form gets
     "bot.console.auth",
     "bot.console.dashboard",
     "bot.console.content_page",

@@ -298,12 +298,16 @@ def report_reply(ticket: str) -> Response:
     return _act(ticket, "report.reply", change, "回复已保存。")
 
 
+MAX_REWARD_DIGITS = 7  # up to 9,999,999 yuan
+
+
 @route("/reports/<ticket>/reward", action="triage_reports", methods=["POST"])
 def report_reward(ticket: str) -> Response:
     eligible = request.form.get("eligible") == "1"
     amount_text = request.form.get("amount", "").strip()
-    if eligible and not amount_text.isdigit():
-        flash("操作未执行：符合奖励条件时须填写大于 0 的整数金额（元）", "error")
+    if eligible and not (amount_text.isdigit() and len(amount_text) <= MAX_REWARD_DIGITS):
+        # Longer numbers overflow the database's integer column (a 500 on PostgreSQL).
+        flash(f"操作未执行：符合奖励条件时须填写大于 0 的整数金额（元），最多 {MAX_REWARD_DIGITS} 位", "error")
         return _back(ticket)
     amount = int(amount_text) if eligible else None
 
