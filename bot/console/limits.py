@@ -16,7 +16,7 @@ from bot.console.registry import bp
 # endpoint → field → the maxlength its form advertises. (The draw form's title and prize, 100 each,
 # are checked by its view, which answers with the form's own error: not repeated here.)
 ADVERTISED: dict[str, dict[str, int]] = {
-    "console.broadcast_compose": {"title": 64, "content": 600, "description": 120},
+    "console.broadcast_compose": {"title": 64, "content": 600, "description": 128},
     "console.quiz_draw_reveal": {"beacon": 200},
     "console.report_reveal": {"reason": 200},
     "console.report_status": {"note": 500},
