@@ -63,7 +63,9 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         elif args.action == "uncertain":
             with bot.db.session() as session:
                 for row in service.uncertain(session):
-                    sys.stdout.write(f"{row.id}\t{row.key}\t{row.openid or row.audience}\t{row.last_error}\n")
+                    parts = (row.payload or {}).get("parts_sent")
+                    resume = f"（长消息已确认发出前 {parts} 段，重发从第 {parts + 1} 段起）" if parts else ""
+                    sys.stdout.write(f"{row.id}\t{row.key}\t{row.openid or row.audience}\t{row.last_error}{resume}\n")
         else:
             with bot.db.session() as session:
                 count = service.requeue(session, args.ids or None, bot.clock.now())

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot import pushes_cli
 from bot.cli import main
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.replies import Article, News, render, split_text
@@ -22,6 +23,7 @@ from bot.wechat.api import WeChatAPI, WeChatAPIError
 from bot.wechat.inbound import from_fields
 from tests.conftest import APP_ID
 from tests.test_menu import SMALL_MENU, content_dir, write_config
+from tests.test_wechat_token import _Unclosed
 
 MARKER = re.compile(r"（\d+/\d+）$")
 
@@ -106,7 +108,8 @@ def test_a_long_customer_service_text_arrives_whole_in_order(bot, fake_wechat, c
     assert done.status == DeliveryStatus.SENT and done.payload["parts_sent"] == len(parts)
 
 
-def test_a_crash_mid_way_resends_no_part_and_loses_none(bot, fake_wechat, clock, monkeypatch) -> None:  # noqa: ANN001
+def test_a_crash_mid_way_resends_no_part_and_loses_none(bot, fake_wechat, clock, monkeypatch,  # noqa: ANN001
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     active(bot, fake_wechat, clock)
     delivery_id = queue(bot, clock, LONG)
     api = bot.extensions["api"]
@@ -128,6 +131,9 @@ def test_a_crash_mid_way_resends_no_part_and_loses_none(bot, fake_wechat, clock,
     Sender.from_bot(bot).recover_expired()
     doubtful = delivery(bot, delivery_id)
     assert doubtful.status == DeliveryStatus.UNCERTAIN and doubtful.payload["parts_sent"] == 2
+    monkeypatch.setattr(pushes_cli, "_bot", lambda config: _Unclosed(bot))
+    assert main(["outbox", "uncertain"]) == 0
+    assert "长消息已确认发出前 2 段，重发从第 3 段起" in capsys.readouterr().out
     with bot.db.session() as s:  # staff requeue it (python -m bot outbox requeue)
         requeue(s, [delivery_id], clock.now())
         s.commit()
