@@ -82,6 +82,8 @@ def self_signed_pair(into: Path) -> tuple[Path, Path]:
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(start).not_valid_after(start + dt.timedelta(days=36500))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            # Its own trust anchor: clients verify the site with this file as their CA bundle.
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     cert_path, key_path = into / "site.crt", into / "site.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
