@@ -140,8 +140,19 @@ class PushConfig:
     rate_per_second: float = 500.0
     lease_seconds: int = 60
     max_attempts: int = 5
-    template_id: str = ""
-    subscribe_template_id: str = ""
+    template_id: str = ""             # retired: templates are per purpose (below); set → a ConfigError
+    subscribe_template_id: str = ""   # retired as well
+    # Service notices outside the 48-hour window (bot/services/notice_templates.py): per purpose a
+    # template message id and its keywords ("ticket=character_string1 status=phrase2 ..."), and/or
+    # a 订阅通知 template id and its keywords.
+    report_status_template: str = ""
+    report_status_template_keys: str = ""
+    report_status_subscribe: str = ""
+    report_status_subscribe_keys: str = ""
+    quiz_prize_template: str = ""
+    quiz_prize_template_keys: str = ""
+    quiz_prize_subscribe: str = ""
+    quiz_prize_subscribe_keys: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,6 +315,30 @@ def _check_strong_key(section: str, key: str, value: str) -> None:
                           f"at least {MIN_KEY_BYTES} bytes ({hint})")
 
 
+def _validate_templates(push: PushConfig) -> None:
+    from bot.services.notice_templates import PURPOSES, parse_keys
+
+    for retired in ("template_id", "subscribe_template_id"):
+        if getattr(push, retired):
+            raise ConfigError(f"[push] {retired} is retired: each service notice has its own template and keywords; "
+                              f"set [push] report_status_template and report_status_template_keys "
+                              f"(or _subscribe / quiz_prize_...) instead (see README, Pushes)")
+    for purpose in PURPOSES:
+        for kind in ("template", "subscribe"):
+            name = f"{purpose}_{kind}"
+            template_id, keys = getattr(push, name), getattr(push, f"{name}_keys")
+            if template_id and not keys:
+                raise ConfigError(f"[push] {name} is set but {name}_keys is empty: list the template's keywords, "
+                                  f"e.g. {name}_keys = \"ticket=character_string1 status=phrase2 time=time3\"")
+            if keys and not template_id:
+                raise ConfigError(f"[push] {name}_keys is set but {name} (the template id) is empty")
+            if keys:
+                try:
+                    parse_keys(purpose, keys)
+                except ValueError as exc:
+                    raise ConfigError(f"[push] {name}_keys: {exc}") from None
+
+
 def validate(config: Config) -> Config:
     for section, key in REQUIRED:
         if not getattr(getattr(config, section), key):
@@ -324,6 +359,7 @@ def validate(config: Config) -> Config:
     if config.server.max_body_bytes < 1024:
         raise ConfigError("[server] max_body_bytes must be at least 1024")
     _validate_message_security(config.wechat)
+    _validate_templates(config.push)
     if config.server.mode == "production":
         for (section, key), sample in SAMPLE_SECRETS.items():
             if getattr(getattr(config, section), key) == sample:

@@ -61,6 +61,15 @@ OPENING_MESSAGES = {"text", "image", "voice", "video", "shortvideo", "location",
 OPENING_EVENTS = {"click": "menu", "scancode_push": "menu", "scancode_waitmsg": "menu", "subscribe": "follow",
                   "scan": "scan"}
 CLIENT_MSG_ID_MEMORY = dt.timedelta(hours=24)
+TEMPLATE_CLIENT_MSG_ID_MEMORY = dt.timedelta(minutes=10)
+# 发送订阅通知 (Official Account docs, Subscription_Messages/api.html, 参数值内容限制说明): each keyword's
+# type and what its value may hold; anything else is refused with 47003. This fake's own table.
+SUBSCRIBE_VALUE_RULES = {
+    "thing": r".{1,20}", "number": r"[0-9.]{1,32}", "letter": r"[A-Za-z]{1,32}", "symbol": r"[^\w\s]{1,5}",
+    "character_string": r"[\x21-\x7e]{1,32}", "time": r".{1,40}", "date": r".{1,40}",
+    "amount": r"\D?[0-9.]{1,10}元?", "phone_number": r"[0-9+\-()]{1,17}", "car_number": r".{1,8}",
+    "name": r"[\u4e00-\u9fff]{1,10}|[A-Za-z .]{1,20}", "phrase": r"[\u4e00-\u9fff]{1,5}",
+}
 # [D] 获取稳定版接口调用凭据 getStableAccessToken (doc/service/api/base/api_getstableaccesstoken), 注意事项:
 # "普通模式下平台会提前 5 分钟更新 access_token"; "强制刷新模式每天限用 20 次且需间隔 30 秒".
 STABLE_RENEW_BEFORE = dt.timedelta(minutes=5)
@@ -150,6 +159,7 @@ class FakeWeChat:
         self._by_openid: dict[str, list[Delivered]] = collections.defaultdict(list)
         self._mass_jobs: dict[str, dict[str, Any]] = {}
         self._client_msg_ids: dict[str, tuple[str, dt.datetime]] = {}
+        self._template_ids: dict[tuple[str, str], tuple[str, dt.datetime]] = {}
         self._mass_days: list[dt.datetime] = []
         self._media: dict[str, tuple[bytes, str, dt.datetime]] = {}
         self._video_links: dict[str, str] = {}   # download token -> media id
@@ -452,9 +462,27 @@ class FakeWeChat:
             raise WeChatError(40037, "invalid template_id")
         with self._lock:
             self._following(body.get("touser", ""))
+            now = self.clock.now()
+            # 发送模板消息 (doc/service/api/notify/template/api_sendtemplatemessage; silenceper/wechat#651):
+            # client_msg_id "对于同一个openid + client_msg_id, 只发送一条消息,10分钟有效".
+            dedupe = (body["touser"], str(body.get("client_msg_id") or ""))
+            earlier = self._template_ids.get(dedupe) if dedupe[1] else None
+            if earlier is not None and now - earlier[1] < TEMPLATE_CLIENT_MSG_ID_MEMORY:
+                return {"msgid": int(earlier[0])}
             msg_id = str(next(self._next_id))
             self._record(body["touser"], "template", body, msg_id)
+            if dedupe[1]:
+                self._template_ids[dedupe] = (msg_id, now)
         return {"msgid": int(msg_id)}
+
+    @staticmethod
+    def template_as_shown(body: dict[str, Any]) -> dict[str, str]:
+        """A template message as the citizen sees it since 2023-05-04 ("关于规范公众号模板消息的再次公告",
+        developers.weixin.qq.com/community/develop/doc/000a2ae286cdc0f41a8face4c51801): no first line, no
+        remark, no colours, each keyword at most 20 characters, no line breaks (cut, never refused)."""
+        data = body.get("data") or {}
+        return {key: " ".join(str(item.get("value", "")).split())[:20] for key, item in data.items()
+                if key not in ("first", "remark")}
 
     def subscribe_send(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.account_type != "service":
@@ -462,6 +490,7 @@ class FakeWeChat:
         with self._lock:
             user = self._following(body.get("touser", ""))
             template_id = body.get("template_id", "")
+            _check_subscribe_data(body.get("data"))
             if user.subscribe_grants[template_id] <= 0:
                 raise WeChatError(43101, "user refuse to accept the msg")
             user.subscribe_grants[template_id] -= 1
@@ -861,6 +890,18 @@ def _cut_long_text(body: dict[str, Any]) -> dict[str, Any]:
     if len(raw) <= CUSTOM_TEXT_BYTES:
         return body
     return {**body, "text": {"content": raw[:CUSTOM_TEXT_BYTES].decode("utf-8", errors="ignore")}}
+
+
+def _check_subscribe_data(data: Any) -> None:
+    """47003 "模板参数不准确，可能为空或者不满足规则" for a keyword of no known type or a value its type refuses."""
+    if not isinstance(data, dict) or not data:
+        raise WeChatError(47003, "argument invalid! data is empty")
+    for key, item in data.items():
+        kind = re.match(r"^(character_string|phone_number|car_number|[a-z]+?)(\d+)$", key)
+        rule = SUBSCRIBE_VALUE_RULES.get(kind.group(1)) if kind else None
+        value = str((item or {}).get("value", "")) if isinstance(item, dict) else ""
+        if rule is None or not re.fullmatch(rule, value):
+            raise WeChatError(47003, f"argument invalid! data.{key}.value invalid")
 
 
 def _json(data: dict[str, Any]) -> tuple[str, bytes]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
@@ -37,7 +38,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.replies import split_text
-from bot.services import articles
+from bot.services import articles, notice_templates
 from bot.services import tags as tag_service
 from bot.services.service_window import Window, active_since
 from bot.store import Store
@@ -50,7 +51,6 @@ from bot.wechat.api import (
     TokenUnavailable,
     WeChatAPI,
     WeChatAPIError,
-    news_as_text,
 )
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ IDEMPOTENT_PURPOSES = {"township_tag"}
 # Template and subscribe messages are for service notices only, never broadcasts (2023 template
 # message rules: 模板消息仅用于服务通知, no marketing); the others go as customer-service messages or not at all.
 SERVICE_NOTICES = {"report_status", "quiz_prize"}
+TEMPLATE_DEDUPE = dt.timedelta(minutes=10)
 FLUSH_SECONDS = 0.02
 FLUSH_ROWS = 200
 
@@ -111,10 +112,13 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     created_at: dt.datetime | None = None
+    result: dict[str, Any] | None = None
     citizen: Recipient | None = None  # read in the claim's transaction: the 48-hour window, following
     # The citizen's allowance has room for this row as a customer-service message (decided at the
     # claim, in id order, counting what was sent and what is in flight: service_window.py).
     custom_allowed: bool = False
+    # Bound for a template message: when its first try began (client_msg_id dedupes for 10 minutes).
+    template_since: dt.datetime | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -198,9 +202,9 @@ class Sender:
         # so this single UPDATE ... RETURNING is the compare-and-set.
         stmt = (update(T).where(T.c.id.in_(due.scalar_subquery()))
                 .values(status=DeliveryStatus.SENDING, lease_until=now + self.lease, lease_owner=self.owner,
-                        attempts=T.c.attempts + 1)
+                        attempts=T.c.attempts + 1, channel=None)
                 .returning(T.c.id, T.c.key, T.c.openid, T.c.audience, T.c.purpose, T.c.payload, T.c.attempts,
-                           T.c.created_at))
+                           T.c.created_at, T.c.result))
         with self.db.engine.begin() as conn:
             rows = conn.execute(stmt).all()
             # In the same transaction: if this read fails, the claim is rolled back with it, and
@@ -208,9 +212,28 @@ class Sender:
             citizens = self._citizens(conn, {row.openid for row in rows if row.openid})
             personal = [row for row in rows if row.openid and row.audience is None and _is_message(row.payload)]
             sent = self._custom_sent(conn, {row.openid for row in personal}, {row.id for row in rows}, now)
-        allowed = _allot(sorted(personal, key=lambda r: r.id), citizens, sent, now)
-        return sorted((Claimed(*row, citizen=citizens.get(row.openid or ""), custom_allowed=row.id in allowed)
-                       for row in rows), key=lambda c: c.id)
+            allowed = _allot(sorted(personal, key=lambda r: r.id), citizens, sent, now)
+            since = self._bind_templates(conn, [r for r in personal if r.id not in allowed], now)
+        return sorted((Claimed(*row, citizen=citizens.get(row.openid or ""), custom_allowed=row.id in allowed,
+                               template_since=since.get(row.id)) for row in rows), key=lambda c: c.id)
+
+    def _bind_templates(self, conn: Any, rows: list[Any], now: dt.datetime) -> dict[int, dt.datetime]:
+        """Mark the rows that will go as template messages (channel "template", and when their first
+        try began, kept across retries): recovery may then send them again within client_msg_id's
+        10 minutes instead of calling them uncertain."""
+        if self.config.wechat.account_type != "service":
+            return {}
+        since: dict[int, dt.datetime] = {}
+        for row in rows:
+            if row.purpose not in SERVICE_NOTICES or notice_templates.configured(self.config.push, row.purpose,
+                                                                                 "template") is None:
+                continue
+            result = dict(row.result or {})
+            first = dt.datetime.fromisoformat(result["template_since"]) if "template_since" in result else now
+            result["template_since"] = first.isoformat()
+            conn.execute(update(T).where(T.c.id == row.id).values(channel="template", result=result))
+            since[row.id] = first
+        return since
 
     @staticmethod
     def _custom_sent(conn: Any, openids: set[str], claimed: set[int], now: dt.datetime) -> dict[str, list[dt.datetime]]:
@@ -271,6 +294,12 @@ class Sender:
         with self.db.engine.begin() as conn:
             retried = conn.execute(update(T).where(expired, idempotent).values(
                 status=DeliveryStatus.PENDING, not_before=now, lease_until=None, lease_owner=None)).rowcount
+            # A template message carries client_msg_id: within its 10 minutes, sending again is safe.
+            templates = conn.execute(select(T.c.id, T.c.result).where(expired, ~idempotent, T.c.channel == "template"))
+            fresh = [r.id for r in templates if template_retry_allowed((r.result or {}).get("template_since"), now)]
+            if fresh:
+                retried += conn.execute(update(T).where(T.c.id.in_(fresh)).values(
+                    status=DeliveryStatus.PENDING, not_before=now, lease_until=None, lease_owner=None)).rowcount
             doubtful = conn.execute(update(T).where(expired, ~idempotent).values(
                 status=DeliveryStatus.UNCERTAIN, lease_until=None, lease_owner=None,
                 last_error="the sender stopped while this was at WeChat; it may have arrived, so it "
@@ -331,19 +360,14 @@ class Sender:
                                          f"（{exc.errcode}：{exc.errmsg}）")
                 window_note = (f"微信拒收客服消息（{exc.errcode}：" +
                                ("已超出 48 小时时限" if exc.errcode == 45015 else "客服消息条数已用完") + "）")
-        push = self.config.push
         if row.purpose not in SERVICE_NOTICES:
             return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, error=f"{window_note}；这类消息不能改用模板消息发送")
-        if push.template_id and self.config.wechat.account_type == "service":
-            template = row.payload.get("template") or {}
-            return self._call(row, "template", lambda: self.api.send_template(
-                row.openid, push.template_id, template.get("data") or default_template_data(row.payload, now),
-                template.get("url") or first_url(row.payload)))
-        if push.subscribe_template_id and self.config.wechat.account_type == "service":
-            subscribe = row.payload.get("subscribe") or {}
-            return self._call(row, "subscribe", lambda: self.api.send_subscribe(
-                row.openid, push.subscribe_template_id,
-                subscribe.get("data") or default_subscribe_data(row.payload, now), subscribe.get("page", "")))
+        if self.config.wechat.account_type == "service":
+            template = notice_templates.configured(self.config.push, row.purpose, "template")
+            if template is not None:
+                return self._call(row, "template", lambda: self.api.send_template(
+                    row.openid, template.template_id, template.data(notice_fields(row.payload)),  # type: ignore[arg-type]
+                    first_url(row.payload), client_msg_id=template_client_msg_id(row.key)))
         return Outcome(row.id, DeliveryStatus.UNDELIVERABLE,
                        error=f"{window_note}；本公众号没有配置模板消息或订阅通知，无法在窗口外通知")
 
@@ -451,7 +475,9 @@ class Sender:
                            error=f"暂缓发送：微信拒绝发放 access_token（{reason}），暂停结束后自动重试",
                            not_before=exc.until, uncount=True)
         if exc.errcode == ANSWER_LOST:
-            if row.idempotent:
+            retry_at = self.clock.now() + dt.timedelta(seconds=min(10 * 2 ** (row.attempts - 1), 3600))
+            if row.idempotent or (channel == "template" and template_retry_allowed(
+                    row.template_since.isoformat() if row.template_since else None, retry_at)):
                 return self._retry(row, channel, exc.errcode, reason)
             return Outcome(row.id, DeliveryStatus.UNCERTAIN, channel=channel, errcode=exc.errcode,
                            error=f"no answer from WeChat; it may have arrived, so it was not resent ({reason})")
@@ -581,12 +607,19 @@ def first_url(payload: dict[str, Any]) -> str:
     return ""
 
 
-def default_template_data(payload: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """A generic 通知 template (标题 / 内容 / 时间); features may pass their own `template.data`."""
-    text = news_as_text(payload) if payload.get("type") == "news" else summary(payload)
-    return {"thing1": {"value": summary(payload)[:20]}, "thing2": {"value": text[:20]},
-            "time3": {"value": f"{now:%Y-%m-%d %H:%M}"}}
+def notice_fields(payload: dict[str, Any]) -> dict[str, str]:
+    """What a template's keywords may say: the notice's fields, or its text as the note."""
+    return dict(payload.get("notice") or {"note": summary(payload)})
 
 
-def default_subscribe_data(payload: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    return {"thing1": {"value": summary(payload)[:20]}, "time2": {"value": f"{now:%Y-%m-%d %H:%M}"}}
+def template_client_msg_id(key: str) -> str:
+    """template/send's client_msg_id: the same row always sends the same id (32 hex characters)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def template_retry_allowed(since: str | None, at: dt.datetime) -> bool:
+    """Whether a send at `at` still falls inside client_msg_id's 10 minutes from the first try
+    (发送模板消息: "对于同一个openid + client_msg_id, 只发送一条消息,10分钟有效"), with a minute's margin."""
+    if not since:
+        return False
+    return at - dt.datetime.fromisoformat(since) < TEMPLATE_DEDUPE - dt.timedelta(minutes=1)

@@ -13,6 +13,9 @@ from bot.services.articles import article
 from bot.services.outbox import enqueue, news_payload, requeue, text_payload
 from tests.conftest import make_config
 
+TEMPLATE = {"report_status_template": "TPL_STATUS",
+            "report_status_template_keys": "ticket=character_string1 status=phrase2 note=thing3"}
+
 
 @pytest.fixture
 def config(api_config):  # noqa: ANN001, ANN201 - every app in this module talks to the fake
@@ -66,7 +69,7 @@ def test_service_account_falls_back_to_a_template(database_url, fake_wechat, clo
 
     fake_wechat.account_type = "service"
     cfg = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},
-                      push={"template_id": "TPL_STATUS"})
+                      push=TEMPLATE)
     app = create_app(cfg, clock=clock, store=store)
     bot = app.extensions["bot"]
     try:

@@ -17,6 +17,9 @@ from bot.services.outbox import enqueue, text_payload
 from bot.wechat.api import WeChatAPI, WeChatAPIError
 from tests.wechat import Citizen, WeChatServer
 
+TEMPLATE = {"report_status_template": "TPL_STATUS",
+            "report_status_template_keys": "ticket=character_string1 status=phrase2 note=thing3"}
+
 
 @pytest.fixture
 def config(api_config):  # noqa: ANN001, ANN201 - the bot in this module talks to the fake
@@ -228,7 +231,7 @@ def test_a_broadcast_outside_the_window_never_falls_back_to_a_template(database_
 
     fake_wechat.account_type = "service"
     bot = create_app(make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},
-                                 push={"template_id": "TPL_STATUS"}), clock=clock, store=store).extensions["bot"]
+                                 push=TEMPLATE), clock=clock, store=store).extensions["bot"]
     try:
         with bot.db.session() as s:
             s.add(CitizenRow(openid="o_b", first_seen_at=clock.now(),

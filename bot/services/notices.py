@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.models import Citizen, Delivery, DeliveryStatus
+from bot.services import notice_templates
 from bot.services.service_window import Window
 
 S = DeliveryStatus
@@ -73,7 +74,8 @@ def forecast(session: Session, config: Config, delivery: Delivery, now: dt.datet
     customer-service allowance, and no template or subscribe message configured."""
     if delivery.status not in (S.PENDING, S.SENDING) or delivery.openid is None:
         return None
-    if config.wechat.account_type == "service" and (config.push.template_id or config.push.subscribe_template_id):
+    if config.wechat.account_type == "service" and any(
+            notice_templates.configured(config.push, delivery.purpose, kind) for kind in ("template", "subscribe")):
         return None
     citizen = session.scalar(select(Citizen).where(Citizen.openid == delivery.openid))
     if citizen is None:

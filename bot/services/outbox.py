@@ -19,6 +19,17 @@ def text_payload(content: str) -> dict[str, Any]:
     return {"type": "text", "content": content}
 
 
+def notice_payload(content: str, **fields: str) -> dict[str, Any]:
+    """A service notice: its text (customer-service message) and its fields for a template or
+    订阅通知 outside the window (bot/services/notice_templates.py)."""
+    return {"type": "text", "content": content, "notice": {k: v for k, v in fields.items() if v}}
+
+
+def cn_time(moment: dt.datetime) -> str:
+    """A time as the template keyword types time/date take it: 2021年6月1日 10:00."""
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
 def news_payload(title: str, description: str = "", url: str = "", image: str = "") -> dict[str, Any]:
     return {"type": "news", "articles": [{"title": title, "description": description, "url": url, "image": image}]}
 

@@ -286,10 +286,14 @@ class WeChatAPI:
         """Customer-service message (text, news, image): only inside the 48-hour window."""
         return self._post("message/custom/send", {"touser": openid, **custom_body(payload)})
 
-    def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str = "") -> dict[str, Any]:
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str = "",
+                      client_msg_id: str = "") -> dict[str, Any]:
+        """A template message; `client_msg_id` makes a repeat within 10 minutes send nothing twice."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
         if url:
             body["url"] = url
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
         return self._post("message/template/send", body)
 
     def send_subscribe(self, openid: str, template_id: str, data: dict[str, Any], page: str = "") -> dict[str, Any]:

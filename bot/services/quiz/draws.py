@@ -285,7 +285,9 @@ def reveal_draw(session: Session, cfg: QuizConfig, draw_id: int, *, by: str, now
         prizes.append(prize)
         outbox.enqueue(session, key=f"quiz-prize:{draw.id}:{prize.openid}", purpose="quiz_prize",
                        openid=prize.openid, now=now,
-                       payload=outbox.text_payload(winner_notice(draw, deadline, entries[position].pseudonym)))
+                       payload=outbox.notice_payload(winner_notice(draw, deadline, entries[position].pseudonym),
+                                                     prize=draw.prize, deadline=outbox.cn_time(deadline),
+                                                     note=draw.title, time=outbox.cn_time(now)))
     draw.status, draw.revealed_at, draw.revealed_by, draw.beacon = DrawStatus.REVEALED, now, by.strip(), beacon
     session.flush()
     return prizes

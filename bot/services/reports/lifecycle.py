@@ -70,13 +70,16 @@ def record(session: Session, report: Report, *, kind: str, actor: str, now: dt.d
 
 
 def notify(session: Session, vault: IdentityVault, report: Report, event: ReportEvent, text: str,
-           now: dt.datetime) -> bool:
-    """Tell the reporter through the outbox; False when no contact is left (erased)."""
+           now: dt.datetime, summary: str = "") -> bool:
+    """Tell the reporter through the outbox; False when no contact is left (erased). `summary` is
+    what a template's note keyword says (the text itself by default)."""
     openid = reporter_openid(vault, report)
     if openid is None:
         return False
+    payload = outbox.notice_payload(text, ticket=report.ticket, status=label(report.status),
+                                    note=summary or event.note or text, time=outbox.cn_time(now))
     outbox.enqueue(session, key=f"report:{report.ticket}:{event.kind}:{event.id}", purpose="report_status",
-                   openid=openid, payload=outbox.text_payload(text), now=now)
+                   openid=openid, payload=payload, now=now)
     return True
 
 
@@ -104,5 +107,5 @@ def change_status(session: Session, vault: IdentityVault, report: Report, to_sta
     due = cn_date(report.due_at) if report.due_at else ""
     detail = with_note(DETAILS.get(to_status, ""), note).format(note=note, due=due).strip()
     notify(session, vault, report, event, NOTICE.format(ticket=report.ticket, label=label(to_status), detail=detail),
-           now)
+           now, summary=detail or label(to_status))
     return event
