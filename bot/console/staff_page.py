@@ -9,6 +9,7 @@ from bot.console import client_ip, current_bot, db, now
 from bot.console.access import MATRIX
 from bot.console.registry import page, route
 from bot.services import staff
+from bot.store import StoreError
 
 
 @page("/staff", "人员管理", action="manage_staff", order=80)
@@ -16,7 +17,11 @@ def staff_list() -> str:
     from bot.console.auth import policy
 
     users = staff.list_staff(db())
-    locked = {u.id: staff.login_locked_from(current_bot().store, policy(), u.username) for u in users}
+    try:
+        locked = {u.id: staff.login_locked_from(current_bot().store, policy(), u.username) for u in users}
+    except StoreError:
+        locked = {}  # the accounts are still listed (and manageable) while the store is away
+        flash("暂时无法读取登录锁定状态（缓存服务无响应），其他信息不受影响。", "error")
     return render_template("console/staff.html", users=users, roles=staff.ROLES, matrix=MATRIX, locked=locked)
 
 

@@ -239,13 +239,16 @@ def login_keys(store: Store, policy: LoginPolicy, username: str, ip: str) -> Log
         ip_strikes=f"{_PREFIX}ipstrikes:{address}", locked_marker=f"{_PREFIX}locked:{account}")
 
 
-def _lock(store: Store, policy: LoginPolicy, lock: str, strikes: str, tries: str) -> int:
-    """Lock (once, however many requests arrive together): each lock of the same key lasts twice the last."""
+def _lock(store: Store, policy: LoginPolicy, lock: str, strikes: str) -> int:
+    """Lock (once, however many requests arrive together): each lock of the same key lasts twice the last.
+
+    The tries are not reset here: a request that passed the lock check a moment before would start
+    counting again from 1. Their window (lockout_seconds from the first try) ends before any lock does.
+    """
     earlier = int(store.get(strikes) or 0)
     seconds = min(policy.lockout_seconds * 2 ** min(earlier, 16), policy.max_lockout_seconds)
     if store.set_nx(lock, str(seconds), seconds):
         store.incr(strikes, 2 * policy.max_lockout_seconds)
-        store.delete(tries)  # when the lock runs out, the full number of tries is back
         return seconds
     return int(float(store.get(lock) or seconds))
 
@@ -265,11 +268,11 @@ def reserve_attempt(store: Store, policy: LoginPolicy, username: str, ip: str) -
     if held:
         raise LoginThrottled(held)
     if store.incr(keys.pair_tries, policy.lockout_seconds) > policy.attempts_per_user:
-        raise LoginThrottled(_lock(store, policy, keys.pair_lock, keys.pair_strikes, keys.pair_tries))
+        raise LoginThrottled(_lock(store, policy, keys.pair_lock, keys.pair_strikes))
     # The address counts tries minus successes: an office's staff logging in one after another never add up.
     tries = store.incr(keys.ip_tries, policy.lockout_seconds)
     if tries - int(store.get(keys.ip_ok) or 0) > policy.attempts_per_ip:
-        raise LoginThrottled(_lock(store, policy, keys.ip_lock, keys.ip_strikes, keys.ip_tries))
+        raise LoginThrottled(_lock(store, policy, keys.ip_lock, keys.ip_strikes))
     return keys
 
 
