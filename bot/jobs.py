@@ -24,6 +24,7 @@ JOBS: list[Job] = [
     Job("photo_downloads", "interval", {"minutes": 1}, "bot.services.reports.jobs:download_photos"),
     Job("overdue_reports", "cron", {"hour": 8, "minute": 30}, "bot.services.reports.jobs:list_overdue"),
     Job("erase_report_contacts", "cron", {"hour": 3, "minute": 10}, "bot.services.reports.jobs:erase_contacts"),
+    Job("forget_notice_recipients", "interval", {"hours": 1}, "bot.services.reports.jobs:forget_notice_recipients"),
     Job("close_idle_quiz_rounds", "interval", {"minutes": 5}, "bot.services.quiz.jobs:close_idle_rounds"),
     Job("expire_quiz_prizes", "cron", {"hour": 2, "minute": 40}, "bot.services.quiz.jobs:expire_prizes"),
     Job("purge_report_drafts", "interval", {"hours": 1}, "bot.services.reports.jobs:purge_drafts"),

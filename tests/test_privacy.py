@@ -25,8 +25,9 @@ from bot.models.quiz import QuizAnswer, QuizDraw, QuizDrawEntry, QuizPrize, Quiz
 from bot.observability import configure_logging
 from bot.sender import Sender
 from bot.server import gunicorn_options
+from bot.services import notices
 from bot.services.quiz import draws
-from bot.services.reports import evidence, staff
+from bot.services.reports import evidence, jobs, staff
 from bot.services.reports.identity import vault_of
 from bot.store import MemoryStore, RedisStore
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, redis_store
@@ -404,3 +405,92 @@ def players_of_one_day(citizens, bot, clock):  # noqa: ANN001, ANN201
         play_round(person, bot, clock)
     clock.advance(days=1)
     return people
+
+
+# --- 6. outbox rows ----------------------------------------------------------------------------
+
+@pytest.fixture
+def api_citizen(api_app, clock) -> Citizen:  # noqa: ANN001
+    return Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock),
+                   "oPRIV_anon_" + uuid.uuid4().hex[:12])
+
+
+def close_report(bot, ticket: str, clock) -> None:  # noqa: ANN001
+    settings = bot.config.reports
+    with bot.db.session() as s:
+        for status, note in (("accepted", ""), ("verifying", ""), ("rectified", "已清理"), ("closed", "")):
+            staff.change_status(s, vault_of(bot), ticket, status, actor="王科长", role="reviewer", now=clock.now(),
+                                settings=settings, note=note)
+        s.commit()
+
+
+def test_an_anonymous_reporters_notices_name_no_ticket_and_forget_the_openid(api_bot, api_citizen, fake_wechat,
+                                                                            clock) -> None:  # noqa: ANN001
+    citizen = api_citizen
+    citizen.follow()
+    fake_wechat.record_interaction(citizen.openid)
+    ticket, _ = file_report(citizen, photos=0, location=None, contact="匿名")
+    close_report(api_bot, ticket, clock)
+    assert Sender.from_bot(api_bot).drain() == 4
+    with api_bot.db.session() as s:
+        rows = list(s.scalars(sa.select(Delivery)))
+    assert len(rows) == 4 and {r.status for r in rows} == {"sent"}
+    # The attack: the outbox table alone ties a ticket to an openid.
+    assert [r.key for r in rows if ticket in r.key] == []
+    clock.advance(hours=49)  # past the 48 hours the sender counts customer-service messages over
+    jobs.forget_notice_recipients(api_bot)
+    with api_bot.db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Delivery).where(Delivery.openid == citizen.openid)) == 0
+        assert len(notices.of_report(s, vault_of(api_bot), ticket)) == 4  # staff still see what became of them
+
+
+def test_a_notice_is_not_forgotten_while_it_counts_against_the_window(api_bot, api_citizen, fake_wechat,
+                                                                     clock) -> None:  # noqa: ANN001
+    api_citizen.follow()
+    fake_wechat.record_interaction(api_citizen.openid)
+    ticket, _ = file_report(api_citizen, photos=0, location=None, contact="匿名")
+    close_report(api_bot, ticket, clock)
+    Sender.from_bot(api_bot).drain()
+    clock.advance(hours=47)
+    jobs.forget_notice_recipients(api_bot)
+    with api_bot.db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
+            Delivery.openid == api_citizen.openid)) == 4
+
+
+def test_erasing_a_reports_contacts_purges_its_notices(citizen, bot, clock) -> None:  # noqa: ANN001
+    ticket, _ = file_report(citizen, photos=0, location=None)
+    other, _ = file_report(citizen, photos=0, location=None)
+    close_report(bot, ticket, clock)
+    with bot.db.session() as s:
+        staff.change_status(s, vault_of(bot), other, "accepted", actor="王科长", role="reviewer", now=clock.now(),
+                            settings=bot.config.reports)
+        s.commit()
+    clock.advance(days=bot.config.reports.contact_retention_days + 1)
+    jobs.erase_contacts(bot)
+    with bot.db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
+        assert notices.of_report(s, vault_of(bot), ticket) == {}
+        assert len(notices.of_report(s, vault_of(bot), other)) == 1  # still open: kept
+
+
+def test_the_migration_takes_tickets_out_of_old_notice_keys(citizen, bot, clock, database_url) -> None:  # noqa: ANN001
+    ticket, _ = file_report(citizen, photos=0, location=None)
+    close_report(bot, ticket, clock)
+    with bot.db.session() as s:
+        rows = list(s.scalars(sa.select(Delivery).order_by(Delivery.id)))
+        events = notices.of_report(s, vault_of(bot), ticket)
+        by_row = {row.id: event_id for event_id, row in events.items()}
+        for row in rows:  # as the old code keyed them
+            row.key = f"report:{ticket}:status:{by_row[row.id]}"
+        s.commit()
+    for engine in bot.db.engines:
+        engine.dispose()
+    config = alembic_config(database_url)
+    command.downgrade(config, "0014_draw_pseudonyms")
+    command.upgrade(config, "heads")
+    with bot.db.session() as s:
+        keys = list(s.scalars(sa.select(Delivery.key).order_by(Delivery.id)))
+        assert keys == [f"report-legacy:{by_row[row.id]}" for row in rows]
+        assert {e: d.id for e, d in notices.of_report(s, vault_of(bot), ticket).items()} == {
+            e: d.id for e, d in events.items()}

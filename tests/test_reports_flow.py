@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot import create_app
 from bot.models import Delivery, ReportEvent
 from bot.models.reports import ReportStatus
-from bot.services.reports import staff
+from bot.services.reports import lifecycle, staff
 from bot.services.reports.identity import vault_for
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.reports_helpers import (
@@ -340,7 +340,7 @@ def test_status_changes_reach_the_reporter_through_the_outbox(citizen: Citizen, 
                                 .order_by(ReportEvent.id)))
     assert [d.openid for d in rows] == [citizen.openid] * 5
     assert {d.purpose for d in rows} == {"report_status"}
-    assert [d.key for d in rows] == [f"report:{ticket}:{e.kind}:{e.id}" for e in events[1:]]
+    assert [d.key for d in rows] == [lifecycle.notice_key(vault, e.id) for e in events[1:]]  # no ticket in them
     texts = [d.payload["content"] for d in rows]
     assert "已受理" in texts[0] and "2021年7月31日 前完成核查" in texts[0]
     assert "已整改" in texts[2] and "已责令物业清理" in texts[2]

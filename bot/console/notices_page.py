@@ -12,11 +12,12 @@ import datetime as dt
 from flask import render_template, url_for
 from sqlalchemy.orm import Session
 
-from bot.console import db
+from bot.console import current_bot, db
 from bot.console.dashboard import PURPOSES, Figure, Panel
 from bot.console.registry import panel, route
 from bot.runtime import Bot
 from bot.services import notices
+from bot.services.reports.identity import vault_of
 
 
 @panel("undelivered", "无法送达的通知", action="view_dashboard", order=91)
@@ -29,6 +30,8 @@ def undelivered_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
 
 @route("/notices/undelivered", action="view_dashboard")
 def undelivered_notices() -> str:
+    found = notices.undelivered(db())
+    tickets = notices.report_tickets(db(), vault_of(current_bot()), found)
     rows = [{"delivery": d, "purpose": PURPOSES.get(d.purpose, d.purpose), "state": notices.state(d),
-             "reason": notices.reason(d), "ticket": notices.report_ticket(d)} for d in notices.undelivered(db())]
+             "reason": notices.reason(d), "ticket": tickets.get(d.id)} for d in found]
     return render_template("console/notices.html", rows=rows)

@@ -167,7 +167,7 @@ def event_notices(ticket: str) -> dict[int, dict[str, Any]]:
     """Each event's notice to the reporter: its state, why, and whether it cannot arrive."""
     session, moment, config = db(), now(), current_bot().config
     out = {}
-    for event_id, delivery in notices.of_report(session, ticket).items():
+    for event_id, delivery in notices.of_report(session, vault_of(current_bot()), ticket).items():
         doomed = notices.forecast(session, config, delivery, moment)
         out[event_id] = {"status": delivery.status, "state": notices.state(delivery),
                          "reason": f"预计无法送达：{doomed}" if doomed else notices.reason(delivery),
@@ -177,7 +177,7 @@ def event_notices(ticket: str) -> dict[int, dict[str, Any]]:
 
 def notice_flash(ticket: str, event: Any) -> tuple[str, str]:
     """What became of the notice the action just queued, as the flash after it says."""
-    delivery = notices.of_report(db(), ticket).get(event.id) if event is not None else None
+    delivery = notices.of_report(db(), vault_of(current_bot()), ticket).get(event.id) if event is not None else None
     still = notices.CAN_STILL_QUERY.format(ticket=ticket)
     if delivery is None:
         return "举报人的联系方式已清除，没有发送通知。" + still, "error"

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.models import Citizen, Delivery, DeliveryStatus
+from bot.models import Citizen, Delivery, DeliveryStatus, Report, ReportEvent
 from bot.services import notice_templates
+from bot.services.reports import lifecycle
+from bot.services.reports.identity import IdentityVault
 from bot.services.service_window import Window
 
 S = DeliveryStatus
@@ -90,29 +93,70 @@ def forecast(session: Session, config: Config, delivery: Delivery, now: dt.datet
     return f"{window.why_closed(now)}；本公众号没有配置模板消息或订阅通知"
 
 
-def of_report(session: Session, ticket: str) -> dict[int, Delivery]:
-    """The notices of a report's events, by event id (keys `report:<ticket>:<kind>:<event id>`)."""
-    rows = session.scalars(select(Delivery).where(Delivery.key.like(f"report:{ticket}:%")))
+def notice_keys(vault: IdentityVault, event_ids: Iterable[int]) -> dict[str, int]:
+    """The outbox keys a report's notices can have, each with its event id (older rows' too)."""
+    keys = {}
+    for event_id in event_ids:
+        keys[lifecycle.notice_key(vault, event_id)] = keys[lifecycle.legacy_notice_key(event_id)] = event_id
+    return keys
+
+
+def of_report(session: Session, vault: IdentityVault, ticket: str) -> dict[int, Delivery]:
+    """The notices of a report's events, by event id (their keys are keyed hashes: lifecycle.notice_key)."""
+    keys = notice_keys(vault, session.scalars(select(ReportEvent.id).join(Report, Report.id == ReportEvent.report_id)
+                                              .where(Report.ticket == ticket)))
+    rows = session.scalars(select(Delivery).where(Delivery.key.in_(keys))) if keys else []
+    return {keys[row.key]: row for row in rows}
+
+
+def report_tickets(session: Session, vault: IdentityVault, deliveries: Iterable[Delivery]) -> dict[int, str]:
+    """The report each of these notices belongs to (delivery id → ticket), found by recomputing the
+    keys of the reports' public events: the keys themselves name no ticket."""
+    wanted = {d.key: d.id for d in deliveries if d.purpose == lifecycle.NOTICE_PURPOSE}
+    if not wanted:
+        return {}
+    events = session.execute(select(ReportEvent.id, Report.ticket).join(Report, Report.id == ReportEvent.report_id)
+                             .where(ReportEvent.public.is_(True)))
     found = {}
-    for row in rows:
-        event_id = row.key.rsplit(":", 1)[-1]
-        if event_id.isdigit():
-            found[int(event_id)] = row
+    for event_id, ticket in events:
+        for key in (lifecycle.notice_key(vault, event_id), lifecycle.legacy_notice_key(event_id)):
+            if key in wanted:
+                found[wanted[key]] = ticket
     return found
 
 
-def report_ticket(delivery: Delivery) -> str | None:
-    """The report a notice belongs to, from its key."""
-    parts = delivery.key.split(":")
-    return parts[1] if len(parts) >= 4 and parts[0] == "report" else None
+def purge_report(session: Session, vault: IdentityVault, report: Report) -> int:
+    """Delete the notices of a report whose contacts are erased: their rows held the recipient."""
+    keys = notice_keys(vault, session.scalars(select(ReportEvent.id).where(ReportEvent.report_id == report.id)))
+    if not keys:
+        return 0
+    return session.execute(delete(Delivery).where(Delivery.key.in_(keys))).rowcount
+
+
+def forget_recipients(session: Session, now: dt.datetime) -> int:
+    """Null the recipient of report notices that are final: at once for those never sent, 48 hours
+    after sending for the rest, since the sender counts a citizen's customer-service messages of the
+    last 48 hours by openid (the window's allowance). Uncertain ones keep it: staff may requeue them.
+    Returns how many rows were changed."""
+    counted_since = now - dt.timedelta(hours=48)
+    done = (S.FAILED, S.UNDELIVERABLE, S.CANCELLED)
+    return session.execute(update(Delivery).where(
+        Delivery.purpose == lifecycle.NOTICE_PURPOSE, Delivery.openid.is_not(None),
+        or_(Delivery.status.in_(done), and_(Delivery.status == S.SENT, Delivery.sent_at < counted_since)))
+        .values(openid=None)).rowcount
 
 
 def undelivered(session: Session, limit: int = 200) -> list[Delivery]:
     """Notices to one citizen that no channel delivered, newest first."""
-    return list(session.scalars(select(Delivery).where(Delivery.openid.is_not(None), Delivery.status.in_(UNDELIVERED))
+    return list(session.scalars(select(Delivery).where(_to_one_citizen(), Delivery.status.in_(UNDELIVERED))
                                 .order_by(Delivery.id.desc()).limit(limit)))
 
 
 def undelivered_count(session: Session) -> int:
     return session.scalar(select(func.count(Delivery.id)).where(
-        Delivery.openid.is_not(None), Delivery.status.in_(UNDELIVERED))) or 0
+        _to_one_citizen(), Delivery.status.in_(UNDELIVERED))) or 0
+
+
+def _to_one_citizen() -> ColumnElement[bool]:
+    # A report notice's openid is forgotten once it is final (forget_recipients): it still was one.
+    return or_(Delivery.openid.is_not(None), Delivery.purpose == lifecycle.NOTICE_PURPOSE)

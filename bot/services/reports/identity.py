@@ -134,12 +134,16 @@ def reporter_openid(vault: IdentityVault, report: Report) -> str | None:
     return vault.decrypt("openid", report.openid_enc)
 
 
-def erase_old_contacts(session: Session, now: dt.datetime, retention_days: int) -> int:
+def erase_old_contacts(session: Session, now: dt.datetime, retention_days: int,
+                       vault: IdentityVault | None = None) -> int:
     """Erase the name, phone and openid of reports closed more than `retention_days` ago; keep the report.
+    With the vault, their notices' outbox rows (which held the openid as recipient) are deleted too.
 
     The owner HMAC stays, so the citizen still finds the report under 我的举报 (it cannot be turned
     back into an openid). Returns how many reports were erased.
     """
+    from bot.services import notices  # it imports the reports' lifecycle, which imports this module
+
     cutoff = now - dt.timedelta(days=retention_days)
     reports = session.scalars(select(Report).where(
         Report.status.in_(FINAL_STATUSES), Report.closed_at <= cutoff, Report.contact_erased_at.is_(None)))
@@ -147,6 +151,8 @@ def erase_old_contacts(session: Session, now: dt.datetime, retention_days: int) 
     for report in reports:
         report.openid_enc = report.name_enc = report.phone_enc = None
         report.contact_erased_at = now
+        if vault is not None:
+            notices.purge_report(session, vault, report)
         count += 1
     session.flush()
     return count

@@ -30,10 +30,22 @@ def list_overdue(bot: Any) -> None:
 def erase_contacts(bot: Any) -> None:
     """Erase contact data of closed reports after the retention period; the reports stay."""
     with bot.db.session() as session:
-        erased = identity.erase_old_contacts(session, bot.clock.now(), bot.config.reports.contact_retention_days)
+        erased = identity.erase_old_contacts(session, bot.clock.now(), bot.config.reports.contact_retention_days,
+                                             identity.vault_of(bot))
         session.commit()
     if erased:
         log.info("erased contact data of %d closed reports", erased)
+
+
+def forget_notice_recipients(bot: Any) -> None:
+    """Null the openid of report notices once they are final (48 hours after sending)."""
+    from bot.services import notices
+
+    with bot.db.session() as session:
+        forgotten = notices.forget_recipients(session, bot.clock.now())
+        session.commit()
+    if forgotten:
+        log.info("forgot the recipient of %d final report notices", forgotten)
 
 
 def purge_drafts(bot: Any) -> None:

@@ -78,9 +78,25 @@ def notify(session: Session, vault: IdentityVault, report: Report, event: Report
         return False
     payload = outbox.notice_payload(text, ticket=report.ticket, status=label(report.status),
                                     note=summary or event.note or text, time=outbox.cn_time(now))
-    outbox.enqueue(session, key=f"report:{report.ticket}:{event.kind}:{event.id}", purpose="report_status",
+    outbox.enqueue(session, key=notice_key(vault, event.id), purpose=NOTICE_PURPOSE,
                    openid=openid, payload=payload, now=now)
     return True
+
+
+NOTICE_PURPOSE = "report_status"
+NOTICE_TAG = "outbox/report-notice"  # the vault's purpose for notice keys
+
+
+def notice_key(vault: IdentityVault, event_id: int) -> str:
+    """The outbox key of the notice about one report event: a keyed hash of the event, so that the
+    outbox row (kept beside the recipient's openid until it is forgotten) names no ticket and, without
+    the identity key, no event either."""
+    return "report:" + vault.keyed_tag(NOTICE_TAG, str(event_id))[:32]
+
+
+def legacy_notice_key(event_id: int) -> str:
+    """What migration 0015 made of a notice key from before (`report:<ticket>:<kind>:<event id>`)."""
+    return f"report-legacy:{event_id}"
 
 
 def change_status(session: Session, vault: IdentityVault, report: Report, to_status: str, *, actor: str,
