@@ -48,4 +48,5 @@ FEATURES: tuple[str, ...] = (
     "bot.pushes",
     "bot.console",
     "bot.simulator",
+    "bot.error_pages",
 )

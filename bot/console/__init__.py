@@ -165,7 +165,9 @@ def secure_headers(response: Response) -> Response:
 
 @bp.app_context_processor
 def layout_context() -> dict[str, Any]:
-    if not has_request_context() or request.blueprint != "console":
+    # An unknown /console address has no blueprint, but its error page still wears the console's layout.
+    in_console = request.blueprint == "console" or request.path.startswith("/console") if has_request_context() else False
+    if not in_console:
         return {}
     role = current_user.role if current_user.is_authenticated else None
     return {"nav": nav_for(role) if role else [], "role_names": ROLE_NAMES, "can": lambda action: can(role, action),

@@ -60,14 +60,14 @@ def fields_for(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         try:
             lat, lng = float(data["latitude"]), float(data["longitude"])
         except (KeyError, TypeError, ValueError):
-            abort(400, "latitude and longitude must be numbers")
+            abort(400, "纬度和经度须是数字")
         return "location", {"Location_X": lat, "Location_Y": lng, "Scale": 15, "Label": str(data.get("label", ""))}
     if kind == "event":
         event = str(data.get("event", ""))
         if event not in ("subscribe", "unsubscribe", "CLICK", "VIEW"):
-            abort(400, "unsupported event")
+            abort(400, "模拟器不支持这种事件")
         return "event", {"Event": event, "EventKey": str(data.get("key", ""))}
-    abort(400, "unsupported message type")
+    abort(400, "模拟器不支持这种消息类型")
 
 
 @bp.get("/")
@@ -87,7 +87,7 @@ def send() -> Response:
     data = request.get_json(silent=True) or {}
     openid = str(data.get("openid", ""))
     if openid not in {o for o, _ in CITIZENS}:
-        abort(400, "unknown simulated citizen")
+        abort(400, "没有这个模拟用户")
     kind, fields = fields_for(data)
     fake = current_app.extensions.get("fake_wechat")
     if fake is not None:
@@ -123,7 +123,7 @@ def pushes() -> Response:
     """Messages the fake WeChat API delivered to a citizen (status notices, prizes, broadcasts...)."""
     fake = current_app.extensions.get("fake_wechat")
     if fake is None:
-        abort(404, "no fake WeChat API in this process (run `python -m bot demo`)")
+        abort(404, "本进程没有模拟的微信接口（请用 python -m bot demo 启动）")
     openid = request.args.get("openid", "")
     after = request.args.get("after", 0, type=int)
     delivered = fake.sent_to(openid)
@@ -193,13 +193,13 @@ def upload() -> Response:
     """A photo the citizen picked: it becomes temporary media the fake WeChat API serves, as WeChat would."""
     fake = current_app.extensions.get("fake_wechat")
     if fake is None:
-        abort(404, "no fake WeChat API in this process (run `python -m bot demo`)")
+        abort(404, "本进程没有模拟的微信接口（请用 python -m bot demo 启动）")
     photo = request.files.get("photo")
     if photo is None:
-        abort(400, "no photo")
+        abort(400, "没有选择照片")
     content = photo.read()
     if not content or len(content) > 10 * 1024 * 1024:
-        abort(413, "photos must be between 1 byte and 10 MB")
+        abort(413, "照片须大于 0 字节、不超过 10 MB")
     media_id = fake.add_media(content, photo.mimetype or "image/jpeg")
     return jsonify(media_id=media_id, pic_url=f"{request.host_url.rstrip('/')}/simulator/media/{media_id}")
 

@@ -104,6 +104,11 @@ function renderReply(openid, reply, who = "bot") {
   else if (reply.type === "error") show(openid, note("服务器返回 " + reply.status));
 }
 
+// The server's Chinese explanation of a refused request (bot/error_pages.py), else its status code.
+async function errorText(response) {
+  try { return (await response.json()).error || String(response.status); } catch (_) { return String(response.status); }
+}
+
 async function send(message, echo) {
   const openid = currentOpenid();
   if (echo) show(openid, typeof echo === "string" ? bubble("me", echo) : echo);
@@ -111,7 +116,7 @@ async function send(message, echo) {
     method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({...message, openid, aes: $("aes").checked}),
   });
-  if (!response.ok) { show(openid, note("发送失败：" + response.status)); return; }
+  if (!response.ok) { show(openid, note("发送失败：" + await errorText(response))); return; }
   const data = await response.json();
   $("raw-request").textContent = data.request_xml;
   $("raw-body").textContent = data.request_body;
@@ -166,7 +171,7 @@ $("photo").addEventListener("change", async () => {
   form.append("photo", file);
   const response = await fetch("api/upload", {method: "POST", body: form});
   $("photo").value = "";
-  if (!response.ok) { show(currentOpenid(), note("照片上传失败：" + response.status)); return; }
+  if (!response.ok) { show(currentOpenid(), note("照片上传失败：" + await errorText(response))); return; }
   const media = await response.json();
   const img = document.createElement("img");
   img.src = media.pic_url; img.alt = "照片"; img.style.maxWidth = "160px";
