@@ -320,6 +320,11 @@ class FakeWeChat:
                 self.event_sink(xml)
         return events
 
+    def delete_material(self, media_id: str) -> None:
+        """As if staff deleted the image from the material library in the WeChat admin."""
+        with self._lock:
+            self._materials.pop(media_id, None)
+
     def material(self, media_id: str) -> tuple[bytes, str] | None:
         with self._lock:
             return self._materials.get(media_id)

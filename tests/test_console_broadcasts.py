@@ -100,12 +100,19 @@ def test_schedule_then_cancel(app, clock) -> None:  # noqa: ANN001
 
 def test_bad_input_is_refused_and_nothing_saved(app) -> None:  # noqa: ANN001
     console = logged_in(app)
+    article = {"kind": "news", "body": "正文", "cover": "covers/lesson.jpg"}
     for fields, message in (({"title": " "}, "请填写标题"), ({"content": ""}, "文字内容不能为空"),
-                            ({"kind": "news", "url": "javascript:alert(1)"}, "原文链接"),
+                            ({"content": "安" * 301}, "群发文字最多 300 字，这条有 301 字"),
+                            ({"content": '详情<a href="https://example.org">点此</a>'}, "群发文字不能带外部链接"),
+                            (article | {"url": "javascript:alert(1)"}, "原文链接须以 http:// 或 https:// 开头"),
+                            (article | {"cover": "../config.toml"}, "请选择封面图片"),
+                            (article | {"body": ""}, "正文不能为空"),
+                            (article | {"title": "安" * 33}, "标题最多 32 字"),
                             ({"audience": "township:atlantis"}, "没有这个乡镇"),
                             ({"audience": "tag", "tag": "abc"}, "受众只能是")):
         compose(console, **fields)
-        assert message in console.get("/console/broadcasts").get_data(as_text=True), fields
+        html = console.get("/console/broadcasts").get_data(as_text=True)
+        assert "未保存：" in html and message in html, fields
     assert latest(app) is None and audits(app) == []
 
 

@@ -212,6 +212,19 @@ def test_a_cover_is_uploaded_once(bot, fake_wechat, clock) -> None:  # noqa: ANN
     assert fake_wechat.calls["material/add_material"] == 1 and fake_wechat.calls["draft/add"] == 2
 
 
+def test_a_cover_deleted_in_the_wechat_admin_is_uploaded_again(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+    fake_wechat.add_user("a")
+    first = run_plan(bot, clock, shanghai(2021, 6, 1, 19, 31))
+    thumb = fake_wechat.article(fake_wechat.mass_jobs()[first.wechat_msg_id]["message"]["mpnews"]["media_id"])[0]
+    fake_wechat.delete_material(thumb["thumb_media_id"])
+    clock.set(shanghai(2021, 6, 8, 19, 1))  # the same cover again
+    pushplan.run_job(bot)
+    Sender.from_bot(bot).drain()
+    with bot.db.session() as s:
+        again = s.query(Delivery).filter(Delivery.key == "plan:lecture-chengguan").one()
+    assert again.status == DeliveryStatus.SENT and fake_wechat.calls["material/add_material"] == 2
+
+
 def mass_row(bot, clock, key: str = "broadcast:9") -> int:  # noqa: ANN001
     with bot.db.session() as s:
         row = enqueue(s, key=key, purpose="broadcast", audience={"all": True}, payload=text_payload("今晚有暴雨"),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store import Store
+from bot.wechat.api import WeChatAPIError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ SOURCE_URL_MAX_BYTES = 1024           # "原文地址，大小不可超过1 kb"
 COVER_MAX_BYTES = 2 * 1024 * 1024
 DEFAULT_AUTHOR = "县应急管理局"
 COVER_CACHE_SECONDS = 30 * 24 * 3600  # an uploaded cover is reused; forgetting it costs one upload
+INVALID_MEDIA_ID = 40007
 
 
 def cover_type(content: bytes) -> str | None:
@@ -102,13 +104,18 @@ def to_draft(api: Any, store: Store, content_dir: Path, payload: dict[str, Any])
     """Upload the cover, put the article in the draft box; returns the payload for `mpnews`."""
     first = payload["articles"][0]
     cover = _cover_path(content_dir, first)
-    thumb = _cover_media_id(api, store, cover)
     draft = {"title": first["title"], "author": first.get("author") or DEFAULT_AUTHOR,
              "digest": first.get("description", ""), "content": body_html(first.get("content") or
                                                                            first.get("description", "")),
-             "content_source_url": first.get("url", ""), "thumb_media_id": thumb,
-             "need_open_comment": 0, "only_fans_can_comment": 0}
-    media_id = api.add_draft([draft])
+             "content_source_url": first.get("url", ""), "need_open_comment": 0, "only_fans_can_comment": 0}
+    try:
+        media_id = api.add_draft([{**draft, "thumb_media_id": _cover_media_id(api, store, cover)}])
+    except WeChatAPIError as exc:
+        if exc.errcode != INVALID_MEDIA_ID:
+            raise
+        # The remembered cover is gone (deleted in the WeChat admin's material library): upload it again.
+        store.delete(_cover_key(api, cover.read_bytes()))
+        media_id = api.add_draft([{**draft, "thumb_media_id": _cover_media_id(api, store, cover)}])
     log.info("article %r is in the draft box as %s", first["title"], media_id)
     return {"type": "news", "articles": [{**first, "media_id": media_id}]}
 
@@ -121,10 +128,14 @@ def _cover_path(content_dir: Path, first: dict[str, Any]) -> Path:
     return path
 
 
+def _cover_key(api: Any, content: bytes) -> str:
+    return f"wechat:material:{api.app_id}:{hashlib.sha256(content).hexdigest()}"
+
+
 def _cover_media_id(api: Any, store: Store, path: Path) -> str:
     """The cover's permanent media id, uploaded once per image (the library holds 100,000 images)."""
     content = path.read_bytes()
-    key = f"wechat:material:{api.app_id}:{hashlib.sha256(content).hexdigest()}"
+    key = _cover_key(api, content)
     known = store.get(key)
     if known:
         return known
