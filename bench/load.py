@@ -23,6 +23,10 @@ STATELESS = ["帮助", "菜单", "活动", "今天有什么活动", "明天有�
              "一氧化碳中毒怎么急救", "触电了怎么办", "暴雨天开车要注意什么", "有限空间作业要注意什么"]
 
 _ids = itertools.count(7_000_000_000_000)
+# Nonces of signed_pushes: each (timestamp, nonce) is taken with one body only (bot/wechat/replay.py),
+# so every request file of a run, and of every run against the same store, gets nonces of its own.
+_nonces = itertools.count(1)
+_RUN = f"{random.SystemRandom().getrandbits(32):08x}"
 
 
 def cdata(value: str) -> str:
@@ -35,7 +39,7 @@ def text_xml(openid: str, content: str, created: int = 1622512800) -> str:
             f"<Content>{cdata(content)}</Content><MsgId>{next(_ids)}</MsgId></xml>")
 
 
-def signed(xml: str, aes: bool, nonce: int) -> tuple[str, str]:
+def signed(xml: str, aes: bool, nonce: int | str) -> tuple[str, str]:
     """(path with query, body) as WeChat would POST them."""
     timestamp, nonce_s = "1622512800", str(nonce)
     query = {"signature": sign(TOKEN, timestamp, nonce_s), "timestamp": timestamp, "nonce": nonce_s}
@@ -77,8 +81,8 @@ def signed_pushes(messages: Iterator[tuple[str, str]], aes_share: float = 0.5, s
                   ) -> Iterator[tuple[str, str]]:
     """(path with query, body) for each (openid, text): a fresh text message, AES for `aes_share` of them."""
     rng = random.Random(seed)
-    for count, (openid, content) in enumerate(messages, start=1):
-        yield signed(text_xml(openid, content), rng.random() < aes_share, count)
+    for openid, content in messages:
+        yield signed(text_xml(openid, content), rng.random() < aes_share, f"{_RUN}{next(_nonces)}")
 
 
 def write_requests(path: Path, messages: Iterator[tuple[str, str]], aes_share: float = 0.5, seed: int = 3) -> int:
