@@ -9,7 +9,7 @@ from bot import create_app
 from bot.conversation import State, StateGroup
 from bot.models import Citizen as CitizenRow
 from bot.routing import Router, kind, menu_key, regex, text_in
-from handlers import ROUTERS, common
+from handlers import ROUTERS, common, emergency
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
@@ -162,5 +162,5 @@ def test_job_report_events_do_not_open_the_window(citizen: Citizen, bot) -> None
         assert s.scalar(select(CitizenRow).where(CitizenRow.openid == citizen.openid)) is None
 
 
-def test_routers_order_escapes_first_fallback_last() -> None:
-    assert ROUTERS[0] is common.escapes and ROUTERS[-1] is common.fallback
+def test_routers_order_emergencies_then_escapes_first_fallback_last() -> None:
+    assert ROUTERS[0] is emergency.router and ROUTERS[1] is common.escapes and ROUTERS[-1] is common.fallback
