@@ -20,6 +20,7 @@ from bot.services.quiz import claims, draws, leaderboard, rounds
 from bot.services.quiz.answers import how_to_answer, parse_answer
 from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
 from bot.services.reports.identity import vault_of
+from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
 
 router = Router("quiz")
@@ -81,7 +82,7 @@ STATUS_WORDS = {RoundStatus.ACTIVE: "进行中", RoundStatus.EXPIRED: "已超时
 PRIZE_WORDS = {PrizeStatus.WON: "待领奖", PrizeStatus.CLAIMED: "已登记，待发放", PrizeStatus.DELIVERED: "已发放",
                PrizeStatus.EXPIRED: "已过期"}
 ENTRY_WORDS = ("答题", "有奖竞猜", "知识竞赛", "竞答", "开始答题", "我要答题", "答题活动")
-CONFIRM_WORDS = ("确认", "确定", "是", "对", "好", "提交", "ok")
+CONFIRM_WORDS = ("确认", "提交", "确认提交")  # and any plain yes (bot/services/yesno.py)
 
 
 class Quiz(StateGroup):
@@ -495,7 +496,7 @@ def take_claim_phone(msg: Inbound, ctx: Context) -> str:
     return text("claim_confirm", name=vault.open_if_sealed(CLAIM_NAME, ctx.conv.data["name"]), phone=phone)
 
 
-@router.on(text_in(*CONFIRM_WORDS), state=PrizeClaim.confirm)
+@router.on(text_in(*CONFIRM_WORDS), says_yes, state=PrizeClaim.confirm)
 def confirm_claim(msg: Inbound, ctx: Context) -> str:
     data = ctx.conv.data
     ctx.conv.clear()
@@ -507,7 +508,7 @@ def confirm_claim(msg: Inbound, ctx: Context) -> str:
     return text("claimed", phone=claims.mask_phone(phone))
 
 
-@router.on(text_in("修改", "重填", "重新填写"), state=PrizeClaim.confirm)
+@router.on(text_in("修改", "重填", "重新填写"), says_no, state=PrizeClaim.confirm)
 def redo_claim(msg: Inbound, ctx: Context) -> str:
     ctx.conv.enter(PrizeClaim.name)
     return "好的，请重新回复领奖人姓名："

@@ -22,6 +22,7 @@ from bot.services.reports import drafts, lifecycle, tickets
 from bot.services.reports.categories import ReportCategories
 from bot.services.reports.identity import IdentityVault, vault_of
 from bot.services.townships import distance_m
+from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
 from handlers.emergency import keeps_text
 
@@ -435,14 +436,33 @@ def confirm_cancel(msg: Inbound, ctx: Context) -> str | None:
     return TEXTS["cancelled"]
 
 
+def awaiting_cancel(msg: Inbound, ctx: Context) -> bool:
+    """Matcher: the last reply asked "确定要放弃这份举报吗？"."""
+    return bool(ctx.conv.data.get("confirm_cancel"))
+
+
+@report.on(all_of(awaiting_cancel, says_yes), state=FORM)
+def confirm_discard(msg: Inbound, ctx: Context) -> str:
+    """是 / 确定 / 嗯 to "确定要放弃吗": as a second 取消."""
+    answer = confirm_cancel(msg, ctx)
+    return answer if answer is not None else TEXTS["cancelled"]
+
+
+@report.on(all_of(awaiting_cancel, says_no), state=FORM)
+@with_draft
+def keep_filling(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    """否 / 不 / 不是 to "确定要放弃吗": nothing is discarded, the step is asked again."""
+    return _go(ctx, draft, _current_step(ctx), TEXTS["resumed"])
+
+
 # --- offer (a hazard statement) and pending (an unfinished draft) --------------------------------
 
-@report.on(text_in("是", "是的", "好", "好的", "要", "举报", "确认", "开始"), state=ReportFlow.offer)
+@report.on(says_yes, text_in("举报", "开始", "开始举报"), state=ReportFlow.offer)
 def accept_offer(msg: Inbound, ctx: Context) -> str:
     return _start(ctx, description=ctx.conv.data.get("offer_text") or None)
 
 
-@report.on(text_in("否", "不", "不是", "不用", "不要", "算了"), state=ReportFlow.offer)
+@report.on(says_no, text_in("忽略"), state=ReportFlow.offer)
 def decline_offer(msg: Inbound, ctx: Context) -> str:
     ctx.conv.clear()
     return TEXTS["offer_declined"]
@@ -455,6 +475,12 @@ MESSAGES = kind("text", "voice", "image", "video", "shortvideo", "location", "li
 @report.on(MESSAGES, state=ReportFlow.offer)
 def reask_offer(msg: Inbound, ctx: Context) -> str:
     return TEXTS["offer_again"]
+
+
+@report.on(says_yes, state=ReportFlow.pending)
+def resume_on_yes(msg: Inbound, ctx: Context) -> str:
+    """"您有一份未完成的举报" → 好的 / 嗯: carry on with it (a new one is only ever started by 重新开始)."""
+    return resume(msg, ctx)
 
 
 @report.on(MESSAGES, state=ReportFlow.pending)
@@ -601,7 +627,7 @@ def take_contact(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     return _go(ctx, draft, "confirm")
 
 
-@report.on(text_in("确认", "提交", "确定", "确认提交"), state=ReportFlow.confirm)
+@report.on(text_in("确认", "提交", "确定", "确认提交"), says_yes, state=ReportFlow.confirm)
 @with_draft
 def submit_report(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """Store the report (committed) before the reply gives its ticket; on failure keep the draft."""
@@ -627,6 +653,12 @@ def submit_report(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     r = done.report
     due = f"{r.due_at.month}月{r.due_at.day}日" if r.due_at else "近期"
     return TEXTS["submitted"].format(ticket=r.ticket, code=done.query_code, department=r.department, due=due)
+
+
+@report.on(says_no, state=ReportFlow.confirm)
+def not_yet(msg: Inbound, ctx: Context) -> str:
+    ctx.conv.update(confirm_cancel=False)
+    return "好的，先不提交。" + TEXTS["confirm_again"]
 
 
 # --- anything else inside the flow -----------------------------------------------------------------

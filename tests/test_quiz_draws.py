@@ -180,7 +180,7 @@ def test_claim_flow(players, citizen: Citizen, bot, clock) -> None:  # noqa: ANN
         ("王小明", ["11位手机号", "仅用于", "30天后删除"]),
         ("12345", "手机号格式不对"),
         ("+86 139-1234-5678", ["王小明", "13912345678", "确认"]),
-        ("嗯", "请回复 确认"),
+        ("稍等", "请回复 确认"),  # 嗯 is a yes (test_yes_no_in_flows)
         ("确认", ["已登记", "139****5678"]),
     ])
     assert "已登记" in citizen.says("领奖")

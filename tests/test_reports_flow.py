@@ -117,7 +117,7 @@ def test_wrong_input_at_every_step_is_asked_again_and_nothing_is_lost(citizen: C
         ("张三", "请同时留下手机号"),
         (lambda c: c.image("M4"), ["照片已保存（共4张）", "请留下姓名"]),
         ("姓名：李四 电话：138 0013 8000", ["请核对", "李*（138****8000）", "4 张", "已完整保存"]),
-        ("好", "请回复 确认 提交"),
+        ("好不好", "请回复 确认 提交"),  # neither a yes nor a no (a plain 好 is a yes: test_yes_no_in_flows)
         (lambda c: c.voice(""), "请回复 确认 提交"),
         ("确认", "举报已提交"),
     ])
@@ -299,7 +299,7 @@ def test_daily_cap(database_url, clock, store, mode) -> None:  # noqa: ANN001
 def test_hazard_statement_is_offered_as_a_report(citizen: Citizen, bot) -> None:  # noqa: ANN001
     citizen.dialog([
         ("消防通道被堵", ["像是一条安全隐患", "消防通道被堵", "回复 是"]),
-        ("嗯", "请回复 是 开始举报"),
+        ("什么意思", "请回复 是 开始举报"),  # 嗯 is a yes (test_yes_no_in_flows)
         ("是", "请选择隐患类别"),
         ("1", ["您刚才说：“消防通道被堵”", "请再补充几句"]),
         ("在城关镇万达广场北门", ["请发送隐患位置"]),

@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.services.emergencies import to_simplified
 from bot.services.quiz.bank import FALSE, LETTERS, TRUE
+from bot.services.yesno import candidates
 
 # Longest first, so "答案是" is removed before "答案".
 PREFIXES = ("我的答案是", "答案应该是", "答案是", "答案为", "答案选", "答案", "我选择", "应该选", "应该是",
             "我选", "选择", "选项", "选")
 SUFFIXES = ("选项", "项")
-TRUE_WORDS = {"对", "对的", "√", "✓", "✔", "是", "是的", "正确", "T", "TRUE", "Y", "YES"}
-FALSE_WORDS = {"错", "错的", "错误", "×", "✗", "✘", "X", "否", "不对", "不正确", "F", "FALSE", "N", "NO"}
+TRUE_WORDS = {"对", "对的", "√", "✓", "✔", "是", "是的", "正确", "没错", "T", "TRUE", "Y", "YES"}
+FALSE_WORDS = {"错", "错的", "错误", "×", "✗", "✘", "X", "否", "不对", "不正确", "不是", "F", "FALSE", "N", "NO"}
 
 _EDGE_PUNCT = re.compile(r"^[\s\"'“”‘’(（\[【《<:：]+|[\s\"'“”‘’)）\]】》>。.．!！~～?？;；,，、:：]+$")
 _SEPARATORS = re.compile(r"[\s,，、/;；+＋&.．和与及]+")
@@ -46,11 +48,7 @@ def parse_answer(text: str, kind: str, option_count: int = 0) -> str | None:
     if not cleaned:
         return None
     if kind == "truefalse":
-        if cleaned in TRUE_WORDS:
-            return TRUE
-        if cleaned in FALSE_WORDS:
-            return FALSE
-        return None
+        return _true_or_false(cleaned)
     letters = _SEPARATORS.sub("", cleaned)
     allowed = LETTERS[:option_count]
     if not letters or any(ch not in allowed for ch in letters):
@@ -60,6 +58,17 @@ def parse_answer(text: str, kind: str, option_count: int = 0) -> str | None:
         return chosen if len(chosen) == 1 else None
     if kind == "multiple":
         return chosen if len(chosen) >= 2 else None
+    return None
+
+
+def _true_or_false(cleaned: str) -> str | None:
+    # Folded as a yes/no is ("對！", "对对对", "不是的"), but only words that judge a statement count:
+    # "好的" or "嗯" is no answer to "说法正确吗".
+    for form in candidates(to_simplified(cleaned)):
+        if form.upper() in TRUE_WORDS:
+            return TRUE
+        if form.upper() in FALSE_WORDS:
+            return FALSE
     return None
 
 
