@@ -9,7 +9,11 @@ Two parts, each on a fresh database:
    customer-service messages; the fake WeChat API (this process, loopback only) answers each after
    --latency seconds. Throughput = rows / (last delivery - first delivery) as the fake saw them.
 2. Crash: another sender is SIGKILLed once --kill-at of --kill-rows have arrived, a new one is
-   started, and the fake's record is compared with the outbox: lost, duplicated, in doubt.
+   started, and the fake's record is compared with the outbox: lost, duplicated, in doubt. On a
+   service account, --template-share of these rows are report-status notices to citizens outside
+   the 48-hour window, so they go as template messages with client_msg_id: those the dead senders
+   held are sent again (WeChat keeps one message per openid + client_msg_id for 10 minutes), so
+   none of them may end `uncertain`.
 
 Figures are printed and written to bench/RESULTS.md (section "Outbox") unless --no-write.
 """
@@ -17,6 +21,7 @@ Figures are printed and written to bench/RESULTS.md (section "Outbox") unless --
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import os
 import platform
@@ -35,6 +40,7 @@ from bot.clock import TZ
 from bot.fakewechat import AsyncFakeServer, FakeWeChat
 from bot.migrate import upgrade
 from bot.models import Citizen, Delivery, DeliveryStatus
+from bot.services.outbox import notice_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "wxbench000000001"
@@ -66,27 +72,46 @@ def drop_database(kind: str, name: str) -> None:
     admin.dispose()
 
 
-def fill(url: str, fake: FakeWeChat, rows: int, prefix: str) -> None:
-    """`rows` citizens who wrote to the account a minute ago, and one customer-service push each."""
+TEMPLATE_ID = "TPL_BENCH_REPORT"
+TEMPLATE_KEYS = "ticket=character_string1 status=phrase2 note=thing3 time=time4"
+NOTICE = notice_payload("【举报进度】您的举报 YH20210601-7KQ2MX 已受理，我们会尽快核查。", ticket="YH20210601-7KQ2MX",
+                        status="已受理", note="我们会尽快核查", time="2021年6月1日 10:00")
+
+
+def fill(url: str, fake: FakeWeChat, rows: int, prefix: str, template_every: int = 0) -> None:
+    """`rows` citizens who wrote to the account a minute ago, and one customer-service push each;
+    with `template_every` = n, every n-th citizen wrote three days ago instead (outside the window)
+    and gets a report-status notice, which then goes as a template message."""
     now = dt.datetime.now(TZ)
+    quiet_since = now - dt.timedelta(days=3)
     engine = sa.create_engine(url)
     citizens, deliveries = Citizen.__table__, Delivery.__table__
     batch = 5000
     with engine.begin() as conn:
         for start in range(0, rows, batch):
-            openids = [f"{prefix}{n:07d}" for n in range(start, min(rows, start + batch))]
-            conn.execute(citizens.insert(), [{"openid": o, "first_seen_at": now, "last_interaction_at": now}
-                                             for o in openids])
+            numbers = range(start, min(rows, start + batch))
+            notices = {f"{prefix}{n:07d}" for n in numbers if template_every and n % template_every == 0}
+            openids = [f"{prefix}{n:07d}" for n in numbers]
+            conn.execute(citizens.insert(), [
+                {"openid": o, "first_seen_at": now, "last_interaction_at": quiet_since if o in notices else now}
+                for o in openids])
             conn.execute(deliveries.insert(), [
-                {"key": f"bench:{o}", "openid": o, "purpose": "bench", "status": DeliveryStatus.PENDING,
-                 "payload": {"type": "text", "content": "今晚八点，县防汛应急演练，请勿惊慌。"}, "attempts": 0,
-                 "created_at": now, "not_before": now} for o in openids])
+                {"key": f"bench:{o}", "openid": o, "purpose": "report_status" if o in notices else "bench",
+                 "status": DeliveryStatus.PENDING,
+                 "payload": NOTICE if o in notices else {"type": "text", "content": "今晚八点，县防汛应急演练，请勿惊慌。"},
+                 "attempts": 0, "created_at": now, "not_before": now} for o in openids])
             for openid in openids:
-                fake.record_interaction(openid)
+                if openid in notices:
+                    fake.add_user(openid)  # follows, but the 48-hour window is closed
+                else:
+                    fake.record_interaction(openid)
     engine.dispose()
 
 
-def write_config(path: Path, url: str, base_url: str, concurrency: int, rate: float) -> None:
+def write_config(path: Path, url: str, base_url: str, concurrency: int, rate: float, service: bool = False) -> None:
+    templates = f'''
+report_status_template = "{TEMPLATE_ID}"
+report_status_template_keys = "{TEMPLATE_KEYS}"''' if service else ""
     path.write_text(f"""
 [server]
 mode = "dev"
@@ -97,6 +122,7 @@ app_secret = "{SECRET}"
 token = "bench"
 encoding_aes_key = ""
 api_base_url = "{base_url}"
+account_type = "{'service' if service else 'subscription'}"
 request_timeout_seconds = 5.0
 [database]
 url = "{url}"
@@ -105,7 +131,7 @@ url = ""
 [push]
 sender_concurrency = {concurrency}
 rate_per_second = {rate}
-lease_seconds = {LEASE_SECONDS}
+lease_seconds = {LEASE_SECONDS}{templates}
 """, encoding="utf-8")
 
 
@@ -123,6 +149,11 @@ def unfinished(engine: sa.Engine) -> int:
 def statuses(engine: sa.Engine) -> dict[str, str]:
     with engine.connect() as conn:
         return dict(conn.execute(sa.text("SELECT openid, status FROM deliveries")).all())
+
+
+def notice_rows(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text("SELECT openid FROM deliveries WHERE purpose = 'report_status'")).scalars())
 
 
 def wait_done(engine: sa.Engine, procs: list[subprocess.Popen], timeout: float) -> None:
@@ -179,14 +210,15 @@ def throughput_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
 
 
 def crash_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    fake = FakeWeChat(APP_ID, SECRET, latency=args.latency)
+    service = args.template_share > 0
+    fake = FakeWeChat(APP_ID, SECRET, latency=args.latency, account_type="service" if service else "subscription")
     server = AsyncFakeServer(fake).start()
     name = "smb_bench_crash"
     url = fresh_database(args.database, tmp, name)
     try:
-        fill(url, fake, args.kill_rows, "k")
+        fill(url, fake, args.kill_rows, "k", template_every=round(1 / args.template_share) if service else 0)
         config = tmp / "crash.toml"
-        write_config(config, url, server.base_url, args.concurrency, args.rate)
+        write_config(config, url, server.base_url, args.concurrency, args.rate, service=service)
         engine = sa.create_engine(url)
         first = [start_sender(config, tmp / "sender.log") for _ in range(args.senders)]
         target = int(args.kill_rows * args.kill_at)
@@ -200,6 +232,7 @@ def crash_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             proc.wait()
         at_kill = len(fake.delivered())
         held = {o for o, v in statuses(engine).items() if v == DeliveryStatus.SENDING}
+        notices = notice_rows(engine)
         time.sleep(LEASE_SECONDS + 0.5)  # the dead sender's lease runs out
         second = [start_sender(config, tmp / "sender.log") for _ in range(args.senders)]
         wait_done(engine, second, timeout=args.kill_rows / 50 + 120)
@@ -208,9 +241,13 @@ def crash_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         final = statuses(engine)
         engine.dispose()
         counts = fake.delivery_counts()
+        channels = collections.Counter(d.channel for d in fake.delivered())
         uncertain = {o for o, v in final.items() if v == DeliveryStatus.UNCERTAIN}
         lost = [o for o, v in final.items() if counts.get(o, 0) == 0 and v != DeliveryStatus.UNCERTAIN]
         return {"rows": args.kill_rows, "at_kill": at_kill, "held_at_kill": len(held),
+                "template_rows": len(notices), "template_held": len(held & notices),
+                "template_delivered": channels["template"], "template_uncertain": len(uncertain & notices),
+                "template_duplicated": sum(1 for o in notices if counts.get(o, 0) > 1),
                 "delivered": len(fake.delivered()), "duplicated": sum(1 for n in counts.values() if n > 1),
                 "lost": len(lost), "uncertain": len(uncertain),
                 "uncertain_arrived": sum(1 for o in uncertain if counts.get(o, 0) == 1),
@@ -256,7 +293,15 @@ def report(args: argparse.Namespace, tp: dict[str, float] | None, crash: dict[st
                   f"| in doubt → `uncertain`, not resent | {crash['uncertain']} "
                   f"(of which reached the fake: {crash['uncertain_arrived']}) |",
                   f"| `uncertain` rows the dead senders did not hold | {crash['uncertain_outside_held']} |",
-                  f"| marked sent but not delivered | {crash['sent_but_missing']} |", ""]
+                  f"| marked sent but not delivered | {crash['sent_but_missing']} |"]
+        if crash["template_rows"]:
+            lines += [f"| of the rows: report notices outside the window (template messages with `client_msg_id`) "
+                      f"| {crash['template_rows']:,} |",
+                      f"| template rows the dead senders held | {crash['template_held']} |",
+                      f"| template messages delivered (fake's record) | {crash['template_delivered']:,} |",
+                      f"| **template rows `uncertain`** | **{crash['template_uncertain']}** |",
+                      f"| template rows duplicated | {crash['template_duplicated']} |"]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -294,6 +339,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=None, help="default: [push] sender_concurrency")
     parser.add_argument("--rate", type=float, default=None, help="default: [push] rate_per_second")
     parser.add_argument("--senders", type=int, default=2, help="sender processes (they share the outbox)")
+    parser.add_argument("--template-share", type=float, default=0.25,
+                        help="share of the crash run's rows sent as template messages (0: none)")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-crash", action="store_true")
     parser.add_argument("--no-write", action="store_true")
@@ -311,7 +358,9 @@ def main() -> int:
                   f"CPU sender {tp['sender_cpu']:.1f} s, fake {tp['fake_cpu']:.1f} s, wall {tp['wall']:.1f} s)")
         crash = None if args.skip_crash else crash_run(args, tmp)
         if crash:
-            print(f"crash: lost {crash['lost']}, duplicated {crash['duplicated']}, uncertain {crash['uncertain']}")
+            print(f"crash: lost {crash['lost']}, duplicated {crash['duplicated']}, uncertain {crash['uncertain']} "
+                  f"(template rows {crash['template_rows']}: uncertain {crash['template_uncertain']}, "
+                  f"held {crash['template_held']})")
         text = report(args, tp, crash)
     print(text)
     if not args.no_write:
