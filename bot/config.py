@@ -149,10 +149,13 @@ class PushConfig:
     report_status_template_keys: str = ""
     report_status_subscribe: str = ""
     report_status_subscribe_keys: str = ""
+    # A 长期订阅 template (only for categories such as 政务民生): one consent allows every later send.
+    report_status_subscribe_long_term: bool = False
     quiz_prize_template: str = ""
     quiz_prize_template_keys: str = ""
     quiz_prize_subscribe: str = ""
     quiz_prize_subscribe_keys: str = ""
+    quiz_prize_subscribe_long_term: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -176,6 +176,8 @@ class FakeWeChat:
         self.mass_outcome = "send success"
         # Where MASSSENDJOBFINISH goes (a callable taking the XML, e.g. a signed POST to the webhook).
         self.event_sink: Callable[[str], Any] | None = None
+        # 长期订阅 templates (政务民生 and similar categories): one consent, many sends, until switched off.
+        self.long_term_templates: set[str] = set()
         self.media_url_prefix = "https://mmbiz.qpic.cn/fake/"   # mount() / FakeServer serve the images
         self._next_id = itertools.count(1000)
         self.menu: dict[str, Any] | None = None
@@ -220,6 +222,56 @@ class FakeWeChat:
         """The user accepted a one-time subscribe message (订阅通知) `times` times."""
         with self._lock:
             self._user(openid).subscribe_grants[template_id] += times
+
+    def subscribe_popup(self, openid: str, choices: dict[str, str], scene: int = 2, account: str = "gh_test") -> str:
+        """The user answered a 订阅通知 popup (template id → "accept" / "reject"): each accept allows one
+        send of a one-time template ("订阅通知介绍": "用户订阅一次，服务号可不限时间地下发一条对应的订阅通知").
+        Pushes subscribe_msg_popup_event, one `List` per template as "订阅通知的事件推送" shows it
+        (doc/service/guide/product/subscription_messages/push; PopupScene 1 = H5 page, 2 = article),
+        through `event_sink`, and returns its XML."""
+        with self._lock:
+            user = self._user(openid)
+            for template_id, status in choices.items():
+                if status == "accept":
+                    user.subscribe_grants[template_id] += 1
+            now = int(self.clock.now().timestamp())
+        items = "".join(f"<List><TemplateId><![CDATA[{template_id}]]></TemplateId><SubscribeStatusString><![CDATA["
+                        f"{status}]]></SubscribeStatusString><PopupScene>{scene}</PopupScene></List>"
+                        for template_id, status in choices.items())
+        return self._push_event(openid, account, now, "subscribe_msg_popup_event",
+                                f"<SubscribeMsgPopupEvent>{items}</SubscribeMsgPopupEvent>")
+
+    def subscribe_settings_reject(self, openid: str, template_ids: list[str], account: str = "gh_test") -> str:
+        """The user switched these 订阅通知 off in the service-notice settings: nothing more may be sent.
+        Pushes subscribe_msg_change_event, which carries rejects only ("用户管理订阅通知 … 仅推送用户拒收通知",
+        same page), and returns its XML."""
+        with self._lock:
+            user = self._user(openid)
+            for template_id in template_ids:
+                user.subscribe_grants[template_id] = 0
+            now = int(self.clock.now().timestamp())
+        items = "".join(f"<List><TemplateId><![CDATA[{template_id}]]></TemplateId><SubscribeStatusString><![CDATA["
+                        f"reject]]></SubscribeStatusString></List>" for template_id in template_ids)
+        return self._push_event(openid, account, now, "subscribe_msg_change_event",
+                                f"<SubscribeMsgChangeEvent>{items}</SubscribeMsgChangeEvent>")
+
+    def subscribe_sent_event(self, openid: str, template_id: str, msg_id: str, error_code: int = 0,
+                             error_status: str = "success", account: str = "gh_test") -> str:
+        """subscribe_msg_sent_event for one send (TemplateId, MsgID, ErrorCode, ErrorStatus; same page),
+        pushed through `event_sink`; its XML."""
+        now = int(self.clock.now().timestamp())
+        item = (f"<List><TemplateId><![CDATA[{template_id}]]></TemplateId><MsgID>{msg_id}</MsgID>"
+                f"<ErrorCode>{error_code}</ErrorCode><ErrorStatus><![CDATA[{error_status}]]></ErrorStatus></List>")
+        return self._push_event(openid, account, now, "subscribe_msg_sent_event",
+                                f"<SubscribeMsgSentEvent>{item}</SubscribeMsgSentEvent>")
+
+    def _push_event(self, openid: str, account: str, created: int, event: str, body: str) -> str:
+        xml = (f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+               f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+               f"<Event><![CDATA[{event}]]></Event>{body}</xml>")
+        if self.event_sink is not None:
+            self.event_sink(xml)
+        return xml
 
     def add_media(self, content: bytes, content_type: str = "image/jpeg", created_at: dt.datetime | None = None) -> str:
         """A temporary media file, e.g. a citizen's hazard photo; it expires 3 days after `created_at`."""
@@ -490,17 +542,27 @@ class FakeWeChat:
                 if key not in ("first", "remark")}
 
     def subscribe_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        # [D] 发送订阅通知 sendNewSubscribeMsg (doc/service/api/notify/notify/api_sendnewsubscribemsg),
+        # POST cgi-bin/message/subscribe/bizsend; 订阅通知 is for (verified) service accounts ("订阅通知介绍").
         if self.account_type != "service":
             raise WeChatError(48001, "api unauthorized")
         with self._lock:
             user = self._following(body.get("touser", ""))
             template_id = body.get("template_id", "")
             _check_subscribe_data(body.get("data"))
+            # [D] "订阅通知介绍" (subscription_messages/intro): a one-time consent allows one send, a long-term one
+            # many; without one: 43101 "用户拒绝接受消息，如果用户之前曾经订阅过，则表示用户取消了订阅关系"
+            # (the subscribe-message send doc's error table, subscribe-message/sendMessage; bizsend answers the
+            # same in field reports: community thread 000c2e23a588d01832b15c70f61c00).
             if user.subscribe_grants[template_id] <= 0:
                 raise WeChatError(43101, "user refuse to accept the msg")
-            user.subscribe_grants[template_id] -= 1
-            self._record(user.openid, "subscribe", body)
-        return {}
+            if template_id not in self.long_term_templates:
+                user.subscribe_grants[template_id] -= 1
+            # The answer carries the msgid that subscribe_msg_sent_event names ([C] WxJava
+            # WxMpSubscribeMsgServiceImpl.send reads "msgid" from bizsend's answer).
+            msg_id = str(next(self._next_id))
+            self._record(user.openid, "subscribe", body, msg_id)
+        return {"msgid": int(msg_id)}
 
     def mass_sendall(self, body: dict[str, Any]) -> dict[str, Any]:
         filter_ = body.get("filter") or {}

@@ -39,7 +39,9 @@ from bot.db import Database
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.replies import split_text
 from bot.services import articles, notice_templates
+from bot.services import subscribe_consents as consents
 from bot.services import tags as tag_service
+from bot.services.reports.identity import vault_for
 from bot.services.service_window import Window, active_since
 from bot.store import Store
 from bot.wechat.api import (
@@ -181,6 +183,7 @@ class Sender:
         self.lease = dt.timedelta(seconds=config.push.lease_seconds)
         self.limiter = RateLimiter(config.push.rate_per_second)
         self._is_pg = db.engine.dialect.name == "postgresql"
+        self.vault = vault_for(config)  # subscribe consents are kept by a keyed hash of the openid
 
     @classmethod
     def from_bot(cls, bot: Any, owner: str | None = None) -> Sender:
@@ -368,8 +371,32 @@ class Sender:
                 return self._call(row, "template", lambda: self.api.send_template(
                     row.openid, template.template_id, template.data(notice_fields(row.payload)),  # type: ignore[arg-type]
                     first_url(row.payload), client_msg_id=template_client_msg_id(row.key)))
+            subscribe = notice_templates.configured(self.config.push, row.purpose, "subscribe")
+            if subscribe is not None:
+                return self._subscribe(row, subscribe, window_note)
         return Outcome(row.id, DeliveryStatus.UNDELIVERABLE,
                        error=f"{window_note}；本公众号没有配置模板消息或订阅通知，无法在窗口外通知")
+
+    def _subscribe(self, row: Claimed, template: notice_templates.Template, window_note: str) -> Outcome:
+        """A 订阅通知, only with the citizen's consent (one-time consents are used up by the send); a
+        43101 answer withdraws the consent we recorded (bot/services/subscribe_consents.py)."""
+        long_term = notice_templates.long_term(self.config.push, row.purpose)
+        key = consents.citizen_key(self.vault, row.openid)  # type: ignore[arg-type]
+        with self.db.engine.begin() as conn:
+            taken = consents.take(conn, key, template.template_id, self.clock.now(), long_term=long_term)
+        if not taken:
+            return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, error=f"{window_note}；{consents.NO_CONSENT}")
+        outcome = self._call(row, "subscribe", lambda: self.api.send_subscribe(
+            row.openid, template.template_id, template.data(notice_fields(row.payload))))  # type: ignore[arg-type]
+        if outcome.errcode == consents.REFUSED_BY_WECHAT:
+            with self.db.engine.begin() as conn:
+                consents.refused(conn, key, template.template_id, self.clock.now())
+            return Outcome(row.id, DeliveryStatus.UNDELIVERABLE, channel="subscribe", errcode=outcome.errcode,
+                           error=f"{window_note}；{consents.REFUSED}")
+        if outcome.status not in (DeliveryStatus.SENT, DeliveryStatus.UNCERTAIN) and not long_term:
+            with self.db.engine.begin() as conn:  # WeChat sent nothing: the one-time consent is still there
+                consents.give_back(conn, key, template.template_id, self.clock.now())
+        return outcome
 
     def _save_progress(self, row: Claimed, parts_sent: int) -> int:
         """Write how many parts of a long text have gone, before the next is sent: after a crash or a

@@ -301,6 +301,23 @@ def record_job_finish(session: Session, msg_id: str, report: dict[str, Any]) -> 
     return True
 
 
+def record_subscribe_sent(session: Session, msg_id: str, code: str, status: str) -> bool:
+    """subscribe_msg_sent_event with a non-zero ErrorCode for the 订阅通知 with this msg id (bizsend's
+    answer carries it: WxJava WxMpSubscribeMsgServiceImpl.send reads "msgid"): WeChat did not deliver
+    it, so the notice is undeliverable, with WeChat's words."""
+    if not msg_id:
+        return False
+    delivery = session.scalar(select(Delivery).where(Delivery.wechat_msg_id == msg_id, Delivery.channel == "subscribe"))
+    if delivery is None:
+        return False
+    delivery.result = {**(delivery.result or {}), "event": "subscribe_msg_sent_event", "error_code": code,
+                       "error_status": status}
+    delivery.status = DeliveryStatus.UNDELIVERABLE
+    delivery.last_errcode = int(code) if code.lstrip("-").isdigit() else None
+    delivery.last_error = f"微信报告订阅通知未送达：{status or '未说明原因'}（错误码 {code}）"
+    return True
+
+
 def _record_mass_outcome(session: Session, delivery: Delivery, status: str) -> None:
     succeeded = status.strip() == MASS_SUCCESS
     if not succeeded:

@@ -87,3 +87,8 @@ def configured(push: object, purpose: str, kind: str) -> Template | None:
     if not template_id:
         return None
     return Template(template_id, parse_keys(purpose, getattr(push, f"{purpose}_{kind}_keys", "")))
+
+
+def long_term(push: object, purpose: str) -> bool:
+    """Whether the purpose's 订阅通知 template is a 长期订阅 one (a consent lasts until withdrawn)."""
+    return bool(getattr(push, f"{purpose}_subscribe_long_term", False))

@@ -38,7 +38,9 @@ MAX_ELEMENTS = 200
 FIELD_CAPS = {"ToUserName": 64, "FromUserName": 64, "MsgType": 32, "Event": 64, "CreateTime": 20,
               "MsgId": 32, "MsgID": 32, "EventKey": 1024, "MediaId": 256, "ThumbMediaId": 256, "Format": 32,
               "PicUrl": 2048, "Url": 2048, "Location_X": 32, "Location_Y": 32, "Latitude": 32,
-              "Longitude": 32, "Precision": 32, "Scale": 16}
+              "Longitude": 32, "Precision": 32, "Scale": 16,
+              # 订阅通知 events' List items: template ids are 43 characters; the rest are short words.
+              "TemplateId": 128, "SubscribeStatusString": 16, "PopupScene": 8, "ErrorCode": 16, "ErrorStatus": 128}
 OTHER_FIELD_CAP = 2048
 # What a citizen typed or said has no documented limit; past this many characters the message is
 # answered with a request to send it in parts (Inbound.oversized), never stored.
@@ -282,6 +284,28 @@ def _event_fields(f: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(info, Mapping):
             out["text"] = normalize_text(_text(info, "ScanResult"))
     return out
+
+
+# 订阅通知的事件推送 (doc/service/guide/product/subscription_messages/push): each event wraps its
+# `List` items ("一次订阅可能有多条通知，带有多个 id") in an element named after it.
+SUBSCRIBE_EVENT_ITEMS = {"subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+                         "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+                         "subscribe_msg_sent_event": "SubscribeMsgSentEvent"}
+
+
+def subscribe_items(msg: Inbound) -> list[Mapping[str, Any]]:
+    """Every `List` item of a 订阅通知 event. One `<List>` parses as a mapping and several as a list
+    (wechatpy wraps the first case the same way: SubscribeMsgPopupEvent.subscribes in wechatpy/events.py;
+    field reports of SDKs that read only one shape: binarywang/WxJava#2477,
+    fudiwei/DotNetCore.SKIT.FlurlHttpClient.Wechat#147, royalrick/weapp#63). The JSON form of the push
+    has `List` at the top (same reports); items that are not mappings are skipped."""
+    container = SUBSCRIBE_EVENT_ITEMS.get(msg.event)
+    if container is None:
+        return []
+    wrapper = msg.raw.get(container)
+    found = wrapper.get("List") if isinstance(wrapper, Mapping) else msg.raw.get("List")
+    items = found if isinstance(found, list) else [found]
+    return [item for item in items if isinstance(item, Mapping)]
 
 
 def parse_inbound(body: str, sender_tag: Callable[[str], str] | None = None) -> Inbound:
