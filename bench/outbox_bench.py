@@ -186,6 +186,7 @@ def throughput_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         config = tmp / "throughput.toml"
         write_config(config, url, server.base_url, args.concurrency, args.rate)
         engine = sa.create_engine(url)
+        load_start = os.getloadavg()[0]
         started = time.monotonic()
         children, me = cpu(resource.RUSAGE_CHILDREN), cpu(resource.RUSAGE_SELF)
         procs = [start_sender(config, tmp / "sender.log") for _ in range(args.senders)]
@@ -203,7 +204,7 @@ def throughput_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         return {"rows": args.rows, "delivered": len(delivered), "duplicated": sum(1 for n in counts.values() if n > 1),
                 "sent": sum(1 for v in final.values() if v == DeliveryStatus.SENT),
                 "span": span, "rate": len(delivered) / span if span else 0.0, "wall": wall,
-                "sender_cpu": sender_cpu, "fake_cpu": fake_cpu}
+                "sender_cpu": sender_cpu, "fake_cpu": fake_cpu, "load": (load_start, os.getloadavg()[0])}
     finally:
         server.stop()
         drop_database(args.database, name)
@@ -220,6 +221,7 @@ def crash_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         config = tmp / "crash.toml"
         write_config(config, url, server.base_url, args.concurrency, args.rate, service=service)
         engine = sa.create_engine(url)
+        load_start = os.getloadavg()[0]
         first = [start_sender(config, tmp / "sender.log") for _ in range(args.senders)]
         target = int(args.kill_rows * args.kill_at)
         while len(fake.delivered()) < target:
@@ -245,6 +247,7 @@ def crash_run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         uncertain = {o for o, v in final.items() if v == DeliveryStatus.UNCERTAIN}
         lost = [o for o, v in final.items() if counts.get(o, 0) == 0 and v != DeliveryStatus.UNCERTAIN]
         return {"rows": args.kill_rows, "at_kill": at_kill, "held_at_kill": len(held),
+                "load": (load_start, os.getloadavg()[0]),
                 "template_rows": len(notices), "template_held": len(held & notices),
                 "template_delivered": channels["template"], "template_uncertain": len(uncertain & notices),
                 "template_duplicated": sum(1 for o in notices if counts.get(o, 0) > 1),
@@ -276,6 +279,11 @@ def report(args: argparse.Namespace, tp: dict[str, float] | None, crash: dict[st
              f"Command: `{' '.join(['python -m bench.outbox_bench', *sys.argv[1:]])}`", "",
              f"Settings: latency {args.latency * 1000:.0f} ms per call, sender_concurrency {args.concurrency}, "
              f"rate cap {args.rate:.0f}/s per sender, {args.senders} sender process(es); the fake WeChat API runs in the benchmark process.", ""]
+    loads = [f"{name} run {run['load'][0]:.1f} → {run['load'][1]:.1f}" for name, run in (("throughput", tp), ("crash", crash))
+             if run]
+    lines += [f"Machine load (1-minute load average at the start → end of each run, {os.cpu_count()} CPUs; the "
+              f"benchmark's own processes count in it): {'; '.join(loads)}. Well above the CPU count, other work "
+              f"shared the machine and the throughput is lower than on a quiet one.", ""]
     if tp:
         lines += ["| throughput run | value |", "|---|---|",
                   f"| rows | {tp['rows']:,} |", f"| delivered (fake's record) | {tp['delivered']:,} |",
