@@ -48,6 +48,10 @@ class Content:
     def names(self) -> list[str]:
         return list(self._parts)
 
+    def replaced(self, **parts: Any) -> Content:
+        """The same content with some parts replaced (the console's edits of events and pushes)."""
+        return Content(self.directory, {**self._parts, **parts})
+
 
 def load_content(directory: str | Path) -> Content:
     directory = Path(directory)

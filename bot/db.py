@@ -23,6 +23,11 @@ class Database:
         # autocommit: switching a pooled connection in and out of it cost ~35 µs a statement.
         # SQLite has no round trips to save.
         self._alone = self.engine if self.is_sqlite else make_engine(url, autocommit=True)
+        # Reads outside any transaction (the content revision, checked while a request may hold
+        # SQLite's write lock): SQLite without BEGIN IMMEDIATE (WAL readers never wait for the
+        # writer), PostgreSQL in autocommit.
+        self._reader = make_engine(url, autocommit=True) if self.is_sqlite else self._alone
+        self.reads = sessionmaker(self._reader, expire_on_commit=False)
 
     def session(self) -> Session:
         return self.sessions()
@@ -39,6 +44,7 @@ class Database:
     @property
     def engines(self) -> tuple[Engine, ...]:
         """Every engine statements go through (for listeners: tests that watch the SQL)."""
+        # Not the reader: its one read per process every few seconds belongs to no message.
         return (self.engine,) if self._alone is self.engine else (self.engine, self._alone)
 
     def ping(self) -> bool:
@@ -53,6 +59,7 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._alone.dispose()
+        self._reader.dispose()
 
 
 def writes(session: Session) -> int:
@@ -77,6 +84,8 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
         ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if autocommit:  # each statement on its own, taking no lock before it needs one
+            return engine
         # pysqlite's own BEGIN handling defers locks; take the write lock at BEGIN instead so that
         # two writers queue up rather than fail with "database is locked" mid-transaction.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))

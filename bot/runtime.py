@@ -16,6 +16,7 @@ from bot.gate import build_gate
 from bot.last_seen import LastSeen
 from bot.observability import Metrics
 from bot.routing import Dispatcher
+from bot.services.content_edits import LiveContent
 from bot.store import RedisStore, Store, build_store
 from bot.wechat.gateway import Gateway
 from bot.wechat.replay import ReplayGuard
@@ -32,7 +33,9 @@ class Bot:
         self._owns_store = store is None  # a store handed in (tests) is closed by whoever made it
         self.store = store if store is not None else build_store(config.redis.url)
         self.db = Database(config.database.url)
-        self.content: Content = load_content(content_dir(config))
+        # content/ as loaded at start, and what the process serves: it with the console's edits.
+        self.seed_content: Content = load_content(content_dir(config))
+        self.live_content = LiveContent(self.seed_content, self.db)
         if routers is None:
             from handlers import ROUTERS
 
@@ -46,6 +49,10 @@ class Bot:
         self.last_seen = LastSeen(self.db, config.conversation.seen_flush_seconds, on_error=self.metrics.db_errors.inc)
         # Filled by the features that need them (the WeChat API client, the outbox, ...).
         self.extensions: dict[str, Any] = {}
+
+    @property
+    def content(self) -> Content:
+        return self.live_content.get()
 
     @property
     def idle(self) -> dt.timedelta:

@@ -48,6 +48,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.pushplan_page",
     "bot.console.quiz_page",
     "bot.console.notices_page",
+    "bot.console.events_page",
 )
 
 csrf = CSRFProtect()

@@ -17,6 +17,8 @@ ACTIONS: dict[str, str] = {
     "manage_draws": "抽奖与兑奖",
     "view_quiz": "查看答题数据",
     "edit_push_plan": "管理推送计划",
+    "view_calendar": "查看活动日历和推送内容",
+    "edit_calendar": "修改活动日历和推送内容（新增、修改、取消）",
     "view_content": "查看内容",
     "view_audit": "查看操作日志",
     "manage_staff": "管理人员账号",
@@ -28,11 +30,13 @@ ALL = frozenset(ACTIONS)
 MATRIX: dict[str, frozenset[str]] = {
     "admin": ALL,
     # Reviewers triage hazard reports; they never see who reported (only an admin may reveal it).
+    # They read the calendar and push plan (to answer a reporter who asks about an event), never edit it.
     "reviewer": frozenset({"view_dashboard", "view_reports", "triage_reports", "export_reports", "view_content",
-                           "change_own_password"}),
-    # Editors run the campaign's communication: broadcasts, the quiz and its draws, the push plan.
+                           "view_calendar", "change_own_password"}),
+    # Editors run the campaign's communication: broadcasts, the quiz and its draws, the push plan,
+    # the event calendar.
     "editor": frozenset({"view_dashboard", "send_broadcast", "manage_draws", "view_quiz", "edit_push_plan",
-                         "view_content", "change_own_password"}),
+                         "view_content", "view_calendar", "edit_calendar", "change_own_password"}),
 }
 
 

@@ -3,6 +3,7 @@
 from bot.models.base import Base
 from bot.models.citizens import Citizen
 from bot.models.consents import ConsentStatus, SubscribeConsent
+from bot.models.content_edits import ContentEdit
 from bot.models.events import EventReminder, ReminderStatus  # noqa: F401 - registers the table
 from bot.models.outbox import Delivery, DeliveryStatus
 from bot.models.pushes import Broadcast, BroadcastStatus, WeChatTag
@@ -11,6 +12,7 @@ from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, Re
 from bot.models.schedule import JobPause
 from bot.models.staff import AuditEntry, StaffUser
 
-__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "ConsentStatus", "Delivery", "DeliveryStatus", "JobPause",
+__all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "ConsentStatus", "ContentEdit", "Delivery",
+           "DeliveryStatus", "JobPause",
            "QuizAnswer", "QuizBest", "QuizDraw", "QuizDrawEntry", "QuizPrize", "QuizRound", "Report", "ReportAudit",
            "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "SubscribeConsent", "WeChatTag"]

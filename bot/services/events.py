@@ -163,10 +163,13 @@ FIELDS = {"id", "title", "kind", "start", "end", "place", "township", "audience"
 
 def load_events(directory: Path) -> Events:
     path = directory / "events.toml"
-    entries = read_toml(path).get("event")
+    return events_from_entries(path, read_toml(path).get("event"), load_townships(directory))
+
+
+def events_from_entries(path: Path, entries: Any, townships: Townships) -> Events:
+    """The calendar from its `[[event]]` tables: the file's, or the file's with the console's edits."""
     if not isinstance(entries, list) or not entries:
         raise ContentError(path, "[[event]]", "-", "no events")
-    townships = load_townships(directory)
     items: list[Event] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
@@ -174,11 +177,12 @@ def load_events(directory: Path) -> Events:
         if event_id in seen:
             raise ContentError(path, event_id, "id", "duplicate id")
         seen.add(event_id)
-        items.append(_event(path, event_id, entry, townships))
+        items.append(event_from_entry(path, event_id, entry, townships))
     return Events(tuple(sorted(items, key=lambda e: (e.start, e.end, e.id))))
 
 
-def _event(path: Path, event_id: str, entry: dict[str, Any], townships: Townships) -> Event:
+def event_from_entry(path: Path, event_id: str, entry: dict[str, Any], townships: Townships) -> Event:
+    """One `[[event]]` table checked and read; raises ContentError naming the field."""
     unknown = set(entry) - FIELDS
     if unknown:
         raise ContentError(path, event_id, sorted(unknown)[0], "unknown field")

@@ -84,7 +84,11 @@ def parse_audience(text: str) -> dict[str, Any] | None:
 
 def load_plan(directory: Path) -> PushPlan:
     path = directory / "pushes.toml"
-    entries = read_toml(path).get("push", [])
+    return plan_from_entries(path, directory, read_toml(path).get("push", []))
+
+
+def plan_from_entries(path: Path, directory: Path, entries: Any) -> PushPlan:
+    """The plan from its `[[push]]` tables: the file's, or the file's with the console's edits."""
     if not isinstance(entries, list):
         raise ContentError(path, "[[push]]", "-", "must be a list of [[push]] tables")
     items, seen = [], set()
@@ -93,23 +97,28 @@ def load_plan(directory: Path) -> PushPlan:
         if item_id in seen:
             raise ContentError(path, item_id, "id", "duplicate id")
         seen.add(item_id)
-        when = entry.get("when")
-        if not isinstance(when, dt.datetime):
-            raise ContentError(path, item_id, "when", "must be a date and time, e.g. 2021-06-01T20:00:00")
-        when = when.replace(tzinfo=TZ) if when.tzinfo is None else when.astimezone(TZ)
-        audience_text = require_text(path, item_id, entry, "audience")
-        audience = parse_audience(audience_text)
-        if audience is None:
-            raise ContentError(path, item_id, "audience", 'must be "all", "township:<id>" or "tag:<number>"')
-        kind = require_text(path, item_id, entry, "kind")
-        if kind not in KINDS:
-            raise ContentError(path, item_id, "kind", f"must be one of {', '.join(KINDS)}")
-        item = PlanItem(item_id, when, audience, audience_text, kind, require_text(path, item_id, entry, "title"),
-                        require_text(path, item_id, entry, "digest"), require_text(path, item_id, entry, "body"),
-                        require_text(path, item_id, entry, "cover"), str(entry.get("source") or "").strip())
-        _check_article(path, directory, item)
-        items.append(item)
+        items.append(item_from_entry(path, directory, item_id, entry))
     return PushPlan(tuple(sorted(items, key=lambda i: (i.when, i.id))))
+
+
+def item_from_entry(path: Path, directory: Path, item_id: str, entry: dict[str, Any]) -> PlanItem:
+    """One `[[push]]` table checked and read; raises ContentError naming the field."""
+    when = entry.get("when")
+    if not isinstance(when, dt.datetime):
+        raise ContentError(path, item_id, "when", "must be a date and time, e.g. 2021-06-01T20:00:00")
+    when = when.replace(tzinfo=TZ) if when.tzinfo is None else when.astimezone(TZ)
+    audience_text = require_text(path, item_id, entry, "audience")
+    audience = parse_audience(audience_text)
+    if audience is None:
+        raise ContentError(path, item_id, "audience", 'must be "all", "township:<id>" or "tag:<number>"')
+    kind = require_text(path, item_id, entry, "kind")
+    if kind not in KINDS:
+        raise ContentError(path, item_id, "kind", f"must be one of {', '.join(KINDS)}")
+    item = PlanItem(item_id, when, audience, audience_text, kind, require_text(path, item_id, entry, "title"),
+                    require_text(path, item_id, entry, "digest"), require_text(path, item_id, entry, "body"),
+                    require_text(path, item_id, entry, "cover"), str(entry.get("source") or "").strip())
+    _check_article(path, directory, item)
+    return item
 
 
 def _check_article(path: Path, directory: Path, item: PlanItem) -> None:

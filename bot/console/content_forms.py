@@ -1,0 +1,99 @@
+"""What the event and push-item forms share: reading dates from a form, and saving an edit.
+
+An edit is checked by bot/services/edit_checks.py (content check's rules, in Chinese, by field),
+saved as a row of `content_edits`, audited with the item before and after, and committed together;
+this process then serves it at once, the others within seconds (bot/services/content_edits.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+
+from bot.console import current_bot, db, now
+from bot.console.audit import record
+from bot.services import content_edits
+from bot.services.content_edits import StaleEdit
+from bot.services.edit_checks import Problems
+
+STALE = "保存前，这一条已被别人修改过。为免覆盖别人的修改，本次未保存：请重新打开后再改。"
+
+
+def form_text(name: str) -> str:
+    return request.form.get(name, "").replace("\r\n", "\n").strip()
+
+
+def read_moment(problems: Problems, field: str, day_name: str, time_name: str,
+                *, day_default: str = "") -> dt.date | dt.datetime | None:
+    """A date (time left blank: all day) or a date-time from two inputs; a malformed one is a problem."""
+    day_text, time_text = form_text(day_name) or day_default, form_text(time_name)
+    if not day_text:
+        if time_text:
+            problems.add(field, "填写了时刻，请同时填写日期")
+        return None
+    try:
+        day = dt.date.fromisoformat(day_text)
+    except ValueError:
+        problems.add(field, "日期格式应为 2021-06-01")
+        return None
+    if not time_text:
+        return day
+    try:
+        clock = dt.time.fromisoformat(time_text)
+    except ValueError:
+        problems.add(field, "时刻格式应为 09:30")
+        return None
+    return dt.datetime.combine(day, clock.replace(second=0, microsecond=0))
+
+
+def day_and_time(value: Any) -> tuple[str, str]:
+    """A moment as the form's date and time inputs show it."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat(), value.strftime("%H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat(), ""
+    return "", ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Saved:
+    problems: Problems | None = None  # the form's problems, when nothing was saved
+    stale: bool = False
+    edit: content_edits.ContentEdit | None = None
+    extra: Any = None  # what `after_save` returned
+
+
+def save_edit(*, part: str, item_id: str, entry: dict[str, Any] | None, base: int, action: str,
+              check: Callable[..., Problems], after_save: Callable[[], Any] | None = None,
+              note: str | None = None) -> Saved:
+    """Check, save, audit and commit one edit. `check(session, seed, current, config, ...)`."""
+    session, bot, moment = db(), current_bot(), now()
+    before, current_base = content_edits.entry_of(session, bot.seed_content, part, item_id)
+    if current_base != base:
+        return Saved(stale=True)
+    problems = check(session, bot.seed_content, bot.content, bot.config, item_id=item_id, entry=entry, now=moment)
+    if problems:
+        return Saved(problems=problems)
+    try:
+        edit = content_edits.save(session, part=part, item_id=item_id, entry=entry, actor=current_user.username,
+                                  now=moment, base=base)
+    except StaleEdit:
+        session.rollback()
+        return Saved(stale=True)
+    extra = after_save() if after_save is not None else None
+    record(action, f"{part}:{item_id}", content_edits.to_json(part, before) if before else None,
+           content_edits.to_json(part, entry) if entry is not None else None, note=note)
+    session.commit()
+    bot.live_content.refresh()  # this process at once; the others at their next check
+    return Saved(edit=edit, extra=extra)
+
+
+def item_base() -> int:
+    """The newest edit id the form was built on (0: the file's version)."""
+    text = request.form.get("base", "0")
+    return int(text) if text.isdigit() else -1

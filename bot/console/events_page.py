@@ -1,0 +1,164 @@
+"""The event calendar in the console: list, add, edit and cancel events (content/events.toml + edits).
+
+Editors and admins change it; reviewers read it. Each change is checked with content check's rules
+(bot/services/edit_checks.py), kept as a row of `content_edits` and audited with before and after.
+Cancelling an event tells the citizens who asked for its reminder (bot/services/event_cancellation.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from bot.console import current_bot, db, now
+from bot.console.audit import ACTION_NAMES
+from bot.console.content_forms import STALE, day_and_time, form_text, item_base, read_moment, save_edit
+from bot.console.dashboard import PURPOSES
+from bot.console.limits import ADVERTISED, LABELS
+from bot.console.registry import page, route
+from bot.models.events import EventReminder, ReminderStatus
+from bot.services import content_edits, edit_checks, event_cancellation
+from bot.services.content_edits import EVENTS
+from bot.services.edit_checks import EVENT_LABELS, Problems
+from bot.services.events import KINDS
+
+ACTION_NAMES.update({"event.add": "新增活动", "event.edit": "修改活动", "event.cancel": "取消活动"})
+PURPOSES.setdefault(event_cancellation.PURPOSE, "活动取消通知")
+REQUIRED = ("title", "kind", "place", "description")
+TEXT_FIELDS = ("title", "kind", "place", "township", "audience", "description", "link", "contact")
+# The lengths the form advertises (checked on the server by bot/console/limits.py).
+MAX = {"id": 64, "title": 100, "place": 200, "audience": 200, "description": 1000, "link": 500, "contact": 100,
+       "reason": 100}
+for _endpoint in ("console.event_new", "console.event_edit", "console.event_cancel"):
+    ADVERTISED[_endpoint] = dict(MAX)
+LABELS.update({k: v for k, v in EVENT_LABELS.items() if k not in LABELS})
+
+
+def _reminder_counts() -> dict[str, int]:
+    return dict(db().execute(select(EventReminder.event_id, func.count()).where(
+        EventReminder.status.in_((ReminderStatus.WAITING, ReminderStatus.QUEUED))).group_by(EventReminder.event_id)).all())
+
+
+@page("/calendar", "活动日历", action="view_calendar", order=45)
+def events_list() -> str:
+    moment, bot = now(), current_bot()
+    edits = content_edits.latest_edits(db())
+    counts = _reminder_counts()
+    rows = [{"event": e, "kind": KINDS[e.kind].label, "ended": e.has_ended(moment), "started": e.has_started(moment),
+             "edit": edits.get((EVENTS, e.id)), "reminders": counts.get(e.id, 0)} for e in bot.content.events.items]
+    cancelled = sorted((e for (part, _), e in edits.items() if part == EVENTS and e.entry is None),
+                       key=lambda e: e.id, reverse=True)
+    return render_template("console/events.html", rows=rows, cancelled=cancelled, moment=moment,
+                           townships={t.id: t.name for t in bot.content.townships.items})
+
+
+def _entry_from_form(item_id: str, problems: Problems) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": item_id}
+    for field in TEXT_FIELDS:
+        value = form_text(field)
+        if value:
+            entry[field] = value
+        elif field in REQUIRED:
+            problems.add(field, "不能为空")
+    start = read_moment(problems, "start", "start_day", "start_time")
+    if start is None and "start" not in problems.by_field:
+        problems.add("start", "请填写开始日期")
+    elif start is not None:
+        entry["start"] = start
+    end = read_moment(problems, "end", "end_day", "end_time", day_default=form_text("start_day"))
+    if end is not None and end != start:
+        entry["end"] = end
+    if request.form.get("example"):
+        entry["example"] = True
+    return entry
+
+
+def _form_values(entry: dict[str, Any]) -> dict[str, Any]:
+    values = {field: entry.get(field, "") for field in ("id", *TEXT_FIELDS)}
+    values["start_day"], values["start_time"] = day_and_time(entry.get("start"))
+    values["end_day"], values["end_time"] = day_and_time(entry.get("end"))
+    values["example"] = bool(entry.get("example"))
+    return values
+
+
+def _render_form(values: dict[str, Any], *, new: bool, base: int, problems: Problems | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    bot = current_bot()
+    history = [] if new else content_edits.history(db(), EVENTS, values["id"])
+    return render_template("console/event_form.html", values=values, new=new, base=base,
+                           errors=problems.by_field if problems else {}, error_lines=problems.lines() if problems else [],
+                           kinds=[(k.id, k.label) for k in KINDS.values()], labels=EVENT_LABELS, max=MAX,
+                           townships=[(t.id, t.name) for t in bot.content.townships.items], history=history,
+                           moment=now()), status
+
+
+def _check(new: bool) -> Any:
+    def check(session, seed, current, config, **kwargs):  # noqa: ANN001, ANN202
+        return edit_checks.check_event(session, seed, current, config, new=new, **kwargs)
+    return check
+
+
+@route("/calendar/new", action="edit_calendar", methods=["GET", "POST"])
+def event_new() -> Any:
+    if request.method == "GET":
+        return _render_form(_form_values({}), new=True, base=0)
+    problems = Problems(EVENTS)
+    item_id = form_text("id")
+    entry = _entry_from_form(item_id, problems)
+    if not item_id:
+        problems.add("id", "不能为空")
+    if problems:
+        return _render_form(_form_values(entry), new=True, base=0, problems=problems, status=400)
+    return _saved(save_edit(part=EVENTS, item_id=item_id, entry=entry, base=0, action="event.add",
+                            check=_check(True)), _form_values(entry), new=True, base=0, done="已新增活动")
+
+
+@route("/calendar/<event_id>/edit", action="edit_calendar", methods=["GET", "POST"])
+def event_edit(event_id: str) -> Any:
+    session = db()
+    current, base = content_edits.entry_of(session, current_bot().seed_content, EVENTS, event_id)
+    if current is None:
+        abort(404)
+    if request.method == "GET":
+        return _render_form(_form_values(current), new=False, base=base)
+    problems = Problems(EVENTS)
+    entry = _entry_from_form(event_id, problems)
+    posted_base = item_base()
+    if problems:
+        return _render_form(_form_values(entry), new=False, base=posted_base, problems=problems, status=400)
+    return _saved(save_edit(part=EVENTS, item_id=event_id, entry=entry, base=posted_base, action="event.edit",
+                            check=_check(False)), _form_values(entry), new=False, base=posted_base, done="已保存修改")
+
+
+def _saved(saved: Any, values: dict[str, Any], *, new: bool, base: int, done: str) -> Any:
+    if saved.stale:
+        flash(STALE, "error")
+        return redirect(url_for("console.events_list"))
+    if saved.problems:
+        return _render_form(values, new=new, base=base, problems=saved.problems, status=400)
+    flash(f"{done}：{values['title']}。公众号的活动查询和提醒将在几秒内按新内容回复。", "success")
+    return redirect(url_for("console.events_list"))
+
+
+@route("/calendar/<event_id>/cancel", action="edit_calendar", methods=["POST"])
+def event_cancel(event_id: str) -> Response:
+    bot = current_bot()
+    event = bot.content.events.get(event_id)
+    if event is None:
+        abort(404)
+    reason = form_text("reason")
+
+    def tell() -> event_cancellation.Told:
+        return event_cancellation.tell_reminded(db(), bot.config, event, now(), reason)
+
+    saved = save_edit(part=EVENTS, item_id=event_id, entry=None, base=item_base(), action="event.cancel",
+                      check=_check(False), after_save=tell, note=reason or None)
+    if saved.stale:
+        flash(STALE, "error")
+    elif saved.problems:
+        flash("未能取消：" + "；".join(saved.problems.lines()), "error")
+    else:
+        flash(f"已取消活动：{event.title}。{saved.extra.summary()}", "success")
+    return redirect(url_for("console.events_list"))
