@@ -4,8 +4,8 @@ The files in content/ stay the seed; each edit made in the console is one row (t
 none when cancelled), never updated, so the table is the history and its newest id the revision
 every process compares with its own.
 
-Revision ID: 0016_content_edits
-Revises: 0015_report_notice_keys
+Revision ID: 0017_content_edits
+Revises: 0016_subscribe_consents
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 import bot.models.base
 
 
-revision = '0016_content_edits'
-down_revision = '0015_report_notice_keys'
+revision = '0017_content_edits'
+down_revision = '0016_subscribe_consents'
 branch_labels = None
 depends_on = None
 
