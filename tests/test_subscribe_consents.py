@@ -139,6 +139,17 @@ def test_without_consent_a_notice_is_not_sent_and_says_why(service: Service) -> 
     assert service.fake.calls[BIZSEND] == 0
 
 
+def test_before_sending_the_console_foresees_a_notice_without_consent(service: Service) -> None:
+    # Old forecast: a configured 订阅通知 counted as a way through, consent or not.
+    notice = service.notice("report:n1")
+    with service.bot.db.session() as s:
+        doomed = notices.forecast(s, service.bot.config, s.get(Delivery, notice), service.clock.now())
+    assert subscribe_consents.NO_CONSENT in doomed and "48 小时" in doomed
+    service.fake.subscribe_popup(OPENID, {SUB: "accept"})
+    with service.bot.db.session() as s:
+        assert notices.forecast(s, service.bot.config, s.get(Delivery, notice), service.clock.now()) is None
+
+
 def test_an_accepted_popup_lets_one_notice_through_and_is_used_up(service: Service) -> None:
     service.fake.subscribe_popup(OPENID, {SUB: "accept"})
     rows = [service.notice("report:n1"), service.notice("report:n2")]

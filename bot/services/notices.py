@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.models import Citizen, Delivery, DeliveryStatus, Report, ReportEvent
-from bot.services import notice_templates
+from bot.services import notice_templates, subscribe_consents
 from bot.services.reports import lifecycle
-from bot.services.reports.identity import IdentityVault
+from bot.services.reports.identity import IdentityVault, vault_for
 from bot.services.service_window import Window
 
 S = DeliveryStatus
@@ -74,15 +74,21 @@ def _in_chinese(delivery: Delivery) -> str:
 
 def forecast(session: Session, config: Config, delivery: Delivery, now: dt.datetime) -> str | None:
     """Why this pending notice will not arrive, or None when some channel may carry it: no open
-    customer-service allowance, and no template or subscribe message configured."""
+    customer-service allowance, and no template message configured nor a 订阅通知 the citizen accepted."""
     if delivery.status not in (S.PENDING, S.SENDING) or delivery.openid is None:
         return None
-    if config.wechat.account_type == "service" and any(
-            notice_templates.configured(config.push, delivery.purpose, kind) for kind in ("template", "subscribe")):
+    service = config.wechat.account_type == "service"
+    if service and notice_templates.configured(config.push, delivery.purpose, "template"):
         return None
+    subscribe = notice_templates.configured(config.push, delivery.purpose, "subscribe") if service else None
+    if subscribe is not None and subscribe_consents.holds(
+            session, subscribe_consents.citizen_key(vault_for(config), delivery.openid), subscribe.template_id,
+            long_term=notice_templates.long_term(config.push, delivery.purpose)):
+        return None
+    outside = subscribe_consents.NO_CONSENT if subscribe is not None else "本公众号没有配置模板消息或订阅通知"
     citizen = session.scalar(select(Citizen).where(Citizen.openid == delivery.openid))
     if citizen is None:
-        return "对方从未与公众号互动，客服消息无法送达，也没有配置模板消息或订阅通知"
+        return f"对方从未与公众号互动，客服消息无法送达；{outside}"
     window = Window(citizen.last_interaction_at, citizen.window_event_at, citizen.window_event_kind,
                     following=citizen.is_following)
     sent = session.scalars(select(Delivery.sent_at).where(
@@ -90,7 +96,7 @@ def forecast(session: Session, config: Config, delivery: Delivery, now: dt.datet
         Delivery.sent_at >= now - dt.timedelta(hours=48)))
     if window.may_send(now, sent):
         return None
-    return f"{window.why_closed(now)}；本公众号没有配置模板消息或订阅通知"
+    return f"{window.why_closed(now)}；{outside}"
 
 
 def notice_keys(vault: IdentityVault, event_ids: Iterable[int]) -> dict[str, int]:
