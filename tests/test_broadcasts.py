@@ -89,7 +89,7 @@ def test_a_subscription_account_gets_one_mass_send_a_day(bot, fake_wechat, clock
     second = draft(bot, clock)
     with pytest.raises(BroadcastRefused) as refused:
         send(bot, clock, second)
-    assert "每天只能群发 1 次" in str(refused.value) and "broadcast:1" in str(refused.value)
+    assert "每天只能群发 1 次" in str(refused.value) and "群发 1“防汛提醒”" in str(refused.value)
     # Tomorrow is free, so it can be scheduled for then.
     item = send(bot, clock, second, at=shanghai(2021, 6, 4, 20, 0))
     assert item.status == "scheduled"
@@ -104,7 +104,7 @@ def test_the_push_plan_takes_the_day_quota_before_it_is_queued(bot, clock) -> No
     clock.set(shanghai(2021, 6, 3, 9, 0))  # the plan sends case-confined-space at 20:00
     with pytest.raises(BroadcastRefused) as refused:
         send(bot, clock, draft(bot, clock))
-    assert "plan:case-confined-space" in str(refused.value)
+    assert "推送计划“案例警示：有限空间作业中毒窒息”" in str(refused.value) and "plan:" not in str(refused.value)
     clock.set(shanghai(2021, 6, 3, 20, 1))
     with bot.db.session() as s:
         enqueue_due(s, bot.content.pushes, clock.now())

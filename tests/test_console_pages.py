@@ -229,10 +229,11 @@ def test_content_page_lists_every_loaded_part(app) -> None:  # noqa: ANN001
     content = app.extensions["bot"].content
     for name in content.names():
         assert f'data-part="{name}"' in html
-    assert "内容在 content/ 目录的文件中修改，修改后运行 <code>python -m bot content check</code>" in html
+    assert "内容由技术人员在服务器上的内容文件中修改" in html
     for township in content.townships.items:
         assert township.name in html
-    assert "welcome" in html and "townships.toml" in html
+    # Reply texts by when they are said, not by their keys; no file names (issue 20).
+    assert "关注时的欢迎语" in html and ">welcome<" not in html and "townships.toml" not in html
 
 
 def test_content_parts_of_any_shape_are_described() -> None:
@@ -252,11 +253,13 @@ def test_content_parts_of_any_shape_are_described() -> None:
         note: str
 
     sections = describe("events", Events((Event("e1", dt.date(2021, 6, 1), ("城关镇", "北坡镇")),), "<b>"))
-    assert sections[0].title == "活动 · items" and sections[0].columns == ["id", "day", "places"]
-    assert sections[0].rows == [["e1", "2021-06-01", "城关镇、北坡镇"]]
-    assert sections[1].rows == [["<b>"]]  # plain text: the template escapes it
-    assert describe("menu", {"a": 1})[0].rows == [["a", "1"]]
-    assert describe("bank", [{"q": "?", "a": ["x", "y"]}])[0].rows == [["?", "x、y"]]
+    # Fields by their Chinese labels (其他 for one without), ids left out.
+    assert sections[0].title == "活动 · 条目" and sections[0].columns == ["其他", "其他"]
+    assert sections[0].rows == [["2021-06-01", "城关镇、北坡镇"]]
+    assert sections[1].title == "活动 · 其他" and sections[1].rows == [["<b>"]]  # plain text: the template escapes it
+    assert describe("menu", {"welcome": 1})[0].rows == [["关注时的欢迎语", "1"]]
+    assert describe("bank", [{"question": "?", "options": ["x", "y"]}])[0].rows == [["?", "x、y"]]
+    assert describe("bank", [{"question": "?"}])[0].title == "其他内容"
 
 
 # --- command line -------------------------------------------------------------------------------

@@ -171,8 +171,10 @@ def layout_context() -> dict[str, Any]:
     if not in_console:
         return {}
     role = current_user.role if current_user.is_authenticated else None
+    from bot.console import labels
+
     return {"nav": nav_for(role) if role else [], "role_names": ROLE_NAMES, "can": lambda action: can(role, action),
-            "actions": ACTIONS}
+            "actions": ACTIONS, "console_labels": labels}
 
 
 @bp.errorhandler(403)

@@ -7,13 +7,12 @@ actor; a console view that has no such service calls `record(...)`, which fills 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from flask import render_template, request
 from flask_login import current_user
 
-from bot.console import client_ip, db, now
+from bot.console import client_ip, current_bot, db, labels, now
 from bot.console.dashboard import day_start
 from bot.console.registry import page
 from bot.models import AuditEntry
@@ -42,8 +41,28 @@ def _day(text: str) -> dt.date | None:
         return None
 
 
-def as_json(value: dict[str, Any] | None) -> str:
-    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+def readable(entry: AuditEntry) -> dict[str, Any]:
+    """An audit row as staff read it: the target named, and the changed fields listed with labels."""
+    content = current_bot().content
+    titles = {i.id: i.title for i in content.pushes.items}
+    return {"target": labels.target(entry.target, plan_titles=titles),
+            "changes": labels.changes(entry.before, entry.after, content_names(content))}
+
+
+def content_names(content: Any) -> labels.Resolvers:
+    """How audit values that point into the content are named: audiences, townships, categories."""
+    from bot.services.broadcasts import describe_audience
+
+    def township(ident: Any) -> str:
+        found = content.townships.get(str(ident))
+        return found.name if found else "未分派" if ident in ("none", None) else "已删除的乡镇"
+
+    def category(ident: Any) -> str:
+        found = content.report_categories.get(str(ident))
+        return found.name if found else "其他类别"
+
+    return {"audience": lambda a: describe_audience(a, content) if isinstance(a, dict) else str(a),
+            "township": township, "category": category}
 
 
 @page("/audit", "操作日志", action="view_audit", order=90)
@@ -59,5 +78,5 @@ def audit_log() -> str:
     session = db()
     return render_template("console/audit.html", rows=rows, total=total, where=where, page_no=page_no,
                            pages=max(1, -(-total // PAGE_SIZE)), actions=known_actions(session),
-                           actors=known_actors(session), action_names=ACTION_NAMES, as_json=as_json,
+                           actors=known_actors(session), action_names=ACTION_NAMES, readable=readable,
                            since=args.get("since", ""), until=args.get("until", ""))

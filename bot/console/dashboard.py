@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import TZ
-from bot.console import current_bot, db, now
+from bot.console import current_bot, db, labels, now
 from bot.console.charts import bar_chart, line_chart
 from bot.console.registry import PanelSpec, page, panel, panels_for
 from bot.models import Citizen, Delivery, DeliveryStatus
@@ -154,9 +154,7 @@ DELIVERY_STATUSES = {
 }
 
 
-# What pushes are for, as staff say it; a purpose not listed shows as it is stored.
-PURPOSES = {"broadcast": "群发", "report_status": "举报进度通知", "report_reply": "举报回复",
-            "quiz_prize": "中奖通知", "event_reminder": "活动提醒", "push_plan": "计划推送"}
+PURPOSES = labels.PURPOSES  # what pushes are for, as staff say it (kept here for older imports)
 
 
 @panel("deliveries", "推送送达情况", action="view_dashboard", order=90)
@@ -168,7 +166,7 @@ def deliveries_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
                                  .group_by(Delivery.purpose, Delivery.status)).all()
     purposes = sorted({p for p, _, _ in by_purpose})
     cell = {(p, s): n for p, s, n in by_purpose}
-    rows = [(PURPOSES.get(p, p), [Figure(f"deliveries.{p}.{s}", cell.get((p, s), 0)) for s in statuses])
+    rows = [(labels.purpose(p), [Figure(f"deliveries.{p}.{s}", cell.get((p, s), 0)) for s in statuses])
             for p in purposes]
     return Panel(
         summary=[(label, Figure(f"deliveries.{s}", count)) for s, (label, count) in zip(statuses, items, strict=True)],
@@ -182,7 +180,7 @@ def wechat_api_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
     """Whether the senders are paused because WeChat's token endpoint refused (IP whitelist, secret, quota)."""
     pause = bot.extensions["api"].token_pause()
     if pause is None:
-        return Panel(note="正常：可以获取 access_token，推送照常发送。")
+        return Panel(note="正常：可以从微信获取接口调用凭证，推送照常发送。")
     return Panel(note=f"已暂停发送，至 {pause.until:%m-%d %H:%M}（自 {pause.since:%m-%d %H:%M} 起），之后自动重试；"
                       f"待发送的推送保留，不会丢失。原因：{pause.reason}")
 

@@ -12,8 +12,8 @@ import datetime as dt
 from flask import render_template, url_for
 from sqlalchemy.orm import Session
 
-from bot.console import current_bot, db
-from bot.console.dashboard import PURPOSES, Figure, Panel
+from bot.console import current_bot, db, labels
+from bot.console.dashboard import Figure, Panel
 from bot.console.registry import panel, route
 from bot.runtime import Bot
 from bot.services import notices
@@ -32,6 +32,6 @@ def undelivered_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
 def undelivered_notices() -> str:
     found = notices.undelivered(db())
     tickets = notices.report_tickets(db(), vault_of(current_bot()), found)
-    rows = [{"delivery": d, "purpose": PURPOSES.get(d.purpose, d.purpose), "state": notices.state(d),
+    rows = [{"delivery": d, "purpose": labels.purpose(d.purpose), "state": notices.state(d),
              "reason": notices.reason(d), "ticket": tickets.get(d.id)} for d in found]
     return render_template("console/notices.html", rows=rows)

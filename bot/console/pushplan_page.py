@@ -8,29 +8,28 @@ scheduler's own does no harm.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot.console import current_bot, db, now
+from bot.clock import TZ
+from bot.console import current_bot, db, labels, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.registry import page, route
 from bot.jobs import JOBS, Job
 from bot.models import Delivery
-from bot.services import broadcasts, schedule
+from bot.services import broadcasts, notices, schedule
 from bot.services.pushplan import KINDS
 
 log = logging.getLogger(__name__)
 
 ACTION_NAMES.update({"schedule.pause": "暂停计划任务", "schedule.resume": "恢复计划任务",
                      "schedule.run": "立即运行任务"})
-JOB_NAMES = {"push_plan": "推送计划（到点群发警示教育内容）", "photo_downloads": "下载举报照片",
-             "overdue_reports": "超期举报清单", "erase_report_contacts": "清除到期的举报人联系方式",
-             "purge_report_drafts": "清理过期的举报草稿"}
-DELIVERY_NAMES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败",
-                  "undeliverable": "无法送达", "cancelled": "已取消"}
+JOB_NAMES = labels.JOBS
+DELIVERY_NAMES = labels.DELIVERY_STATUSES
 
 
 def trigger_text(job: Job) -> str:
@@ -50,19 +49,23 @@ def push_plan() -> str:
     moment = now()
     pauses = schedule.paused(session)
     stored = schedule.stored_next_runs(session)
+    # The scheduler's store keeps wall-clock times; the page (and its header) speak the campaign clock,
+    # which the demo runs from another day: shift by the difference so 下次运行 reads on that clock.
+    shift = moment - dt.datetime.now(TZ)
     jobs = []
     for job in JOBS:
         if job.id in stored:
-            next_run, exact = stored[job.id], True
+            next_run, exact = (stored[job.id] + shift if stored[job.id] else None), True
         else:
             next_run, exact = schedule.next_from_trigger(job, moment)
         jobs.append({"job": job, "name": JOB_NAMES.get(job.id, job.id), "trigger": trigger_text(job),
                      "next": next_run, "exact": exact, "pause": pauses.get(schedule.job_key(job.id))})
     plan = current_bot().content.pushes
-    found = session.execute(select(Delivery.key, Delivery.status, Delivery.last_error).where(
+    found = session.execute(select(Delivery.key, Delivery.status, Delivery.last_error, Delivery.last_errcode).where(
         Delivery.key.in_([i.key for i in plan.items]))).all()
-    queued = {key: status for key, status, _ in found}
-    reasons = {key: error for key, status, error in found if status == "failed" and error}
+    queued = {key: status for key, status, _, _ in found}
+    reasons = {key: notices.error_text(error, code) for key, status, error, code in found
+               if status == "failed" and (error or code)}
     content = current_bot().content
     items = [{"item": i, "kind": KINDS.get(i.kind, i.kind), "pause": pauses.get(i.key),
               "audience": broadcasts.describe_audience(i.audience, content),
@@ -71,6 +74,15 @@ def push_plan() -> str:
               "past": i.when < moment} for i in plan.items]
     return render_template("console/pushplan.html", jobs=jobs, items=items, moment=moment,
                            from_store=bool(stored))
+
+
+def _named(key: str) -> str:
+    """A pause key ("job:<id>" / "plan:<id>") as staff read it: “定时任务：…” / “推送计划项：<title>”."""
+    return f"“{labels.target(key, plan_titles=plan_titles())}”"
+
+
+def plan_titles() -> dict[str, str]:
+    return {i.id: i.title for i in current_bot().content.pushes.items}
 
 
 def _target(kind: str, ident: str) -> str:
@@ -90,9 +102,9 @@ def schedule_pause(kind: str, ident: str) -> Response:
     reason = request.form.get("reason", "")
     if schedule.pause(session, key, actor=current_user.username, now=now(), reason=reason):
         record("schedule.pause", key, {"paused": False}, {"paused": True}, note=reason.strip() or None)
-        flash(f"已暂停 {key}，恢复前不会运行。", "success")
+        flash(f"已暂停{_named(key)}，恢复前不会运行。", "success")
     else:
-        flash(f"{key} 本来就已暂停。", "info")
+        flash(f"{_named(key)}本来就已暂停。", "info")
     session.commit()
     return redirect(url_for("console.push_plan"))
 
@@ -103,9 +115,9 @@ def schedule_resume(kind: str, ident: str) -> Response:
     session = db()
     if schedule.resume(session, key):
         record("schedule.resume", key, {"paused": True}, {"paused": False})
-        flash(f"已恢复 {key}。", "success")
+        flash(f"已恢复{_named(key)}。", "success")
     else:
-        flash(f"{key} 并未暂停。", "info")
+        flash(f"{_named(key)}并未暂停。", "info")
     session.commit()
     return redirect(url_for("console.push_plan"))
 
@@ -119,9 +131,9 @@ def schedule_run(ident: str) -> Response:
     db().commit()  # end the request's transaction: the job writes in its own sessions (SQLite locks)
     try:
         getattr(importlib.import_module(module), name)(current_bot())
-    except Exception as exc:
+    except Exception:
         log.exception("job %s run from the console failed", job.id)
-        record("schedule.run", schedule.job_key(job.id), after={"ok": False}, note=type(exc).__name__)
+        record("schedule.run", schedule.job_key(job.id), after={"ok": False}, note="运行出错，详情见服务日志")
         db().commit()
         flash(f"任务 {JOB_NAMES.get(job.id, job.id)} 运行出错，详情见日志。", "error")
         return redirect(url_for("console.push_plan"))

@@ -127,6 +127,7 @@ class QuestionStat:
     question: Question | None  # None: answered while it was in the bank, removed since
     answered: int
     correct: int
+    number: int | None = None  # its place in the bank (第 N 题), what staff call it; None once removed
 
     @property
     def rate(self) -> float | None:
@@ -141,7 +142,8 @@ def question_stats(session: Session, bank: QuizBank) -> list[QuestionStat]:
         .group_by(QuizAnswer.question_id))}
     in_bank = [q.id for q in bank.questions]
     ids = in_bank + sorted(set(counts) - set(in_bank))
-    stats = [QuestionStat(qid, bank.get(qid), *counts.get(qid, (0, 0))) for qid in ids]
+    numbers = {qid: n for n, qid in enumerate(in_bank, start=1)}
+    stats = [QuestionStat(qid, bank.get(qid), *counts.get(qid, (0, 0)), number=numbers.get(qid)) for qid in ids]
     # Lowest correct rate first (the most answered first among equals); never answered at the end.
     return sorted(stats, key=lambda s: (s.rate is None, s.rate or 0, -s.answered))
 
@@ -396,11 +398,11 @@ def quiz_prize_contact(prize_id: int) -> str:
         claims.phone_for_delivery(vault_of(current_bot()), prize)
     except claims.ClaimError as exc:
         # A delivered prize's winner is not called again: the refusal is audited like the look would be.
-        record("quiz.prize.contact_denied", f"prize:{prize.id}", None, None, note=f"draw:{prize.draw_id}")
+        record("quiz.prize.contact_denied", f"prize:{prize.id}", None, None, note=f"第 {prize.draw_id} 号抽奖")
         db().commit()
         flash(f"未显示：{refusal_text(exc)}", "error")
         return render_draw(prize.draw_id)
-    record("quiz.prize.contact", f"prize:{prize.id}", None, None, note=f"draw:{prize.draw_id}")
+    record("quiz.prize.contact", f"prize:{prize.id}", None, None, note=f"第 {prize.draw_id} 号抽奖")
     db().commit()
     return render_draw(prize.draw_id, contact_for=prize.id)
 
@@ -418,7 +420,7 @@ def quiz_prize_deliver(prize_id: int) -> Response:
         flash(f"未标记：{refusal_text(exc)}", "error")
         return redirect(url_for("console.quiz_draw", draw_id=prize.draw_id))
     record("quiz.prize.deliver", f"prize:{prize.id}", before,
-           {"status": prize.status, "erase_after": prize.erase_after.isoformat()}, note=f"draw:{prize.draw_id}")
+           {"status": prize.status, "erase_after": prize.erase_after.isoformat()}, note=f"第 {prize.draw_id} 号抽奖")
     session.commit()
     flash(f"第 {prize.pick_order} 位中奖人的奖品已标记为已发放。其姓名和手机号将于 {prize.erase_after:%Y-%m-%d} 后删除。",
           "success")

@@ -170,18 +170,30 @@ def mass_sends_between(session: Session, content: Any, start: dt.datetime, end: 
     return sorted(keys) + planned
 
 
+def describe_mass_send(session: Session, content: Any, key: str) -> str:
+    """A mass send's outbox key as staff know it: 群发 7“title” or 推送计划“title”, never the key."""
+    kind, _, ident = key.partition(":")
+    if kind == "broadcast" and ident.isdigit():
+        item = session.get(Broadcast, int(ident))
+        return f"群发 {ident}“{item.title}”" if item else f"群发 {ident}"
+    if kind == "plan":
+        item = next((i for i in content.pushes.items if i.id == ident), None)
+        return f"推送计划“{item.title}”" if item else "推送计划中的一条"
+    return "一次群发"
+
+
 def quota_refusal(session: Session, content: Any, config: Config, at: dt.datetime) -> str | None:
     """Why one more mass send at `at` would break WeChat's quota, or None when it fits."""
     if config.wechat.account_type == "subscription":
-        taken = mass_sends_between(session, content, *_day_bounds(at))
+        taken = [describe_mass_send(session, content, k) for k in mass_sends_between(session, content, *_day_bounds(at))]
         if len(taken) >= SUBSCRIPTION_MASS_PER_DAY:
             return (f"{at.astimezone(TZ):%m月%d日}已有群发（{'、'.join(taken)}）。订阅号每天只能群发 "
-                    f"{SUBSCRIPTION_MASS_PER_DAY} 次：请换一天，或改为只发给48小时内互动过的用户（active）。")
+                    f"{SUBSCRIPTION_MASS_PER_DAY} 次：请换一天，或把发送对象改为“48小时内互动过的用户”。")
         return None
-    taken = mass_sends_between(session, content, *_month_bounds(at))
+    taken = [describe_mass_send(session, content, k) for k in mass_sends_between(session, content, *_month_bounds(at))]
     if len(taken) >= SERVICE_MASS_PER_MONTH:
         return (f"{at.astimezone(TZ):%Y年%m月}已有 {len(taken)} 次群发（{'、'.join(taken)}）。服务号每位关注者每月最多"
-                f"收到 {SERVICE_MASS_PER_MONTH} 次群发：请下月再发，或改为只发给48小时内互动过的用户（active）。")
+                f"收到 {SERVICE_MASS_PER_MONTH} 次群发：请下月再发，或把发送对象改为“48小时内互动过的用户”。")
     return None
 
 

@@ -28,7 +28,7 @@ UNDELIVERED = (S.UNDELIVERABLE, S.FAILED)
 CHANNELS = {"custom": "客服消息", "template": "模板消息", "subscribe": "订阅通知", "mass": "群发"}
 # WeChat's codes as staff should read them (客服消息 / 模板消息 / 订阅通知 error tables).
 ERRCODES = {
-    -1: "微信系统繁忙", 40003: "对方的 OpenID 无效", 40037: "模板 ID 无效", 43004: "对方已取消关注公众号",
+    -1: "微信系统繁忙", 40003: "对方的微信用户标识无效", 40037: "模板 ID 无效", 43004: "对方已取消关注公众号",
     43101: "对方没有同意接收这条订阅通知（或同意的次数已用完）", 45015: "已超出 48 小时客服消息时限",
     45047: "客服消息条数已用完", 47003: "模板参数不符合要求", 48001: "公众号没有这个接口的权限（订阅号不能发模板消息）",
     45028: "群发次数已用完",
@@ -59,16 +59,22 @@ def reason(delivery: Delivery) -> str:
 
 
 def _in_chinese(delivery: Delivery) -> str:
-    error = delivery.last_error or ""
+    return error_text(delivery.last_error, delivery.last_errcode)
+
+
+def error_text(error: str | None, errcode: int | None) -> str:
+    """An outbox row's last error as staff read it: Chinese as written, else by WeChat's code or the
+    sender's English phrase; English that matches neither is never shown ("" when there is none)."""
+    error = error or ""
     if _CHINESE.search(error):
         return error
-    if delivery.last_errcode in ERRCODES:
-        return f"{ERRCODES[delivery.last_errcode]}（错误码 {delivery.last_errcode}）"
+    if errcode in ERRCODES:
+        return f"{ERRCODES[errcode]}（错误码 {errcode}）"
     for start, chinese in ENGLISH.items():
         if error.startswith(start):
-            return chinese + (f"（错误码 {delivery.last_errcode}）" if delivery.last_errcode else "")
-    if delivery.last_errcode is not None:
-        return f"微信返回错误码 {delivery.last_errcode}"
+            return chinese + (f"（错误码 {errcode}）" if errcode else "")
+    if errcode is not None:
+        return f"微信返回错误码 {errcode}"
     return "原因未记录" if error else ""
 
 
