@@ -513,6 +513,8 @@ class FakeWeChat:
             grant[2] += 1
 
     def template_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        # [D] 模板消息接口 (doc/offiaccount/Message_Management/Template_Message_Interface.html): "仅认证服务号可用";
+        # another account answers 48001 "api unauthorized", an empty or unknown id 40037 (全局返回码, Global_Return_Code).
         if self.account_type != "service":
             raise WeChatError(48001, "api unauthorized")
         if not body.get("template_id"):
@@ -567,7 +569,9 @@ class FakeWeChat:
     def mass_sendall(self, body: dict[str, Any]) -> dict[str, Any]:
         filter_ = body.get("filter") or {}
         if "group_id" in filter_:
-            raise WeChatError(40050, "invalid group id")  # groups became tags in 2016
+            # [D] 全局返回码 40050 "不合法的分组 id": groups became tags in 2016 (用户标签管理), and sendall's
+            # filter takes tag_id (Batch Sends); wechatpy 1.8 still sends group_id (wechatpy/wechatpy#535).
+            raise WeChatError(40050, "invalid group id")
         now = self.clock.now()
         with self._lock:
             client_msg_id = str(body.get("clientmsgid", ""))
