@@ -186,9 +186,9 @@ def subscribe_reminder(msg: Inbound, ctx: Context) -> Reply | str:
     return _show(ctx, TEXTS["remind_choose"].format(count=len(candidates)), candidates)
 
 
-@router.on(menu_key("EVENTS"), pure=True)
+@router.on(text_in("活动", "活动安排", "活动日历", "近期活动", "全部活动", "查看活动"), menu_key("EVENTS"), pure=True)
 def upcoming_events(msg: Inbound, ctx: Context) -> Reply | str:
-    """Menu 活动日历: what is on now and next."""
+    """Menu 活动日历 (and its words, so that they count as a command inside a flow): what is on now and next."""
     return answer(ctx, EventQuery())
 
 

@@ -22,6 +22,7 @@ from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
 from bot.services.reports.identity import vault_of
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
+from handlers.leaving import cancel_while_asking, guard
 
 router = Router("quiz")
 
@@ -82,6 +83,7 @@ STATUS_WORDS = {RoundStatus.ACTIVE: "进行中", RoundStatus.EXPIRED: "已超时
 PRIZE_WORDS = {PrizeStatus.WON: "待领奖", PrizeStatus.CLAIMED: "已登记，待发放", PrizeStatus.DELIVERED: "已发放",
                PrizeStatus.EXPIRED: "已过期"}
 ENTRY_WORDS = ("答题", "有奖竞猜", "知识竞赛", "竞答", "开始答题", "我要答题", "答题活动")
+CLAIM_WORDS = ("领奖", "领取奖品", "兑奖")
 CONFIRM_WORDS = ("确认", "提交", "确认提交")  # and any plain yes (bot/services/yesno.py)
 
 
@@ -94,6 +96,32 @@ class PrizeClaim(StateGroup):
     name = State()
     phone = State()
     confirm = State()
+
+
+def _question_again(msg: Inbound, ctx: Context) -> str:
+    rnd = rounds.load_round(ctx.session, ctx.conv.data.get("round_id"))
+    question = rounds.current_question(ctx.content.quiz, rnd) if rnd is not None else None
+    if question is None or rnd.status != RoundStatus.ACTIVE:
+        ctx.conv.clear()
+        return text("round_over")
+    return render_question(question, rnd.position, rnd.total)
+
+
+def _claim_step_again(msg: Inbound, ctx: Context) -> str:
+    step = ctx.conv.state
+    if step == PrizeClaim.name:
+        return "请回复领奖人姓名："
+    if step == PrizeClaim.phone:
+        return text("claim_phone", days=ctx.config.quiz.claim_erase_days)
+    return text("claim_confirm_reask")
+
+
+# Another feature's word or a menu click during a round or a claim: asked whether to leave first.
+guard(router, Quiz.answering, what="答题", doing="答题", prompt=_question_again, own_words=ENTRY_WORDS,
+      own_keys=("QUIZ_START",),
+      kept=lambda ctx: f"这一轮会保留，{ctx.config.quiz.round_idle_minutes}分钟内发送 答题 可接着答。")
+guard(router, PrizeClaim, what="领奖登记", doing="登记", prompt=_claim_step_again, own_words=CLAIM_WORDS,
+      own_keys=("QUIZ_CLAIM",), kept="已填写的姓名、手机号不会保存，之后发送 领奖 可重新登记。")
 
 
 def text(key: str, **values: object) -> str:
@@ -277,6 +305,9 @@ def reask_media(msg: Inbound, ctx: Context) -> str | None:
 
 @router.on_cancel("quiz")
 def abandon_quiz(msg: Inbound, ctx: Context) -> str:
+    staying = cancel_while_asking(msg, ctx, _question_again, "答题")
+    if staying is not None:
+        return staying
     rnd = rounds.load_round(ctx.session, ctx.conv.data.get("round_id"))
     ctx.conv.clear()
     if rnd is None or rnd.status != RoundStatus.ACTIVE:
@@ -459,7 +490,7 @@ def _status_word(rnd: QuizRound) -> str:
 CLAIM_NAME, CLAIM_PHONE = "claim-conversation-name", "claim-conversation-phone"  # the vault's fields
 
 
-@router.on(text_in("领奖", "领取奖品", "兑奖"), menu_key("QUIZ_CLAIM"), help="领奖 — 中奖后登记领奖信息")
+@router.on(text_in(*CLAIM_WORDS), menu_key("QUIZ_CLAIM"), help="领奖 — 中奖后登记领奖信息")
 def start_claim(msg: Inbound, ctx: Context) -> str:
     prizes = claims.open_prizes(ctx.session, msg.openid, ctx.now())
     if not prizes:
@@ -512,6 +543,12 @@ def confirm_claim(msg: Inbound, ctx: Context) -> str:
 def redo_claim(msg: Inbound, ctx: Context) -> str:
     ctx.conv.enter(PrizeClaim.name)
     return "好的，请重新回复领奖人姓名："
+
+
+@router.on_cancel("prizeclaim")
+def leave_claim(msg: Inbound, ctx: Context) -> str | None:
+    """取消 leaves the claim (None: cleared as any flow); 算了 to "离开当前的领奖登记吗？" stays."""
+    return cancel_while_asking(msg, ctx, _claim_step_again, "登记")
 
 
 @router.on(state=PrizeClaim)

@@ -25,6 +25,7 @@ from bot.services.townships import distance_m
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
 from handlers.emergency import keeps_text
+from handlers.leaving import cancel_while_asking, guard
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ SKIP_WORDS = ("跳过", "没有", "无", "不用", "不知道", "略过")
 KEEP_WORDS = ("不变", "保留", "不用改", "不改")
 
 TEXTS = {
+    "leave_kept": "已填写的内容会保留，之后发送 继续 可接着填写。",
     "controls": "（返回 上一步 · 取消 放弃）",
     "category": "请选择隐患类别，回复序号：\n{list}",
     "category_again": "请回复 1–{count} 之间的序号（或类别名称），例如回复 1 表示“{first}”。",
@@ -315,6 +317,19 @@ def _start(ctx: Context, description: str | None = None) -> str:
     return _go(ctx, draft, "category")
 
 
+def _reprompt(msg: Inbound, ctx: Context) -> str:
+    """The current step's question again (after 否 to leaving it, or its own entry word)."""
+    draft = _loaded(ctx)
+    return _prompt(ctx, draft, _current_step(ctx)) if draft is not None else TEXTS["draft_gone"]
+
+
+# Another feature's word or a menu click at a step: asked whether to leave (the draft stays in the DB);
+# an offer or the unfinished-draft question has nothing typed yet, so it is left at once.
+guard(report, FORM, what="举报", doing="填写", kept=TEXTS["leave_kept"], prompt=_reprompt,
+      own_words=ENTRY_WORDS, own_keys=("REPORT_START",))
+guard(report, (ReportFlow.offer, ReportFlow.pending), what="举报", doing="填写", prompt=_reprompt, ask=False)
+
+
 # --- entry points --------------------------------------------------------------------------------
 
 # "我要吹哨" / "我想举报一个安全隐患": an intent to report, in the citizen's own words.
@@ -424,6 +439,9 @@ def start_over(msg: Inbound, ctx: Context) -> str:
 @report.on_cancel("report")
 def confirm_cancel(msg: Inbound, ctx: Context) -> str | None:
     """取消 in a report: ask first, then discard the draft and its photos."""
+    staying = cancel_while_asking(msg, ctx, _reprompt, "填写")
+    if staying is not None:
+        return staying
     if ctx.conv.state == ReportFlow.offer:
         return None  # nothing written yet
     if not ctx.conv.data.get("confirm_cancel"):

@@ -9,6 +9,7 @@ from bot.conversation import State, StateGroup
 from bot.routing import Router, kind, regex, text_in
 from bot.services.township_choice import set_township
 from bot.wechat.inbound import Inbound
+from handlers.leaving import guard
 
 router = Router("township")
 
@@ -25,11 +26,22 @@ class Township(StateGroup):
     choose = State()
 
 
+CHOOSE_WORDS = ("设置乡镇", "选择乡镇", "修改乡镇", "我的乡镇")
+
+
+def _list_again(msg: Inbound, ctx: Context) -> str:
+    return TEXTS["choose"].format(options=options(ctx))
+
+
+# Another feature's word at the list: nothing was typed yet, so the list is left at once.
+guard(router, Township.choose, what="乡镇设置", doing="选择乡镇", prompt=_list_again, own_words=CHOOSE_WORDS, ask=False)
+
+
 def options(ctx: Context) -> str:
     return "\n".join(f"{n}. {t.name}" for n, t in enumerate(ctx.content.townships.items, start=1))
 
 
-@router.on(text_in("设置乡镇", "选择乡镇", "修改乡镇", "我的乡镇"), help="设置乡镇 — 选择您所在的乡镇，接收本地通知")
+@router.on(text_in(*CHOOSE_WORDS), help="设置乡镇 — 选择您所在的乡镇，接收本地通知")
 def ask_township(msg: Inbound, ctx: Context) -> str:
     ctx.conv.enter(Township.choose)
     return TEXTS["choose"].format(options=options(ctx))

@@ -1,0 +1,205 @@
+"""Another feature's command word, or a menu click, at a step that takes data: never saved as the data.
+
+"答题" at a report's location step was stored as the address. A flow declares its steps here
+(`guard`, before its own step rules), and at those steps the exact entry words of the routers
+(their `text_in` rules, which the dispatcher already holds) and the menu's CLICK keys are commands:
+- at a step with something to keep (a report, a quiz round, a prize claim) the step asks, the same
+  way in every flow: "离开当前的举报吗？已填写的内容会保留" — 是 leaves and does what was asked,
+  否 (or 算了) stays and asks the step again, anything else is the step's answer as usual;
+- at a step where nothing was typed yet (a report offered, a township list) the flow is left at once;
+- the flow's own entry word ("举报" inside a report) asks the current step again.
+Words a step itself understands (继续 in a report, 确认 at its summary) stay the step's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Callable, Iterable
+
+from bot.context import Context
+from bot.routing import Dispatcher, Router, Rule, all_of
+from bot.services.yesno import reading, says_no, says_yes
+from bot.wechat.inbound import Inbound, keyword_form
+
+PENDING = "_leave"  # in the flow's data: the command waiting for a yes
+
+TEXTS = {
+    "ask": "离开当前的{what}吗？{kept}\n回复 是 离开并{goal}；回复 否 继续{doing}。",
+    "stay": "好的，继续{doing}。",
+    "own": "当前的{what}还在进行中，接着回复就好。",
+    "goal_word": "打开「{word}」",
+    "goal_menu": "打开菜单「{name}」",
+    "goal_menu_unnamed": "打开您点的菜单",
+}
+
+Prompt = Callable[[Inbound, Context], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Guard:
+    what: str            # 举报 / 答题 / 领奖登记
+    doing: str           # 填写 / 答题 / 登记
+    kept: Callable[[Context], str]  # what happens to the work when the citizen leaves
+    prompt: Prompt       # the current step's question, asked again
+    own_words: frozenset[str]
+    own_keys: frozenset[str]
+    ask: bool            # False: nothing typed yet, leave at once
+
+
+_word_index: weakref.WeakKeyDictionary[Dispatcher, dict[str, list[Rule]]] = weakref.WeakKeyDictionary()
+
+
+def _words(matcher: object) -> Iterable[str]:
+    yield from getattr(matcher, "words", ())
+    for part in getattr(matcher, "parts", ()):
+        yield from _words(part)
+
+
+def _entries_by_word(dispatcher: Dispatcher) -> dict[str, list[Rule]]:
+    index = _word_index.get(dispatcher)
+    if index is None:
+        index = {}
+        for rule in dispatcher.entries:
+            for matcher in rule.matchers:
+                for word in _words(matcher):
+                    index.setdefault(keyword_form(word), []).append(rule)
+        _word_index[dispatcher] = index
+    return index
+
+
+def _is_guard(rule: Rule) -> bool:
+    return getattr(rule.handler, "leave_guard", False)
+
+
+def _step_takes_it(msg: Inbound, ctx: Context) -> bool:
+    """The current step has a rule of its own for this very word (继续, 确认, 举报 at an offer)."""
+    state = ctx.conv.state
+    for rule in ctx.bot.dispatcher.steps:
+        if _is_guard(rule) or state not in rule.states:  # type: ignore[operator]
+            continue
+        if any(msg.keyword in {keyword_form(w) for w in _words(m)} for m in rule.matchers) and rule.test(msg, ctx):
+            return True
+    return False
+
+
+def command_in(msg: Inbound, ctx: Context) -> bool:
+    """Matcher: the message is another feature's command word or a menu click."""
+    if "leaving.command" not in ctx.memo:
+        ctx.memo["leaving.command"] = _command(msg, ctx)
+    return ctx.memo["leaving.command"]
+
+
+def _command(msg: Inbound, ctx: Context) -> bool:
+    dispatcher = ctx.bot.dispatcher
+    if msg.kind == "event":
+        return msg.event == "click" and msg.event_key in dispatcher.menu_keys()
+    if msg.kind not in ("text", "voice") or not msg.text:
+        return False
+    rules = _entries_by_word(dispatcher).get(msg.keyword)
+    if not rules or _step_takes_it(msg, ctx):
+        return False
+    return any(rule.test(msg, ctx) for rule in rules)
+
+
+def pending(msg: Inbound, ctx: Context) -> bool:
+    return PENDING in ctx.conv.data
+
+
+def guard(router: Router, states: object, *, what: str, doing: str, prompt: Prompt,
+          kept: str | Callable[[Context], str] = "",
+          own_words: Iterable[str] = (), own_keys: Iterable[str] = (), ask: bool = True) -> None:
+    """Register the leaving rules for `states` in `router` (call it before the flow's own step rules)."""
+    said = kept if callable(kept) else (lambda _ctx: kept)
+    g = Guard(what, doing, said, prompt, frozenset(keyword_form(w) for w in own_words), frozenset(own_keys), ask)
+
+    def marked(handler: Callable[[Inbound, Context], object]) -> Callable[[Inbound, Context], object]:
+        handler.leave_guard = True  # type: ignore[attr-defined]
+        return handler
+
+    @router.on(all_of(pending, says_yes), state=states)
+    @marked
+    def leave(msg: Inbound, ctx: Context) -> object:
+        command = ctx.conv.data[PENDING]
+        ctx.conv.clear()
+        return _run(_as_message(msg, command), ctx, lead="好的。" + g.kept(ctx))
+
+    @router.on(all_of(pending, says_no), state=states)
+    @marked
+    def stay(msg: Inbound, ctx: Context) -> str:
+        ctx.conv.data.pop(PENDING, None)
+        ctx.conv.touch()
+        return TEXTS["stay"].format(doing=g.doing) + "\n" + g.prompt(msg, ctx)
+
+    @router.on(command_in, state=states)
+    @marked
+    def ask_or_leave(msg: Inbound, ctx: Context) -> object:
+        if _is_own(msg, g):
+            ctx.conv.data.pop(PENDING, None)
+            ctx.conv.touch()
+            return TEXTS["own"].format(what=g.what) + "\n" + g.prompt(msg, ctx)
+        if not g.ask:
+            ctx.conv.clear()
+            return _run(msg, ctx)
+        ctx.conv.update(**{PENDING: _remembered(msg)})
+        return TEXTS["ask"].format(what=g.what, kept=g.kept(ctx), goal=_goal(msg, ctx), doing=g.doing)
+
+    @router.on(pending, state=states)
+    @marked
+    def answer_instead(msg: Inbound, ctx: Context) -> object:
+        """Neither yes nor no: the question is dropped and the message is the step's answer."""
+        ctx.conv.data.pop(PENDING, None)
+        ctx.conv.touch()
+        rule = ctx.bot.dispatcher.pick(msg, ctx)
+        return rule.handler(msg, ctx) if rule else None
+
+
+def cancel_while_asking(msg: Inbound, ctx: Context, guard_prompt: Prompt, doing: str) -> str | None:
+    """For a flow's 取消 hook: 算了 to "离开当前的举报吗？" means stay; 取消 drops the question and goes on."""
+    if PENDING not in ctx.conv.data:
+        return None
+    ctx.conv.data.pop(PENDING, None)
+    ctx.conv.touch()
+    if reading(msg.text) == "no":
+        return TEXTS["stay"].format(doing=doing) + "\n" + guard_prompt(msg, ctx)
+    return None
+
+
+def _is_own(msg: Inbound, g: Guard) -> bool:
+    if msg.kind == "event":
+        return msg.event_key in g.own_keys
+    return msg.keyword in g.own_words
+
+
+def _remembered(msg: Inbound) -> dict[str, str]:
+    if msg.kind == "event":
+        return {"key": msg.event_key}
+    return {"text": msg.text, "original": msg.original_text}
+
+
+def _as_message(msg: Inbound, command: dict[str, str]) -> Inbound:
+    """The command the citizen sent before saying 是, as a message of its own."""
+    if "key" in command:
+        return dataclasses.replace(msg, kind="event", event="click", event_key=command["key"], text="",
+                                   original_text="")
+    return dataclasses.replace(msg, kind="text", text=command["text"], original_text=command["original"],
+                               event="", event_key="")
+
+
+def _goal(msg: Inbound, ctx: Context) -> str:
+    if msg.kind != "event":
+        return TEXTS["goal_word"].format(word=msg.original_text.strip()[:12])
+    button = next((b for b in ctx.content.menu.clickable() if b.key == msg.event_key), None)
+    return TEXTS["goal_menu"].format(name=button.name) if button else TEXTS["goal_menu_unnamed"]
+
+
+def _run(msg: Inbound, ctx: Context, lead: str = "") -> object:
+    """Route `msg` afresh (the flow is already left) and put `lead` before its reply."""
+    fresh = dataclasses.replace(ctx, msg=msg, memo={})
+    rule = ctx.bot.dispatcher.pick(msg, fresh)
+    reply = rule.handler(msg, fresh) if rule else None
+    for key, value in fresh.memo.items():  # e.g. an answer that must go out without the store
+        ctx.memo.setdefault(key, value)
+    if lead and isinstance(reply, str):
+        return f"{lead}\n\n{reply}"
+    return reply
