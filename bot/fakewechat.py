@@ -593,6 +593,9 @@ class FakeWeChat:
                 if tag_id is None or int(tag_id) not in self._tags:
                     raise WeChatError(40050, "invalid tag id")
                 audience = [u for u in self._users.values() if u.following and int(tag_id) in u.tags]
+            # [D] Batch Sends (doc/service/guide/product/message/Batch_Sends.html): a subscription account mass-sends
+            # once a day, a service account's followers get at most 4 a month; past it 45028 "has no masssend quota"
+            # (全局返回码).
             if self.account_type == "subscription":
                 if any(d.date() == now.astimezone(TZ).date() for d in self._mass_days):
                     raise WeChatError(45028, "has no masssend quota")
