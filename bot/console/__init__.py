@@ -49,6 +49,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.quiz_page",
     "bot.console.notices_page",
     "bot.console.events_page",
+    "bot.console.plan_items_page",
 )
 
 csrf = CSRFProtect()

@@ -74,11 +74,11 @@ def save_edit(*, part: str, item_id: str, entry: dict[str, Any] | None, base: in
     """Check, save, audit and commit one edit. `check(session, seed, current, config, ...)`."""
     session, bot, moment = db(), current_bot(), now()
     before, current_base = content_edits.entry_of(session, bot.seed_content, part, item_id)
+    problems = check(session, bot.seed_content, bot.content, bot.config, item_id=item_id, entry=entry, now=moment)
+    if problems:  # first: a new item's id taken by a cancelled one is the form's problem, not a stale form
+        return Saved(problems=problems)
     if current_base != base:
         return Saved(stale=True)
-    problems = check(session, bot.seed_content, bot.content, bot.config, item_id=item_id, entry=entry, now=moment)
-    if problems:
-        return Saved(problems=problems)
     try:
         edit = content_edits.save(session, part=part, item_id=item_id, entry=entry, actor=current_user.username,
                                   now=moment, base=base)
