@@ -6,11 +6,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError
 from bot.observability import configure_logging
 from bot.version import VERSION
+
+if TYPE_CHECKING:
+    from bot.db import Database
+    from bot.services.reports.identity import IdentityVault
 
 log = logging.getLogger("bot.cli")
 
@@ -89,24 +94,46 @@ def restore(args: argparse.Namespace, config: Config) -> int:
 
 
 def _keys_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["check"])
-    p.add_argument("--sample", type=int, default=0, help="open only the first N values of each column (0 = all)")
+    p.add_argument("action", choices=["check", "rotate"])
+    p.add_argument("--sample", type=int, default=0, help="check: open only the first N values of each column (0 = all)")
+    p.add_argument("--batch", type=int, default=500, help="rotate: values re-sealed per committed batch")
 
 
-@command("keys", "identity key custody: `keys check` opens every sealed contact with the configured key", _keys_args)
+@command("keys", "identity key custody: `keys check` opens every sealed contact with the configured key; "
+         "`keys rotate` re-seals them with a new identity_key while previous_identity_key is still given",
+         _keys_args)
 def keys(args: argparse.Namespace, config: Config) -> int:
     from bot.db import Database
-    from bot.keys import check
-    from bot.services.reports.identity import vault_for
+    from bot.services.reports.identity import IdentityError, vault_for
 
     if not config.security.identity_key:
         raise ConfigError("missing required value [security] identity_key (env BOT_SECURITY_IDENTITY_KEY)")
+    if args.action == "rotate" and not config.security.previous_identity_key:
+        raise ConfigError("keys rotate needs the key the data is sealed with now as [security] previous_identity_key "
+                          "(env BOT_SECURITY_PREVIOUS_IDENTITY_KEY) and the new key as identity_key")
+    if args.batch < 1:
+        raise ConfigError("--batch must be at least 1")
     database = Database(config.database.url)
     try:
         with database.session() as session:
-            results = check(session, vault_for(config), args.sample)
+            try:
+                vault = vault_for(config, session)
+            except IdentityError:
+                sys.stderr.write("error: neither identity_key nor previous_identity_key opens the vault's keyring "
+                                 "(table vault_keyring, written by the last `keys rotate`): configure the key "
+                                 "of the last rotation\n")
+                return 1
+        return _keys_check(database, vault, args.sample) if args.action == "check" else \
+            _keys_rotate(database, vault, config, args.batch)
     finally:
         database.dispose()
+
+
+def _keys_check(database: Database, vault: IdentityVault, sample: int) -> int:
+    from bot.keys import check
+
+    with database.session() as session:
+        results = check(session, vault, sample)
     for result in results:
         sys.stdout.write(f"{result.column}: {result.checked - result.unreadable} of {result.checked} opened\n")
     unreadable = sum(r.unreadable for r in results)
@@ -114,6 +141,36 @@ def keys(args: argparse.Namespace, config: Config) -> int:
         sys.stderr.write(f"error: {unreadable} sealed values do not open with the configured identity key\n")
         return 1
     sys.stdout.write("the identity key opens every sealed value checked\n")
+    return 0
+
+
+def _keys_rotate(database: Database, vault: IdentityVault, config: Config, batch: int) -> int:
+    from bot.keys import RotationError, rotate
+    from bot.runtime import default_clock
+
+    def progress(done: int, total: int, column: str) -> None:
+        sys.stdout.write(f"batch {done} of {total} done ({column})\n")
+        sys.stdout.flush()
+
+    sys.stdout.write(f"re-sealing every sealed value with identity key {vault.key_id} "
+                     f"(safe to stop and run again: it continues where it stopped)\n")
+    try:
+        rotation = rotate(database, vault, default_clock(config).now(), batch_size=batch, progress=progress)
+    except RotationError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    for column in rotation.columns:
+        sys.stdout.write(f"{column.column}: {column.resealed} of {column.pending} re-sealed\n")
+    counts = rotation.counts()
+    if counts["changed_meanwhile"]:
+        sys.stdout.write(f"{counts['changed_meanwhile']} values were changed by the running bot meanwhile; "
+                         "run `keys rotate` again to be sure they are sealed with the new key\n")
+    if rotation.unreadable:
+        sys.stderr.write(f"error: {rotation.unreadable} sealed values open with neither identity_key nor "
+                         "previous_identity_key; they were left as they are (is previous_identity_key right?)\n")
+        return 1
+    sys.stdout.write(f"done: every sealed value is sealed with identity key {vault.key_id}; run `keys check` with "
+                     "only the new key, then remove previous_identity_key and restart the services\n")
     return 0
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 SECRET_KEYS = {("wechat", "app_secret"), ("wechat", "token"), ("wechat", "encoding_aes_key"),
-               ("server", "secret_key"), ("security", "identity_key"), ("server", "metrics_token")}
+               ("server", "secret_key"), ("security", "identity_key"), ("security", "previous_identity_key"),
+               ("server", "metrics_token")}
 
 # The placeholder secrets shipped in config.toml; production refuses to start with them.
 SAMPLE_SECRETS = {
@@ -90,6 +91,9 @@ class ConversationConfig:
 @dataclasses.dataclass(frozen=True)
 class SecurityConfig:
     identity_key: str = ""
+    # Given only while `python -m bot keys rotate` moves sealed values to a new identity_key: the
+    # key they were sealed with. Removed once the rotation is done (README, Key custody).
+    previous_identity_key: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -376,4 +380,9 @@ def validate(config: Config) -> Config:
                               "env BOT_SECURITY_IDENTITY_KEY)")
         for section, key in STRONG_KEYS:
             _check_strong_key(section, key, getattr(getattr(config, section), key))
+        if config.security.previous_identity_key:
+            _check_strong_key("security", "previous_identity_key", config.security.previous_identity_key)
+    if config.security.previous_identity_key and config.security.previous_identity_key == config.security.identity_key:
+        raise ConfigError("[security] previous_identity_key is the same as identity_key: give the new key as "
+                          "identity_key and the old one as previous_identity_key")
     return config

@@ -1,22 +1,47 @@
-"""Key custody: `python -m bot keys check` — does the configured identity key open what is sealed?
+"""Key custody: `python -m bot keys check` and `python -m bot keys rotate`.
 
 Every column sealed with the identity vault is listed in SEALED with the field name its
-ciphertexts are bound to. The check opens each stored value (or a sample of each column) and
-counts what it could not open: after a restore, or before a key rotation, it tells whether the key
-in the environment is the one the data was sealed with.
+ciphertexts are bound to. `check` opens each stored value (or a sample of each column) and counts
+what it could not open: after a restore, or before a key rotation, it tells whether the key in the
+environment is the one the data was sealed with.
+
+`rotate` re-seals every value of SEALED with the new `[security] identity_key`, opening it with the
+key that sealed it (the new one or `[security] previous_identity_key`). What a rotation does to
+each thing the identity key protects (README, Key custody):
+- sealed columns (reports' openid, name, phone; drafts' name, phone; prize claimants' name, phone):
+  re-sealed here, in batches committed one by one. A value records the key that sealed it
+  (`v2:<key id>:`), so a run that was stopped continues where it stopped, and a value the running
+  bot changed meanwhile (compare-and-set) is left as the bot wrote it.
+- keyed hashes (owner hash, query-code hash, draw pseudonyms, report-notice keys, sender tags):
+  unchanged. They derive from the vault's HMAC root, which the first rotation stores in the
+  keyring (vault_keyring) sealed with the new key, and every later rotation re-seals. None of them
+  needs recomputing, and what could not be recomputed (a query code stored only as its hash, an
+  erased report's owner hash, a published draw list) keeps working with only the new key.
+- values sealed in the store (Redis: replies kept for WeChat's retries, a prize claim's contact
+  between two messages): not re-sealed; they live minutes, and open with the previous key while
+  it is still configured (README: keep it until the rotation has finished).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, inspect, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from bot.db import Database
 from bot.models import Report, ReportDraft
 from bot.models.quiz import QuizPrize
+from bot.models.vault import VaultKey
+from bot.services.audit import audit
 from bot.services.quiz.claims import NAME_FIELD, PHONE_FIELD
-from bot.services.reports.identity import PREFIX, IdentityError, IdentityVault
+from bot.services.reports.identity import HMAC_ROOT, SEALED_PREFIXES, IdentityError, IdentityVault, stored_root
+
+log = logging.getLogger(__name__)
 
 # (column, field the ciphertext is bound to). A new sealed column belongs here.
 SEALED: tuple[tuple[InstrumentedAttribute, str], ...] = (
@@ -28,6 +53,7 @@ SEALED: tuple[tuple[InstrumentedAttribute, str], ...] = (
     (QuizPrize.claimant_name, NAME_FIELD),
     (QuizPrize.claimant_phone, PHONE_FIELD),
 )
+ROTATE_ACTION = "keys.rotate"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,11 +63,19 @@ class ColumnCheck:
     unreadable: int
 
 
+def column_name(column: InstrumentedAttribute) -> str:
+    return f"{column.class_.__tablename__}.{column.key}"
+
+
+def _sealed(column: InstrumentedAttribute) -> ColumnElement[bool]:
+    return or_(*(column.like(prefix + "%") for prefix in SEALED_PREFIXES))
+
+
 def check(session: Session, vault: IdentityVault, sample: int = 0) -> list[ColumnCheck]:
     """Open the sealed values of every column (the first `sample` of each, 0 = all)."""
     results = []
     for column, field in SEALED:
-        query = select(column).where(column.like(PREFIX + "%")).order_by(column)
+        query = select(column).where(_sealed(column)).order_by(column)
         if sample:
             query = query.limit(sample)
         checked = unreadable = 0
@@ -51,5 +85,126 @@ def check(session: Session, vault: IdentityVault, sample: int = 0) -> list[Colum
                 vault.decrypt(field, value)
             except IdentityError:
                 unreadable += 1
-        results.append(ColumnCheck(f"{column.class_.__tablename__}.{column.key}", checked, unreadable))
+        results.append(ColumnCheck(column_name(column), checked, unreadable))
     return results
+
+
+@dataclasses.dataclass
+class ColumnRotation:
+    column: str
+    pending: int  # not sealed with the new key when the run began
+    resealed: int = 0
+    unreadable: int = 0  # opened with neither key: left as they are
+    changed: int = 0  # changed by the running bot meanwhile: left as the bot wrote them
+
+
+@dataclasses.dataclass
+class Rotation:
+    key_id: str
+    columns: list[ColumnRotation]
+    batches: int
+
+    @property
+    def unreadable(self) -> int:
+        return sum(c.unreadable for c in self.columns)
+
+    def counts(self) -> dict[str, int]:
+        return {"pending": sum(c.pending for c in self.columns), "resealed": sum(c.resealed for c in self.columns),
+                "unreadable": self.unreadable, "changed_meanwhile": sum(c.changed for c in self.columns)}
+
+
+Progress = Callable[[int, int, str], None]  # (batches done, batches in all, column)
+
+
+def _pending(column: InstrumentedAttribute, vault: IdentityVault) -> ColumnElement[bool]:
+    return _sealed(column) & ~column.like(vault.sealed_prefix + "%")
+
+
+class RotationError(Exception):
+    """The rotation cannot start; the message says what to do."""
+
+
+def keep_root(session: Session, vault: IdentityVault, now: dt.datetime) -> None:
+    """The keyring holds the HMAC root sealed with the new key (first rotation: written)."""
+    if not inspect(session.connection()).has_table(VaultKey.__tablename__):
+        raise RotationError("the database has no keyring table yet: run `python -m bot db upgrade` first")
+    stored = stored_root(session.connection())
+    if stored is None:
+        _check_first_root(session, vault)
+        session.add(VaultKey(name=HMAC_ROOT, sealed=vault.sealed_root(), updated_at=now))
+    elif not stored.startswith(vault.sealed_prefix):
+        session.execute(update(VaultKey).where(VaultKey.name == HMAC_ROOT)
+                        .values(sealed=vault.sealed_root(), updated_at=now))
+    session.commit()
+
+
+def _check_first_root(session: Session, vault: IdentityVault, sample: int = 5) -> None:
+    """Before the first rotation the HMAC root is the previous key: it must be the key the reports
+    were filed with (their owner hashes say so), or the keyring would keep a wrong root for good."""
+    opened = 0
+    for report in session.scalars(select(Report).where(Report.openid_enc.is_not(None)).order_by(Report.id)
+                                  .limit(sample)):
+        try:
+            openid = vault.decrypt("openid", report.openid_enc)
+        except IdentityError:
+            continue
+        if openid is None or vault.owner(openid) != report.owner:
+            raise RotationError("previous_identity_key is not the key this deployment's reports were filed with "
+                                "(their owner hashes do not match); nothing was changed")
+        opened += 1
+    if session.scalar(select(func.count()).select_from(Report).where(Report.openid_enc.is_not(None))) and not opened:
+        raise RotationError("neither identity_key nor previous_identity_key opens the reports' sealed openids "
+                            "(is previous_identity_key the key the data is sealed with?); nothing was changed")
+
+
+def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_size: int = 500,
+           progress: Progress | None = None) -> Rotation:
+    """Re-seal every sealed value with the vault's current key; one commit a batch. The vault must
+    open what is sealed (its previous key) and carry the keyring's HMAC root (vault_for)."""
+    with database.session() as session:
+        keep_root(session, vault, now)
+        columns = [ColumnRotation(column_name(column), session.scalar(
+            select(func.count()).select_from(column.class_).where(_pending(column, vault))) or 0)
+            for column, _field in SEALED]
+    rotation = Rotation(vault.key_id, columns, sum(math.ceil(c.pending / batch_size) for c in columns))
+    done = 0
+    for (column, field), counts in zip(SEALED, columns, strict=True):
+        last_id = 0
+        while True:
+            with database.session() as session:
+                batch = _reseal_batch(session, vault, column, field, counts, last_id, batch_size)
+                session.commit()
+            if batch is None:
+                break
+            last_id, done = batch, done + 1
+            if progress is not None:
+                progress(done, max(done, rotation.batches), counts.column)
+    with database.session() as session:
+        audit(session, "cli", ROTATE_ACTION, f"identity key {vault.key_id}", after=rotation.counts(), now=now)
+        session.commit()
+    log.info("identity key rotation to key %s: %s", vault.key_id, rotation.counts())
+    return rotation
+
+
+def _reseal_batch(session: Session, vault: IdentityVault, column: InstrumentedAttribute, field: str,
+                  counts: ColumnRotation, after_id: int, size: int) -> int | None:
+    """Re-seal the next batch of the column after row `after_id`; the batch's last row id, or None
+    when nothing is left."""
+    model = column.class_
+    rows = session.execute(select(model.id, column).where(_pending(column, vault), model.id > after_id)
+                           .order_by(model.id).limit(size)).all()
+    for row_id, value in rows:
+        try:
+            opened = vault.decrypt(field, value)
+        except IdentityError:
+            counts.unreadable += 1
+            continue
+        # Compare-and-set: a value the bot rewrote since it was read stays as the bot wrote it.
+        written = session.execute(update(model).where(model.id == row_id, column == value)
+                                  .values({column.key: vault.encrypt(field, opened or "")})
+                                  .execution_options(synchronize_session=False))
+        if written.rowcount == 1:
+            counts.resealed += 1
+        else:
+            counts.changed += 1
+    return rows[-1][0] if rows else None

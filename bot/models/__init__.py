@@ -11,8 +11,9 @@ from bot.models.quiz import QuizAnswer, QuizBest, QuizDraw, QuizDrawEntry, QuizP
 from bot.models.reports import Report, ReportAudit, ReportDraft, ReportEvent, ReportPhoto
 from bot.models.schedule import JobPause
 from bot.models.staff import AuditEntry, StaffUser
+from bot.models.vault import VaultKey
 
 __all__ = ["AuditEntry", "Base", "Broadcast", "BroadcastStatus", "Citizen", "ConsentStatus", "ContentEdit", "Delivery",
            "DeliveryStatus", "JobPause",
            "QuizAnswer", "QuizBest", "QuizDraw", "QuizDrawEntry", "QuizPrize", "QuizRound", "Report", "ReportAudit",
-           "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "SubscribeConsent", "WeChatTag"]
+           "ReportDraft", "ReportEvent", "ReportPhoto", "StaffUser", "SubscribeConsent", "VaultKey", "WeChatTag"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Delivery
 from bot.models.quiz import PrizeStatus, QuizDraw, QuizPrize
-from bot.services.reports.identity import PREFIX, IdentityVault
+from bot.services.reports.identity import IdentityVault, is_sealed
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 NAME = re.compile(r"^[\u4e00-\u9fffA-Za-z·• ]{2,20}$")
@@ -85,7 +85,7 @@ def contact_of(vault: IdentityVault, prize: QuizPrize) -> Contact | None:
     def opened(field: str, stored: str | None) -> str:
         if stored is None:
             return ""
-        return (vault.decrypt(field, stored) or "") if stored.startswith(PREFIX) else stored
+        return (vault.decrypt(field, stored) or "") if is_sealed(stored) else stored
 
     return Contact(opened(NAME_FIELD, prize.claimant_name), opened(PHONE_FIELD, prize.claimant_phone))
 

@@ -124,7 +124,7 @@ def _draw(args: argparse.Namespace, config: Config) -> int:
             draw = draws.create_draw(session, cfg, title=args.title, prize=args.prize, winners=args.winners,
                                      period_start=args.start or dt.date.fromisoformat(cfg.campaign_start),
                                      period_end=args.end or dt.date.fromisoformat(cfg.campaign_end),
-                                     by=args.by, now=_now(config), vault=vault_for(config))
+                                     by=args.by, now=_now(config), vault=vault_for(config, session))
             out(f"draw #{draw.id} created: {draw.entry_count} entries ({draw.period_start}..{draw.period_end}, "
                 f"one per person per {draw.entry_per}, rule {draw.eligibility})")
             out(f"list digest (SHA-256): {draw.list_digest}")
@@ -133,7 +133,7 @@ def _draw(args: argparse.Namespace, config: Config) -> int:
                 f"{draw.id} --by NAME [--beacon TEXT]")
         elif args.action == "reveal":
             prizes = draws.reveal_draw(session, cfg, args.draw_id, by=args.by, now=_now(config), beacon=args.beacon,
-                                       vault=vault_for(config))
+                                       vault=vault_for(config, session))
             draw = session.get(draws.QuizDraw, args.draw_id)
             out(f"draw #{draw.id} revealed by {draw.revealed_by} at {draw.revealed_at:%Y-%m-%d %H:%M:%S}")
             out(f"seed: {draw.seed}")
@@ -143,13 +143,13 @@ def _draw(args: argparse.Namespace, config: Config) -> int:
             out(f"{len(prizes)} winners notified through the outbox; claim by {prizes[0].claim_deadline:%Y-%m-%d %H:%M}"
                 if prizes else "no winners")
         elif args.action == "verify":
-            result = draws.verify_draw(session, args.draw_id, vault_for(config))
+            result = draws.verify_draw(session, args.draw_id, vault_for(config, session))
             for line in result.lines:
                 out(line)
             out("VERIFIED" if result.ok else "MISMATCH")
             return 0 if result.ok else 1
         elif args.action == "entries":
-            out(draws.published_list(vault_for(config), session, args.draw_id))
+            out(draws.published_list(vault_for(config, session), session, args.draw_id))
         elif args.action == "winners":
             for w in claims.winners_to_contact(session, args.draw_id):
                 out(f"prize #{w.prize_id}  {w.openid}  claim by {w.claim_deadline:%Y-%m-%d %H:%M}  "

@@ -1,9 +1,21 @@
 """The reporter's identity at rest: encrypted openid, name and phone; a keyed HMAC of the openid.
 
-Keys are derived from `[security] identity_key` (env BOT_SECURITY_IDENTITY_KEY) with HKDF-SHA256,
-one per purpose, so the HMAC key cannot decrypt and the cipher key cannot be guessed from hashes.
-Ciphertext is AES-256-GCM bound to the column it belongs in (associated data), so a name cannot be
-pasted into the phone column. Nothing here logs a value.
+Keys are derived with HKDF-SHA256, one per purpose, so the HMAC key cannot decrypt and the cipher
+key cannot be guessed from hashes. Ciphertext is AES-256-GCM bound to the column it belongs in
+(associated data), so a name cannot be pasted into the phone column. Nothing here logs a value.
+
+Two secrets, so that the identity key can be rotated (`python -m bot keys rotate`, bot/keys.py):
+- the sealing key, `[security] identity_key` (env BOT_SECURITY_IDENTITY_KEY): its AES key seals and
+  opens every value. A value sealed now reads `v2:<key id>:...`, the id a fingerprint of the key that
+  sealed it; `v1:...` (sealed before key ids) is tried with each key given. During a rotation
+  `[security] previous_identity_key` opens what the old key sealed.
+- the HMAC root, which derives every keyed hash: reports' owner hash, query-code hashes, keyed tags
+  (draw pseudonyms, report-notice keys in the outbox) and sender tags (dedupe keys, log lines). It
+  is the first identity key the deployment had, and a rotation does not change it: a query code is
+  stored only as its hash, an erased report keeps only its owner hash, a published draw list shows
+  pseudonyms, so none of them could be recomputed under a new root. After the first rotation the
+  root is kept in the database (table vault_keyring), sealed with the current identity key, so
+  nobody needs the old key again to keep 我的举报, 查询 and draw verification working.
 """
 
 from __future__ import annotations
@@ -20,16 +32,21 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
+from sqlalchemy import Connection, create_engine, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from bot.config import Config
+from bot.models.vault import VaultKey
 
 if TYPE_CHECKING:
     from bot.runtime import Bot
 from bot.models.reports import Report, ReportStatus
 
-PREFIX = "v1:"
+PREFIX = "v1:"  # sealed before key ids; which key sealed it is not recorded
+KEYED_PREFIX = "v2:"  # v2:<key id>:<base64 nonce + ciphertext>
+SEALED_PREFIXES = (PREFIX, KEYED_PREFIX)
+HMAC_ROOT = "vault/hmac-root"  # the keyring row (and the field its ciphertext is bound to)
 SENDER_TAG = "openid/sender"  # the purpose of Inbound.sender (dedupe keys, log lines)
 FINAL_STATUSES = (ReportStatus.CLOSED, ReportStatus.REJECTED)
 
@@ -42,33 +59,83 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"safety-month-bot", info=purpose).derive(secret)
 
 
-class IdentityVault:
+def is_sealed(value: str | None) -> bool:
+    return value is not None and value.startswith(SEALED_PREFIXES)
+
+
+def key_id(identity_key: str) -> str:
+    """The public fingerprint a sealed value carries of the key that sealed it (derived, so it
+    tells nothing of the key)."""
+    return _derive(identity_key.encode("utf-8"), b"vault/key-id/v1")[:4].hex()
+
+
+class _SealingKey:
     def __init__(self, identity_key: str) -> None:
+        self.id = key_id(identity_key)
+        self.prefix = f"{KEYED_PREFIX}{self.id}:"
+        self.aead = AESGCM(_derive(identity_key.encode("utf-8"), b"reports/identity/aes-gcm/v1"))
+
+    def open(self, field: str, raw: bytes) -> str | None:
+        try:
+            return self.aead.decrypt(raw[:12], raw[12:], field.encode("ascii")).decode("utf-8")
+        except InvalidTag:
+            return None
+
+
+class IdentityVault:
+    """Seals with `identity_key`; opens what it or `previous_key` sealed. The keyed hashes come from
+    `hmac_root` (the keyring's, see vault_for), else from the previous key during a first rotation,
+    else from the identity key itself (a deployment that never rotated)."""
+
+    def __init__(self, identity_key: str, previous_key: str = "", hmac_root: bytes | None = None) -> None:
         if not identity_key:
             raise ValueError("identity key is empty")
-        secret = identity_key.encode("utf-8")
-        self._aead = AESGCM(_derive(secret, b"reports/identity/aes-gcm/v1"))
-        self._owner_key = _derive(secret, b"reports/owner/hmac/v1")
-        self._code_key = _derive(secret, b"reports/query-code/hmac/v1")
-        self._secret = secret
+        if previous_key == identity_key:
+            raise ValueError("the previous identity key is the identity key")
+        self._current = _SealingKey(identity_key)
+        self._keys = [self._current] + ([_SealingKey(previous_key)] if previous_key else [])
+        root = hmac_root or (previous_key or identity_key).encode("utf-8")
+        self._owner_key = _derive(root, b"reports/owner/hmac/v1")
+        self._code_key = _derive(root, b"reports/query-code/hmac/v1")
+        self._root = root
         self._tag_keys: dict[str, bytes] = {}
         self._sender_key = self._tag_key(SENDER_TAG)
 
+    @property
+    def key_id(self) -> str:
+        """The id of the key new values are sealed with."""
+        return self._current.id
+
+    @property
+    def sealed_prefix(self) -> str:
+        """How every value sealed with the current key begins."""
+        return self._current.prefix
+
     def encrypt(self, field: str, value: str) -> str:
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, value.encode("utf-8"), field.encode("ascii"))
-        return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+        sealed = self._current.aead.encrypt(nonce, value.encode("utf-8"), field.encode("ascii"))
+        return self._current.prefix + base64.b64encode(nonce + sealed).decode("ascii")
 
     def decrypt(self, field: str, token: str | None) -> str | None:
         if token is None:
             return None
-        if not token.startswith(PREFIX):
+        if token.startswith(KEYED_PREFIX):
+            kid, _, body = token[len(KEYED_PREFIX):].partition(":")
+            candidates = [key for key in self._keys if key.id == kid]
+        elif token.startswith(PREFIX):
+            body, candidates = token[len(PREFIX):], self._keys
+        else:
             raise IdentityError(f"unknown ciphertext format in {field}")
-        raw = base64.b64decode(token[len(PREFIX):])
-        try:
-            return self._aead.decrypt(raw[:12], raw[12:], field.encode("ascii")).decode("utf-8")
-        except InvalidTag:
-            raise IdentityError(f"cannot decrypt {field} (wrong key?)") from None
+        raw = base64.b64decode(body)
+        for key in candidates:
+            opened = key.open(field, raw)
+            if opened is not None:
+                return opened
+        raise IdentityError(f"cannot decrypt {field} (wrong key?)")
+
+    def sealed_root(self) -> str:
+        """The HMAC root, sealed with the current key: what the keyring keeps (bot/keys.py)."""
+        return self.encrypt(HMAC_ROOT, base64.b64encode(self._root).decode("ascii"))
 
     def owner(self, openid: str) -> str:
         """Finds a citizen's reports without storing (or decrypting) the openid."""
@@ -82,7 +149,7 @@ class IdentityVault:
 
     def open_if_sealed(self, field: str, value: str) -> str:
         """A value sealed by `encrypt`, opened; a plain one (kept before it was sealed) as it is."""
-        return self.decrypt(field, value) if value.startswith(PREFIX) else value  # type: ignore[return-value]
+        return self.decrypt(field, value) if is_sealed(value) else value  # type: ignore[return-value]
 
     def keyed_tag(self, purpose: str, value: str) -> str:
         """HMAC-SHA256 (hex) of `value` under a key of its own for `purpose`: what stands in for an
@@ -98,18 +165,48 @@ class IdentityVault:
     def _tag_key(self, purpose: str) -> bytes:
         key = self._tag_keys.get(purpose)
         if key is None:
-            key = self._tag_keys[purpose] = _derive(self._secret, f"tags/{purpose}/hmac/v1".encode("ascii"))
+            key = self._tag_keys[purpose] = _derive(self._root, f"tags/{purpose}/hmac/v1".encode("ascii"))
         return key
 
 
-def vault_for(config: Config) -> IdentityVault:
-    """Production requires a real key (config validation); dev and tests derive one from the token."""
-    return IdentityVault(config.security.identity_key or "dev-only-identity:" + config.wechat.token)
+def open_root(identity_key: str, previous_key: str, sealed: str) -> bytes:
+    """The HMAC root from the keyring's sealed row, opened with either key given."""
+    return base64.b64decode(IdentityVault(identity_key, previous_key).decrypt(HMAC_ROOT, sealed) or "")
+
+
+def stored_root(connection: Connection) -> str | None:
+    """The keyring's sealed HMAC root; None before the first rotation (or before migration 0018)."""
+    if not inspect(connection).has_table(VaultKey.__tablename__):
+        return None
+    return connection.scalar(select(VaultKey.sealed).where(VaultKey.name == HMAC_ROOT))
+
+
+def build_vault(identity_key: str, previous_key: str, connection: Connection) -> IdentityVault:
+    sealed = stored_root(connection)
+    root = open_root(identity_key, previous_key, sealed) if sealed else None
+    return IdentityVault(identity_key, previous_key, root)
+
+
+def vault_for(config: Config, session: Session | None = None) -> IdentityVault:
+    """Production requires a real key (config validation); dev and tests derive one from the token.
+    The HMAC root is read from the keyring through `session`, or else a connection of its own that
+    takes no lock (SQLite: the caller may hold the write lock meanwhile)."""
+    identity_key = config.security.identity_key or "dev-only-identity:" + config.wechat.token
+    previous = config.security.previous_identity_key
+    if session is not None:
+        return build_vault(identity_key, previous, session.connection())
+    engine = create_engine(config.database.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return build_vault(identity_key, previous, connection)
+    finally:
+        engine.dispose()
 
 
 def vault_of(bot: Bot) -> IdentityVault:
-    """The process's vault, derived once per Bot (three key derivations) and shared by the report
-    and prize-claim handlers and the console."""
+    """The process's vault, built once per Bot (key derivations and one keyring read) and shared by
+    the report and prize-claim handlers and the console. A database error is raised, never cached:
+    a vault without the keyring's root would hash owners wrongly."""
     vault = bot.extensions.get("reports.vault")
     if vault is None:
         vault = bot.extensions["reports.vault"] = vault_for(bot.config)
