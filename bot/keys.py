@@ -53,7 +53,7 @@ SEALED: tuple[tuple[InstrumentedAttribute, str], ...] = (
     (QuizPrize.claimant_name, NAME_FIELD),
     (QuizPrize.claimant_phone, PHONE_FIELD),
 )
-ROTATE_ACTION = "keys.rotate"
+ROTATE_ACTION, ROTATE_BEGIN_ACTION = "keys.rotate", "keys.rotate.begin"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +166,11 @@ def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_
         columns = [ColumnRotation(column_name(column), session.scalar(
             select(func.count()).select_from(column.class_).where(_pending(column, vault))) or 0)
             for column, _field in SEALED]
-    rotation = Rotation(vault.key_id, columns, sum(math.ceil(c.pending / batch_size) for c in columns))
+        rotation = Rotation(vault.key_id, columns, sum(math.ceil(c.pending / batch_size) for c in columns))
+        # Audited as it begins too: a run that is stopped leaves its trace.
+        audit(session, "cli", ROTATE_BEGIN_ACTION, f"key:{vault.key_id}", after={"pending": rotation.counts()["pending"]},
+              now=now)
+        session.commit()
     done = 0
     for (column, field), counts in zip(SEALED, columns, strict=True):
         last_id = 0
@@ -180,7 +184,7 @@ def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_
             if progress is not None:
                 progress(done, max(done, rotation.batches), counts.column)
     with database.session() as session:
-        audit(session, "cli", ROTATE_ACTION, f"identity key {vault.key_id}", after=rotation.counts(), now=now)
+        audit(session, "cli", ROTATE_ACTION, f"key:{vault.key_id}", after=rotation.counts(), now=now)
         session.commit()
     log.info("identity key rotation to key %s: %s", vault.key_id, rotation.counts())
     return rotation

@@ -25,7 +25,7 @@ from sqlalchemy import String, Text, func, select
 from bot import create_app
 from bot.config import ConfigError, from_mapping
 from bot.db import Database
-from bot.keys import ROTATE_ACTION, SEALED, check, column_name, rotate
+from bot.keys import ROTATE_ACTION, ROTATE_BEGIN_ACTION, SEALED, check, column_name, rotate
 from bot.models import AuditEntry, Base, Report
 from bot.services.quiz import draws
 from bot.services.reports.identity import key_id, vault_for, vault_of
@@ -175,11 +175,13 @@ def test_after_a_rotation_only_the_new_key_finds_everything(database_url: str, c
         shown = console.post(f"/console/reports/{drafted}/reveal", {"reason": "核实需要联系举报人"}).get_data(as_text=True)
         assert "李四" in shown and "13700137000" in shown
         assert "13912345678" in console.post(f"/console/quiz/prizes/{prize.id}/contact").get_data(as_text=True)
+        audit_page = console.get("/console/audit").get_data(as_text=True)
+        assert "更换身份密钥" in audit_page and "已重新加密" in audit_page
         with bot.db.session() as session:
             assert draws.published_list(vault_of(bot), session, draw.id) == published
             assert draws.verify_draw(session, draw.id, vault_of(bot)).ok
             entry = session.scalars(select(AuditEntry).where(AuditEntry.action == ROTATE_ACTION)).one()
-            assert (entry.actor, entry.target) == ("cli", f"identity key {key_id(NEW_KEY)}")
+            assert (entry.actor, entry.target) == ("cli", f"key:{key_id(NEW_KEY)}")
             assert entry.after["resealed"] == 7 and entry.after["unreadable"] == 0
 
 
@@ -204,6 +206,10 @@ def test_a_stopped_rotation_continues_where_it_stopped(database_url: str, clock,
         with database.session() as session:
             left = sum(result.unreadable for result in check(session, only_new))
         assert left == 9 - 3, "the two batches of the openid column (2 + 1 values) were committed, the rest waits"
+        with database.session() as session:  # the stopped run is in the audit log, with what it had to do
+            [begun] = session.scalars(select(AuditEntry).where(AuditEntry.action == ROTATE_BEGIN_ACTION))
+            assert begun.after == {"pending": 9}
+            assert session.scalars(select(AuditEntry).where(AuditEntry.action == ROTATE_ACTION)).all() == []
 
         again = rotate(database, both, clock.now(), batch_size=2)
         assert again.counts() == {"pending": 6, "resealed": 6, "unreadable": 0, "changed_meanwhile": 0}

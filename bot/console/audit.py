@@ -24,7 +24,8 @@ ACTION_NAMES = {
     "login": "登录", "logout": "退出", "logout.idle": "超时自动退出", "login.failed": "登录失败",
     "login.throttled": "登录被锁定", "staff.add": "新增账号", "staff.password": "修改密码",
     "staff.role": "修改角色", "staff.disable": "停用账号", "staff.enable": "启用账号",
-    "staff.unlock": "解除登录锁定", "keys.rotate": "更换身份密钥",
+    "staff.unlock": "解除登录锁定", "keys.rotate.begin": "开始更换身份密钥",
+    "keys.rotate": "更换身份密钥",
 }
 
 

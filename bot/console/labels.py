@@ -56,6 +56,9 @@ FIELDS = {
     "prize": "奖品", "winners": "中奖人数", "period": "抽奖期间", "entries": "参与条数", "list_digest": "名单摘要",
     "commitment": "承诺值", "beacon": "公开随机数", "seed": "种子", "prizes": "中奖记录", "flagged": "标记为可疑",
     "reviewed_by": "复核人", "delivered": "已发放", "delivered_by": "发放人", "claimed": "已领取",
+    # identity key rotation (python -m bot keys rotate)
+    "pending": "待重新加密", "resealed": "已重新加密", "unreadable": "两把密钥都打不开",
+    "changed_meanwhile": "加密期间被改动",
 }
 
 # Fields of the content (content/*.toml as loaded), for the read-only content page.
@@ -109,7 +112,7 @@ VALUES: dict[str, Mapping[str, str]] = {
 
 # Audit targets are "<kind>:<id>"; a kind not listed shows as 对象.
 TARGET_KINDS = {"broadcast": "群发", "job": "定时任务", "plan": "推送计划项", "draw": "抽奖", "prize": "奖品",
-                "round": "答题轮次", "report": "举报", "staff": "账号"}
+                "round": "答题轮次", "report": "举报", "staff": "账号", "key": "身份密钥"}
 
 
 def job(job_id: str) -> str:
