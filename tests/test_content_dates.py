@@ -71,6 +71,10 @@ def test_a_2022_standard_cited_without_available_from_fails(content: Path, datab
     ("knowledge/chemicals.toml", "dust-explosion", "GB 15577-2018《粉尘防爆安全规程》",
      "《工贸企业粉尘防爆安全规定》", "工贸企业粉尘防爆安全规定"),
     ("quiz/law.toml", "law-010", "（2014年修正）第二十七条", "（2021修正）第三十条", "2021年修改的《安全生产法》"),
+    ("knowledge/firstaid.toml", "aid-dog-bite", "工作规范（2009年版）", "工作规范（2023年版）",
+     "狂犬病暴露预防处置工作规范（2023年版）"),
+    ("knowledge/firstaid.toml", "aid-snake-bite", "《2018年中国蛇伤救治专家共识》（中华急诊医学杂志，2018年）",
+     "《中国蛇伤救治指南2024》", "中国蛇伤救治指南2024"),
 ])
 def test_texts_not_yet_in_existence_in_june_fail(content: Path, database_url: str, file: str, entry_id: str,
                                                  old: str, new: str, named: str) -> None:

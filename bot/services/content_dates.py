@@ -102,6 +102,12 @@ KNOWN_DOCUMENTS: tuple[Document, ...] = (
     # Published in 2020 (the day is not on record here; only the year matters, it is before the campaign).
     Document("GB 16423-2020《金属非金属矿山安全规程》", r"GB\s*16423\s*[-—–]\s*2020", dt.date(2020, 12, 31),
              dt.date(2021, 9, 1), "2020年发布，2021-09-01实施，代替GB 16423-2006"),
+    # Current editions of first-aid texts an editor would reach for today; June 2021 had the 2009
+    # 规范 (with the 2016 指南 of 中国疾控中心) and the 2018 snake-bite consensus.
+    Document("《狂犬病暴露预防处置工作规范（2023年版）》", r"狂犬病暴露预防处置工作规范[（(]2023", dt.date(2023, 9, 1),
+             dt.date(2023, 9, 1), "国家疾控局、国家卫生健康委2023年9月印发，代替2009年版（人民日报海外版2023-09-25报道）"),
+    Document("《中国蛇伤救治指南2024》", r"蛇伤救治指南\s*[（(]?2024", dt.date(2024, 3, 1), dt.date(2024, 3, 1),
+             "中华急诊医学杂志2024年第3期"),
 )
 
 # A standard's number ends with its year: GB 30871-2022, GB/T 29639-2020, AQ 2006-2005.
