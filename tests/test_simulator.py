@@ -72,3 +72,35 @@ def test_photo_upload_becomes_wechat_media_and_pushes_show_in_the_chat(app) -> N
 
 def test_push_feed_needs_the_fake_api(app) -> None:  # noqa: ANN001
     assert app.test_client().get("/simulator/api/pushes?openid=o_sim_zhangsan").status_code == 404
+
+
+def test_accept_subscribe_records_the_consent_through_the_webhook(database_url, clock, store) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from bot.fakewechat import FakeWeChat, mount
+    from bot.models import SubscribeConsent
+    from tests.conftest import make_config
+
+    config = make_config(database_url, wechat={"account_type": "service"},
+                         push={"report_status_subscribe": "SUB_REPORT", "report_status_subscribe_keys": "status=phrase1"})
+    service = create_app(config, clock=clock, store=store)
+    try:
+        bot = service.extensions["bot"]
+        fake = FakeWeChat(bot.config.wechat.app_id, "secret", clock=bot.clock, account_type="service")
+        mount(service, fake)
+        answer = service.test_client().post("/simulator/api/subscribe", json={"openid": "o_sim_zhangsan"})
+        assert answer.status_code == 200 and answer.get_json()["templates"] == ["SUB_REPORT"]
+        assert "<Event><![CDATA[subscribe_msg_popup_event]]></Event>" in answer.get_json()["request_xml"]
+        with bot.db.session() as s:
+            [consent] = s.scalars(select(SubscribeConsent)).all()
+        assert (consent.template_id, consent.status, consent.sends_left) == ("SUB_REPORT", "accept", 1)
+    finally:
+        service.extensions["bot"].close()
+
+
+def test_accept_subscribe_without_a_subscribe_template_says_so_in_chinese(app) -> None:  # noqa: ANN001
+    from bot.fakewechat import FakeWeChat, mount
+
+    mount(app, FakeWeChat(app.extensions["bot"].config.wechat.app_id, "secret"))
+    answer = app.test_client().post("/simulator/api/subscribe", json={"openid": "o_sim_zhangsan"})
+    assert answer.status_code == 400 and "没有配置订阅通知" in answer.get_json()["error"]

@@ -16,6 +16,7 @@ import xmltodict
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
 from bot.runtime import Bot
+from bot.services import notice_templates
 from bot.wechat.gateway import sign
 from bot.wechat.inbound import strip_illegal
 
@@ -118,6 +119,30 @@ def send() -> Response:
                    reply_xml=reply_xml, reply=parse_reply(reply_xml, response.status_code))
 
 
+@bp.post("/api/subscribe")
+def accept_subscribe() -> Response:
+    """The citizen taps 同意 in a 订阅通知 popup (as under an article's 订阅 button) for every template
+    the account has configured: the fake WeChat lets one notice of each through and pushes
+    subscribe_msg_popup_event to the webhook, where the bot records the consent."""
+    bot = _bot()
+    data = request.get_json(silent=True) or {}
+    openid = str(data.get("openid", ""))
+    if openid not in {o for o, _ in CITIZENS}:
+        abort(400, "没有这个模拟用户")
+    fake = current_app.extensions.get("fake_wechat")
+    if fake is None:
+        abort(404, "本进程没有模拟的微信接口（请用 python -m bot demo 启动）")
+    templates = sorted({template.template_id for purpose in notice_templates.PURPOSES
+                        if (template := notice_templates.configured(bot.config.push, purpose, "subscribe"))})
+    if bot.config.wechat.account_type != "service" or not templates:
+        abort(400, "本公众号没有配置订阅通知：需要服务号（[wechat] account_type = \"service\"），"
+                   "并设置 [push] report_status_subscribe 或 quiz_prize_subscribe")
+    pushes_itself = fake.event_sink is not None  # the demo's fake posts its events to the webhook
+    xml = fake.subscribe_popup(openid, dict.fromkeys(templates, "accept"), account=ACCOUNT)
+    status = 200 if pushes_itself else post_to_webhook(current_app, xml)
+    return jsonify(status=status, request_xml=xml, templates=templates)
+
+
 @bp.get("/api/pushes")
 def pushes() -> Response:
     """Messages the fake WeChat API delivered to a citizen (status notices, prizes, broadcasts...)."""
@@ -127,13 +152,13 @@ def pushes() -> Response:
     openid = request.args.get("openid", "")
     after = request.args.get("after", 0, type=int)
     delivered = fake.sent_to(openid)
-    items = [{"id": index, "channel": d.channel, "at": d.at.isoformat(), "reply": push_as_reply(d.message, fake)}
+    items = [{"id": index, "channel": d.channel, "at": d.at.isoformat(), "reply": push_as_reply(d.message, fake, d.channel)}
              for index, d in enumerate(delivered, start=1) if index > after]
     return jsonify(pushes=items)
 
 
-def push_as_reply(message: dict[str, Any], fake: Any = None) -> dict[str, Any]:
-    """A pushed message in the shape the chat renders (customer-service, template or mass send)."""
+def push_as_reply(message: dict[str, Any], fake: Any = None, channel: str = "") -> dict[str, Any]:
+    """A pushed message in the shape the chat renders (customer-service, template, 订阅通知 or mass send)."""
     kind = message.get("msgtype")
     if kind == "mpnews" and fake is not None:
         return article_card(fake, str(message.get("mpnews", {}).get("media_id", "")))
@@ -146,7 +171,8 @@ def push_as_reply(message: dict[str, Any], fake: Any = None) -> dict[str, Any]:
     if "template_id" in message:
         data = message.get("data", {})
         lines = [str(v.get("value", "")) if isinstance(v, dict) else str(v) for v in data.values()]
-        return {"type": "text", "content": "【模板消息】\n" + "\n".join(lines)}
+        label = "【订阅通知】" if channel == "subscribe" else "【模板消息】"
+        return {"type": "text", "content": label + "\n" + "\n".join(lines)}
     return {"type": "text", "content": str(message)}
 
 

@@ -123,7 +123,7 @@ def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, 
 
     page.goto(f"{sim_url}/simulator/")
     page.click("#follow")
-    page.wait_for_function("document.querySelectorAll('.msg.bot').length > 0")
+    page.locator(".msg.bot").first.wait_for()  # (a string predicate is eval, which the page's CSP refuses)
     bot = sim_app.extensions["bot"]
     clock.set(shanghai(2021, 6, 1, 19, 31))
     pushplan.run_job(bot)
@@ -142,3 +142,34 @@ def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, 
         page.wait_for_timeout(100)
     assert cover.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [900, 383]  # the file in content/
     screenshot(page, "simulator-article")
+
+
+def test_accepting_subscribe_notices_lets_a_status_notice_arrive_as_one(database_url, fake_wechat, clock, store,  # noqa: ANN001
+                                                                         page, screenshot) -> None:
+    from bot.sender import Sender
+    from bot.services.outbox import enqueue, notice_payload
+    from tests.conftest import make_config
+
+    fake_wechat.account_type = "service"
+    config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},
+                         push={"report_status_subscribe": "SUB_REPORT",
+                               "report_status_subscribe_keys": "ticket=character_string1 status=phrase2"})
+    app = create_app(config, clock=clock, store=store)
+    app.extensions["fake_wechat"] = fake_wechat
+    try:
+        for url in serve(app):
+            page.goto(f"{url}/simulator/")
+            page.click("#accept-subscribe")
+            page.get_by_text("你在弹窗中同意接收订阅通知").wait_for()
+            bot = app.extensions["bot"]
+            with bot.db.session() as s:
+                enqueue(s, key="report:sim-sub", purpose="report_status", openid="o_sim_zhangsan",
+                        payload=notice_payload("您的举报已受理", ticket="YH20210601-7KQ2MX", status="已受理"),
+                        now=clock.now())
+                s.commit()
+            Sender.from_bot(bot).drain()
+            page.get_by_text("【订阅通知】").wait_for()
+            assert "YH20210601-7KQ2MX" in page.locator(".msg .bubble").last.inner_text()
+            screenshot(page, "simulator-subscribe-notice")
+    finally:
+        app.extensions["bot"].close()

@@ -134,7 +134,7 @@ async function pollPushes() {
       const data = await response.json();
       data.pushes.forEach((p) => {
         seenPushes.set(openid, Math.max(seenPushes.get(openid) || 0, p.id));
-        show(openid, note(p.channel === "mass" ? "群发消息" : "客服/推送消息"));
+        show(openid, note({mass: "群发消息", subscribe: "订阅通知", template: "模板消息"}[p.channel] || "客服/推送消息"));
         renderReply(openid, p.reply, "push");
       });
     } catch (e) { /* the server restarting: try again next tick */ }
@@ -151,6 +151,16 @@ $("composer").addEventListener("submit", (e) => {
 $("citizen").addEventListener("change", () => { chatFor(currentOpenid()); redraw(); });
 $("follow").addEventListener("click", () => { show(currentOpenid(), note("你关注了公众号")); send({type: "event", event: "subscribe", key: ""}); });
 $("unfollow").addEventListener("click", () => { show(currentOpenid(), note("你取消了关注")); send({type: "event", event: "unsubscribe", key: ""}); });
+$("accept-subscribe").addEventListener("click", async () => {
+  const openid = currentOpenid();
+  const response = await fetch("api/subscribe", {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({openid}),
+  });
+  if (!response.ok) { show(openid, note("订阅失败：" + await errorText(response))); return; }
+  const data = await response.json();
+  $("raw-request").textContent = data.request_xml;
+  show(openid, note(`你在弹窗中同意接收订阅通知（${data.templates.length} 种），每种可收到一条`));
+});
 $("toggle-extras").addEventListener("click", () => { $("extras").hidden = !$("extras").hidden; });
 document.querySelectorAll(".place").forEach((b) => b.addEventListener("click", () => {
   send({type: "location", latitude: b.dataset.lat, longitude: b.dataset.lng, label: b.dataset.label}, "[位置] " + b.dataset.label);
