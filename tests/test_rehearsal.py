@@ -37,7 +37,7 @@ from requests.adapters import HTTPAdapter
 
 from bot.clock import SystemClock
 from bot.fakewechat import FakeServer, FakeWeChat
-from bot.services.reports.identity import IdentityVault
+from bot.services.reports.identity import IdentityError, IdentityVault, open_root
 from tests.conftest import PG_ADMIN_URL, unavailable
 from tests.reports_helpers import CODE, TICKET
 from tests.test_deploy_files import DEPLOY, ROOT, _tool, nginx_site
@@ -346,6 +346,21 @@ def test_the_deployment_rehearsal(database: str, redis_url: str, tmp_path: Path)
         == CONTACT[0]
     assert vault.decrypt("phone", scalar(database, "SELECT phone_enc FROM reports WHERE ticket = :t", t=ticket)) \
         == CONTACT[1]
+
+    # Rotate the key and find it again with the new one: the old key is given only while rotating.
+    new_key = secrets.token_urlsafe(48)
+    rotating = {**env, "BOT_SECURITY_IDENTITY_KEY": new_key, "BOT_SECURITY_PREVIOUS_IDENTITY_KEY": identity_key}
+    assert "done: every sealed value is sealed" in run([*python, "keys", "rotate"], rotating)
+    rotated = {**env, "BOT_SECURITY_IDENTITY_KEY": new_key}
+    assert "opened" in run([*python, "keys", "check"], rotated)
+    renewed = IdentityVault(new_key, hmac_root=open_root(new_key, "", scalar(database, "SELECT sealed FROM vault_keyring")))
+    row = {"t": ticket}
+    assert renewed.decrypt("name", scalar(database, "SELECT name_enc FROM reports WHERE ticket = :t", **row)) == CONTACT[0]
+    assert renewed.owner(reporter.openid) == scalar(database, "SELECT owner FROM reports WHERE ticket = :t", **row)
+    assert renewed.code_matches(code, scalar(database, "SELECT query_code_hash FROM reports WHERE ticket = :t", **row))
+    with pytest.raises(IdentityError):  # the old key alone opens nothing any more
+        IdentityVault(identity_key).decrypt("name", scalar(database, "SELECT name_enc FROM reports WHERE ticket = :t",
+                                                           **row))
 
 
 def wait_healthy_https(base: str, ca: Path, seconds: float = 30.0) -> None:
