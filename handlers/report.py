@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.conversation import State, StateGroup
 from bot.models.reports import Report, ReportDraft, ReportEvent
 from bot.routing import Router, all_of, kind, menu_key, regex, text_in
+from bot.services.echo import quoted
 from bot.services.reports import drafts, lifecycle, tickets
 from bot.services.reports.categories import ReportCategories
 from bot.services.reports.identity import IdentityVault, vault_of
@@ -52,6 +53,7 @@ FORM = (ReportFlow.category, ReportFlow.description, ReportFlow.location, Report
 MIN_DESCRIPTION = 10
 MAX_DESCRIPTION = 2000  # one message's cap (inbound.CITIZEN_TEXT_CAP); a prefilled start plus more stays within it
 SUMMARY_DESCRIPTION = 200  # the whole description is stored; the summary shows its start
+ADDRESS_ECHO = 60  # an address said back (已记下位置, the summary): its start when it is long
 MAX_TOWNSHIP_DISTANCE_M = 20_000  # a pin farther than this from every township is left to staff
 PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·• ]{1,20}")
@@ -193,7 +195,7 @@ def _prompt(ctx: Context, draft: ReportDraft, step: str) -> str:
         return TEXTS["category"].format(list=_categories(ctx).numbered()) + "\n" + TEXTS["controls"]
     if step == "description":
         if draft.description_prefilled and draft.description:
-            return TEXTS["description_more"].format(text=draft.description)
+            return TEXTS["description_more"].format(text=quoted(draft.description))
         text = TEXTS["description"].format(example=_example(ctx, draft))
         if draft.description:
             text += f"\n（当前描述：{_short(draft.description)}；回复 不变 保留。）"
@@ -218,13 +220,13 @@ def _prompt(ctx: Context, draft: ReportDraft, step: str) -> str:
 
 
 def _short(text: str, limit: int = SUMMARY_DESCRIPTION) -> str:
-    return text if len(text) <= limit else text[:limit] + f"……（共{len(text)}字，已完整保存）"
+    return quoted(text, limit)
 
 
 def _location_text(ctx: Context, draft: ReportDraft) -> str:
     parts = []
     if draft.address:
-        parts.append(draft.address)
+        parts.append(quoted(draft.address, ADDRESS_ECHO))
     elif draft.latitude is not None:
         parts.append(f"定位 {draft.latitude:.5f}, {draft.longitude:.5f}")
     township = ctx.content.townships.get(draft.township) if draft.township else None
@@ -546,7 +548,7 @@ def take_category(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     if draft.description_prefilled and draft.description and _chars(draft.description) >= MIN_DESCRIPTION:
         draft.description_prefilled = False
         _assign_township(ctx, draft, draft.description)
-        lead = "\n".join(x for x in (lead, TEXTS["description_prefilled"].format(text=draft.description)) if x)
+        lead = "\n".join(x for x in (lead, TEXTS["description_prefilled"].format(text=quoted(draft.description))) if x)
         return _go(ctx, draft, "location", lead)
     return _go(ctx, draft, "description", lead)
 
@@ -720,7 +722,7 @@ def reask(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 def offer_report(msg: Inbound, ctx: Context) -> str:
     """"消防通道被堵" → offer to start a report with it; questions are left to safety knowledge."""
     ctx.conv.enter(ReportFlow.offer, offer_text=msg.original_text)
-    text = TEXTS["offer"].format(text=msg.original_text)
+    text = TEXTS["offer"].format(text=quoted(msg.original_text))
     if _draft(ctx) is not None:
         text += "\n" + TEXTS["offer_replaces"]
     return text
