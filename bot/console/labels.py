@@ -12,6 +12,9 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.services.events import KINDS as EVENT_KINDS
+from bot.services.pushplan import KINDS as PUSH_KINDS
+
 # Scheduled jobs of bot/jobs.py.
 JOBS = {
     "push_plan": "推送计划（到点群发警示教育内容）",
@@ -109,10 +112,13 @@ VALUES: dict[str, Mapping[str, str]] = {
                "unfounded": "情况不属实", "closed": "已办结"},
     "format": {"xlsx": "Excel", "csv": "CSV"},
 }
+# An event's or a push item's kind (their ids do not overlap).
+VALUES["kind"] = {**{k.id: k.label for k in EVENT_KINDS.values()}, **PUSH_KINDS}
 
 # Audit targets are "<kind>:<id>"; a kind not listed shows as 对象.
 TARGET_KINDS = {"broadcast": "群发", "job": "定时任务", "plan": "推送计划项", "draw": "抽奖", "prize": "奖品",
-                "round": "答题轮次", "report": "举报", "staff": "账号", "key": "身份密钥"}
+                "round": "答题轮次", "report": "举报", "staff": "账号", "key": "身份密钥", "events": "活动日历中的活动",
+                "pushes": "推送内容"}
 
 
 def job(job_id: str) -> str:
@@ -151,7 +157,7 @@ def value(name: str, raw: Any, resolvers: Resolvers | None = None) -> str:
         return "、".join(value(name, v, resolvers) for v in raw) or "（空）"
     if isinstance(raw, str) and name in VALUES:
         return VALUES[name].get(raw, raw)
-    if isinstance(raw, str) and name in ("send_at", "due_at"):
+    if isinstance(raw, str) and name in ("send_at", "due_at", "start", "end", "when") and "T" in raw:
         try:
             return dt.datetime.fromisoformat(raw).strftime("%Y-%m-%d %H:%M")
         except ValueError:
