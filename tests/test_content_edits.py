@@ -75,3 +75,17 @@ def test_edits_replace_add_and_cancel_items_of_the_seed(bot, clock) -> None:  # 
     assert events.get("extra-lecture").all_day and events.get("extra-lecture").when_text().endswith("全天")
     assert len(events.items) == len(seed.events.items) + 1 - 1
     assert bot.seed_content.events.get("drill-flood") is not None  # the files stay as they are
+
+
+def test_cancelled_items_are_listed_by_the_title_they_had(bot, clock) -> None:  # noqa: ANN001
+    seed = bot.seed_content
+    with bot.db.session() as session:
+        entry, _ = content_edits.entry_of(session, seed, EVENTS, LECTURE)
+        renamed = content_edits.save(session, part=EVENTS, item_id=LECTURE, entry=entry | {"title": "改名后的宣讲"},
+                                     actor="ed", now=clock.now(), base=0)
+        content_edits.save(session, part=EVENTS, item_id=LECTURE, entry=None, actor="ed2", now=clock.now(),
+                           base=renamed.id)
+        content_edits.save(session, part=EVENTS, item_id="drill-flood", entry=None, actor="ed", now=clock.now(), base=0)
+        session.commit()
+        titles = {c.item_id: (c.title, c.actor) for c in content_edits.cancelled(session, seed, EVENTS)}
+    assert titles == {LECTURE: ("改名后的宣讲", "ed2"), "drill-flood": (seed.events.get("drill-flood").title, "ed")}

@@ -48,8 +48,7 @@ def events_list() -> str:
     counts = _reminder_counts()
     rows = [{"event": e, "kind": KINDS[e.kind].label, "ended": e.has_ended(moment), "started": e.has_started(moment),
              "edit": edits.get((EVENTS, e.id)), "reminders": counts.get(e.id, 0)} for e in bot.content.events.items]
-    cancelled = sorted((e for (part, _), e in edits.items() if part == EVENTS and e.entry is None),
-                       key=lambda e: e.id, reverse=True)
+    cancelled = content_edits.cancelled(db(), bot.seed_content, EVENTS)
     return render_template("console/events.html", rows=rows, cancelled=cancelled, moment=moment,
                            townships={t.id: t.name for t in bot.content.townships.items})
 

@@ -18,6 +18,7 @@ from bot.console import current_bot, db, now
 from bot.console.audit import ACTION_NAMES
 from bot.console.broadcasts_page import cover_choices
 from bot.console.content_forms import STALE, day_and_time, form_text, item_base, read_moment, save_edit
+from bot.console.labels import cover as cover_label
 from bot.console.limits import ADVERTISED, LABELS
 from bot.console.registry import page, route
 from bot.models import Delivery
@@ -50,8 +51,7 @@ def push_items() -> str:
     rows = [{"item": i, "kind": KINDS.get(i.kind, i.kind), "audience": broadcasts.describe_audience(i.audience, bot.content),
              "locked": i.when <= moment or i.key in queued, "queued": i.key in queued, "edit": edits.get((PUSHES, i.id))}
             for i in plan.items]
-    cancelled = sorted((e for (part, _), e in edits.items() if part == PUSHES and e.entry is None),
-                       key=lambda e: e.id, reverse=True)
+    cancelled = content_edits.cancelled(db(), bot.seed_content, PUSHES)
     return render_template("console/push_items.html", rows=rows, cancelled=cancelled, moment=moment)
 
 
@@ -104,7 +104,8 @@ def _render_form(values: dict[str, Any], *, new: bool, base: int, problems: Prob
     return render_template("console/push_form.html", values=values, new=new, base=base,
                            errors=problems.by_field if problems else {}, error_lines=problems.lines() if problems else [],
                            kinds=list(KINDS.items()), labels=PUSH_LABELS, max=MAX, covers=cover_choices(),
-                           audiences=_audience_choices(), history=history, moment=now()), status
+                           audiences=_audience_choices(), history=history, moment=now(),
+                           cover_label=cover_label), status
 
 
 def _check(new: bool, queued: bool) -> Any:

@@ -24,7 +24,7 @@ class ContentEdit(Base):
     part: Mapped[str] = mapped_column(String(16))      # "events" | "pushes"
     item_id: Mapped[str] = mapped_column(String(64))
     # The whole [[event]] / [[push]] table as the file would hold it (dates as ISO text); None when
-    # the item was cancelled.
-    entry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the item was cancelled (SQL NULL, not JSON null, so that queries can tell).
+    entry: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime]

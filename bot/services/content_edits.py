@@ -141,6 +141,28 @@ def save(session: Session, *, part: str, item_id: str, entry: dict[str, Any] | N
     return row
 
 
+@dataclasses.dataclass(frozen=True)
+class Cancelled:
+    item_id: str
+    title: str  # as it was before the cancellation
+    actor: str
+    at: dt.datetime
+
+
+def cancelled(session: Session, seed: Content, part: str) -> list[Cancelled]:
+    """The items whose newest edit cancelled them, newest first, with the title they had."""
+    out = []
+    for (edit_part, item_id), edit in latest_edits(session).items():
+        if edit_part != part or edit.entry is not None:
+            continue
+        earlier = session.scalar(select(ContentEdit.entry).where(
+            ContentEdit.part == part, ContentEdit.item_id == item_id, ContentEdit.id < edit.id,
+            ContentEdit.entry.is_not(None)).order_by(ContentEdit.id.desc()).limit(1))
+        entry = earlier or next((e for e in seed_entries(seed.directory, part) if e.get("id") == item_id), {})
+        out.append(Cancelled(item_id, str(entry.get("title", "")), edit.actor, edit.at))
+    return sorted(out, key=lambda c: c.at, reverse=True)
+
+
 def history(session: Session, part: str, item_id: str) -> list[ContentEdit]:
     return list(session.scalars(select(ContentEdit).where(ContentEdit.part == part, ContentEdit.item_id == item_id)
                                 .order_by(ContentEdit.id.desc())))
