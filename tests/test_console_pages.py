@@ -139,10 +139,15 @@ def test_charts_escape_every_text() -> None:
         assert svg.startswith("<svg") and svg.endswith("</svg>")
 
 
-def test_bar_chart_heights_are_proportional() -> None:
-    svg = bar_chart([("a", 2), ("b", 4)], "t")
-    heights = [float(h) for h in re.findall(r'<rect x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)"', svg)]
-    assert heights[1] == 2 * heights[0] > 0
+def test_bar_chart_lengths_are_proportional() -> None:
+    svg = bar_chart([("a", 2), ("b", 4)], "t")  # horizontal bars: the width is the value
+    widths = [float(w) for w in re.findall(r'<rect x="[^"]+" y="[^"]+" width="([^"]+)"', svg)]
+    assert widths[1] == 2 * widths[0] > 0
+
+
+def test_a_single_day_is_drawn_as_bars_with_values() -> None:
+    svg = line_chart(["6月1日"], [("新关注", [3]), ("取消关注", [0])], "t")
+    assert "<polyline" not in svg and svg.count('data-role="value"') == 2 and ">3</text>" in svg
 
 
 # --- staff management and audit -----------------------------------------------------------------
