@@ -9,7 +9,10 @@ allowance is open (45015) and within its count (45047): 5 in 48 hours after a me
 minute after a menu click, follow or scan (`record_push` says which pushes open which); mass
 sends 1 a day for a subscription account, 4 a month per user for a service
 account (45028); clientmsgid dedupes mass sends for 24 hours (45065); temporary media expire
-after 3 days (40007). Latency and an error rate (-1 system busy) can be injected.
+after 3 days (40007). Template messages dedupe on client_msg_id for 10 minutes; 订阅通知 (bizsend) go
+only with the user's consent, one send per one-time acceptance (43101 otherwise), and the fake
+pushes the subscribe-message events (`subscribe_popup`, `subscribe_settings_reject`,
+`subscribe_sent_event`) through `event_sink`. Latency and an error rate (-1 system busy) can be injected.
 
 Articles (群发图文) as the platform takes them: a cover uploaded as permanent material
 (`material/add_material`), the article put in the draft box (`draft/add`), then `sendall` with
