@@ -41,7 +41,7 @@ from bot.replies import split_text
 from bot.services import articles, notice_templates
 from bot.services import subscribe_consents as consents
 from bot.services import tags as tag_service
-from bot.services.reports.identity import vault_for
+from bot.services.reports.identity import IdentityVault, vault_for
 from bot.services.service_window import Window, active_since
 from bot.store import Store
 from bot.wechat.api import (
@@ -183,7 +183,14 @@ class Sender:
         self.lease = dt.timedelta(seconds=config.push.lease_seconds)
         self.limiter = RateLimiter(config.push.rate_per_second)
         self._is_pg = db.engine.dialect.name == "postgresql"
-        self.vault = vault_for(config)  # subscribe consents are kept by a keyed hash of the openid
+        self._vault: IdentityVault | None = None
+
+    @property
+    def vault(self) -> IdentityVault:
+        """Read once, at the first 订阅通知: consents are kept by a keyed hash of the openid."""
+        if self._vault is None:
+            self._vault = vault_for(self.config)
+        return self._vault
 
     @classmethod
     def from_bot(cls, bot: Any, owner: str | None = None) -> Sender:

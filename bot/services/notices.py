@@ -88,7 +88,7 @@ def forecast(session: Session, config: Config, delivery: Delivery, now: dt.datet
         return None
     subscribe = notice_templates.configured(config.push, delivery.purpose, "subscribe") if service else None
     if subscribe is not None and subscribe_consents.holds(
-            session, subscribe_consents.citizen_key(vault_for(config), delivery.openid), subscribe.template_id,
+            session, subscribe_consents.citizen_key(vault_for(config, session), delivery.openid), subscribe.template_id,
             long_term=notice_templates.long_term(config.push, delivery.purpose)):
         return None
     outside = subscribe_consents.NO_CONSENT if subscribe is not None else "本公众号没有配置模板消息或订阅通知"
