@@ -70,7 +70,8 @@ def test_a_failed_job_fails_its_delivery_and_broadcast(bot, fake_wechat, clock, 
     broadcast_status, delivery = state(bot, broadcast_id)
     assert (broadcast_status, delivery.status) == (BroadcastStatus.FAILED, DeliveryStatus.FAILED)
     assert words in delivery.last_error and status in delivery.last_error
-    progress = broadcasts.progress(bot.db.session(), broadcast_id)
+    with bot.db.session() as s:
+        progress = broadcasts.progress(s, broadcast_id)
     assert (progress.sent, progress.failed) == (0, 1) and words in progress.reasons[0]
 
 
