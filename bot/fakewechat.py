@@ -487,6 +487,8 @@ class FakeWeChat:
         return user
 
     def custom_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        # [D] 发送客服消息 (api_sendcustommessage): the msgtypes it lists, else 40008; 40003 an unknown openid
+        # (全局返回码); one who unfollowed gets 45015 ("response out of time limit or subscription is canceled").
         openid = body.get("touser", "")
         if body.get("msgtype") not in ("text", "news", "image", "voice", "video", "music", "mpnews", "msgmenu"):
             raise WeChatError(40008, "invalid message type")

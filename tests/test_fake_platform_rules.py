@@ -1,5 +1,6 @@
 """Rules of the fake WeChat API that no other module tests on their own, each against the document
-its comment in bot/fakewechat.py cites: sendall refuses the legacy group_id (40050), stable_token
+its comment in bot/fakewechat.py cites: sendall refuses the legacy group_id (40050), custom/send unknown
+msgtypes (40008), openids (40003) and who unfollowed (45015), stable_token
 takes only a JSON POST (47001 / 40002), template and subscribe sends need a service account (48001)
 and a template id (40037)."""
 
@@ -49,4 +50,17 @@ def test_template_and_subscribe_sends_need_a_service_account_and_a_template(fake
     with pytest.raises(WeChatAPIError) as refused:
         api.send_template("a", "", {"thing1": {"value": "受理"}})
     assert refused.value.errcode == 40037
+    assert fake_wechat.delivered() == []
+
+
+def test_custom_send_refuses_unknown_types_and_openids_and_who_unfollowed(fake_wechat, store) -> None:  # noqa: ANN001
+    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    fake_wechat.record_interaction("a")
+    token = api.access_token()
+    assert post(fake_wechat, "message/custom/send", json.dumps(
+        {"touser": "a", "msgtype": "hologram", "hologram": {}}).encode(), token)["errcode"] == 40008
+    text = {"msgtype": "text", "text": {"content": "您的举报已受理"}}
+    assert post(fake_wechat, "message/custom/send", json.dumps({"touser": "nobody", **text}).encode(), token)["errcode"] == 40003
+    fake_wechat.unfollow("a")
+    assert post(fake_wechat, "message/custom/send", json.dumps({"touser": "a", **text}).encode(), token)["errcode"] == 45015
     assert fake_wechat.delivered() == []
