@@ -12,11 +12,12 @@ each thing the identity key protects (README, Key custody):
   re-sealed here, in batches committed one by one. A value records the key that sealed it
   (`v2:<key id>:`), so a run that was stopped continues where it stopped, and a value the running
   bot changed meanwhile (compare-and-set) is left as the bot wrote it.
-- keyed hashes (owner hash, query-code hash, draw pseudonyms, report-notice keys, sender tags):
-  unchanged. They derive from the vault's HMAC root, which the first rotation stores in the
-  keyring (vault_keyring) sealed with the new key, and every later rotation re-seals. None of them
-  needs recomputing, and what could not be recomputed (a query code stored only as its hash, an
-  erased report's owner hash, a published draw list) keeps working with only the new key.
+- keyed hashes (owner hash, query-code hash, draw pseudonyms, report-notice keys, subscribe
+  consents, sender tags): unchanged. Their keys (derived from the first identity key, and giving
+  back neither it nor its AES key) are kept by the first rotation in the keyring (vault_keyring)
+  sealed with the new key, and re-sealed by every later one. None of them needs recomputing, and
+  what could not be recomputed (a query code stored only as its hash, an erased report's owner
+  hash, a published draw list) keeps working with only the new key.
 - values sealed in the store (Redis: replies kept for WeChat's retries, a prize claim's contact
   between two messages): not re-sealed; they live minutes, and open with the previous key while
   it is still configured (README: keep it until the rotation has finished).
@@ -39,7 +40,7 @@ from bot.models.quiz import QuizPrize
 from bot.models.vault import VaultKey
 from bot.services.audit import audit
 from bot.services.quiz.claims import NAME_FIELD, PHONE_FIELD
-from bot.services.reports.identity import HMAC_ROOT, SEALED_PREFIXES, IdentityError, IdentityVault, stored_root
+from bot.services.reports.identity import HMAC_KEYS, SEALED_PREFIXES, IdentityError, IdentityVault, stored_hmac_keys
 
 log = logging.getLogger(__name__)
 
@@ -124,23 +125,23 @@ class RotationError(Exception):
     """The rotation cannot start; the message says what to do."""
 
 
-def keep_root(session: Session, vault: IdentityVault, now: dt.datetime) -> None:
-    """The keyring holds the HMAC root sealed with the new key (first rotation: written)."""
+def keep_hmac_keys(session: Session, vault: IdentityVault, now: dt.datetime) -> None:
+    """The keyring holds the keyed hashes' keys sealed with the new key (first rotation: written)."""
     if not inspect(session.connection()).has_table(VaultKey.__tablename__):
         raise RotationError("the database has no keyring table yet: run `python -m bot db upgrade` first")
-    stored = stored_root(session.connection())
+    stored = stored_hmac_keys(session.connection())
     if stored is None:
-        _check_first_root(session, vault)
-        session.add(VaultKey(name=HMAC_ROOT, sealed=vault.sealed_root(), updated_at=now))
+        _check_first_keys(session, vault)
+        session.add(VaultKey(name=HMAC_KEYS, sealed=vault.sealed_hmac_keys(), updated_at=now))
     elif not stored.startswith(vault.sealed_prefix):
-        session.execute(update(VaultKey).where(VaultKey.name == HMAC_ROOT)
-                        .values(sealed=vault.sealed_root(), updated_at=now))
+        session.execute(update(VaultKey).where(VaultKey.name == HMAC_KEYS)
+                        .values(sealed=vault.sealed_hmac_keys(), updated_at=now))
     session.commit()
 
 
-def _check_first_root(session: Session, vault: IdentityVault, sample: int = 5) -> None:
-    """Before the first rotation the HMAC root is the previous key: it must be the key the reports
-    were filed with (their owner hashes say so), or the keyring would keep a wrong root for good."""
+def _check_first_keys(session: Session, vault: IdentityVault, sample: int = 5) -> None:
+    """Before the first rotation the HMAC keys come from the previous key: it must be the key the
+    reports were filed with (their owner hashes say so), or the keyring would keep wrong keys for good."""
     opened = 0
     for report in session.scalars(select(Report).where(Report.openid_enc.is_not(None)).order_by(Report.id)
                                   .limit(sample)):
@@ -160,9 +161,9 @@ def _check_first_root(session: Session, vault: IdentityVault, sample: int = 5) -
 def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_size: int = 500,
            progress: Progress | None = None) -> Rotation:
     """Re-seal every sealed value with the vault's current key; one commit a batch. The vault must
-    open what is sealed (its previous key) and carry the keyring's HMAC root (vault_for)."""
+    open what is sealed (its previous key) and carry the keyring's HMAC keys (vault_for)."""
     with database.session() as session:
-        keep_root(session, vault, now)
+        keep_hmac_keys(session, vault, now)
         columns = [ColumnRotation(column_name(column), session.scalar(
             select(func.count()).select_from(column.class_).where(_pending(column, vault))) or 0)
             for column, _field in SEALED]

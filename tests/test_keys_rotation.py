@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,9 +27,17 @@ from bot import create_app
 from bot.config import ConfigError, from_mapping
 from bot.db import Database
 from bot.keys import ROTATE_ACTION, ROTATE_BEGIN_ACTION, SEALED, check, column_name, rotate
-from bot.models import AuditEntry, Base, Report
+from bot.models import AuditEntry, Base, Report, VaultKey
 from bot.services.quiz import draws
-from bot.services.reports.identity import key_id, vault_for, vault_of
+from bot.services.reports.identity import (
+    HMAC_KEYS,
+    TAG_PURPOSES,
+    IdentityError,
+    IdentityVault,
+    key_id,
+    vault_for,
+    vault_of,
+)
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
@@ -261,7 +270,7 @@ def test_rotate_refuses_without_the_previous_key_and_tells_a_wrong_one(database_
     assert alone.returncode != 0 and "previous_identity_key" in alone.stderr
     wrong = bot_cli(database_url, NEW_KEY, "keys", "rotate", previous="not-the-key-the-data-was-sealed-with-000")
     assert wrong.returncode == 1 and "nothing was changed" in wrong.stderr, wrong.stderr
-    assert bot_cli(database_url, OLD_KEY, "keys", "check").returncode == 0, "nothing was re-sealed, no root was kept"
+    assert bot_cli(database_url, OLD_KEY, "keys", "check").returncode == 0, "nothing was re-sealed, no keys were kept"
     # After a rotation, a key other than the last rotation's opens no keyring: told, not a traceback.
     assert bot_cli(database_url, NEW_KEY, "keys", "rotate", previous=OLD_KEY).returncode == 0
     stale = bot_cli(database_url, OLD_KEY, "keys", "check")
@@ -291,3 +300,32 @@ def test_production_checks_the_previous_key_like_the_identity_key() -> None:
         from_mapping(strong | {"security": {"identity_key": NEW_KEY, "previous_identity_key": "short-old-key"}})
     with pytest.raises(ConfigError, match="previous_identity_key is the same as identity_key"):
         from_mapping(strong | {"security": {"identity_key": NEW_KEY, "previous_identity_key": NEW_KEY}})
+
+
+def test_the_keyring_gives_back_neither_the_old_key_nor_what_it_sealed(database_url: str, clock, store) -> None:  # noqa: ANN001
+    """Whoever holds the new key and a database copy must not get the old key from the keyring: with
+    it, a backup taken before the rotation (or a contact erased since) would open again."""
+    with deployment(database_url, clock, store, OLD_KEY) as old:
+        file_report(person(old, clock, "o_reporter"))
+    assert bot_cli(database_url, NEW_KEY, "keys", "rotate", previous=OLD_KEY).returncode == 0
+    with Database(database_url).session() as session:
+        [sealed] = session.scalars(select(VaultKey.sealed))
+    opened = IdentityVault(NEW_KEY).decrypt(HMAC_KEYS, sealed)
+    old_aes = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"safety-month-bot",
+                   info=b"reports/identity/aes-gcm/v1").derive(OLD_KEY.encode())
+    assert OLD_KEY not in opened and base64.b64encode(OLD_KEY.encode()).decode() not in opened
+    assert base64.b64encode(old_aes).decode() not in opened and old_aes.hex() not in opened
+    before_rotation = legacy_seal(OLD_KEY, "phone", "13800138000")  # as a pre-rotation backup holds it
+    with pytest.raises(IdentityError):
+        vault_for(make_config(database_url, security={"identity_key": NEW_KEY})).decrypt("phone", before_rotation)
+
+
+def test_every_keyed_tag_purpose_is_registered() -> None:
+    """A purpose missing from TAG_PURPOSES would get another key after the first rotation, and its
+    stored tags would stop matching; so the vault refuses it, and every one the code uses is listed."""
+    purposes = set()
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]:
+        purposes.update(re.findall(r'^[A-Z_]+_TAG = "([^"]+)"', path.read_text(encoding="utf-8"), re.M))
+    assert purposes and purposes <= set(TAG_PURPOSES), purposes - set(TAG_PURPOSES)
+    with pytest.raises(ValueError, match="TAG_PURPOSES"):
+        IdentityVault(NEW_KEY).keyed_tag("some/new-purpose", "x")

@@ -37,7 +37,7 @@ from requests.adapters import HTTPAdapter
 
 from bot.clock import SystemClock
 from bot.fakewechat import FakeServer, FakeWeChat
-from bot.services.reports.identity import IdentityError, IdentityVault, open_root
+from bot.services.reports.identity import IdentityError, IdentityVault, open_hmac_keys
 from tests.conftest import PG_ADMIN_URL, unavailable
 from tests.reports_helpers import CODE, TICKET
 from tests.test_deploy_files import DEPLOY, ROOT, _tool, nginx_site
@@ -353,7 +353,8 @@ def test_the_deployment_rehearsal(database: str, redis_url: str, tmp_path: Path)
     assert "done: every sealed value is sealed" in run([*python, "keys", "rotate"], rotating)
     rotated = {**env, "BOT_SECURITY_IDENTITY_KEY": new_key}
     assert "opened" in run([*python, "keys", "check"], rotated)
-    renewed = IdentityVault(new_key, hmac_root=open_root(new_key, "", scalar(database, "SELECT sealed FROM vault_keyring")))
+    keyring = scalar(database, "SELECT sealed FROM vault_keyring")
+    renewed = IdentityVault(new_key, hmac_keys=open_hmac_keys(new_key, "", keyring))
     row = {"t": ticket}
     assert renewed.decrypt("name", scalar(database, "SELECT name_enc FROM reports WHERE ticket = :t", **row)) == CONTACT[0]
     assert renewed.owner(reporter.openid) == scalar(database, "SELECT owner FROM reports WHERE ticket = :t", **row)

@@ -1,8 +1,8 @@
 """The identity vault's keyring: secrets the vault needs that must outlive an identity key.
 
-One row so far, `vault/hmac-root`: the secret every keyed hash (owner, query code, tags) derives
-from, sealed with the current identity key (bot/services/reports/identity.py). Written by the
-first `python -m bot keys rotate`; before that the identity key itself is the root.
+One row so far, `vault/hmac-keys`: the keys of every keyed hash (owner, query code, tags), sealed
+with the current identity key (bot/services/reports/identity.py). Written by the first `python -m
+bot keys rotate`; before that they are derived from the identity key itself.
 """
 
 from __future__ import annotations

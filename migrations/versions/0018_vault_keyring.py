@@ -1,7 +1,7 @@
-"""vault_keyring: the identity vault's HMAC root, sealed, so that the identity key can be rotated
+"""vault_keyring: the identity vault's HMAC keys, sealed, so that the identity key can be rotated
 
-Every keyed hash (reports' owner, query codes, tags) derives from a root that must not change when
-the identity key does; `python -m bot keys rotate` keeps it here sealed with the current key
+Every keyed hash (reports' owner, query codes, tags) uses keys that must not change when the
+identity key does; `python -m bot keys rotate` keeps them here sealed with the current key
 (bot/services/reports/identity.py). Empty until the first rotation.
 
 Revision ID: 0018_vault_keyring

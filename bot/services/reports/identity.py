@@ -9,13 +9,14 @@ Two secrets, so that the identity key can be rotated (`python -m bot keys rotate
   opens every value. A value sealed now reads `v2:<key id>:...`, the id a fingerprint of the key that
   sealed it; `v1:...` (sealed before key ids) is tried with each key given. During a rotation
   `[security] previous_identity_key` opens what the old key sealed.
-- the HMAC root, which derives every keyed hash: reports' owner hash, query-code hashes, keyed tags
-  (draw pseudonyms, report-notice keys in the outbox) and sender tags (dedupe keys, log lines). It
-  is the first identity key the deployment had, and a rotation does not change it: a query code is
-  stored only as its hash, an erased report keeps only its owner hash, a published draw list shows
-  pseudonyms, so none of them could be recomputed under a new root. After the first rotation the
-  root is kept in the database (table vault_keyring), sealed with the current identity key, so
-  nobody needs the old key again to keep 我的举报, 查询 and draw verification working.
+- the HMAC keys of every keyed hash: reports' owner hash, query-code hashes, keyed tags (draw
+  pseudonyms, report-notice keys in the outbox, subscribe consents) and sender tags (dedupe keys,
+  log lines). They are derived from the first identity key the deployment had, and a rotation does
+  not change them: a query code is stored only as its hash, an erased report keeps only its owner
+  hash, a published draw list shows pseudonyms, so none of them could be recomputed under new keys.
+  The first rotation keeps them in the database (table vault_keyring), sealed with the new identity
+  key; they are HKDF outputs, so they give back neither the old key nor its AES key, and an old
+  backup stays closed to whoever holds only the new key.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 from typing import TYPE_CHECKING
 
@@ -46,8 +48,12 @@ from bot.models.reports import Report, ReportStatus
 PREFIX = "v1:"  # sealed before key ids; which key sealed it is not recorded
 KEYED_PREFIX = "v2:"  # v2:<key id>:<base64 nonce + ciphertext>
 SEALED_PREFIXES = (PREFIX, KEYED_PREFIX)
-HMAC_ROOT = "vault/hmac-root"  # the keyring row (and the field its ciphertext is bound to)
+HMAC_KEYS = "vault/hmac-keys"  # the keyring row (and the field its ciphertext is bound to)
 SENDER_TAG = "openid/sender"  # the purpose of Inbound.sender (dedupe keys, log lines)
+# Every purpose of keyed_tag: the first rotation keeps each one's key (a purpose missing here would
+# get another key after it, and its stored tags would no longer match).
+TAG_PURPOSES = (SENDER_TAG, "quiz/draw-entry", "outbox/report-notice", "openid/subscribe-consent")
+_OWNER_INFO, _CODE_INFO = b"reports/owner/hmac/v1", b"reports/query-code/hmac/v1"
 FINAL_STATUSES = (ReportStatus.CLOSED, ReportStatus.REJECTED)
 
 
@@ -82,24 +88,65 @@ class _SealingKey:
             return None
 
 
-class IdentityVault:
-    """Seals with `identity_key`; opens what it or `previous_key` sealed. The keyed hashes come from
-    `hmac_root` (the keyring's, see vault_for), else from the previous key during a first rotation,
-    else from the identity key itself (a deployment that never rotated)."""
+def _tag_info(purpose: str) -> bytes:
+    return f"tags/{purpose}/hmac/v1".encode("ascii")
 
-    def __init__(self, identity_key: str, previous_key: str = "", hmac_root: bytes | None = None) -> None:
+
+@dataclasses.dataclass(frozen=True)
+class HmacKeys:
+    """The keys of every keyed hash. Derived from the identity key until the first rotation, which
+    keeps them in the keyring: HKDF outputs, which give back neither the key they came from nor its
+    AES key (an old backup stays closed to whoever holds only the new key). A purpose registered
+    after that rotation derives from `spare`, random and kept with them."""
+
+    owner: bytes
+    code: bytes
+    tags: dict[str, bytes]
+    spare: bytes | None = None
+
+    @classmethod
+    def derive(cls, identity_key: str) -> HmacKeys:
+        secret = identity_key.encode("utf-8")
+        return cls(_derive(secret, _OWNER_INFO), _derive(secret, _CODE_INFO),
+                   {purpose: _derive(secret, _tag_info(purpose)) for purpose in TAG_PURPOSES})
+
+    def tag(self, purpose: str) -> bytes:
+        if purpose not in TAG_PURPOSES:
+            raise ValueError(f"keyed-tag purpose {purpose!r} is not in identity.TAG_PURPOSES")
+        key = self.tags.get(purpose)
+        if key is None:
+            if self.spare is None:
+                raise ValueError(f"no key for keyed-tag purpose {purpose!r}")
+            key = _derive(self.spare, _tag_info(purpose))
+        return key
+
+    def to_json(self) -> str:
+        b64 = lambda raw: base64.b64encode(raw).decode("ascii")  # noqa: E731
+        return json.dumps({"owner": b64(self.owner), "code": b64(self.code), "spare": b64(self.spare or os.urandom(32)),
+                           "tags": {purpose: b64(key) for purpose, key in self.tags.items()}}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> HmacKeys:
+        data = json.loads(text)
+        raw = base64.b64decode
+        return cls(raw(data["owner"]), raw(data["code"]), {p: raw(k) for p, k in data["tags"].items()},
+                   raw(data["spare"]))
+
+
+class IdentityVault:
+    """Seals with `identity_key`; opens what it or `previous_key` sealed. The keyed hashes use
+    `hmac_keys` (the keyring's, see vault_for), else those of the previous key during a first
+    rotation, else those of the identity key itself (a deployment that never rotated)."""
+
+    def __init__(self, identity_key: str, previous_key: str = "", hmac_keys: HmacKeys | None = None) -> None:
         if not identity_key:
             raise ValueError("identity key is empty")
         if previous_key == identity_key:
             raise ValueError("the previous identity key is the identity key")
         self._current = _SealingKey(identity_key)
         self._keys = [self._current] + ([_SealingKey(previous_key)] if previous_key else [])
-        root = hmac_root or (previous_key or identity_key).encode("utf-8")
-        self._owner_key = _derive(root, b"reports/owner/hmac/v1")
-        self._code_key = _derive(root, b"reports/query-code/hmac/v1")
-        self._root = root
-        self._tag_keys: dict[str, bytes] = {}
-        self._sender_key = self._tag_key(SENDER_TAG)
+        self._hmac = hmac_keys or HmacKeys.derive(previous_key or identity_key)
+        self._sender_key = self._hmac.tag(SENDER_TAG)
 
     @property
     def key_id(self) -> str:
@@ -133,16 +180,16 @@ class IdentityVault:
                 return opened
         raise IdentityError(f"cannot decrypt {field} (wrong key?)")
 
-    def sealed_root(self) -> str:
-        """The HMAC root, sealed with the current key: what the keyring keeps (bot/keys.py)."""
-        return self.encrypt(HMAC_ROOT, base64.b64encode(self._root).decode("ascii"))
+    def sealed_hmac_keys(self) -> str:
+        """The keyed hashes' keys, sealed with the current key: what the keyring keeps (bot/keys.py)."""
+        return self.encrypt(HMAC_KEYS, self._hmac.to_json())
 
     def owner(self, openid: str) -> str:
         """Finds a citizen's reports without storing (or decrypting) the openid."""
-        return hmac.new(self._owner_key, openid.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self._hmac.owner, openid.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def code_hash(self, code: str) -> str:
-        return hmac.new(self._code_key, code.upper().encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self._hmac.code, code.upper().encode("utf-8"), hashlib.sha256).hexdigest()
 
     def code_matches(self, code: str, stored: str) -> bool:
         return hmac.compare_digest(self.code_hash(code), stored)
@@ -155,41 +202,36 @@ class IdentityVault:
         """HMAC-SHA256 (hex) of `value` under a key of its own for `purpose`: what stands in for an
         openid (or a ticket) wherever one would be stored or logged. Without the identity key nobody
         can recompute it from a list of openids, and one purpose's tags say nothing about another's."""
-        return hmac.digest(self._tag_key(purpose), value.encode("utf-8"), "sha256").hex()
+        return hmac.digest(self._hmac.tag(purpose), value.encode("utf-8"), "sha256").hex()
 
     def sender(self, openid: str) -> str:
         """The short keyed stand-in for a message's sender in dedupe keys (stored beside reports'
         photos and quiz answers) and in log lines; 64 bits, one per citizen."""
         return hmac.digest(self._sender_key, openid.encode("utf-8"), "sha256").hex()[:16]
 
-    def _tag_key(self, purpose: str) -> bytes:
-        key = self._tag_keys.get(purpose)
-        if key is None:
-            key = self._tag_keys[purpose] = _derive(self._root, f"tags/{purpose}/hmac/v1".encode("ascii"))
-        return key
 
 
-def open_root(identity_key: str, previous_key: str, sealed: str) -> bytes:
-    """The HMAC root from the keyring's sealed row, opened with either key given."""
-    return base64.b64decode(IdentityVault(identity_key, previous_key).decrypt(HMAC_ROOT, sealed) or "")
+def open_hmac_keys(identity_key: str, previous_key: str, sealed: str) -> HmacKeys:
+    """The keyring's keys, opened with either key given."""
+    return HmacKeys.from_json(IdentityVault(identity_key, previous_key).decrypt(HMAC_KEYS, sealed) or "")
 
 
-def stored_root(connection: Connection) -> str | None:
-    """The keyring's sealed HMAC root; None before the first rotation (or before migration 0018)."""
+def stored_hmac_keys(connection: Connection) -> str | None:
+    """The keyring's sealed HMAC keys; None before the first rotation (or before migration 0018)."""
     if not inspect(connection).has_table(VaultKey.__tablename__):
         return None
-    return connection.scalar(select(VaultKey.sealed).where(VaultKey.name == HMAC_ROOT))
+    return connection.scalar(select(VaultKey.sealed).where(VaultKey.name == HMAC_KEYS))
 
 
 def build_vault(identity_key: str, previous_key: str, connection: Connection) -> IdentityVault:
-    sealed = stored_root(connection)
-    root = open_root(identity_key, previous_key, sealed) if sealed else None
-    return IdentityVault(identity_key, previous_key, root)
+    sealed = stored_hmac_keys(connection)
+    keys = open_hmac_keys(identity_key, previous_key, sealed) if sealed else None
+    return IdentityVault(identity_key, previous_key, keys)
 
 
 def vault_for(config: Config, session: Session | None = None) -> IdentityVault:
     """Production requires a real key (config validation); dev and tests derive one from the token.
-    The HMAC root is read from the keyring through `session`, or else a connection of its own that
+    The HMAC keys are read from the keyring through `session`, or else a connection of its own that
     takes no lock (SQLite: the caller may hold the write lock meanwhile)."""
     identity_key = config.security.identity_key or "dev-only-identity:" + config.wechat.token
     previous = config.security.previous_identity_key
@@ -206,7 +248,7 @@ def vault_for(config: Config, session: Session | None = None) -> IdentityVault:
 def vault_of(bot: Bot) -> IdentityVault:
     """The process's vault, built once per Bot (key derivations and one keyring read) and shared by
     the report and prize-claim handlers and the console. A database error is raised, never cached:
-    a vault without the keyring's root would hash owners wrongly."""
+    a vault without the keyring's keys would hash owners wrongly."""
     vault = bot.extensions.get("reports.vault")
     if vault is None:
         vault = bot.extensions["reports.vault"] = vault_for(bot.config)
