@@ -29,6 +29,8 @@ PARTS: dict[str, str] = {
     "quiz": "bot.services.quiz.bank:load_bank",
     "events": "bot.services.events:load_events",
     "menu": "bot.services.menu:load_menu",
+    "intents": "bot.services.intents:load_intents",
+    "hotlines": "bot.services.hotlines:load_hotlines",
 }
 
 
