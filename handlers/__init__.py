@@ -1,10 +1,11 @@
 """The one place the order of routers lives: escapes first, the fallback last (DESIGN.md, Router).
 
 Feature routers before knowledge: knowledge takes any question it can answer, so the entry words
-of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first.
+of the flows (举报, 答题, ...) and a plainly described hazard must be claimed first. The routers' own
+words win; the intent layer (a classifier, handlers/intent.py) takes what they leave.
 """
 
-from handlers import common, emergency, events, knowledge, pushes, quiz, report, township
+from handlers import common, emergency, events, intent, knowledge, pushes, quiz, report, township
 
 ROUTERS = [
     emergency.router,  # danger now: whom to call comes before everything, in any flow
@@ -14,6 +15,8 @@ ROUTERS = [
     quiz.router,
     report.report,
     events.router,
-    knowledge.router,
+    knowledge.router,  # its numbered choices, the topic list, small talk
+    intent.router,  # what the message wants, learned from content/intents/; choices when unsure
+    knowledge.search,  # an entry that answers a question the intent layer left alone
     common.fallback,
 ]

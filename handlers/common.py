@@ -31,12 +31,30 @@ def show_help(msg: Inbound, ctx: Context) -> str:
     return help_text(ctx)
 
 
+# The features most people come for lead the list, each with its line; the rest are named in one
+# line; 取消 comes last. The whole fits one phone screen (issue 21, item 5).
+MAIN_FEATURES = ("答题", "举报", "活动", "安全知识")
+CANCEL_LINE = "发送 取消 可退出当前操作。"
+
+
+def _command(line: str) -> str:
+    return line.split(" — ", 1)[0]
+
+
+def feature_list(ctx: Context) -> list[str]:
+    """The generated help: main features with their lines, then the other commands, 取消 last."""
+    lines = ctx.bot.dispatcher.help_lines()
+    main = sorted((line for line in lines if _command(line) in MAIN_FEATURES),
+                  key=lambda line: MAIN_FEATURES.index(_command(line)))
+    others = [_command(line) for line in lines if _command(line) not in (*MAIN_FEATURES, "帮助", "取消")]
+    return [*(f"· {line}" for line in main), "还可以发送：" + "、".join(others), ctx.texts("help_footer")]
+
+
 def help_text(ctx: Context) -> str:
-    lines = [f"· {line}" for line in ctx.bot.dispatcher.help_lines()]
     resume = ""
     if ctx.conv.holds_work:
         resume = "\n\n（您还有一项操作在进行中，可继续回复，或发送 取消 退出。）"
-    return "\n".join([ctx.texts("help_header"), *lines, ctx.texts("help_footer")]) + resume
+    return "\n".join([ctx.texts("help_header"), *feature_list(ctx), CANCEL_LINE]) + resume
 
 
 @escapes.on(event("subscribe"), escape=True)
@@ -57,7 +75,7 @@ def not_understood(msg: Inbound, ctx: Context) -> str:
     """Nothing matched: suggest what the citizen can do."""
     if msg.kind == "voice" and not msg.text:
         return ctx.texts("voice_unrecognised")
-    return ctx.texts("fallback") + "\n" + "\n".join(f"· {line}" for line in ctx.bot.dispatcher.help_lines())
+    return "\n".join([ctx.texts("fallback"), *feature_list(ctx), CANCEL_LINE])
 
 
 @fallback.on(kind("image", "video", "shortvideo", "location", "link"), pure=True)

@@ -93,6 +93,19 @@ def answer_emergency(msg: Inbound, ctx: Context) -> str:
     return f"{text}\n{_offers(alarm, ctx)}"
 
 
+def answer_heard(msg: Inbound, ctx: Context) -> str:
+    """Danger now heard by the intent layer (handlers/intent.py) where no trigger word said it: the
+    same answer, for the kinds the message names calmly (触电 without 有人), else for 救命 in general."""
+    alarm = alarm_of(msg, ctx)
+    kinds = alarm.kinds if alarm is not None else tuple(k for k in _emergencies(ctx).kinds if k.id == "help")
+    if not kinds:
+        kinds = _emergencies(ctx).kinds[:1]
+    log.warning("emergency %s answered (intent layer)", ",".join(k.id for k in kinds))
+    ctx.memo[ANSWER_WITHOUT_STORE] = True
+    heard = Alarm("now", kinds)
+    return f"{warning(heard, ctx)}\n{_offers(heard, ctx)}"
+
+
 def _step_rule(msg: Inbound, ctx: Context):  # noqa: ANN202 - a Rule or None
     state = ctx.conv.state
     for rule in ctx.bot.dispatcher.steps:

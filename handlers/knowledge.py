@@ -23,6 +23,8 @@ from handlers.emergency import calm_line
 log = logging.getLogger(__name__)
 
 router = Router("knowledge")
+# The search in every entry, after the intent layer (handlers/__init__.py): same name, other place.
+search = Router("knowledge")
 
 CHOICE_IDLE = dt.timedelta(minutes=10)  # numbered choices are only meant for the next message
 
@@ -38,7 +40,8 @@ TEXTS = {
     "choose_footer": "请回复序号 1～{last} 查看答案；也可以换个说法直接提问。",
     "choose_footer_one": "回复 1 查看答案；也可以换个说法直接提问。",
     "choice_gone": "这条内容已更新，请重新提问。",
-    "greeting": "您好！我是安全生产月服务助手。您可以直接提问安全问题，例如“燃气泄漏了怎么办”；发送 帮助 查看全部功能。",
+    "greeting": "您好！我是县应急管理局“安全生产月”服务助手：可以答题赢奖品、举报安全隐患、查活动安排、问安全知识。"
+                "直接发文字即可，例如“答题”“燃气泄漏怎么办”；发送 帮助 查看全部功能。",
     "thanks": "不客气！注意安全，有问题随时发消息。",
     "ack": "好的。有问题随时发消息，发送 帮助 查看全部功能。",
     "bye": "再见，注意安全！",
@@ -161,7 +164,7 @@ def bye(msg: Inbound, ctx: Context) -> str:
     return TEXTS["bye"]
 
 
-@router.on(understood, pure=True)
+@search.on(understood, pure=True)
 def answer_question(msg: Inbound, ctx: Context) -> str:
     """A question in the citizen's own words: answer it, or offer the closest entries."""
     result: Understanding = ctx.content.knowledge.understand(msg.text, today(ctx))

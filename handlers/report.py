@@ -112,7 +112,9 @@ TEXTS = {
     "draft_gone": "这份举报已过期或已提交。发送 举报 开始新的举报，发送 我的举报 查看已提交的。",
     "first_step": "已经是第一步了。",
     "back": "好的，回到上一步。",
-    "offer": "您说的情况像是一条安全隐患：“{text}”\n要举报吗？回复 是 开始举报（这段话会作为描述），回复 否 忽略。",
+    "offer": "您说的像是一条{what}：“{text}”\n要举报吗？回复 是 开始举报（这段话会完整作为描述{preset}），回复 否 忽略。",
+    "offer_preset": "，类别先选“{name}”，不对可以改",
+    "preset": "类别：{name}（不对请回复 改类别）。",
     "offer_replaces": "（注意：您还有一份未完成的举报，回复 是 会替换它；回复 继续 可接着填写那一份。）",
     "offer_again": "请回复 是 开始举报，或回复 否 忽略。",
     "offer_declined": "好的。需要时发送 举报 即可反映隐患。",
@@ -311,12 +313,21 @@ def _assign_township(ctx: Context, draft: ReportDraft, text: str) -> None:
         draft.township, draft.township_source = township.id, "text"
 
 
-def _start(ctx: Context, description: str | None = None) -> str:
+def _start(ctx: Context, description: str | None = None, category: str | None = None) -> str:
     if _over_cap(ctx):
         ctx.conv.clear()
         return _cap_text(ctx)
     draft = drafts.start(ctx.session, _owner(ctx), "category", ctx.now(), description=description)
-    return _go(ctx, draft, "category")
+    preset = _categories(ctx).get(category or "")
+    if preset is None or not description or _chars(description) < MIN_DESCRIPTION:
+        return _go(ctx, draft, "category")
+    # A confident guess from the citizen's own words: chosen for them, and 改类别 changes it.
+    draft.category, draft.description_prefilled = preset.id, False
+    _assign_township(ctx, draft, description)
+    lead = [TEXTS["preset"].format(name=preset.name), TEXTS["description_prefilled"].format(text=quoted(description))]
+    if not preset.in_remit:
+        lead.insert(0, TEXTS["out_of_remit"].format(department=preset.department, phone=preset.phone))
+    return _go(ctx, draft, "location", "\n".join(lead))
 
 
 def _reprompt(msg: Inbound, ctx: Context) -> str:
@@ -383,7 +394,11 @@ def query_report(msg: Inbound, ctx: Context) -> str:
     match = QUERY.match(msg.text.strip())
     if not match:
         return TEXTS["query_usage"]
-    ticket, code = match.group(1).upper(), match.group(2)
+    return look_up(ctx, match.group(1).upper(), match.group(2))
+
+
+def look_up(ctx: Context, ticket: str, code: str | None) -> str:
+    """One report by its ticket (and query code, on another WeChat account)."""
     found = tickets.lookup(ctx.session, _vault(ctx), ticket, owner=_owner(ctx), code=code)
     if found is None:
         return TEXTS["query_none"]
@@ -479,7 +494,8 @@ def keep_filling(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 
 @report.on(says_yes, text_in("举报", "开始", "开始举报"), state=ReportFlow.offer)
 def accept_offer(msg: Inbound, ctx: Context) -> str:
-    return _start(ctx, description=ctx.conv.data.get("offer_text") or None)
+    return _start(ctx, description=ctx.conv.data.get("offer_text") or None,
+                  category=ctx.conv.data.get("offer_category"))
 
 
 @report.on(says_no, text_in("忽略"), state=ReportFlow.offer)
@@ -518,6 +534,13 @@ def go_back(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     if index == 0:
         return _go(ctx, draft, step, TEXTS["first_step"])
     return _go(ctx, draft, STEPS[index - 1], TEXTS["back"])
+
+
+@report.on(text_in("改类别", "修改类别", "换类别", "重选类别", "类别不对"), state=FORM)
+@with_draft
+def change_category(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    """A category chosen for the citizen (or by them) is changed at any step; the rest is kept."""
+    return _go(ctx, draft, "category")
 
 
 @report.on(text_in(*KEEP_WORDS), state=(ReportFlow.description, ReportFlow.location, ReportFlow.contact))
@@ -721,8 +744,25 @@ def reask(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 @report.on(looks_like_hazard)
 def offer_report(msg: Inbound, ctx: Context) -> str:
     """"消防通道被堵" → offer to start a report with it; questions are left to safety knowledge."""
-    ctx.conv.enter(ReportFlow.offer, offer_text=msg.original_text)
-    text = TEXTS["offer"].format(text=quoted(msg.original_text))
+    return offer(ctx, msg.original_text)
+
+
+def report_text(ctx: Context, text: str) -> str:
+    """The citizen chose to report what they just said: start with it (category guessed), or, when
+    an unfinished report would be replaced, ask first."""
     if _draft(ctx) is not None:
-        text += "\n" + TEXTS["offer_replaces"]
-    return text
+        return offer(ctx, text)
+    guess = _categories(ctx).guess(text)
+    return _start(ctx, description=text, category=guess.id if guess else None)
+
+
+def offer(ctx: Context, text: str) -> str:
+    """Offer to report `text` (kept whole as the description), naming the category it sounds like."""
+    guess = _categories(ctx).guess(text)
+    ctx.conv.enter(ReportFlow.offer, offer_text=text, offer_category=guess.id if guess else None)
+    what = (guess.name.removesuffix("安全") + "安全隐患") if guess else "安全隐患"
+    preset = TEXTS["offer_preset"].format(name=guess.name) if guess else ""
+    reply = TEXTS["offer"].format(what=what, text=quoted(text), preset=preset)
+    if _draft(ctx) is not None:
+        reply += "\n" + TEXTS["offer_replaces"]
+    return reply

@@ -298,7 +298,7 @@ def test_daily_cap(database_url, clock, store, mode) -> None:  # noqa: ANN001
 
 def test_hazard_statement_is_offered_as_a_report(citizen: Citizen, bot) -> None:  # noqa: ANN001
     citizen.dialog([
-        ("消防通道被堵", ["像是一条安全隐患", "消防通道被堵", "回复 是"]),
+        ("消防通道被堵", ["您说的像是一条", "消防通道被堵", "回复 是"]),
         ("什么意思", "请回复 是 开始举报"),  # 嗯 is a yes (test_yes_no_in_flows)
         ("是", "请选择隐患类别"),
         ("1", ["您刚才说：“消防通道被堵”", "请再补充几句"]),
@@ -309,17 +309,21 @@ def test_hazard_statement_is_offered_as_a_report(citizen: Citizen, bot) -> None:
         assert d.description == "消防通道被堵。在城关镇万达广场北门" and d.township == "chengguan"
     citizen.says("取消")
     citizen.says("取消")
-    citizen.dialog([("楼道里有人给电动车充电，天天如此", "像是一条安全隐患"), ("是", "请选择"),
-                    ("1", ["已把您刚才说的“楼道里有人给电动车充电，天天如此”作为描述", "请发送隐患位置"])])
+    # Long enough to be the description, and naming its category (电动车充电): chosen, and changeable.
+    citizen.dialog([("楼道里有人给电动车充电，天天如此", "您说的像是一条消防安全隐患"),
+                    ("是", ["类别：消防安全（不对请回复 改类别）", "已把您刚才说的“楼道里有人给电动车充电，天天如此”作为描述",
+                           "请发送隐患位置"]),
+                    ("改类别", "请选择"),
+                    ("1", ["当前描述：楼道里有人给电动车充电，天天如此", "回复 不变 保留"])])
 
 
 @pytest.mark.parametrize("question", ["电动车能在楼道充电吗", "消防通道被堵了怎么办", "燃气泄漏应该怎么处理？"])
 def test_questions_are_not_taken_for_reports(citizen: Citizen, question: str) -> None:
-    assert "像是一条安全隐患" not in citizen.says(question)
+    assert "您说的像是一条" not in citizen.says(question)
 
 
 def test_declining_the_offer(citizen: Citizen, bot) -> None:  # noqa: ANN001
-    citizen.dialog([("工地脚手架晃得厉害", "像是一条安全隐患"), ("否", "需要时发送 举报")])
+    citizen.dialog([("工地脚手架晃得厉害", "您说的像是一条"), ("否", "需要时发送 举报")])
     with bot.db.session() as s:
         assert drafts(s) == []
 

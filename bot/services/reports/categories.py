@@ -58,6 +58,13 @@ class ReportCategories:
                 return category
         return None
 
+    def guess(self, text: str) -> Category | None:
+        """The one category whose name or aliases the text names (消防通道, 煤气罐); None when none
+        or several do, so the citizen chooses."""
+        found = {c.id: c for c in self.items if c.id != "other"
+                 for word in (c.name, *c.aliases) if len(word) >= 2 and word in text}
+        return next(iter(found.values())) if len(found) == 1 else None
+
     def numbered(self) -> str:
         return "\n".join(f"{i}. {c.name}" for i, c in enumerate(self.items, start=1))
 
