@@ -75,10 +75,11 @@ HAZARD = "楼道里有人给电动车充电，天天如此"
 @pytest.mark.parametrize("word", ["是", "好的", "嗯", "对的", "要。"])
 def test_yes_to_the_offer_starts_the_report_with_the_words(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
     assert "像是一条" in citizen.says(HAZARD)
-    assert "请选择隐患类别" in citizen.says(word)
+    # The words name the category (电动车充电 → 消防安全): chosen for the citizen, 改类别 changes it.
+    assert "类别：消防安全（不对请回复 改类别）" in citizen.says(word)
     with bot.db.session() as s:
         [draft] = drafts(s)
-        assert draft.description == HAZARD
+        assert draft.description == HAZARD and draft.category == "fire"
 
 
 @pytest.mark.parametrize("word", ["否", "不", "不是", "不用了", "不要。"])
