@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,19 +37,26 @@ def read_moment(problems: Problems, field: str, day_name: str, time_name: str,
         if time_text:
             problems.add(field, "填写了时刻，请同时填写日期")
         return None
-    try:
-        day = dt.date.fromisoformat(day_text)
-    except ValueError:
+    day = _parsed(r"(\d{4})-(\d{1,2})-(\d{1,2})", day_text, dt.date)  # also 2021-6-1
+    if day is None:
         problems.add(field, "日期格式应为 2021-06-01")
         return None
     if not time_text:
         return day
-    try:
-        clock = dt.time.fromisoformat(time_text)
-    except ValueError:
-        problems.add(field, "时刻格式应为 09:30")
+    clock = _parsed(r"(\d{1,2})[:：](\d{2})", time_text, dt.time)  # also 9:30, 9：30
+    if clock is None:
+        problems.add(field, "时刻格式应为 09:30（24 小时制）")
         return None
-    return dt.datetime.combine(day, clock.replace(second=0, microsecond=0))
+    return dt.datetime.combine(day, clock)
+
+
+def _parsed(pattern: str, text: str, make: Callable[..., Any]) -> Any:
+    """`make(*numbers)` from the text's numbers, or None if it does not match or is no real date/time."""
+    match = re.fullmatch(pattern, text)
+    try:
+        return make(*map(int, match.groups())) if match else None
+    except ValueError:  # 2021-02-30, 25:00
+        return None
 
 
 def day_and_time(value: Any) -> tuple[str, str]:
