@@ -19,7 +19,7 @@ from bot.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.services.quiz import claims, draws, leaderboard, rounds
 from bot.services.quiz.answers import how_to_answer, parse_answer
 from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
-from bot.services.reports.identity import vault_of
+from bot.services.reports.identity import IdentityError, vault_of
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
 from handlers.leaving import cancel_while_asking, guard
@@ -75,6 +75,7 @@ TEXTS = {
     "claim_phone": "请回复11位手机号。\n手机号仅用于工作人员联系您发放奖品，奖品发放{days}天后删除。",
     "claim_phone_bad": "手机号格式不对，请回复11位大陆手机号，如 13800138000：",
     "claim_confirm": "请核对：\n姓名：{name}\n手机：{phone}\n回复 确认 提交，回复 修改 重新填写。",
+    "claim_lost": "抱歉，刚才登记的信息因系统维护没能保存，请重新回复领奖人姓名：",
     "claim_confirm_reask": "请回复 确认 提交，或回复 修改 重新填写。",
     "claimed": "已登记领奖信息，工作人员会通过 {phone} 联系您发放奖品。感谢参与安全生产月竞猜！",
 }
@@ -523,16 +524,30 @@ def take_claim_phone(msg: Inbound, ctx: Context) -> str:
     if phone is None:
         return text("claim_phone_bad")
     vault = vault_of(ctx.bot)
+    try:
+        name = vault.open_if_sealed(CLAIM_NAME, ctx.conv.data["name"])
+    except IdentityError:
+        return _claim_lost(ctx)
     ctx.conv.enter(PrizeClaim.confirm, phone=vault.encrypt(CLAIM_PHONE, phone))
-    return text("claim_confirm", name=vault.open_if_sealed(CLAIM_NAME, ctx.conv.data["name"]), phone=phone)
+    return text("claim_confirm", name=name, phone=phone)
+
+
+def _claim_lost(ctx: Context) -> str:
+    """The contact kept between two messages was sealed with an identity key no longer configured
+    (the previous key removed after a rotation, README: Key custody): ask for it again."""
+    ctx.conv.enter(PrizeClaim.name)
+    return text("claim_lost")
 
 
 @router.on(text_in(*CONFIRM_WORDS), says_yes, state=PrizeClaim.confirm)
 def confirm_claim(msg: Inbound, ctx: Context) -> str:
     data = ctx.conv.data
-    ctx.conv.clear()
     vault = vault_of(ctx.bot)
-    name, phone = vault.open_if_sealed(CLAIM_NAME, data["name"]), vault.open_if_sealed(CLAIM_PHONE, data["phone"])
+    try:
+        name, phone = vault.open_if_sealed(CLAIM_NAME, data["name"]), vault.open_if_sealed(CLAIM_PHONE, data["phone"])
+    except IdentityError:
+        return _claim_lost(ctx)
+    ctx.conv.clear()
     claimed = claims.claim_prizes(ctx.session, vault, msg.openid, name=name, phone=phone, now=ctx.now())
     if not claimed:
         return start_claim(msg, ctx)

@@ -329,3 +329,24 @@ def test_every_keyed_tag_purpose_is_registered() -> None:
     assert purposes and purposes <= set(TAG_PURPOSES), purposes - set(TAG_PURPOSES)
     with pytest.raises(ValueError, match="TAG_PURPOSES"):
         IdentityVault(NEW_KEY).keyed_tag("some/new-purpose", "x")
+
+
+def test_a_claim_typed_across_the_removal_of_the_old_key_is_asked_again(database_url: str, clock, store) -> None:  # noqa: ANN001
+    """The claim's name waits in the store sealed with the old key; once only the new key is given
+    it cannot be opened: the winner is asked again in Chinese, not answered with an error."""
+    with deployment(database_url, clock, store, OLD_KEY) as old:
+        winner = person(old, clock, "o_winner")
+        play_full_marks(winner, old, clock)
+        clock.advance(days=1)
+        bot = old.extensions["bot"]
+        with bot.db.session() as session:
+            draw = draws.create_draw(session, bot.config.quiz, vault=vault_of(bot), title="周抽奖", prize="灭火器一具",
+                                     winners=1, period_start=JUNE1, period_end=JUNE1, by="staff", now=clock.now())
+            draws.reveal_draw(session, bot.config.quiz, draw.id, vault=vault_of(bot), by="staff", now=clock.now())
+            session.commit()
+        winner.dialog([(lambda c: c.click("QUIZ_CLAIM"), "姓名"), ("1", "姓名请填写"), ("王小明", "11位手机号")])
+    assert bot_cli(database_url, NEW_KEY, "keys", "rotate", previous=OLD_KEY).returncode == 0
+    with deployment(database_url, clock, store, NEW_KEY) as new:
+        winner = person(new, clock, "o_winner")
+        winner.dialog([("13912345678", "请重新回复领奖人姓名"), ("王小明", "11位手机号"),
+                       ("13912345678", ["王小明", "确认"]), ("确认", "已登记")])
