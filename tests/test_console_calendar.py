@@ -27,7 +27,10 @@ def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:
 
 def form_of(console: ConsoleClient, path: str) -> dict[str, str]:
     """The form's current values as the browser would post them (text inputs, selects, textareas)."""
-    html = console.get(path).get_data(as_text=True)
+    return form_values(console.get(path).get_data(as_text=True))
+
+
+def form_values(html: str) -> dict[str, str]:
     values = {name: value for name, value in re.findall(r'<input (?:type="(?:date|time|hidden)" )?name="(\w+)" '
                                                         r'value="([^"]*)"', html) if name != "csrf_token"}
     values |= dict(re.findall(r'<textarea name="(\w+)"[^>]*>([^<]*)</textarea>', html))
