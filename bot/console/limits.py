@@ -16,11 +16,15 @@ from bot.console.registry import bp
 # endpoint → field → the maxlength its form advertises. (The draw form's title and prize, 100 each,
 # are checked by its view, which answers with the form's own error: not repeated here.)
 ADVERTISED: dict[str, dict[str, int]] = {
-    "console.broadcast_compose": {"title": 64, "content": 600, "description": 128},
+    "console.account_password": {"current": 128, "new": 128, "repeat": 128},
+    "console.login": {"username": 64, "password": 128},
+    "console.staff_add": {"username": 64},
+    "console.broadcast_compose": {"title": 64, "content": 600, "description": 128, "body": 5000, "url": 1000,
+                                  "tag": 10},
     "console.quiz_draw_reveal": {"beacon": 200},
     "console.report_reveal": {"reason": 200},
     "console.report_status": {"note": 500},
-    "console.report_reward": {"note": 200},
+    "console.report_reward": {"note": 200, "amount": 7},
     "console.report_reply": {"text": 500},
     "console.report_note": {"text": 1000},
     "console.reports_export_identity": {"reason": 200},
@@ -32,7 +36,9 @@ MAX_PAGE = 10_000
 
 LABELS = {"title": "标题", "content": "文字内容", "description": "摘要", "prize": "奖品", "beacon": "公开随机数",
           "reason": "理由", "note": "说明", "text": "内容", "username": "用户名", "password": "密码",
-          "openids": "预览对象", "url": "链接", "image": "图片链接", "target": "对象"}
+          "openids": "预览对象", "url": "链接", "image": "图片链接", "target": "对象", "body": "正文",
+          "tag": "标签号", "amount": "金额", "current": "当前密码", "new": "新密码", "repeat": "再输一次新密码",
+          "real_name": "姓名"}
 
 
 def field_cap(endpoint: str | None, name: str) -> int:

@@ -262,10 +262,12 @@ def quiz_review_round(round_id: int) -> Response:
 # --- draws ----------------------------------------------------------------------------------------
 
 def default_period(moment: dt.datetime) -> tuple[dt.date, dt.date]:
-    """The campaign so far: a draw may only cover days that are over."""
+    """The campaign so far: a draw may only cover days that are over. Before a campaign day is over
+    (its first day, or earlier) the form still offers a period that ends no earlier than it starts:
+    the campaign's first day (creating it is then refused with the reason, in Chinese)."""
     cfg = current_bot().config.quiz
     start, end = dt.date.fromisoformat(cfg.campaign_start), dt.date.fromisoformat(cfg.campaign_end)
-    return start, min(end, campaign_day(moment) - dt.timedelta(days=1))
+    return start, max(start, min(end, campaign_day(moment) - dt.timedelta(days=1)))
 
 
 @page("/quiz/draws", "抽奖兑奖", action="view_quiz", order=61)
