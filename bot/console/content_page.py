@@ -16,7 +16,8 @@ from bot.console.registry import page
 # Part names people read; a part not listed shows as 其他内容 (never under its internal name).
 PART_TITLES = {"replies": "回复语", "townships": "乡镇", "events": "活动", "knowledge": "安全知识",
                "quiz": "题库", "push_plan": "推送计划", "pushes": "推送计划", "menu": "自定义菜单",
-               "report_categories": "隐患举报类别", "emergencies": "紧急情况提示"}
+               "report_categories": "隐患举报类别", "emergencies": "紧急情况提示", "intents": "问句意图识别",
+               "hotlines": "热线电话"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,7 @@ def _build_resolvers() -> labels.Resolvers:
     questions = {e.id: e.question for e in current_bot().content.knowledge.entries}
     return names | {"kind": lambda k: kinds.get(k, "其他"), "type": lambda t: labels.value("type", t),
                     "knowledge": lambda k: questions.get(k, "（已删除的知识条目）"),
+                    "intents": labels.intent,
                     "cover": lambda c: labels.cover(c, 0),
                     "category": lambda c: CATEGORIES.get(c) or quiz_category(c),
                     "audience": lambda a: labels.value("audience", a, names) if isinstance(a, dict) else a}
@@ -100,7 +102,7 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
-def _records(items: Any) -> Section | None:
+def _records(items: Any, name: str = "") -> Section | None:
     rows = list(items)
     if not rows:
         return None
@@ -112,7 +114,7 @@ def _records(items: Any) -> Section | None:
     if isinstance(first, Mapping):
         columns = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in labels.HIDDEN_FIELDS]
         return Section("", [labels.field(c) for c in columns], [[named(c, r.get(c)) for c in columns] for r in rows])
-    return Section("", ["值"], [[text_of(r)] for r in rows])
+    return Section("", ["值"], [[named(name, r)] for r in rows])
 
 
 def describe(name: str, part: Any) -> list[Section]:
@@ -129,7 +131,7 @@ def describe(name: str, part: Any) -> list[Section]:
             if isinstance(value, Path):
                 continue
             if isinstance(value, list | tuple) and value:
-                section = _records(value)
+                section = _records(value, field)
                 if section:
                     sections.append(dataclasses.replace(section, title=f"{title} · {labels.field(field)}"))
             else:

@@ -77,7 +77,18 @@ FIELDS.update({
     "text": "题干", "options": "选项", "explanation": "解析", "start": "开始", "end": "结束", "all_day": "全天",
     "place": "地点", "description": "说明", "link": "链接", "contact": "联系方式", "buttons": "菜单按钮",
     "url": "网址", "sub": "子菜单", "label": "说明",
+    "intents": "可识别的意图", "confidence": "置信度下限", "margin": "领先第二名至少",
 })
+
+# What a citizen's free question can be recognised as (content/intents/).
+INTENTS = {"emergency": "紧急求助", "events": "问活动", "greeting": "打招呼", "hazard_statement": "描述隐患",
+           "help": "求帮助", "knowledge": "问安全知识", "leaderboard": "问排行榜", "my_reports": "查我的举报",
+           "my_score": "查我的成绩", "out_of_scope": "与本号无关", "prize": "问奖品", "quiz": "想答题",
+           "report": "想举报", "ticket_query": "按编号查举报", "township": "选乡镇"}
+
+
+def intent(name: str) -> str:
+    return INTENTS.get(name, "其他意图")
 # Content fields that are only identifiers or file bookkeeping: not shown on the content page.
 HIDDEN_FIELDS = frozenset({"id", "key", "path", "file", "group", "distinct_from", "entry_ids", "label", "audience_text",
                            "keywords"})  # keywords: matching weights, not text
