@@ -134,11 +134,17 @@ def _keys_check(database: Database, vault: IdentityVault, sample: int) -> int:
 
     with database.session() as session:
         results = check(session, vault, sample)
-    for result in results:
+    *sealed, owners = results
+    for result in sealed:
         sys.stdout.write(f"{result.column}: {result.checked - result.unreadable} of {result.checked} opened\n")
-    unreadable = sum(r.unreadable for r in results)
+    sys.stdout.write(f"{owners.column}: {owners.checked - owners.unreadable} of {owners.checked} match\n")
+    unreadable = sum(r.unreadable for r in sealed)
     if unreadable:
         sys.stderr.write(f"error: {unreadable} sealed values do not open with the configured identity key\n")
+        return 1
+    if owners.unreadable:
+        sys.stderr.write(f"error: {owners.unreadable} reports' owner hashes do not match their openid: the keyed "
+                         "hashes' keys are not the ones the reports were filed with (我的举报 would not find them)\n")
         return 1
     sys.stdout.write("the identity key opens every sealed value checked\n")
     return 0

@@ -350,3 +350,20 @@ def test_a_claim_typed_across_the_removal_of_the_old_key_is_asked_again(database
         winner = person(new, clock, "o_winner")
         winner.dialog([("13912345678", "请重新回复领奖人姓名"), ("王小明", "11位手机号"),
                        ("13912345678", ["王小明", "确认"]), ("确认", "已登记")])
+
+
+def test_keys_check_tells_owner_hashes_made_with_other_keys(database_url: str, clock, store) -> None:  # noqa: ANN001
+    """An owner hash made with other HMAC keys (here: the reports of another deployment's keys,
+    as a database restored under the wrong keyring would have) makes 我的举报 find nothing, though
+    every contact opens: `keys check` says so."""
+    with deployment(database_url, clock, store, OLD_KEY) as old:
+        ticket, _ = file_report(person(old, clock, "o_reporter"))
+    checked = bot_cli(database_url, OLD_KEY, "keys", "check")
+    assert checked.returncode == 0 and "reports.owner (keyed hash of the openid): 1 of 1 match" in checked.stdout
+    other = IdentityVault("another-deployment-key-0123456789abcdefghij")
+    with Database(database_url).session() as session:
+        session.scalars(select(Report).where(Report.ticket == ticket)).one().owner = other.owner("o_reporter")
+        session.commit()
+    wrong = bot_cli(database_url, OLD_KEY, "keys", "check")
+    assert wrong.returncode == 1 and "1 reports' owner hashes do not match" in wrong.stderr, wrong.stderr
+    assert "reports.phone_enc: 1 of 1 opened" in wrong.stdout
