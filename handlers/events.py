@@ -54,6 +54,8 @@ TEXTS = {
     "mine_footer": "回复 取消提醒+序号 可取消，例如：取消提醒 1。",
     "no_reminders": "您还没有订阅活动提醒。发送 活动 查看活动安排，再回复 提醒+序号 订阅。",
     "cancelled": "已取消「{title}」的提醒。",
+    "withdrawn": "以下您订阅过提醒的活动已取消：",
+    "withdrawn_item": "· {title}（原定{when}）",
     "not_subscribed": "您没有订阅「{title}」的提醒。发送 我的提醒 查看已订阅的提醒。",
     "cancel_how": "请回复 取消提醒+序号，序号见 我的提醒。",
 }
@@ -150,9 +152,11 @@ def my_reminders(msg: Inbound, ctx: Context) -> str:
     """The citizen's reminders, numbered for 取消提醒."""
     _quiet_expiry(ctx)
     mine = calendar.reminders_of(ctx.session, msg.openid, ctx.now())
+    gone = "".join("\n" + TEXTS["withdrawn_item"].format(title=r.title, when=_moment(r.event_start))
+                   for r in calendar.withdrawn_of(ctx.session, msg.openid, ctx.now()))
     if not mine:
-        return TEXTS["no_reminders"]
-    return _show_reminders(ctx, mine)
+        return TEXTS["no_reminders"] + (f"\n\n{TEXTS['withdrawn']}{gone}" if gone else "")
+    return _show_reminders(ctx, mine) + (f"\n\n{TEXTS['withdrawn']}{gone}" if gone else "")
 
 
 @router.on(asks_for_reminder, help="提醒 序号 — 活动开始前提醒您")

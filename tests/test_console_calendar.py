@@ -182,5 +182,7 @@ def test_cancelling_tells_those_who_asked_for_a_reminder(app, citizens, bot, clo
         assert "已取消" in text and "原因：场地维修" in text and "6月5日" in text
         assert {r.status for r in session.scalars(select(EventReminder))} == {ReminderStatus.WITHDRAWN}
     assert "县政府二楼会议室" not in recent.says("宣讲")
+    # The citizen the notice cannot reach learns it when they look at their reminders.
+    assert "以下您订阅过提醒的活动已取消：\n· 巡回宣讲" in silent.says("我的提醒")
     assert [a[0] for a in audits(app)] == ["event.edit", "event.cancel"]
     assert audits(app)[1][3] is None

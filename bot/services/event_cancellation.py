@@ -53,6 +53,8 @@ def tell_reminded(session: Session, config: Config, event: Event, now: dt.dateti
                                   payload=outbox.text_payload(text), now=now)
         if notices.forecast(session, config, delivery, now) is not None:
             unreachable += 1
+        # As the event stood when cancelled (the reminder job may not have caught up with an edit yet).
+        row.title, row.place, row.event_start = event.title[:200], event.place[:200], event.start
         row.status = ReminderStatus.WITHDRAWN
     session.flush()
     return Told(len(rows), len(rows) - unreachable, unreachable)

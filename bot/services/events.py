@@ -507,6 +507,16 @@ def reminders_of(session: Session, openid: str, now: dt.datetime) -> list[EventR
         .order_by(EventReminder.event_start, EventReminder.id)))
 
 
+def withdrawn_of(session: Session, openid: str, now: dt.datetime) -> list[EventReminder]:
+    """The citizen's reminders of events taken off the calendar (cancelled) that had not begun yet:
+    told to them when they look at their reminders, since the notice may not have reached them."""
+    return list(session.scalars(
+        select(EventReminder)
+        .where(EventReminder.openid == openid, EventReminder.event_start > now,
+               EventReminder.status == ReminderStatus.WITHDRAWN)
+        .order_by(EventReminder.event_start, EventReminder.id)))
+
+
 def refresh_reminders(session: Session, events: Events, hours_before: int) -> int:
     """Bring waiting reminders in line with the content (staff may have moved or removed an event)."""
     changed = 0
