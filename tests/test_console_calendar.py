@@ -186,3 +186,17 @@ def test_cancelling_tells_those_who_asked_for_a_reminder(app, citizens, bot, clo
     assert "以下您订阅过提醒的活动已取消：\n· 巡回宣讲" in silent.says("我的提醒")
     assert [a[0] for a in audits(app)] == ["event.edit", "event.cancel"]
     assert audits(app)[1][3] is None
+
+
+def test_the_audit_log_shows_an_edit_as_changed_fields_in_chinese(app) -> None:  # noqa: ANN001
+    console = logged_in(app)
+    form = form_of(console, f"/console/calendar/{LECTURE}/edit")
+    console.post(f"/console/calendar/{LECTURE}/edit", form | {"place": "县应急管理局三楼报告厅", "start_time": "16:00",
+                                                              "end_time": "17:30"})
+    form = form_of(console, "/console/plan/case-confined-space/edit")
+    console.post("/console/plan/case-confined-space/edit", form | {"audience": "township:beipo"})
+    admin = logged_in(app, "admin", username="boss")
+    html = admin.get("/console/audit").get_data(as_text=True)
+    assert "修改活动" in html and "活动日历中的活动：巡回宣讲" in html
+    assert "县政府二楼会议室" in html and "县应急管理局三楼报告厅" in html and "2021-06-02 16:00" in html
+    assert "修改推送" in html and "全部关注者" in html and "北坡镇的关注者" in html

@@ -46,8 +46,12 @@ def readable(entry: AuditEntry) -> dict[str, Any]:
     """An audit row as staff read it: the target named, and the changed fields listed with labels."""
     content = current_bot().content
     titles = {i.id: i.title for i in content.pushes.items}
-    return {"target": labels.target(entry.target, plan_titles=titles),
-            "changes": labels.changes(entry.before, entry.after, content_names(content))}
+    target = labels.target(entry.target, plan_titles=titles)
+    kind = (entry.target or "").partition(":")[0]
+    snapshot = entry.after or entry.before or {}
+    if kind in ("events", "pushes") and snapshot.get("title"):  # an edited event or push item, by its title
+        target = f"{labels.TARGET_KINDS[kind]}：{snapshot['title']}"
+    return {"target": target, "changes": labels.changes(entry.before, entry.after, content_names(content))}
 
 
 def content_names(content: Any) -> labels.Resolvers:
@@ -62,7 +66,15 @@ def content_names(content: Any) -> labels.Resolvers:
         found = content.report_categories.get(str(ident))
         return found.name if found else "其他类别"
 
-    return {"audience": lambda a: describe_audience(a, content) if isinstance(a, dict) else str(a),
+    from bot.services.pushplan import parse_audience
+
+    def audience(value: Any) -> str:
+        # A broadcast's audience is a mapping, a push item's the plan's text ("all", "township:…"),
+        # an event's the people it is for, in words.
+        parsed = value if isinstance(value, dict) else parse_audience(str(value))
+        return describe_audience(parsed, content) if parsed else str(value)
+
+    return {"audience": audience,
             "township": township, "category": category}
 
 
