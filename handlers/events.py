@@ -13,11 +13,12 @@ import re
 from bot.context import Context
 from bot.conversation import State, StateGroup
 from bot.replies import Article, News, Reply
-from bot.routing import Router, menu_key, regex, text_in
+from bot.routing import Router, kind, menu_key, regex, text_in
 from bot.services import events as calendar
-from bot.services.dates import day_label, parse_when
+from bot.services.dates import day_label, impossible_date, parse_when, short_day
 from bot.services.events import Event, EventQuery
-from bot.wechat.inbound import Inbound
+from bot.services.townships import distance_m
+from bot.wechat.inbound import Inbound, keyword_form
 
 router = Router("events")
 
@@ -30,6 +31,13 @@ TEXTS = {
     "page": "（共{count}项，第{page}/{pages}页）：",
     "more": "回复 更多 查看后面{left}项。",
     "remind_hint": "回复 提醒+序号（如 提醒 {example}），活动开始前{hours}小时提醒您。",
+    "remind_hint_soon": "回复 提醒+序号（如 提醒 {example}）订阅提醒，订阅后几分钟内提醒您（离开始已不到{hours}小时）。",
+    "remind_hint_mixed": "回复 提醒+序号（如 提醒 {example}）订阅提醒：开始前{hours}小时提醒您；"
+                         "已不到{hours}小时的活动，订阅后几分钟内提醒。",
+    "reminder_due": "几分钟内发出",
+    "reminder_exists_due": "您已订阅过「{title}」的提醒，提醒会在几分钟内发给您。发送 我的提醒 可查看。",
+    "reminder_sent": "已发出",
+    "reminder_was_sent": "您已订阅过「{title}」的提醒，提醒已经发出。发送 我的提醒 可查看。",
     "alongside": "同期进行：{items}",
     "nothing_on": "{what}没有安排。",
     "nothing_found": "没有找到{what}。",
@@ -37,7 +45,9 @@ TEXTS = {
     "next": "接下来的{what}：",
     "campaign_over": '本次"安全生产月"活动已全部结束，感谢您的关注和参与！活动回顾：',
     "last_page": "已经是最后一页了。发送 活动 可重新查看活动安排。",
-    "ask_township": "请告诉我您所在的乡镇，例如：城关镇 演练。",
+    "ask_township": "请告诉我您所在的乡镇（例如回复：城关镇），或点输入框旁的 ＋ → 位置，发送您的位置。",
+    "nearest": "离您发来的位置最近的是{name}。",
+    "too_far": "您发来的位置离本县各乡镇都比较远（最近的{name}约{km}公里）。请回复您所在的乡镇，例如：城关镇。",
     "remind_how": "请回复 提醒+序号（先发送 活动 查看列表），或 提醒+活动名称，例如：提醒 咨询日。",
     "no_list": "请先发送 活动 查看活动列表，再回复 提醒+序号。",
     "bad_number": "没有第{number}项，请回复列表中的序号（1—{count}）。",
@@ -46,11 +56,11 @@ TEXTS = {
     "already_ended": "「{title}」已经结束了。",
     "already_started": "「{title}」已经开始了（{when}），无需再提醒。",
     "reminder_set": "好的，已订阅「{title}」的提醒，我们会在{at}提醒您（活动时间：{when}）。",
-    "reminder_soon": "好的，已订阅「{title}」的提醒。活动{when}开始，我们会尽快提醒您。",
+    "reminder_soon": "好的，已订阅「{title}」的提醒（活动时间：{when}）。离开始已不到{hours}小时，提醒会在几分钟内发给您。",
     "reminder_rule": "（按微信规则，您近48小时内与本号有过互动，提醒才能送达。发送 我的提醒 可随时查看。）",
     "reminder_exists": "您已订阅过「{title}」的提醒，我们会在{at}提醒您。发送 我的提醒 可查看。",
     "mine": "您订阅的活动提醒：",
-    "mine_item": "{number}. {title}\n   时间：{when}\n   提醒：{at}{sent}",
+    "mine_item": "{number}. {title}\n   时间：{when}\n   提醒：{at}",
     "mine_footer": "回复 取消提醒+序号 可取消，例如：取消提醒 1。",
     "no_reminders": "您还没有订阅活动提醒。发送 活动 查看活动安排，再回复 提醒+序号 订阅。",
     "cancelled": "已取消「{title}」的提醒。",
@@ -58,6 +68,9 @@ TEXTS = {
     "withdrawn_item": "· {title}（原定{when}）",
     "not_subscribed": "您没有订阅「{title}」的提醒。发送 我的提醒 查看已订阅的提醒。",
     "cancel_how": "请回复 取消提醒+序号，序号见 我的提醒。",
+    "no_such_day": "没有{month}月{day}日这一天：{month}月只有{days}天。可以发送 {before} 或 {after} 查看那天的活动，"
+                   "或发送 活动 查看全部安排。",
+    "township_hint": "发送 设置乡镇 {name} 可把它设为您的乡镇，接收本乡镇的宣讲、演练通知。",
 }
 
 
@@ -65,6 +78,11 @@ class Browse(StateGroup):
     flow_name = "events"
     holds_work = False  # a list being paged
     listing = State()
+    near = State()  # "附近有演练吗" with no township known: the next township name or location answers it
+
+
+NEAR_IDLE = dt.timedelta(minutes=30)
+NEAR_MAX_DISTANCE_M = 20_000  # farther than this from every township: ask for the township instead
 
 
 def asks_about_events(msg: Inbound, ctx: Context) -> bool:
@@ -203,6 +221,59 @@ def todays_events(msg: Inbound, ctx: Context) -> Reply | str:
     return answer(ctx, EventQuery(first=when.first, last=when.last, when_label=when.label))
 
 
+_PARTICLES = "呢吗啊呀的么"
+IMPOSSIBLE_DATE_RESIDUE = 8  # besides the date, at most this many characters that are no event question
+
+
+def township_named(msg: Inbound, ctx: Context):  # noqa: ANN201 - a Township or None
+    """The whole message is a township's name or alias ("城关镇", "北坡呢")."""
+    if msg.kind not in ("text", "voice") or not msg.text:
+        return None
+    word = keyword_form(msg.text).rstrip(_PARTICLES)
+    return next((t for t in ctx.content.townships.items if word in (t.name, *t.aliases)), None)
+
+
+def names_a_township(msg: Inbound, ctx: Context) -> bool:
+    return township_named(msg, ctx) is not None
+
+
+@router.on(names_a_township, pure=True)
+def township_events(msg: Inbound, ctx: Context) -> Reply | str:
+    """A bare township name: what is on there, and how to make it one's own township."""
+    township = township_named(msg, ctx)
+    assert township is not None
+    reply = answer(ctx, EventQuery(township=township.id))
+    if isinstance(reply, str) and calendar.citizen_township(ctx.session, msg.openid) != township.id:
+        reply += "\n" + TEXTS["township_hint"].format(name=township.name)
+    return reply
+
+
+def _no_such_day(msg: Inbound, ctx: Context):  # noqa: ANN202 - an Impossible or None
+    if msg.kind not in ("text", "voice") or not msg.text:
+        return None
+    found = impossible_date(msg.text, ctx.now().date())
+    if found is None:
+        return None
+    impossible, (start, end) = found
+    rest = msg.text[:start] + msg.text[end:]
+    if len(re.sub(r"[\W_]+", "", rest)) > IMPOSSIBLE_DATE_RESIDUE and _query(rest, ctx) is None:
+        return None  # a date in some other sentence: not a calendar question
+    return impossible
+
+
+def asks_about_no_such_day(msg: Inbound, ctx: Context) -> bool:
+    return _no_such_day(msg, ctx) is not None
+
+
+@router.on(asks_about_no_such_day, pure=True)
+def no_such_day(msg: Inbound, ctx: Context) -> str:
+    """"6月31日有活动吗": that day does not exist; the days on either side of it do."""
+    day = _no_such_day(msg, ctx)
+    assert day is not None
+    return TEXTS["no_such_day"].format(month=day.month, day=day.day, days=day.days_in_month,
+                                       before=short_day(day.before), after=short_day(day.after))
+
+
 @router.on(asks_about_events, help="活动 — 活动安排，可加 今天/明天/本周/6月1日/演练/宣讲/乡镇名", pure=True)
 def answer_question(msg: Inbound, ctx: Context) -> Reply | str:
     """A calendar question in the citizen's own words."""
@@ -217,6 +288,7 @@ def answer(ctx: Context, query: EventQuery) -> Reply | str:
     if query.near_me:
         township = calendar.citizen_township(ctx.session, ctx.msg.openid)
         if township is None:
+            ctx.conv.enter(Browse.near, idle=NEAR_IDLE, query=_kept_query(query))
             return TEXTS["ask_township"]
         query = query.with_township(township)
     found = calendar.search(events, query, now)
@@ -241,6 +313,53 @@ def answer(ctx: Context, query: EventQuery) -> Reply | str:
         return "\n".join([opening, *lines])
     like = _describe(ctx, query.without_when(), default="") if alike else "活动"
     return _show(ctx, f"{said}\n{TEXTS['next'].format(what=like)}", offer[:_page_size(ctx)])
+
+
+def _kept_query(query: EventQuery) -> dict:
+    return {"first": query.first.isoformat() if query.first else None,
+            "last": query.last.isoformat() if query.last else None,
+            "when_label": query.when_label, "kinds": list(query.kinds), "words": query.words}
+
+
+def _asked_near(ctx: Context) -> EventQuery:
+    kept = ctx.conv.data.get("query") or {}
+    day = dt.date.fromisoformat
+    return EventQuery(first=day(kept["first"]) if kept.get("first") else None,
+                      last=day(kept["last"]) if kept.get("last") else None, when_label=kept.get("when_label", ""),
+                      kinds=tuple(kept.get("kinds", ())), words=kept.get("words", ""))
+
+
+@router.on(kind("location"), state=Browse.near, pure=True)
+def near_by_location(msg: Inbound, ctx: Context) -> Reply | str:
+    """The location sent after "附近有演练吗": the nearest township's events answer the question."""
+    place = msg.location
+    assert place is not None
+    townships = ctx.content.townships
+    nearest = townships.nearest(place.latitude, place.longitude)
+    far = distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude)
+    if far > NEAR_MAX_DISTANCE_M:
+        return TEXTS["too_far"].format(name=nearest.name, km=round(far / 1000))
+    reply = answer(ctx, _asked_near(ctx).with_township(nearest.id))
+    return f"{TEXTS['nearest'].format(name=nearest.name)}\n{reply}" if isinstance(reply, str) else reply
+
+
+def _township_said(msg: Inbound, ctx: Context):  # noqa: ANN202 - a Township or None
+    """A short answer naming a township ("城关镇", "我在北坡")."""
+    if msg.kind not in ("text", "voice") or not msg.text or len(msg.text) > 12:
+        return None
+    return township_named(msg, ctx) or ctx.content.townships.find(msg.text)
+
+
+def names_my_township(msg: Inbound, ctx: Context) -> bool:
+    return _township_said(msg, ctx) is not None
+
+
+@router.on(names_my_township, state=Browse.near, pure=True)
+def near_by_township(msg: Inbound, ctx: Context) -> Reply | str:
+    """The township named after "附近有演练吗" answers the question asked."""
+    township = _township_said(msg, ctx)
+    assert township is not None
+    return answer(ctx, _asked_near(ctx).with_township(township.id))
 
 
 def _describe(ctx: Context, query: EventQuery, default: str = "近期") -> str:
@@ -273,21 +392,33 @@ def _render_page(ctx: Context) -> str:
     shown = range(page * size, min(len(ids), (page + 1) * size))
     single = len(ids) == 1
     remindable = None
+    marks: set[bool] = set()  # for each remindable event: has its 24-hour mark passed?
     for index in shown:
         event = ctx.content.events.get(ids[index])
         if event is None:  # taken out of the content since the list was shown
             continue
         lines.append(_detail(ctx, event, index + 1) if single else _line(ctx, event, index + 1))
-        if remindable is None and not event.has_started(now):
-            remindable = index + 1
+        if not event.has_started(now):
+            remindable = remindable or index + 1
+            marks.add(_reminder_passed(ctx, event))
     if page == 0 and data.get("note"):
         lines.append(data["note"])
     left = len(ids) - (page + 1) * size
     if left > 0:
         lines.append(TEXTS["more"].format(left=left))
     if remindable is not None:
-        lines.append(TEXTS["remind_hint"].format(example=remindable, hours=ctx.config.events.reminder_hours_before))
+        lines.append(_remind_hint(ctx, remindable, marks))
     return "\n".join(lines)
+
+
+def _reminder_passed(ctx: Context, event: Event) -> bool:
+    return calendar.remind_at(event, ctx.config.events.reminder_hours_before) <= ctx.now()
+
+
+def _remind_hint(ctx: Context, example: int, marks: set[bool]) -> str:
+    """The 提醒 line: "24 hours before" only where that is still ahead (a list for today has none)."""
+    key = "remind_hint_soon" if marks == {True} else "remind_hint_mixed" if True in marks else "remind_hint"
+    return TEXTS[key].format(example=example, hours=ctx.config.events.reminder_hours_before)
 
 
 def _status(event: Event, now: dt.datetime) -> str:
@@ -328,7 +459,7 @@ def _news(ctx: Context, event: Event) -> News:
     """One event with a page of its own: a news card the citizen can open."""
     description = "\n".join([f"时间：{event.when_text()}", f"地点：{_place(ctx, event)}", event.description])
     if not event.has_started(ctx.now()):
-        description += "\n" + TEXTS["remind_hint"].format(example=1, hours=ctx.config.events.reminder_hours_before)
+        description += "\n" + _remind_hint(ctx, 1, {_reminder_passed(ctx, event)})
     return News((Article(title=f"{event.title}{_status(event, ctx.now())}", description=description, url=event.link),))
 
 
@@ -343,9 +474,14 @@ def _subscribe(ctx: Context, event: Event) -> str:
     hours = ctx.config.events.reminder_hours_before
     row, created = calendar.subscribe(ctx.session, openid=ctx.msg.openid, event=event, now=now, hours_before=hours)
     if not created:
-        return TEXTS["reminder_exists"].format(title=event.title, at=_moment(row.remind_at))
+        if row.queued_at:
+            return TEXTS["reminder_was_sent"].format(title=event.title)
+        if row.remind_at <= now:
+            return TEXTS["reminder_exists_due"].format(title=event.title)
+        return TEXTS["reminder_exists"].format(title=event.title, at=_reminded(row, now))
     if row.remind_at <= now:
-        return TEXTS["reminder_soon"].format(title=event.title, when=event.when_text()) + "\n" + TEXTS["reminder_rule"]
+        return (TEXTS["reminder_soon"].format(title=event.title, when=event.when_text(), hours=hours)
+                + "\n" + TEXTS["reminder_rule"])
     return (TEXTS["reminder_set"].format(title=event.title, at=_moment(row.remind_at), when=event.when_text())
             + "\n" + TEXTS["reminder_rule"])
 
@@ -356,10 +492,9 @@ def _show_reminders(ctx: Context, mine: list) -> str:
     lines = [TEXTS["mine"]]
     for number, row in enumerate(mine, 1):
         event = ctx.content.events.get(row.event_id)
-        sent = "（已发出）" if row.queued_at else ""
         when = event.when_text() if event else _moment(row.event_start)
         lines.append(TEXTS["mine_item"].format(number=number, title=row.title, when=when,
-                                               at=_moment(row.remind_at), sent=sent))
+                                               at=_reminded(row, ctx.now())))
     lines.append(TEXTS["mine_footer"])
     return "\n".join(lines)
 
@@ -390,6 +525,13 @@ def _argument(text: str) -> str:
     match = re.match(r"^\D*?(?:提醒我?)\s*(?P<what>.*)$", text)
     what = match.group("what") if match else ""
     return re.sub(r"^[\s:：,，。.、第]+|[\s。.!！?？项个]+$", "", what)
+
+
+def _reminded(row, now: dt.datetime) -> str:  # noqa: ANN001 - an EventReminder
+    """When the reminder goes out, never a time already past (the job sends a due one within minutes)."""
+    if row.queued_at:
+        return TEXTS["reminder_sent"]
+    return _moment(row.remind_at) if row.remind_at > now else TEXTS["reminder_due"]
 
 
 def _moment(moment: dt.datetime) -> str:

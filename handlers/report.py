@@ -7,6 +7,7 @@ says which step is current, so 继续 can rebuild it from the draft whenever the
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -24,8 +25,9 @@ from bot.services.reports.categories import ReportCategories
 from bot.services.reports.identity import IdentityVault, vault_of
 from bot.services.townships import distance_m
 from bot.services.yesno import says_no, says_yes
-from bot.wechat.inbound import Inbound
+from bot.wechat.inbound import Inbound, Location
 from handlers.emergency import keeps_text
+from handlers.events import names_a_township
 from handlers.leaving import cancel_while_asking, guard
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,9 @@ TEXTS = {
     "preset": "类别：{name}（不对请回复 改类别）。",
     "offer_replaces": "（注意：您还有一份未完成的举报，回复 是 会替换它；回复 继续 可接着填写那一份。）",
     "offer_again": "请回复 是 开始举报，或回复 否 忽略。",
+    "offer_place": "收到您发来的位置：{place}。\n要举报这里的安全隐患吗？回复 是 开始举报（这个位置会记入举报），回复 否 忽略。",
+    "offer_place_events": "想看{township}的活动，请发送 {township}。",
+    "place_kept": "已记下位置：{place}；到填写位置那一步还可以修改。",
     "offer_declined": "好的。需要时发送 举报 即可反映隐患。",
     "cancel_confirm": "确定要放弃这份举报吗？已填写的内容和照片都会删除。\n再发送一次 取消 确认放弃；发送 继续 接着填写。",
     "cancelled": "已放弃本次举报。需要时发送 举报 重新开始。",
@@ -494,8 +499,14 @@ def keep_filling(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 
 @report.on(says_yes, text_in("举报", "开始", "开始举报"), state=ReportFlow.offer)
 def accept_offer(msg: Inbound, ctx: Context) -> str:
-    return _start(ctx, description=ctx.conv.data.get("offer_text") or None,
-                  category=ctx.conv.data.get("offer_category"))
+    offered = dict(ctx.conv.data)
+    reply = _start(ctx, description=offered.get("offer_text") or None, category=offered.get("offer_category"))
+    place = offered.get("offer_place")
+    draft = _draft(ctx) if place else None
+    if draft is not None:
+        _pin(ctx, draft, Location(**place))
+        reply = TEXTS["place_kept"].format(place=_location_text(ctx, draft)) + "\n" + reply
+    return reply
 
 
 @report.on(says_no, text_in("忽略"), state=ReportFlow.offer)
@@ -506,6 +517,14 @@ def decline_offer(msg: Inbound, ctx: Context) -> str:
 
 # Not events: a menu click during the flow goes to its own feature; 继续 comes back here.
 MESSAGES = kind("text", "voice", "image", "video", "shortvideo", "location", "link")
+
+
+@report.on(names_a_township, state=ReportFlow.offer)
+def leave_offer_for_township(msg: Inbound, ctx: Context):  # noqa: ANN201 - whatever that answer is
+    """"城关镇" after a place was offered (the offer says to send it for that township's events)."""
+    ctx.conv.clear()
+    rule = ctx.bot.dispatcher.pick(msg, ctx)
+    return rule.handler(msg, ctx) if rule else None
 
 
 @report.on(MESSAGES, state=ReportFlow.offer)
@@ -599,6 +618,12 @@ def take_description(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 def take_location_pin(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     place = msg.location
     assert place is not None
+    _pin(ctx, draft, place)
+    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
+
+
+def _pin(ctx: Context, draft: ReportDraft, place: Location) -> None:
+    """A location message as the report's place, and the township it is in (when it is near one)."""
     draft.latitude, draft.longitude = place.latitude, place.longitude
     draft.address = place.label or None
     draft.location_given = True
@@ -608,7 +633,6 @@ def take_location_pin(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
         draft.township, draft.township_source = named.id, "location"
     elif distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude) <= MAX_TOWNSHIP_DISTANCE_M:
         draft.township, draft.township_source = nearest.id, "location"
-    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
 
 
 @report.on(kind("text", "voice"), state=ReportFlow.location)
@@ -739,7 +763,23 @@ def reask(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     return again
 
 
-# --- a hazard statement out of the blue (last: explicit words above win) ---------------------------
+# --- a hazard statement or a place out of the blue (last: explicit words above win) ----------------
+
+@report.on(kind("location"))
+def offer_report_here(msg: Inbound, ctx: Context) -> str:
+    """A location sent outside any flow (and not answering "附近有…吗"): offer to report a hazard there."""
+    place = msg.location
+    assert place is not None
+    ctx.conv.enter(ReportFlow.offer, offer_text="", offer_place=dataclasses.asdict(place))
+    label = quoted(place.label, ADDRESS_ECHO) if place.label else f"定位 {place.latitude:.5f}, {place.longitude:.5f}"
+    lines = [TEXTS["offer_place"].format(place=label)]
+    nearest = ctx.content.townships.nearest(place.latitude, place.longitude)
+    if distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude) <= MAX_TOWNSHIP_DISTANCE_M:
+        lines.append(TEXTS["offer_place_events"].format(township=nearest.name))
+    if _draft(ctx) is not None:
+        lines.append(TEXTS["offer_replaces"])
+    return "\n".join(lines)
+
 
 @report.on(looks_like_hazard)
 def offer_report(msg: Inbound, ctx: Context) -> str:

@@ -225,3 +225,37 @@ def find_when(text: str, today: dt.date) -> WhenMatch | None:
 def parse_when(text: str, today: dt.date) -> When | None:
     match = find_when(text, today)
     return match.when if match else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Impossible:
+    """A date that does not exist ("6月31日", "2月30号"), and the days on either side of it."""
+
+    month: int
+    day: int
+    days_in_month: int
+    before: dt.date  # the month's last day
+    after: dt.date   # the next month's first day
+
+
+# Only forms that cannot be anything but a date (a 月 between the numbers, or a full year-month-day):
+# "6.31" may be a price.
+_DATE_SHAPED = (
+    re.compile(rf"(?<!\d)(?:20\d{{2}}\s*年\s*)?(?P<m>{_NUM})\s*月份?\s*(?P<d>{_NUM})\s*[日号]?(?![\d万千百])"),
+    re.compile(r"(?<!\d)20\d{2}\s*[-/.]\s*(?P<m>\d{1,2})\s*[-/.]\s*(?P<d>\d{1,2})(?!\d)"),
+)
+
+
+def impossible_date(text: str, today: dt.date) -> tuple[Impossible, tuple[int, int]] | None:
+    """The first date in the text that no calendar has (month 1–12, day 1–31, but not that month's),
+    with where it was said; None when every date in it exists."""
+    for pattern in _DATE_SHAPED:
+        for m in pattern.finditer(text):
+            month, day = cn_number(m.group("m")), cn_number(m.group("d"))
+            if month is None or day is None or not 1 <= month <= 12 or not 1 <= day <= 31:
+                continue
+            if _safe_date(today.year, month, day) is not None:
+                continue
+            last = _month_end(today.year, month)
+            return Impossible(month, day, last.day, last, last + dt.timedelta(days=1)), (m.start(), m.end())
+    return None
