@@ -66,6 +66,12 @@ def test_an_editor_moves_a_lecture_and_a_citizen_sees_it(sim_app, sim_url, page,
     assert "已保存修改" in page.locator(".flash-success").inner_text()
     assert "县应急管理局三楼报告厅" in page.locator(f"tr[data-event={LECTURE}]").inner_text()
     screenshot(page, "console-events")
+    # Every column heading on one line (a long placeholder in the last column once squeezed 提醒 into one
+    # character a line).
+    lines = page.eval_on_selector_all("#events thead th", """els => els.map(e => {
+        const r = document.createRange(); r.selectNodeContents(e);
+        return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size; })""")
+    assert lines == [1] * len(lines), lines
 
     chat: Any = new_page()
     chat.goto(f"{sim_url}/simulator/")
