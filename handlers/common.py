@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from bot.context import Context
 from bot.routing import Router, event, kind, menu_key, text_in
 from bot.wechat.inbound import Inbound
@@ -43,11 +45,15 @@ def _command(line: str) -> str:
 
 def feature_list(ctx: Context) -> list[str]:
     """The generated help: main features with their lines, then the other commands, 取消 last."""
-    lines = ctx.bot.dispatcher.help_lines()
+    return [*_ordered(tuple(ctx.bot.dispatcher.help_lines())), ctx.texts("help_footer")]
+
+
+@functools.lru_cache(maxsize=8)
+def _ordered(lines: tuple[str, ...]) -> tuple[str, ...]:
     main = sorted((line for line in lines if _command(line) in MAIN_FEATURES),
                   key=lambda line: MAIN_FEATURES.index(_command(line)))
     others = [_command(line) for line in lines if _command(line) not in (*MAIN_FEATURES, "帮助", "取消")]
-    return [*(f"· {line}" for line in main), "还可以发送：" + "、".join(others), ctx.texts("help_footer")]
+    return (*(f"· {line}" for line in main), "还可以发送：" + "、".join(others))
 
 
 def help_text(ctx: Context) -> str:

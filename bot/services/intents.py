@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import unicodedata
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,8 @@ class IntentModel:
         for gram, (idf, *coefficients) in data["features"].items():
             self._idf[gram] = idf
             self._rows[gram] = tuple(idf * c for c in coefficients)
+        # A message is guessed once, though routing and its handler may ask in separate contexts.
+        self.guess = functools.lru_cache(maxsize=1024)(self._guess)
 
     def probabilities(self, text: str) -> list[float]:
         """P(intent | text) in the order of `intents`, as scikit-learn's predict_proba computes it:
@@ -148,9 +151,12 @@ class IntentModel:
             sums = [0.0] * len(scores)
             squares = 0.0
             for gram, count in counts.items():
-                tf = 1.0 + math.log(count) if count > 1 else 1.0
-                weight = tf * self._idf[gram]
-                squares += weight * weight
+                if count == 1:  # most n-grams of a short message: tf is 1, a plain sum is enough
+                    squares += self._idf[gram] ** 2
+                    sums = list(map(add, sums, self._rows[gram]))
+                    continue
+                tf = 1.0 + math.log(count)
+                squares += (tf * self._idf[gram]) ** 2
                 sums = [s + tf * r for s, r in zip(sums, self._rows[gram], strict=True)]
             norm = math.sqrt(squares)
             scores = [i + s / norm for s, i in zip(sums, self._intercept, strict=True)]
@@ -159,7 +165,7 @@ class IntentModel:
         total = sum(exps)
         return [e / total for e in exps]
 
-    def guess(self, text: str) -> Guess:
+    def _guess(self, text: str) -> Guess:
         ranked = sorted(zip(self.intents, self.probabilities(text), strict=True), key=lambda p: -p[1])
         first, second = ranked[0][1], ranked[1][1]
         return Guess(tuple(ranked), first >= self.confidence and first - second >= self.margin)
