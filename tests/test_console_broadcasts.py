@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import shanghai
-from bot.models import AuditEntry, Broadcast, Delivery
+from bot.models import AuditEntry, Broadcast, Delivery, StaffUser
 from bot.sender import Sender
 from tests.console import ConsoleClient, add_staff
+from tests.test_console_preview import bind
 
 
 @pytest.fixture
@@ -51,7 +52,10 @@ def test_compose_preview_send_and_progress_to_done(app, fake_wechat, clock) -> N
     assert item.payload["articles"][0]["url"] == "https://example.org/a"
     html = console.get("/console/broadcasts").get_data(as_text=True)
     assert "安全生产月启动" in html and "城关镇的关注者" in html and "broadcasts.js" in html
-    console.post(f"/console/broadcasts/{item.id}/preview", {"openids": "tester"})
+    bind(app, console, "tester", clock)  # the member's own WeChat (issue 20), not a typed openid
+    with app.extensions["bot"].db.session() as session:
+        ed_id = session.scalar(select(StaffUser.id).where(StaffUser.username == "ed"))
+    console.post(f"/console/broadcasts/{item.id}/preview", {"staff": str(ed_id)})
     Sender.from_bot(app.extensions["bot"]).drain()
     assert [d.channel for d in fake_wechat.sent_to("tester")] == ["preview"]
     assert console.get(f"/console/broadcasts/{item.id}/progress").get_json()["total"] == 0

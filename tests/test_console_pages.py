@@ -162,7 +162,8 @@ def test_admin_adds_an_account_and_sees_its_password_once(app) -> None:  # noqa:
         assert user.role == "editor" and user.password_hash.startswith("scrypt:")
         assert check_password_hash(user.password_hash, password)
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "staff.add", AuditEntry.target == "zhao"))
-        assert entry.actor == "boss" and entry.after == {"username": "zhao", "role": "editor", "disabled": False}
+        assert entry.actor == "boss" and entry.after == {"username": "zhao", "real_name": "", "role": "editor",
+                                                         "disabled": False}
         dumped = str([(e.before, e.after, e.note, e.target) for e in session.scalars(select(AuditEntry))])
         assert password not in dumped
 

@@ -8,7 +8,6 @@ static/broadcasts.js polls until nothing is left to send.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
@@ -20,7 +19,7 @@ from bot.console.audit import ACTION_NAMES, record
 from bot.console.registry import page, route
 from bot.models import Broadcast, BroadcastStatus
 from bot.runtime import content_dir
-from bot.services import articles, broadcasts
+from bot.services import articles, broadcasts, notices, staff_wechat
 from bot.services.outbox import text_payload
 
 ACTION_NAMES.update({"broadcast.compose": "拟写群发", "broadcast.preview": "群发预览", "broadcast.send": "群发",
@@ -56,11 +55,31 @@ def audience_choices() -> list[tuple[str, str]]:
             + [("tag", "指定标签（群发）")])
 
 
+def preview_results(items: list[Broadcast]) -> dict[int, list[dict[str, str]]]:
+    """Each broadcast's previews: to whom, and whether WeChat took it (a failure with its reason)."""
+    from sqlalchemy import select
+
+    from bot.models import Delivery, StaffUser
+
+    names = {u.wechat_openid: u.display_name for u in db().scalars(select(StaffUser).where(
+        StaffUser.wechat_openid.is_not(None)))}
+    found: dict[int, list[dict[str, str]]] = {}
+    for item in items:
+        rows = db().scalars(select(Delivery).where(Delivery.key.like(f"broadcast:{item.id}:preview:%"))
+                            .order_by(Delivery.id.desc()).limit(10))
+        found[item.id] = [{"to": names.get(d.openid, "已解除绑定的微信号"), "state": notices.state(d),
+                           "status": d.status,
+                           "reason": notices.error_text(d.last_error, d.last_errcode) if d.status in (
+                               "failed", "undeliverable") else ""} for d in rows]
+    return found
+
+
 @page("/broadcasts", "群发", action="send_broadcast", order=40)
 def broadcasts_list() -> str:
     items = broadcasts.listing(db())
     content = current_bot().content
     return render_template("console/broadcasts.html", items=[(b, progress_data(b)) for b in items],
+                           previews=preview_results(items), recipients=staff_wechat.preview_recipients(db()),
                            describe=lambda a: broadcasts.describe_audience(a, content),
                            choices=audience_choices(), status_names=STATUS_NAMES, moment=now(),
                            covers=cover_choices(),
@@ -122,16 +141,22 @@ def _item(broadcast_id: int) -> Broadcast:
 def broadcast_preview(broadcast_id: int) -> Response:
     session = db()
     item = _item(broadcast_id)
-    openids = [o for o in re.split(r"[\s,，;；]+", request.form.get("openids", "")) if o]
+    chosen = {int(v) for v in request.form.getlist("staff") if v.isdigit()}
+    # Only members who bound their own WeChat (staff_wechat.py): never an openid typed into the form.
+    members = [m for m in staff_wechat.preview_recipients(session) if m.id in chosen]
+    if not members:
+        flash("未预览：请至少选择一位已绑定微信号的工作人员（在“修改密码”页绑定自己的微信号）。", "error")
+        return redirect(url_for("console.broadcasts_list"))
     try:
-        rows = broadcasts.preview(session, item.id, openids, now())
+        rows = broadcasts.preview(session, item.id, [m.wechat_openid for m in members], now())
     except broadcasts.BroadcastRefused as exc:
         session.rollback()
         flash(f"未预览：{exc}", "error")
         return redirect(url_for("console.broadcasts_list"))
-    record("broadcast.preview", f"broadcast:{item.id}", None, {"openids": openids})
+    record("broadcast.preview", f"broadcast:{item.id}", None, {"preview_to": [m.display_name for m in members]})
     session.commit()
-    flash(f"已排队发送 {len(rows)} 条预览。", "success")
+    flash(f"已排队发送 {len(rows)} 条预览（{'、'.join(m.display_name for m in members)}），结果见群发记录。",
+          "success")
     return redirect(url_for("console.broadcasts_list"))
 
 

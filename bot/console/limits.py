@@ -18,7 +18,8 @@ from bot.console.registry import bp
 ADVERTISED: dict[str, dict[str, int]] = {
     "console.account_password": {"current": 128, "new": 128, "repeat": 128},
     "console.login": {"username": 64, "password": 128},
-    "console.staff_add": {"username": 64},
+    "console.staff_add": {"username": 32, "real_name": 32},
+    "console.staff_real_name": {"real_name": 32},
     "console.broadcast_compose": {"title": 64, "content": 600, "description": 128, "body": 5000, "url": 1000,
                                   "tag": 10},
     "console.quiz_draw_reveal": {"beacon": 200},

@@ -42,7 +42,8 @@ def staff_add() -> Response | str:
     session = db()
     try:
         user, password = staff.add(session, request.form.get("username", ""), request.form.get("role", ""),
-                                   actor=current_user.username, now=now(), ip=client_ip())
+                                   actor=current_user.username, now=now(), ip=client_ip(),
+                                   real_name=request.form.get("real_name", ""))
     except staff.StaffError as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -76,6 +77,22 @@ def staff_role(user_id: int) -> Response:
         return redirect(url_for("console.staff_list"))
     session.commit()
     flash(f"已将 {user.username} 的角色改为 {staff.ROLE_NAMES[user.role]}。", "success")
+    return redirect(url_for("console.staff_list"))
+
+
+@route("/staff/<int:user_id>/real_name", action="manage_staff", methods=["POST"])
+def staff_real_name(user_id: int) -> Response:
+    session = db()
+    user = _account(user_id)
+    try:
+        staff.set_real_name(session, user, request.form.get("real_name", ""), actor=current_user.username, now=now(),
+                            ip=client_ip())
+    except staff.StaffError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.staff_list"))
+    session.commit()
+    flash(f"已将 {user.username} 的姓名改为“{user.real_name or '（空）'}”。", "success")
     return redirect(url_for("console.staff_list"))
 
 

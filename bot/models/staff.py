@@ -27,6 +27,17 @@ class StaffUser(Base):
     session_epoch: Mapped[int] = mapped_column(default=0)
     # Set while the password is one somebody else handed out (generated); the console asks for a new one first.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    real_name: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # The member's own WeChat account (bound by sending 绑定 <code>): where broadcast previews go.
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    wechat_bound_at: Mapped[dt.datetime | None]
+    bind_code: Mapped[str | None] = mapped_column(String(6), unique=True)
+    bind_code_expires_at: Mapped[dt.datetime | None]
+
+    @property
+    def display_name(self) -> str:
+        """How staff pages name the member: 姓名（用户名）, or the username alone."""
+        return f"{self.real_name}（{self.username}）" if self.real_name else self.username
 
 
 class AuditEntry(Base):

@@ -12,6 +12,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,7 +29,10 @@ log = logging.getLogger(__name__)
 
 ROLES = ("admin", "reviewer", "editor")
 ROLE_NAMES = {"admin": "管理员", "reviewer": "审核员", "editor": "编辑"}
-USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+# Letters of any script (a Chinese name is a fine username), digits, ".", "-" and "_"; no spaces.
+USERNAME = re.compile(r"^[\w.-]{2,32}$")
+USERNAME_RULE = "用户名须为 2–32 个汉字、字母、数字、点、横线或下划线（不含空格）。"
+REAL_NAME_MAX = 32
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "console" / "common_passwords.txt"
@@ -85,7 +89,14 @@ def _check_password(password: str, username: str | None = None) -> None:
 
 
 def _snapshot(user: StaffUser) -> dict:
-    return {"username": user.username, "role": user.role, "disabled": user.disabled}
+    return {"username": user.username, "real_name": user.real_name, "role": user.role, "disabled": user.disabled}
+
+
+def set_real_name(session: Session, user: StaffUser, real_name: str, *, actor: str, now: dt.datetime,
+                  ip: str | None = None) -> None:
+    before = _snapshot(user)
+    user.real_name = clean_real_name(real_name)
+    audit(session, actor, "staff.real_name", user.username, before, _snapshot(user), now=now, ip=ip)
 
 
 def find(session: Session, username: str) -> StaffUser | None:
@@ -100,12 +111,20 @@ def list_staff(session: Session) -> list[StaffUser]:
     return list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
 
 
+def clean_real_name(text: str) -> str:
+    name = unicodedata.normalize("NFKC", text or "").strip()
+    if len(name) > REAL_NAME_MAX or any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise StaffError(f"姓名最多 {REAL_NAME_MAX} 个字，且不能含控制字符。")
+    return name
+
+
 def add(session: Session, username: str, role: str, *, actor: str, now: dt.datetime,
-        password: str | None = None, ip: str | None = None) -> tuple[StaffUser, str]:
+        password: str | None = None, ip: str | None = None, real_name: str = "") -> tuple[StaffUser, str]:
     """Create an account; returns it and its password (generated when none is given)."""
-    username = username.strip()
+    username = unicodedata.normalize("NFKC", username).strip()
     if not USERNAME.match(username):
-        raise StaffError("用户名须为 2–64 个字母、数字、点、横线或下划线。")
+        raise StaffError(USERNAME_RULE)
+    real_name = clean_real_name(real_name)
     if role not in ROLES:
         raise StaffError("角色须为 管理员、审核员 或 编辑。")
     if find(session, username) is not None:
@@ -115,7 +134,7 @@ def add(session: Session, username: str, role: str, *, actor: str, now: dt.datet
     _check_password(password, None if generated else username)
     # A generated password has been seen by whoever created the account: its owner replaces it first.
     user = StaffUser(username=username, password_hash=hash_password(password), role=role, disabled=False,
-                     created_at=now, session_epoch=0, must_change_password=generated)
+                     created_at=now, session_epoch=0, must_change_password=generated, real_name=real_name)
     session.add(user)
     session.flush()
     audit(session, actor, "staff.add", username, None, _snapshot(user), now=now, ip=ip)

@@ -1,0 +1,22 @@
+"""`绑定 123456`: a staff member binds their own WeChat account to their console account, for
+broadcast previews (bot/services/staff_wechat.py). Checked before the flows: the code expires in
+minutes, and a member may be in the middle of trying the report flow themselves."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.routing import Router, regex
+from bot.services import staff_wechat
+from bot.wechat.inbound import Inbound
+
+router = Router("staff_bind")
+
+
+@router.on(regex(r"^\s*绑定\s*(\d{6})\s*$"), escape=True)
+def bind_staff_wechat(msg: Inbound, ctx: Context) -> str:
+    code = msg.text.strip().removeprefix("绑定").strip()
+    user = staff_wechat.bind(ctx.session, code, msg.openid, ctx.now())
+    if user is None:
+        return "绑定码不对或已过期（30 分钟内有效）。请在管理后台“修改密码”页重新生成绑定码后再发送。"
+    return (f"已把这个微信号绑定到管理后台账号 {user.display_name}。今后群发预览可以选择发到这里。"
+            "如需解除，请在管理后台操作。")
