@@ -78,3 +78,24 @@ def test_an_editor_moves_a_lecture_and_a_citizen_sees_it(sim_app, sim_url, page,
     say(chat, "宣讲")
     assert "县应急管理局三楼报告厅" in last_reply(chat) and "县政府二楼会议室" not in last_reply(chat)
     screenshot(chat, "simulator-edited-event")
+
+
+def test_an_editor_is_told_the_quota_in_the_push_form(sim_app, sim_url, page, screenshot) -> None:  # noqa: ANN001, F811
+    add_staff(sim_app, "ed", "editor")
+    log_in(page, sim_url, "ed")
+    page.click("nav.nav >> text=推送内容")
+    page.click("a[data-edit=case-confined-space]")
+    assert page.locator("select[name=cover] option:checked").inner_text() == "案例警示"  # covers by what they show
+    page.fill("input[name=when_day]", "2021-06-05")  # calligraphy-1 goes out that day
+    page.click("#push-form button[type=submit]")
+    error = page.locator("[data-error=when]")
+    error.wait_for()
+    assert error.inner_text() == "推送时间：这一天已有别的群发：订阅号每天只能群发一次，请换一天"
+    screenshot(page, "console-push-form-error")
+    assert inside(error.bounding_box(), page.locator("#push-form fieldset").bounding_box())
+    assert share_of(rgb_pixels(error.screenshot()), reddish) > 0.02
+    assert not re.findall(r"\b[A-Za-z]{3,}\b", page.locator("main").inner_text()), "English on the form"
+    page.fill("input[name=when_day]", "2021-06-04")
+    page.click("#push-form button[type=submit]")
+    page.wait_for_selector(".flash-success")
+    assert "06-04 20:00" in page.locator("tr[data-push=case-confined-space]").inner_text()
