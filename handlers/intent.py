@@ -20,6 +20,7 @@ from bot.context import Context
 from bot.conversation import State, StateGroup
 from bot.routing import Router, text_in
 from bot.services.intents import Guess, fold
+from bot.services.yesno import says_yes
 from bot.wechat.inbound import Inbound
 from handlers import common, emergency, events, knowledge, quiz, report, township
 
@@ -232,7 +233,7 @@ for _intent, (_handler, _pure) in SERVE.items():  # before offer_choices: sure (
 
 _NUMBER = re.compile(r"^第?([1-3一二三])(个|条|项)?$")
 _DIGITS = {"一": 1, "二": 2, "三": 3}
-YES_WORDS = ("是", "是的", "要", "好", "好的", "举报", "要举报", "对")
+TAKE_WORDS = ("举报", "要举报")  # and any plain yes (bot/services/yesno.py)
 
 
 def _plain(msg: Inbound) -> str:
@@ -249,7 +250,7 @@ def _one_report_offer(msg: Inbound, ctx: Context) -> bool:
 
 
 @router.on(picked_number, state=IntentChoice.choose)
-@router.on(text_in(*YES_WORDS), state=IntentChoice.choose)
+@router.on(says_yes, text_in(*TAKE_WORDS), state=IntentChoice.choose)
 def take_choice(msg: Inbound, ctx: Context):  # noqa: ANN201 - whatever the chosen feature returns
     """A number from the offered choices (or 举报/是 to the one offer to report) runs that choice."""
     offered: list[str] = ctx.conv.data.get("choices", [])

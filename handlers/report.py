@@ -123,7 +123,7 @@ TEXTS = {
     "offer_place_events": "想看{township}的活动，请发送 {township}。",
     "place_kept": "已记下位置：{place}；到填写位置那一步还可以修改。",
     "offer_declined": "好的。需要时发送 举报 即可反映隐患。",
-    "cancel_confirm": "确定要放弃这份举报吗？已填写的内容和照片都会删除。\n再发送一次 取消 确认放弃；发送 继续 接着填写。",
+    "cancel_confirm": "确定要放弃这份举报吗？已填写的内容和照片都会删除。\n回复 是（或再发送一次 取消）确认放弃；回复 否 或 继续 接着填写。",
     "cancelled": "已放弃本次举报。需要时发送 举报 重新开始。",
     "mine_empty": "您还没有提交过举报。发送 举报 反映身边的安全隐患。",
     "mine": "您的举报（最近{shown}条，共{total}条）：\n{lines}\n发送 查询 编号 查看详情，例如：查询 {example}",

@@ -142,3 +142,18 @@ def test_true_false_answers_read_the_same_way(text: str, expected: str) -> None:
 
 def test_a_bare_ok_is_no_answer_to_a_true_false_question() -> None:
     assert parse_answer("好的", "truefalse") is None and parse_answer("嗯", "truefalse") is None
+
+
+@pytest.mark.parametrize("word", ["嗯", "好的。", "對"])
+def test_yes_takes_the_offer_to_report_after_a_knowledge_answer(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
+    from tests.test_intent_dialogs import KNOWLEDGE_STATEMENT
+
+    assert citizen.says(KNOWLEDGE_STATEMENT).rstrip().endswith("刚才这段话会完整作为举报描述。")
+    citizen.says(word)
+    with bot.db.session() as s:
+        (draft,) = drafts(s)
+        assert draft.description == KNOWLEDGE_STATEMENT
+
+
+def test_the_give_up_question_names_yes_and_no(citizen: Citizen) -> None:
+    citizen.dialog([("举报", "请选择隐患类别"), ("取消", ["确定要放弃这份举报吗", "回复 是", "回复 否"])])
