@@ -150,8 +150,17 @@ def guard(router: Router, states: object, *, what: str, doing: str, prompt: Prom
         """Neither yes nor no: the question is dropped and the message is the step's answer."""
         ctx.conv.data.pop(PENDING, None)
         ctx.conv.touch()
-        rule = ctx.bot.dispatcher.pick(msg, ctx)
+        rule = _after_escapes(msg, ctx)  # escapes were asked already (an emergency's warning is not said twice)
         return rule.handler(msg, ctx) if rule else None
+
+
+def _after_escapes(msg: Inbound, ctx: Context) -> Rule | None:
+    """The rule the dispatcher would pick once no escape has taken the message."""
+    dispatcher, state = ctx.bot.dispatcher, ctx.conv.state
+    for rule in dispatcher.steps:
+        if state in rule.states and not _is_guard(rule) and rule.test(msg, ctx):  # type: ignore[operator]
+            return rule
+    return next((rule for rule in dispatcher.entries if rule.test(msg, ctx)), None)
 
 
 def cancel_while_asking(msg: Inbound, ctx: Context, guard_prompt: Prompt, doing: str) -> str | None:

@@ -75,3 +75,14 @@ def test_a_dangerous_description_is_saved_whole_and_warned_first(citizen: Citize
         [draft] = drafts(s)
         assert draft.description == text
     assert "已记下位置" in citizen.says("城关镇人民路12号")
+
+
+def test_danger_now_in_a_description_while_leaving_was_asked_is_warned_once_and_saved(citizen: Citizen, bot) -> None:  # noqa: ANN001
+    citizen.dialog([*REPORT, ("3", "请描述隐患情况"), ("答题", "离开当前的举报吗")])
+    text = "燃气管道破了现在很大味道"
+    reply = citizen.says(text)
+    assert "119" in reply.split("\n", 1)[0] and reply.count("119") == 1, reply
+    assert "请发送隐患位置" in reply
+    with bot.db.session() as s:
+        [draft] = drafts(s)
+        assert draft.description == text
