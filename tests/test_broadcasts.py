@@ -176,7 +176,7 @@ def test_township_audience_and_cancel(bot, fake_wechat, clock) -> None:  # noqa:
 def test_bad_input_is_refused_clearly(bot, clock) -> None:  # noqa: ANN001
     with pytest.raises(BroadcastRefused, match="没有这个乡镇"):
         broadcasts.parse_audience("township:atlantis", bot.content)
-    with pytest.raises(BroadcastRefused, match="受众只能是"):
+    with pytest.raises(BroadcastRefused, match="发送对象无效"):
         broadcasts.parse_audience("everyone", bot.content)
     with bot.db.session() as s, pytest.raises(BroadcastRefused, match="不能为空"):
         broadcasts.compose(s, title="t", payload=text_payload(" "), audience={"all": True}, created_by="x",

@@ -113,7 +113,7 @@ def test_bad_input_is_refused_and_nothing_saved(app) -> None:  # noqa: ANN001
                             (article | {"body": ""}, "正文不能为空"),
                             (article | {"title": "安" * 33}, "标题最多 32 字"),
                             ({"audience": "township:atlantis"}, "没有这个乡镇"),
-                            ({"audience": "tag", "tag": "abc"}, "受众只能是")):
+                            ({"audience": "tag", "tag": "abc"}, "发送对象无效")):
         compose(console, **fields)
         html = console.get("/console/broadcasts").get_data(as_text=True)
         assert "未保存：" in html and message in html, fields
@@ -141,3 +141,37 @@ def test_reviewer_may_not_broadcast(app) -> None:  # noqa: ANN001
     assert console.get("/console/broadcasts").status_code == 403
     assert console.post("/console/broadcasts/compose", {"title": "x", "content": "y", "audience": "all"}).status_code \
         == 403
+
+
+def test_a_draft_is_edited_and_deleted_but_a_queued_one_is_not(app, clock) -> None:  # noqa: ANN001
+    clock.set(shanghai(2021, 6, 2, 9, 0))
+    console = logged_in(app)
+    compose(console)
+    item = latest(app)
+    page = console.get(f"/console/broadcasts/{item.id}/edit").get_data(as_text=True)
+    assert f'data-editing="{item.id}"' in page and 'value="防汛提醒"' in page and "明天有暴雨，请远离河道。</textarea>" in page
+    console.post(f"/console/broadcasts/{item.id}/update", {"kind": "news", "title": "防汛须知", "description": "汛期",
+                                                           "body": "远离河道。", "cover": "covers/notice.jpg",
+                                                           "audience": "township:chengguan"})
+    edited = latest(app)
+    assert (edited.id, edited.title, edited.payload["type"], edited.audience) == (
+        item.id, "防汛须知", "news", {"township": "chengguan"})
+    page = console.get(f"/console/broadcasts/{item.id}/edit").get_data(as_text=True)
+    assert 'value="news" checked' in page and 'value="township:chengguan" selected' in page
+    console.post(f"/console/broadcasts/{item.id}/update", {"kind": "text", "title": "", "content": "x", "audience": "all"})
+    assert "未保存：请填写标题" in console.get(f"/console/broadcasts/{item.id}/edit").get_data(as_text=True)
+    assert latest(app).title == "防汛须知"
+    console.post(f"/console/broadcasts/{item.id}/delete")
+    assert latest(app) is None
+    assert "群发草稿 1“防汛须知”已删除" in console.get("/console/broadcasts").get_data(as_text=True)
+    compose(console)
+    queued = latest(app)
+    console.post(f"/console/broadcasts/{queued.id}/send", {"at": ""})
+    assert latest(app).status == "queued"
+    console.post(f"/console/broadcasts/{queued.id}/delete")
+    assert "未删除：只有草稿可以删除" in console.get("/console/broadcasts").get_data(as_text=True)
+    console.post(f"/console/broadcasts/{queued.id}/update", {"kind": "text", "title": "改", "content": "x",
+                                                             "audience": "all"})
+    assert latest(app).title == "防汛提醒"
+    assert [a.action for a in audits(app)][:4] == ["broadcast.compose", "broadcast.update", "broadcast.delete",
+                                                   "broadcast.compose"]

@@ -22,7 +22,8 @@ from bot.runtime import content_dir
 from bot.services import articles, broadcasts, notices, staff_wechat
 from bot.services.outbox import text_payload
 
-ACTION_NAMES.update({"broadcast.compose": "拟写群发", "broadcast.preview": "群发预览", "broadcast.send": "群发",
+ACTION_NAMES.update({"broadcast.compose": "拟写群发", "broadcast.update": "修改群发草稿", "broadcast.delete": "删除群发草稿",
+                     "broadcast.preview": "群发预览", "broadcast.send": "群发",
                      "broadcast.cancel": "取消群发", "broadcast.refused": "群发被拒（配额）"})
 STATUS_NAMES = {BroadcastStatus.DRAFT: "草稿", BroadcastStatus.SCHEDULED: "定时待发", BroadcastStatus.QUEUED: "已排队",
                 BroadcastStatus.CANCELLED: "已取消", BroadcastStatus.SENT: "微信确认已发出",
@@ -74,11 +75,30 @@ def preview_results(items: list[Broadcast]) -> dict[int, list[dict[str, str]]]:
     return found
 
 
+def form_values(item: Broadcast | None) -> dict[str, str]:
+    """The compose form's fields: empty for a new draft, the draft's own when editing it."""
+    if item is None:
+        return {"kind": "text", "audience": "all"}
+    values = {"title": item.title, "kind": item.payload.get("type", "text")}
+    if values["kind"] == "news":
+        first = item.payload["articles"][0]
+        values |= {"description": first.get("description", ""), "body": first.get("content", ""),
+                   "cover": first.get("cover", ""), "url": first.get("url", "")}
+    else:
+        values["content"] = item.payload.get("content", "")
+    audience = item.audience
+    values["audience"] = ("active" if audience.get("active") else f"township:{audience['township']}"
+                          if "township" in audience else "tag" if "tag_id" in audience else "all")
+    values["tag"] = str(audience.get("tag_id", ""))
+    return values
+
+
 @page("/broadcasts", "群发", action="send_broadcast", order=40)
-def broadcasts_list() -> str:
+def broadcasts_list(editing: Broadcast | None = None) -> str:
     items = broadcasts.listing(db())
     content = current_bot().content
     return render_template("console/broadcasts.html", items=[(b, progress_data(b)) for b in items],
+                           editing=editing, values=form_values(editing),
                            previews=preview_results(items), recipients=staff_wechat.preview_recipients(db()),
                            describe=lambda a: broadcasts.describe_audience(a, content),
                            choices=audience_choices(), status_names=STATUS_NAMES, moment=now(),
@@ -135,6 +155,53 @@ def broadcast_compose() -> Response:
 
 def _item(broadcast_id: int) -> Broadcast:
     return found(Broadcast, broadcast_id)
+
+
+@route("/broadcasts/<int:broadcast_id>/edit", action="send_broadcast")
+def broadcast_edit(broadcast_id: int) -> Response | str:
+    item = _item(broadcast_id)
+    if item.status != BroadcastStatus.DRAFT:
+        flash("只有草稿可以修改：这条群发已经排队或发出。", "error")
+        return redirect(url_for("console.broadcasts_list"))
+    return broadcasts_list(editing=item)
+
+
+@route("/broadcasts/<int:broadcast_id>/update", action="send_broadcast", methods=["POST"])
+def broadcast_update(broadcast_id: int) -> Response:
+    session = db()
+    item = _item(broadcast_id)
+    before = {"title": item.title, "type": item.payload.get("type"), "audience": item.audience}
+    form = request.form
+    try:
+        audience = broadcasts.parse_audience(_audience_text(form), current_bot().content)
+        broadcasts.update_draft(session, item.id, title=form.get("title", ""), payload=_payload(form),
+                                audience=audience, content_dir=content_dir(current_bot().config))
+    except broadcasts.BroadcastRefused as exc:
+        session.rollback()
+        flash(f"未保存：{exc}", "error")
+        return redirect(url_for("console.broadcast_edit", broadcast_id=broadcast_id))
+    record("broadcast.update", f"broadcast:{item.id}", before,
+           {"title": item.title, "type": item.payload["type"], "audience": item.audience})
+    session.commit()
+    flash(f"群发草稿 {item.id} 已修改。", "success")
+    return redirect(url_for("console.broadcasts_list"))
+
+
+@route("/broadcasts/<int:broadcast_id>/delete", action="send_broadcast", methods=["POST"])
+def broadcast_delete(broadcast_id: int) -> Response:
+    session = db()
+    item = _item(broadcast_id)
+    before = {"title": item.title, "type": item.payload.get("type"), "audience": item.audience}
+    try:
+        broadcasts.delete_draft(session, item.id)
+    except broadcasts.BroadcastRefused as exc:
+        session.rollback()
+        flash(f"未删除：{exc}", "error")
+        return redirect(url_for("console.broadcasts_list"))
+    record("broadcast.delete", f"broadcast:{broadcast_id}", before, None)
+    session.commit()
+    flash(f"群发草稿 {broadcast_id}“{before['title']}”已删除。", "success")
+    return redirect(url_for("console.broadcasts_list"))
 
 
 @route("/broadcasts/<int:broadcast_id>/preview", action="send_broadcast", methods=["POST"])

@@ -23,6 +23,8 @@ ADVERTISED: dict[str, dict[str, int]] = {
     "console.broadcast_compose": {"title": 64, "content": 600, "description": 128, "body": 5000, "url": 1000,
                                   "tag": 10},
     "console.quiz_draw_reveal": {"beacon": 200},
+    "console.broadcast_update": {"title": 64, "content": 600, "description": 128, "body": 5000, "url": 1000,
+                                 "tag": 10},
     "console.report_reveal": {"reason": 200},
     "console.report_status": {"note": 500},
     "console.report_reward": {"note": 200, "amount": 7},

@@ -60,7 +60,7 @@ def parse_audience(text: str, content: Any) -> dict[str, Any]:
         return {"township": township.id}
     if kind == "tag" and value.isdigit():
         return {"tag_id": int(value)}
-    raise BroadcastRefused("受众只能是 all、active、township:<乡镇>、tag:<标签号>")
+    raise BroadcastRefused("发送对象无效：请从“发送对象”列表中选择（选“指定标签”时填写数字标签号）")
 
 
 def describe_audience(audience: dict[str, Any], content: Any) -> str:
@@ -78,6 +78,15 @@ def compose(session: Session, *, title: str, payload: dict[str, Any], audience: 
             created_by: str, now: dt.datetime, content_dir: Path | None = None) -> Broadcast:
     """A draft broadcast, refused (BroadcastRefused, in Chinese) if WeChat would refuse to send it.
     `content_dir` is where an article's cover file is looked for (checked when given)."""
+    _check_draft(title, payload, audience, content_dir)
+    broadcast = Broadcast(title=title.strip()[:64], payload=payload, audience=audience,
+                          status=BroadcastStatus.DRAFT, created_by=created_by, created_at=now)
+    session.add(broadcast)
+    session.flush()
+    return broadcast
+
+
+def _check_draft(title: str, payload: dict[str, Any], audience: dict[str, Any], content_dir: Path | None) -> None:
     if not title.strip():
         raise BroadcastRefused("请填写标题")
     if payload.get("type") not in ("text", "news"):
@@ -86,9 +95,28 @@ def compose(session: Session, *, title: str, payload: dict[str, Any], audience: 
         _check_text(payload.get("content", ""), audience)
     else:
         _check_article(payload["articles"][0], audience, content_dir)
-    broadcast = Broadcast(title=title.strip()[:64], payload=payload, audience=audience,
-                          status=BroadcastStatus.DRAFT, created_by=created_by, created_at=now)
-    session.add(broadcast)
+
+
+def _draft(session: Session, broadcast_id: int, doing: str) -> Broadcast:
+    broadcast = get(session, broadcast_id)
+    if broadcast.status != BroadcastStatus.DRAFT:
+        raise BroadcastRefused(f"只有草稿可以{doing}：这条群发已经排队或发出")
+    return broadcast
+
+
+def update_draft(session: Session, broadcast_id: int, *, title: str, payload: dict[str, Any],
+                 audience: dict[str, Any], content_dir: Path | None = None) -> Broadcast:
+    """Change a draft (never one already queued or sent), checked as a new one is."""
+    broadcast = _draft(session, broadcast_id, "修改")
+    _check_draft(title, payload, audience, content_dir)
+    broadcast.title, broadcast.payload, broadcast.audience = title.strip()[:64], payload, audience
+    return broadcast
+
+
+def delete_draft(session: Session, broadcast_id: int) -> Broadcast:
+    """Remove a draft; its previews (deliveries already made) stay in the outbox's history."""
+    broadcast = _draft(session, broadcast_id, "删除")
+    session.delete(broadcast)
     session.flush()
     return broadcast
 

@@ -26,7 +26,8 @@
       byId("preview-title").textContent = value("title") || "（标题）";
       byId("preview-description").textContent = value("description");
       byId("preview-url").textContent = value("url");
-      byId("preview-image").textContent = value("cover") ? "封面图：" + value("cover") : "";
+      var cover = form.elements.cover.selectedOptions[0];  // its label, not the file's name
+      byId("preview-image").textContent = cover ? "封面图：" + cover.textContent : "";
       byId("tag-field").classList.toggle("hidden", byId("audience").value !== "tag");
     }
     form.addEventListener("input", update);
