@@ -2,7 +2,8 @@
 
 A classifier learned from content/intents/ (bot/services/intents.py) names one of 15 intents with a
 probability. Sure enough (its threshold and margin chosen by cross-validation): the feature answers.
-Danger now answers at a lower bar, since telling whom to call costs nothing when it was not needed.
+Danger now answers at a lower bar when the message holds a danger word (触电, 着火), since telling
+whom to call costs little when it was not needed; without one, the classifier must be sure.
 Unsure: up to three numbered choices across features and knowledge entries ("1. 参加答题 2. 举报隐患
 3. 燃气泄漏怎么办"); a number picks one, anything else is routed afresh, and a second unsure message
 in a row gets the short help (a two-stage fallback). Out of scope: an honest short answer with the
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 router = Router("intent")
 
 CHOICE_IDLE = dt.timedelta(minutes=10)
-EMERGENCY_FLOOR = 0.30   # danger now is answered from this probability up, sure or not
+EMERGENCY_FLOOR = 0.30   # with a danger word in the message, danger now is answered from this probability up
 UNSURE_FLOOR = 0.25      # below this the guess is noise (asdfgh): knowledge search, then the short help
 OFFER_FLOOR = 0.08       # an intent below this is not worth a choice
 ENTRY_FLOOR = 0.20       # a knowledge entry offered among other features' choices scores at least this
@@ -93,7 +94,8 @@ def learned(intent: str) -> Callable[[Inbound, Context], bool]:
         guess = guess_of(msg, ctx)
         if guess is None:
             return False
-        if intent == "emergency":
+        if intent == "emergency" and emergency.alarm_of(msg, ctx) is not None:
+            # A danger word said calmly (触电, 着火 without 有人/快): danger now at a lower bar.
             return guess.intent == "emergency" and guess.confidence >= EMERGENCY_FLOOR
         return guess.sure and guess.intent == intent
 
@@ -305,6 +307,8 @@ def _options(msg: Inbound, ctx: Context) -> list[str]:
             options += [f"entry:{m.entry.id}" for m in found.matches[:2] if m.score >= ENTRY_FLOOR]
         elif intent == "hazard_statement" and len(fold(msg.text)) < MIN_STATEMENT:
             continue
+        elif intent == "help" and options == [] and guess.intent != "help":
+            continue  # "all features" is no answer to what was asked; the hotline footer says more
         elif intent in CHOICE_LABELS:
             options.append(f"intent:{intent}")
     return options[:MAX_CHOICES]
