@@ -19,7 +19,7 @@ from bot.models import ReportAudit
 from bot.models.reports import PhotoStatus, ReportStatus
 from bot.services.reports import deadlines, drafts, evidence, identity, lifecycle, staff
 from bot.services.reports.categories import load_report_categories
-from bot.services.reports.identity import IdentityError, IdentityVault, vault_for
+from bot.services.reports.identity import KEYED_PREFIX, IdentityError, IdentityVault, vault_for
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.reports_helpers import file_report, photos, reports
 from tests.wechat import Citizen, WeChatServer
@@ -112,7 +112,7 @@ def test_identity_is_unreadable_in_the_database_without_the_key(citizen: Citizen
     everything = "\n".join(dumps)
     for secret in (citizen.openid, "张三丰", "13912345678", "张三", "1391234"):
         assert secret not in everything
-    assert all(v.startswith("v1:") for v in raw[1:]) and len(raw.owner) == 64
+    assert all(v.startswith(KEYED_PREFIX) for v in raw[1:]) and len(raw.owner) == 64  # sealed, with the key's id
     with pytest.raises(IdentityError):
         IdentityVault("some-other-key").decrypt("name", raw.name_enc)
     vault = vault_for(bot.config)
