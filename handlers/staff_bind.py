@@ -17,6 +17,6 @@ def bind_staff_wechat(msg: Inbound, ctx: Context) -> str:
     code = msg.text.strip().removeprefix("绑定").strip()
     user = staff_wechat.bind(ctx.session, code, msg.openid, ctx.now())
     if user is None:
-        return "绑定码不对或已过期（30 分钟内有效）。请在管理后台“修改密码”页重新生成绑定码后再发送。"
+        return "绑定码不对或已过期（30 分钟内有效）。请在管理后台“我的账号”页重新生成绑定码后再发送。"
     return (f"已把这个微信号绑定到管理后台账号 {user.display_name}。今后群发预览可以选择发到这里。"
             "如需解除，请在管理后台操作。")

@@ -16,7 +16,7 @@ ACTION_NAMES.update({"staff.wechat_bind": "绑定微信号", "staff.wechat_unbin
                      "staff.real_name": "修改姓名"})
 
 
-@page("/account", "修改密码", action="change_own_password", order=95)
+@page("/account", "我的账号", action="change_own_password", order=95)
 def account() -> str:
     user = staff.get(db(), current_user.id)
     live = user.bind_code if user.bind_code and user.bind_code_expires_at and user.bind_code_expires_at > now() \

@@ -212,7 +212,7 @@ def broadcast_preview(broadcast_id: int) -> Response:
     # Only members who bound their own WeChat (staff_wechat.py): never an openid typed into the form.
     members = [m for m in staff_wechat.preview_recipients(session) if m.id in chosen]
     if not members:
-        flash("未预览：请至少选择一位已绑定微信号的工作人员（在“修改密码”页绑定自己的微信号）。", "error")
+        flash("未预览：请至少选择一位已绑定微信号的工作人员（在“我的账号”页绑定自己的微信号）。", "error")
         return redirect(url_for("console.broadcasts_list"))
     try:
         rows = broadcasts.preview(session, item.id, [m.wechat_openid for m in members], now())
