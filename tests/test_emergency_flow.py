@@ -40,6 +40,10 @@ DANGER_NOW = [
     ("嗯……那个……有人溺水了", "110", "120"),
     ("出车祸了有人受伤", "122", "120"),
     ("SOS", "119", "110"),
+    ("我被蛇咬了", "120", "放低"),                            # a bite: keep still, not CPR
+    ("我爸在地里让蛇咬了一口腿肿了", "120", "别走动"),
+    ("被马蜂蜇了好多下喘不上气", "120", "离开蜂群"),
+    ("孩子被蜂子蛰了脸都肿了", "120", "护住头颈"),
 ]
 
 # Calm questions and harmless words: no alarm (a calm question may still name the number first).
