@@ -148,3 +148,24 @@ def test_no_internal_names_on_any_console_page(app, clock) -> None:  # noqa: ANN
     leaks = {path: sorted(set(internal_words(html, data))) for path, html in pages.items()}
     leaks |= {f"after action {n}": sorted(set(internal_words(html, data))) for n, html in enumerate(answers)}
     assert {where: words for where, words in leaks.items() if words} == {}
+
+
+def test_a_broadcast_failure_in_english_reaches_staff_in_chinese(app, clock) -> None:  # noqa: ANN001
+    from sqlalchemy import update
+
+    from bot.models import Broadcast, Delivery
+    from bot.services.outbox import enqueue
+
+    console = seed(app, clock)
+    act(console)
+    with app.extensions["bot"].db.session() as session:  # broadcast 1 went out and WeChat refused it in English
+        row = enqueue(session, key="broadcast:1", purpose="broadcast", audience={"all": True},
+                      payload=session.get(Broadcast, 1).payload, now=clock.now())
+        session.execute(update(Delivery).where(Delivery.id == row.id).values(
+            status="failed", last_error="api unauthorized rid: 6123", last_errcode=48001))
+        session.execute(update(Broadcast).where(Broadcast.id == 1).values(status="queued"))
+        session.commit()
+    reasons = console.get("/console/broadcasts/1/progress").get_json()["reasons"]
+    assert reasons == ["公众号没有这个接口的权限（订阅号不能发模板消息）（错误码 48001）"]
+    html = console.get("/console/broadcasts").get_data(as_text=True)
+    assert "api unauthorized" not in html and "错误码 48001" in html

@@ -292,8 +292,11 @@ def progress(session: Session, broadcast_id: int) -> Progress:
         _deliveries_of(broadcast.id)).group_by(Delivery.status)).all())
     reports = [r for r in session.scalars(select(Delivery.result).where(
         _deliveries_of(broadcast.id), Delivery.openid.is_(None))) if r]
-    reasons = tuple(dict.fromkeys(r for r in session.scalars(select(Delivery.last_error).where(
-        _deliveries_of(broadcast.id), Delivery.status == DeliveryStatus.FAILED).limit(20)) if r))
+    from bot.services.notices import error_text  # staff's words for an outbox error (imports this module's peers)
+
+    reasons = tuple(dict.fromkeys(error_text(error, code) for error, code in session.execute(
+        select(Delivery.last_error, Delivery.last_errcode).where(
+            _deliveries_of(broadcast.id), Delivery.status == DeliveryStatus.FAILED).limit(20)) if error or code))
     return Progress(
         total=sum(counts.values()), sent=counts.pop(DeliveryStatus.SENT, 0), failed=counts.pop(DeliveryStatus.FAILED, 0),
         pending=counts.pop(DeliveryStatus.PENDING, 0) + counts.pop(DeliveryStatus.SENDING, 0),
