@@ -76,7 +76,7 @@ TOKEN_PAUSE_REASONS = {
     40164: "服务器的 IP 不在公众号的 IP 白名单中。请在微信公众平台“设置与开发 → 基本配置 → IP白名单”中加入微信返回的 IP。",
     40125: "AppSecret 不正确（可能已在公众平台重置）。请核对 BOT_WECHAT_APP_SECRET。",
     40013: "AppID 不正确。请核对 BOT_WECHAT_APP_ID。",
-    45009: "获取 access_token 的每日调用次数已用完。可在公众平台清零接口调用次数，或等到次日。",
+    45009: "获取接口调用凭证的每日次数已用完。可在公众平台清零接口调用次数，或等到次日。",
 }
 
 
@@ -110,8 +110,10 @@ class TokenPause:
     @property
     def reason(self) -> str:
         """In Chinese, for staff: what is wrong and what to do."""
-        advice = TOKEN_PAUSE_REASONS.get(self.errcode, "获取 access_token 失败。")
-        return f"{advice}（微信返回 {self.errcode}：{self.errmsg}）"
+        advice = TOKEN_PAUSE_REASONS.get(self.errcode, "向微信获取接口调用凭证失败。")
+        # WeChat's errmsg is English; staff need only the address it saw (40164 names it), not the text.
+        seen = re.search(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", self.errmsg)
+        return f"{advice}（微信错误码 {self.errcode}" + (f"，微信看到的服务器 IP：{seen.group(0)}" if seen else "") + "）"
 
     def to_json(self) -> str:
         return json.dumps({"errcode": self.errcode, "errmsg": self.errmsg, "since": self.since.isoformat(),
