@@ -322,15 +322,15 @@ def unsure(msg: Inbound, ctx: Context) -> bool:
 
 
 def _knowledge_answers(msg: Inbound, ctx: Context) -> bool:
-    """Knowledge leads clearly (a bare topic word: 燃气), or is one of the two likeliest intents and
-    an entry answers the message outright: the knowledge base's own answer or choices serve best."""
+    """Knowledge leads and the knowledge base has candidates (a bare topic word: 燃气), or an entry
+    answers the message outright (手上溅到硫酸了): the knowledge base's own answer or choices serve
+    best; a statement still hears how to report it, and a danger word the number first."""
     guess = guess_of(msg, ctx)
     if guess is None:
         return False
-    (first, p1), (second, p2) = guess.ranked[0], guess.ranked[1]
-    if first == "knowledge" and p2 < KNOWLEDGE_LEAD * p1:
-        return True
-    return "knowledge" in (first, second) and ctx.content.knowledge.understand(msg.text, _today(ctx)).band == "direct"
+    (first, p1), (_, p2) = guess.ranked[0], guess.ranked[1]
+    band = ctx.content.knowledge.understand(msg.text, _today(ctx)).band
+    return band == "direct" or first == "knowledge" and (band == "choose" or p2 < KNOWLEDGE_LEAD * p1)
 
 
 @router.on(unsure, pure=True)
