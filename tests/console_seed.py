@@ -82,5 +82,19 @@ def act(console: ConsoleClient) -> list[str]:
     post("/console/schedule/job/overdue_reports/run")
     post("/console/quiz/draws/create", {"title": "第一周答题抽奖", "prize": "家用灭火器一具", "winners": "1",
                                         "start": "2021-06-01", "end": "2021-06-02"})
+    post("/console/quiz/draws/1/reveal", {"beacon": "20210603 上证综指收盘 3584.18"})
+    post("/console/schedule/plan/case-hazchem/pause", {"reason": "等待审核"})
     post("/console/staff/add", {"username": "wang", "role": "editor"})
+    return pages
+
+
+def triage(console: ConsoleClient, ticket: str) -> list[str]:
+    """A report accepted, noted and replied to: its history names staff and the citizen."""
+    pages = []
+    for path, data in ((f"/console/reports/{ticket}/status", {"to": "accepted"}),
+                       (f"/console/reports/{ticket}/note", {"text": "已电话联系物业"}),
+                       (f"/console/reports/{ticket}/reply", {"text": "已转交城关镇核查，谢谢您的举报。"})):
+        response = console.post(path, data)
+        assert response.status_code == 302, (path, response.status_code)
+        pages.append(console.get(response.headers["Location"]).get_data(as_text=True))
     return pages
