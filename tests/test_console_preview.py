@@ -139,3 +139,19 @@ def test_an_admin_sets_a_real_name_and_it_is_audited(app) -> None:  # noqa: ANN0
     assert 'name="real_name" value="王芳"' in admin.get("/console/staff").get_data(as_text=True)
     html = admin.get("/console/audit").get_data(as_text=True)
     assert "修改姓名" in html and "（空） → " in re.sub(r"<[^>]+>", "", html) and "王芳" in html
+
+
+def test_guessing_codes_is_cut_off_after_five_wrong_ones(app, clock) -> None:  # noqa: ANN001
+    """An attack: a citizen walks through codes to bind their WeChat to a staff account."""
+    ed = logged_in(app)
+    assert ed.post("/console/account/wechat/code").status_code == 302
+    code = re.search(r'data-code="(\d{6})"', ed.get("/console/account").get_data(as_text=True)).group(1)
+    guesser = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_guess")
+    wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != code][:5]
+    for guess in wrong:
+        assert "绑定码不对或已过期" in guesser.says(f"绑定 {guess}")
+    assert "次数过多" in guesser.says(f"绑定 {code}")  # even the right one, now
+    with app.extensions["bot"].db.session() as session:
+        assert session.scalar(select(StaffUser.wechat_openid).where(StaffUser.username == "ed")) is None
+    owner = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_ed_phone")
+    assert "已把这个微信号绑定" in owner.says(f"绑定 {code}")  # the member's own account is not locked out
