@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.services.events import KINDS as EVENT_KINDS
 from bot.services.pushplan import KINDS as PUSH_KINDS
+from bot.services.staff import ROLE_NAMES
 
 # Scheduled jobs of bot/jobs.py.
 JOBS = {
@@ -41,7 +42,7 @@ DELIVERY_STATUSES = {"pending": "待发送", "sending": "发送中", "sent": "�
 # Who acted in a report's history, when it was not a staff member.
 ACTORS = {"citizen": "市民", "system": "系统", "scheduler": "定时任务", "-": "未知账号"}
 
-ROLES = {"admin": "管理员", "reviewer": "审核员", "editor": "编辑"}
+ROLES = ROLE_NAMES  # the staff service's own names of its roles
 
 # Fields of audit snapshots and content records.
 FIELDS = {
