@@ -17,6 +17,7 @@ from bot.replies import Text, as_reply, render
 from bot.routing import Rule
 from bot.runtime import Bot
 from bot.services import citizens, service_window
+from bot.services.emergency_net import with_safety_line
 from bot.services.reports.identity import IdentityError, vault_of
 from bot.store import LockTimeout, StoreError
 from bot.wechat.inbound import Inbound
@@ -137,8 +138,12 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
         _commit(session)
         written = writes(session)  # a follow or unfollow is recorded whatever the rule
         ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)
+        in_flow = conv.state is not None
         rule = rule or bot.dispatcher.pick(msg, ctx)
         reply = as_reply(rule.handler(msg, ctx)) if rule else None
+        if (isinstance(reply, Text) and not in_flow and msg.kind in ("text", "voice") and not msg.oversized
+                and not getattr(rule.handler, "calm", False)):
+            reply = Text(with_safety_line(bot.content, msg.text, reply.content))
         if pure and writes(session) > written:
             log.warning("pure rule %s wrote to the database; running %s under the lock",
                         rule.handler.__name__, msg.dedupe_key)  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from bot.context import Context
 from bot.conversation import State, StateGroup
 from bot.routing import Router, text_in
-from bot.services.intents import Guess, fold
+from bot.services.intents import Guess, fold, probability_of
 from bot.services.yesno import says_yes
 from bot.wechat.inbound import Inbound
 from handlers import common, emergency, events, knowledge, quiz, report, township
@@ -85,10 +85,6 @@ def guess_of(msg: Inbound, ctx: Context) -> Guess | None:
     return ctx.memo["intent.guess"]
 
 
-def probability(guess: Guess, intent: str) -> float:
-    return next(p for name, p in guess.ranked if name == intent)
-
-
 def learned(intent: str) -> Callable[[Inbound, Context], bool]:
     def match(msg: Inbound, ctx: Context) -> bool:
         guess = guess_of(msg, ctx)
@@ -112,7 +108,7 @@ def _today(ctx: Context) -> dt.date:
 def _statement_like(msg: Inbound, ctx: Context) -> bool:
     """Said as a statement (not a question) that may well describe a hazard."""
     guess = guess_of(msg, ctx)
-    return (guess is not None and probability(guess, "hazard_statement") >= STATEMENT_SHARE
+    return (guess is not None and probability_of(guess, "hazard_statement") >= STATEMENT_SHARE
             and not QUESTION.search(msg.text))
 
 

@@ -100,7 +100,8 @@ def _alternation(words: tuple[str, ...] | list[str]) -> re.Pattern[str] | None:
 
 class Emergencies:
     def __init__(self, kinds: list[Kind], words: _Words, pinyin: _Words, *, typos: dict[str, str],
-                 emoji: dict[str, str], ignore: tuple[str, ...], gas_line: str, gas_unknown: str) -> None:
+                 emoji: dict[str, str], ignore: tuple[str, ...], gas_line: str, gas_unknown: str,
+                 maybe_line: str) -> None:
         self.kinds = tuple(kinds)
         self._by_id = {k.id: k for k in kinds}
         self._words = words
@@ -110,6 +111,7 @@ class Emergencies:
         self._ignore = _alternation(ignore)
         self.gas_line = gas_line
         self.gas_unknown = gas_unknown
+        self.maybe_line = maybe_line  # the safety net's first line (bot/services/emergency_net.py)
         self.read = functools.lru_cache(maxsize=1024)(self._read)
 
     def get(self, kind_id: str) -> Kind | None:
@@ -190,6 +192,7 @@ def load_emergencies(directory: Path) -> Emergencies:
     if not isinstance(gas_line, str) or (gas_line and not _PHONE.fullmatch(gas_line)):
         raise ContentError(path, "[lines]", "gas", "a phone number (digits and -) or empty")
     gas_unknown = require_text(path, "[lines]", lines, "gas_unknown")
+    maybe_line = require_text(path, "[lines]", lines, "maybe")
     raw_kinds = data.get("kind")
     if not isinstance(raw_kinds, list) or not raw_kinds:
         raise ContentError(path, "[[kind]]", "-", "no kinds")
@@ -203,7 +206,8 @@ def load_emergencies(directory: Path) -> Emergencies:
     fold_words = _Words(_list(path, words, "strong"), _list(path, words, "present"), _list(path, words, "calm"),
                         {k.id: k.now for k in kinds}, {k.id: k.topic for k in kinds})
     emergencies = Emergencies(kinds, fold_words, _Words((), (), (), {}, {}), typos=typos, emoji=emoji,
-                              ignore=_list(path, words, "ignore"), gas_line=gas_line, gas_unknown=gas_unknown)
+                              ignore=_list(path, words, "ignore"), gas_line=gas_line, gas_unknown=gas_unknown,
+                              maybe_line=maybe_line)
     # Trigger words are matched folded: fold them the same way (a traditional or typo'd trigger still works).
     folded = _Words(*(tuple(emergencies.fold(w) for w in ws) for ws in (fold_words.strong, fold_words.present,
                                                                           fold_words.calm)),

@@ -124,11 +124,16 @@ class Guess:
         return self.ranked[0][1]
 
 
+def probability_of(guess: Guess, intent: str) -> float:
+    return next(p for name, p in guess.ranked if name == intent)
+
+
 class IntentModel:
     def __init__(self, data: dict[str, Any]) -> None:
         self.intents: tuple[str, ...] = tuple(data["intents"])
         self.confidence: float = data["thresholds"]["confidence"]
         self.margin: float = data["thresholds"]["margin"]
+        self.emergency_net: float = data["thresholds"]["emergency_net"]
         self._intercept = tuple(data["intercept"])
         # gram -> (idf, idf × coefficient of each intent): the product is the only per-gram work.
         self._idf: dict[str, float] = {}
@@ -164,6 +169,12 @@ class IntentModel:
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
         return [e / total for e in exps]
+
+    def may_be_danger(self, text: str) -> bool:
+        """Emergency among the three likeliest intents, at or above the safety net's bar (chosen for
+        recall by the build, so it is sometimes a false alarm)."""
+        ranked = self.guess(text).ranked
+        return any(name == "emergency" and p >= self.emergency_net for name, p in ranked[:3])
 
     def _guess(self, text: str) -> Guess:
         ranked = sorted(zip(self.intents, self.probabilities(text), strict=True), key=lambda p: -p[1])
