@@ -137,7 +137,20 @@ def serve_knowledge(msg: Inbound, ctx: Context) -> str:
     return TEXTS["knowledge_none"]
 
 
+def _entry_answers(msg: Inbound, ctx: Context) -> bool:
+    """An entry of the knowledge base answers the message outright (96333是干什么的, 职业病去哪诊断)."""
+    return ctx.content.knowledge.understand(msg.text, _today(ctx)).band == "direct"
+
+
+def _answered_by_entry(msg: Inbound, ctx: Context, guessed: str) -> str:
+    log.info("intent knowledge (guessed %s, but an entry answers)", guessed,
+             extra={"intent": "knowledge", "intent_confidence": None})
+    return serve_knowledge(msg, ctx)
+
+
 def serve_out_of_scope(msg: Inbound, ctx: Context) -> str:
+    if _entry_answers(msg, ctx):
+        return _answered_by_entry(msg, ctx, "out_of_scope")
     hotlines = ctx.content.hotlines
     line = hotlines.for_text(msg.text)
     return TEXTS["out_of_scope"].format(line_text=TEXTS["out_of_scope_line"] if line != hotlines.default else "",
@@ -148,7 +161,7 @@ def serve_ticket(msg: Inbound, ctx: Context) -> str:
     """A pasted ticket number (with its query code, perhaps) is looked up; without one, how to ask."""
     found = TICKET.search(msg.text)
     if found is None:
-        return TEXTS["ticket_hint"]
+        return _answered_by_entry(msg, ctx, "ticket_query") if _entry_answers(msg, ctx) else TEXTS["ticket_hint"]
     return report.look_up(ctx, found.group(1).upper(), found.group(2).upper() if found.group(2) else None)
 
 

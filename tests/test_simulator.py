@@ -18,7 +18,7 @@ def test_text_goes_through_the_webhook_in_both_modes(app) -> None:  # noqa: ANN0
     for aes in (False, True):
         data = send(app, type="text", text="帮助", aes=aes).get_json()
         assert data["status"] == 200
-        assert data["reply"]["type"] == "text" and "查看全部功能" in data["reply"]["content"]
+        assert data["reply"]["type"] == "text" and "答题 — 参加安全知识有奖竞猜" in data["reply"]["content"]
         assert ("<Encrypt>" in data["request_body"]) is aes
         assert ("<Encrypt>" in data["reply_body"]) is aes
         assert "<Content><![CDATA[帮助]]></Content>" in data["request_xml"]
