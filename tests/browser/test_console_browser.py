@@ -42,12 +42,12 @@ def test_admin_logs_in_and_sees_every_page(app, live_server, page, screenshot) -
     assert page.locator("[data-panel=deliveries] svg").count() == 1
     screenshot(page, "console-dashboard")
     for label, name in (("内容", "content"), ("人员管理", "staff"), ("操作日志", "audit")):
-        page.click(f"nav.nav >> text={label}")
+        page.click(f"nav.nav >> text=\"{label}\"")  # exact: 推送内容 holds 内容 too
         page.wait_for_load_state()
         assert page.locator("nav.nav a.active").inner_text() == label
         screenshot(page, f"console-{name}")
     page.goto(f"{live_server}/console/content")
-    assert "内容在 content/ 目录的文件中修改" in page.locator("#edit-in-files").inner_text()
+    assert "内容由技术人员在服务器上的内容文件中修改" in page.locator("#edit-in-files").inner_text()
     page.click("text=退出登录")
     page.wait_for_url(re.compile(r".*/console/login$"))
     assert "已退出登录" in page.content()
