@@ -1,0 +1,111 @@
+"""Understanding on the blind set: citizens' first messages written by someone who saw neither the
+code nor the training examples (tests/blind/README.md says who and how). Never tuned on: nothing
+in content/ or the thresholds may be changed because of a message here.
+
+A message counts as right when the feature that answered it is its intent and, where the set says
+what a right reply must contain, the reply contains one of those strings; for an emergency the
+number must be in the reply's first line (whom to call comes first). Two intents have a second
+right feature: a hazard statement may start the report flow at once (as well as be offered it), and
+a question about a township's events may be answered by the events feature.
+
+    .venv/bin/python -m bench.blind_understanding
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.results import write_section  # noqa: E402
+from bot import create_app  # noqa: E402
+from bot.clock import FixedClock, shanghai  # noqa: E402
+from bot.migrate import upgrade  # noqa: E402
+from tests.conftest import make_config  # noqa: E402
+from tests.understanding import served_intents  # noqa: E402
+
+COMMAND = ".venv/bin/python -m bench.blind_understanding"
+BLIND_SET = Path(__file__).resolve().parent.parent / "tests" / "blind" / "understanding_blind.jsonl"
+
+
+def load() -> list[dict]:
+    return [json.loads(line) for line in BLIND_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+ALSO_RIGHT = {"hazard_statement": {"report"}, "township": {"events"}}
+
+
+def is_right(case: dict, intent: str, reply: str) -> bool:
+    if intent != case["intent"] and intent not in ALSO_RIGHT.get(case["intent"], ()):
+        return False
+    wanted = case["must_contain_any"]
+    if not wanted:
+        return True
+    where = reply.splitlines()[0] if case["intent"] == "emergency" and reply else reply
+    return any(word in where for word in wanted)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--misses", action="store_true", help="list every miss (reading them is not for tuning)")
+    args = parser.parse_args()
+    logging.disable(logging.INFO - 1)
+    cases = load()
+    workdir = Path(tempfile.mkdtemp(prefix="smb-blind-"))
+    url = f"sqlite:///{workdir / 'bot.db'}"
+    upgrade(url)
+    app = create_app(make_config(url), clock=FixedClock(shanghai(2021, 6, 1, 10)))
+    started = time.monotonic()
+    served = served_intents(app, [case["text"] for case in cases])
+    elapsed = time.monotonic() - started
+    app.extensions["bot"].close()
+
+    per_intent: dict[str, list[bool]] = defaultdict(list)
+    per_form: dict[str, list[bool]] = defaultdict(list)
+    confusion: Counter[tuple[str, str]] = Counter()
+    misses = []
+    for case, (intent, reply) in zip(cases, served, strict=True):
+        right = is_right(case, intent, reply)
+        per_intent[case["intent"]].append(right)
+        per_form[case.get("form", "plain")].append(right)
+        if not right:
+            confusion[(case["intent"], intent)] += 1
+            first_line = reply.splitlines()[0][:40] if reply else ""
+            misses.append(f"- `{case['text'][:60]}` ({case['intent']}): got {intent}: {first_line}")
+    everything = [ok for oks in per_intent.values() for ok in oks]
+    lines = [f"Command: `{COMMAND}`", "",
+             f"- set: `{BLIND_SET.relative_to(BLIND_SET.parents[2])}`, {len(cases)} messages, each from a new "
+             f"citizen through the signed webhook ({elapsed:.1f} s)",
+             "- written by a helper who saw neither the code nor the training examples; never tuned on",
+             "- right = the intent's feature answered and the reply holds what the set requires "
+             "(an emergency: the number in the first line)",
+             "", "| intent | messages | right |", "|---|---:|---:|"]
+    for intent in sorted(per_intent, key=lambda name: -len(per_intent[name])):
+        oks = per_intent[intent]
+        lines.append(f"| {intent} | {len(oks)} | {sum(oks) / len(oks):.1%} |")
+    lines.append(f"| **overall** | {len(everything)} | **{sum(everything) / len(everything):.1%}** |")
+    lines += ["", "By form of writing:", "", "| form | messages | right |", "|---|---:|---:|"]
+    for form in sorted(per_form, key=lambda name: -len(per_form[name])):
+        oks = per_form[form]
+        lines.append(f"| {form} | {len(oks)} | {sum(oks) / len(oks):.1%} |")
+    lines += ["", "Most frequent confusions (expected → served):", ""]
+    lines += [f"- {want} → {got}: {count}" for (want, got), count in confusion.most_common(12)]
+    body = "\n".join(lines)
+    print(body)
+    if args.misses:
+        print("\n".join(["", "Misses:", *misses]))
+    if not args.no_write:
+        write_section("Understanding: blind set", body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
