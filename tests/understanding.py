@@ -103,6 +103,10 @@ class Observer:
         self.picks.clear()
         self._records.records.clear()
 
+    def records(self) -> list[logging.LogRecord]:
+        """The log records the handlers wrote for the last message (entries, intents, choices)."""
+        return list(self._records.records)
+
     def feature(self) -> str:
         """The feature that answered the last message (the last pick: a dropped choice re-routes)."""
         rule = self.picks[-1] if self.picks else None
