@@ -101,6 +101,9 @@ def main() -> int:
             first_line = reply.splitlines()[0][:40] if reply else ""
             misses.append(f"- `{case['text'][:60]}` ({case['intent']}): got {intent}: {first_line}")
     everything = [ok for oks in per_intent.values() for ok in oks]
+    # The issue's own test for danger now: told whom to call first, whichever feature answered.
+    in_danger = [(case, reply) for case, (_intent, reply) in zip(cases, served, strict=True) if case["intent"] == "emergency"]
+    told_first = sum(any(n in (reply.splitlines() or [""])[0] for n in case["must_contain_any"]) for case, reply in in_danger)
     lines = [f"Command: `{COMMAND}`", "",
              f"- set: `{BLIND_SET.relative_to(BLIND_SET.parents[2])}`, {len(cases)} messages, each from a new "
              f"citizen through the signed webhook ({elapsed:.1f} s)",
@@ -114,6 +117,9 @@ def main() -> int:
         lines.append(f"| {intent} | {len(oks)} | {sum(oks) / len(oks):.1%} | {asked[intent]} |")
     lines.append(f"| **overall** | {len(everything)} | **{sum(everything) / len(everything):.1%}** "
                  f"| {sum(asked.values())} |")
+    lines += ["", f"Messages from people in danger now told whom to call in the reply's first line, whichever "
+              f"feature answered (the emergency layer, the intent layer or the safety net): "
+              f"**{told_first}/{len(in_danger)}** ({told_first / len(in_danger):.1%})"]
     lines += ["", "Earlier:", *(f"- {line}" for line in HISTORY)]
     lines += ["", "By form of writing:", "", "| form | messages | right |", "|---|---:|---:|"]
     for form in sorted(per_form, key=lambda name: -len(per_form[name])):
