@@ -110,6 +110,7 @@ class Rule:
     help: str | None
     router: str
     pure: bool = False
+    guesses: bool = False  # its router answers from a guess (learned intent, search, fallback)
 
     @property
     def test(self) -> Matcher:
@@ -127,8 +128,12 @@ class Rule:
 
 
 class Router:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, guesses: bool = False) -> None:
+        """`guesses`: the router answers what it guessed the message means rather than words it
+        knows (the intent layer, knowledge search, the fallback); such replies get the emergency
+        safety net (bot/services/emergency_net.py)."""
         self.name = name
+        self.guesses = guesses
         self.rules: list[Rule] = []
         self.cancel_hooks: dict[str, Handler] = {}
 
@@ -142,13 +147,15 @@ class Router:
         return register
 
     def on(self, *matchers: Matcher, state: Any = None, escape: bool = False, help: str | None = None,  # noqa: A002
-           pure: bool = False) -> Callable[[Handler], Handler]:
+           pure: bool = False, guesses: bool | None = None) -> Callable[[Handler], Handler]:
         """Register a handler. `help` is its line in the generated 帮助 menu (entry points only);
-        `pure`: it only reads (see the module's notes)."""
+        `pure`: it only reads (see the module's notes); `guesses`: this rule guesses, whatever its
+        router does (default: the router's)."""
         states = _state_set(state)
 
         def register(handler: Handler) -> Handler:
-            self.rules.append(Rule(handler, matchers or (anything,), states, escape, help, self.name, pure))
+            self.rules.append(Rule(handler, matchers or (anything,), states, escape, help, self.name, pure,
+                                   self.guesses if guesses is None else guesses))
             return handler
 
         return register

@@ -9,7 +9,7 @@ from bot.routing import Router, event, kind, menu_key, text_in
 from bot.wechat.inbound import Inbound
 
 escapes = Router("escapes")
-fallback = Router("fallback")
+fallback = Router("fallback", guesses=True)
 
 
 @escapes.on(text_in("取消", "退出", "算了", "不要了", "cancel"), escape=True, help="取消 — 退出当前操作")

@@ -27,7 +27,7 @@ from handlers import common, emergency, events, knowledge, quiz, report, townshi
 
 log = logging.getLogger(__name__)
 
-router = Router("intent")
+router = Router("intent", guesses=True)
 
 CHOICE_IDLE = dt.timedelta(minutes=10)
 EMERGENCY_FLOOR = 0.30   # with a danger word in the message, danger now is answered from this probability up

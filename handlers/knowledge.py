@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 router = Router("knowledge")
 # The search in every entry, after the intent layer (handlers/__init__.py): same name, other place.
-search = Router("knowledge")
+search = Router("knowledge", guesses=True)
 
 CHOICE_IDLE = dt.timedelta(minutes=10)  # numbered choices are only meant for the next message
 
@@ -162,10 +162,6 @@ def acknowledge(msg: Inbound, ctx: Context) -> str:
 @router.on(smalltalk("bye"), pure=True)
 def bye(msg: Inbound, ctx: Context) -> str:
     return TEXTS["bye"]
-
-
-for _small_talk in (greet, thank, acknowledge, bye):
-    _small_talk.calm = True  # type: ignore[attr-defined]  # words said calmly: no safety line above them
 
 
 @search.on(understood, pure=True)

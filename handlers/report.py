@@ -781,7 +781,7 @@ def offer_report_here(msg: Inbound, ctx: Context) -> str:
     return "\n".join(lines)
 
 
-@report.on(looks_like_hazard)
+@report.on(looks_like_hazard, guesses=True)  # a statement read as a hazard is a guess
 def offer_report(msg: Inbound, ctx: Context) -> str:
     """"消防通道被堵" → offer to start a report with it; questions are left to safety knowledge."""
     return offer(ctx, msg.original_text)

@@ -3,7 +3,8 @@
 The emergency layer answers danger it recognises before anything else; the intent classifier's own
 emergency guess has to be sure. Between the two, a message whose P(emergency) reaches the net's bar
 (chosen by cross-validation to catch 99% of the emergency examples, so it fires on some calm ones
-too) still gets the numbers as its first line, above whatever feature answered it. A false alarm
+too) still gets the numbers as its first line, above the answer a guessing router gave it (the intent layer, knowledge
+search, the fallback; words a router knows, like a date or 答题, are not a guess). A false alarm
 costs a line; a miss can cost a life. Inside a flow the step's own danger check applies instead.
 """
 
