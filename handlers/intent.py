@@ -345,8 +345,7 @@ def _knowledge_answers(msg: Inbound, ctx: Context) -> bool:
 @router.on(unsure, pure=True)
 def offer_choices(msg: Inbound, ctx: Context) -> str:
     if _knowledge_answers(msg, ctx):
-        log.info("intent knowledge (unsure, but an entry answers)", extra={"intent": "knowledge", "intent_confidence": None})
-        return serve_knowledge(msg, ctx)
+        return _answered_by_entry(msg, ctx, "unsure")
     options = _options(msg, ctx)
     if not options:  # likely out of scope, and nothing of ours comes close
         log.info("intent out_of_scope (unsure, nothing else close)", extra={"intent": "out_of_scope"})
