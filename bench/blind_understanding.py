@@ -8,12 +8,14 @@ number must be in the reply's first line (whom to call comes first). Two intents
 right feature: a hazard statement may start the report flow at once (as well as be offered it), and
 a question about a township's events may be answered by the events feature.
 
-    .venv/bin/python -m bench.blind_understanding
+    .venv/bin/python -m bench.blind_understanding            # the first set
+    .venv/bin/python -m bench.blind_understanding --set v2   # the second, written after the first was read
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -32,14 +34,29 @@ from tests.conftest import make_config  # noqa: E402
 from tests.understanding import Probe, served_intent  # noqa: E402
 
 COMMAND = ".venv/bin/python -m bench.blind_understanding"
-# Earlier runs of this set, for comparison (the code of those commits, not this one).
-HISTORY = ["before the intent layer (634c59b: routers' words, knowledge search, the emergency layer; "
-           "intents read from the picked handlers): 35.9% overall, emergency 71.1%, quiz 4.3%, knowledge 52.6%"]
-BLIND_SET = Path(__file__).resolve().parent.parent / "tests" / "blind" / "understanding_blind.jsonl"
+BLIND = Path(__file__).resolve().parent.parent / "tests" / "blind"
 
 
-def load() -> list[dict]:
-    return [json.loads(line) for line in BLIND_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+@dataclasses.dataclass(frozen=True)
+class BlindSet:
+    path: Path
+    section: str  # its heading in bench/RESULTS.md
+    history: tuple[str, ...] = ()  # earlier runs, for comparison (the code of those commits, not this one)
+
+
+# v2 exists because the misses of v1 have been read (--misses) while the intent layer was built: a
+# set whose misses were never read is the honest figure; once read, it is spent the same way.
+BLIND_SETS = {
+    "v1": BlindSet(BLIND / "understanding_blind.jsonl", "Understanding: blind set", (
+        "before the intent layer (634c59b: routers' words, knowledge search, the emergency layer; "
+        "intents read from the picked handlers): 35.9% overall, emergency 71.1%, quiz 4.3%, knowledge 52.6%",
+        "the intent layer and the safety net (b2803a2): 79.8% overall, emergency 89.5%, 73/76 told whom to call first")),
+    "v2": BlindSet(BLIND / "understanding_blind_v2.jsonl", "Understanding: blind set v2"),
+}
+
+
+def load(blind_set: BlindSet) -> list[dict]:
+    return [json.loads(line) for line in blind_set.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 ALSO_RIGHT = {"hazard_statement": {"report"}, "township": {"events"}}
@@ -66,11 +83,13 @@ def choices_offered(probe: Probe) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--set", choices=sorted(BLIND_SETS), default="v1", help="which blind set (default v1)")
     parser.add_argument("--misses", action="store_true", help="list every miss (reading them is not for tuning)")
     args = parser.parse_args()
     logging.disable(logging.INFO - 1)  # the records that say what answered are INFO; they stay
     logging.getLogger().addHandler(logging.NullHandler())  # and are not printed
-    cases = load()
+    blind_set = BLIND_SETS[args.set]
+    cases = load(blind_set)
     workdir = Path(tempfile.mkdtemp(prefix="smb-blind-"))
     url = f"sqlite:///{workdir / 'bot.db'}"
     upgrade(url)
@@ -104,8 +123,9 @@ def main() -> int:
     # The issue's own test for danger now: told whom to call first, whichever feature answered.
     in_danger = [(case, reply) for case, (_intent, reply) in zip(cases, served, strict=True) if case["intent"] == "emergency"]
     told_first = sum(any(n in (reply.splitlines() or [""])[0] for n in case["must_contain_any"]) for case, reply in in_danger)
-    lines = [f"Command: `{COMMAND}`", "",
-             f"- set: `{BLIND_SET.relative_to(BLIND_SET.parents[2])}`, {len(cases)} messages, each from a new "
+    command = COMMAND if args.set == "v1" else f"{COMMAND} --set {args.set}"
+    lines = [f"Command: `{command}`", "",
+             f"- set: `{blind_set.path.relative_to(BLIND.parent.parent)}`, {len(cases)} messages, each from a new "
              f"citizen through the signed webhook ({elapsed:.1f} s)",
              "- written by a helper who saw neither the code nor the training examples; never tuned on",
              "- right = the intent's feature answered and the reply holds what the set requires "
@@ -120,7 +140,8 @@ def main() -> int:
     lines += ["", f"Messages from people in danger now told whom to call in the reply's first line, whichever "
               f"feature answered (the emergency layer, the intent layer or the safety net): "
               f"**{told_first}/{len(in_danger)}** ({told_first / len(in_danger):.1%})"]
-    lines += ["", "Earlier:", *(f"- {line}" for line in HISTORY)]
+    if blind_set.history:
+        lines += ["", "Earlier:", *(f"- {line}" for line in blind_set.history)]
     lines += ["", "By form of writing:", "", "| form | messages | right |", "|---|---:|---:|"]
     for form in sorted(per_form, key=lambda name: -len(per_form[name])):
         oks = per_form[form]
@@ -132,7 +153,7 @@ def main() -> int:
     if args.misses:
         print("\n".join(["", "Misses:", *misses]))
     if not args.no_write:
-        write_section("Understanding: blind set", body)
+        write_section(blind_set.section, body)
     return 0
 
 
