@@ -60,7 +60,9 @@ MAX_TOWNSHIP_DISTANCE_M = 20_000  # a pin farther than this from every township 
 PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·• ]{1,20}")
 LABEL_WORDS = re.compile(r"(姓名|名字|手机号码|手机号|手机|电话号码|电话|联系方式|联系人|我叫|我是)[:：]?")
-QUERY = re.compile(r"^查询\s*(YH\d{8}-[A-Z0-9]{6})(?:\s+([A-Z0-9]{8}))?$", re.IGNORECASE)
+# The query code may come as the receipt showed it: "查询 YH…-… 查询码：ABCD1234", commas, a full stop.
+QUERY = re.compile(r"^查询\s*(YH\d{8}-[A-Z0-9]{6})(?:[\s,，:：]*(?:查询码|码)?[\s,，:：是为]*([A-Z0-9]{8}))?[\s。.！!]*$",
+                   re.IGNORECASE)
 
 ENTRY_WORDS = ("举报", "我要举报", "隐患举报", "随手拍", "隐患随手拍", "吹哨", "安全吹哨人", "吹哨人", "反映隐患")
 DONE_WORDS = ("完成", "好了", "发完了", "没有了", "下一步", "ok")
@@ -125,7 +127,8 @@ TEXTS = {
     "offer_declined": "好的。需要时发送 举报 即可反映隐患。",
     "cancel_confirm": "确定要放弃这份举报吗？已填写的内容和照片都会删除。\n回复 是（或再发送一次 取消）确认放弃；回复 否 或 继续 接着填写。",
     "cancelled": "已放弃本次举报。需要时发送 举报 重新开始。",
-    "mine_empty": "您还没有提交过举报。发送 举报 反映身边的安全隐患。",
+    "mine_empty": "您还没有提交过举报。发送 举报 反映身边的安全隐患。\n"
+                  "在别的微信号上提交的举报，请发送：查询 举报编号 查询码。",
     "mine": "您的举报（最近{shown}条，共{total}条）：\n{lines}\n发送 查询 编号 查看详情，例如：查询 {example}",
     "query_usage": "请按格式发送：查询 举报编号，例如：查询 YH20210601-7KQ2MX。\n在其他微信号上查询请加查询码：查询 编号 查询码。",
     "query_none": "没有找到这个编号的举报。请核对编号；在提交举报以外的微信号上查询，请在编号后加查询码：查询 编号 查询码。",

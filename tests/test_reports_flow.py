@@ -275,7 +275,11 @@ def test_my_reports_and_query(citizen: Citizen, citizens, bot, clock) -> None:  
     assert other.says(f"查询 {ticket}") == unknown  # someone else's ticket looks like no ticket
     assert other.says(f"查询 {ticket} ABCDEFGH") == unknown
     assert "当前状态：已受理" in other.says(f"查询 {ticket} {code.lower()}")
-    assert "您还没有提交过举报" in other.says("我的举报")
+    # The code as the receipt showed it, with the words and punctuation a citizen copies along.
+    for typed in (f"查询 {ticket} 查询码 {code}", f"查询 {ticket}，查询码：{code}。", f"查询{ticket} 码是{code}"):
+        assert "当前状态：已受理" in other.says(typed), typed
+    empty = other.says("我的举报")
+    assert "您还没有提交过举报" in empty and "查询 举报编号 查询码" in empty  # how to find one sent from another account
     assert "请按格式发送" in citizen.says("查询 YH2021")
 
 
