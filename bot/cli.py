@@ -153,6 +153,7 @@ def _keys_check(database: Database, vault: IdentityVault, sample: int) -> int:
 def _keys_rotate(database: Database, vault: IdentityVault, config: Config, batch: int) -> int:
     from bot.keys import RotationError, rotate
     from bot.runtime import default_clock
+    from bot.store import RedisStore, StoreError
 
     def progress(done: int, total: int, column: str) -> None:
         sys.stdout.write(f"batch {done} of {total} done ({column})\n")
@@ -160,16 +161,28 @@ def _keys_rotate(database: Database, vault: IdentityVault, config: Config, batch
 
     sys.stdout.write(f"re-sealing every sealed value with identity key {vault.key_id} "
                      f"(safe to stop and run again: it continues where it stopped)\n")
+    store = RedisStore(config.redis.url) if config.redis.url else None
+    if store is None:
+        sys.stdout.write("no [redis] url: the in-process store lives in the bot's own process and was emptied when "
+                         "it restarted with the new key; nothing in it to re-seal\n")
     try:
-        rotation = rotate(database, vault, default_clock(config).now(), batch_size=batch, progress=progress)
+        rotation = rotate(database, vault, default_clock(config).now(), batch_size=batch, progress=progress,
+                          store=store)
     except RotationError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
-    for column in rotation.columns:
+    except StoreError as exc:
+        sys.stderr.write(f"error: Redis did not answer ({exc}); run `keys rotate` again when it is back "
+                         "(it continues where it stopped)\n")
+        return 1
+    finally:
+        if store is not None:
+            store.close()
+    for column in rotation.columns + rotation.stored:
         sys.stdout.write(f"{column.column}: {column.resealed} of {column.pending} re-sealed\n")
     counts = rotation.counts()
     if counts["changed_meanwhile"]:
-        sys.stdout.write(f"{counts['changed_meanwhile']} values were changed by the running bot meanwhile; "
+        sys.stdout.write(f"{counts['changed_meanwhile']} values were changed by the running bot meanwhile (or expired); "
                          "run `keys rotate` again to be sure they are sealed with the new key\n")
     if rotation.unreadable:
         sys.stderr.write(f"error: {rotation.unreadable} sealed values open with neither identity_key nor "

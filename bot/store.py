@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
+import re
 import socket
 import struct
 import threading
@@ -37,6 +38,8 @@ class Store(Protocol):
     def set_nx(self, key: str, value: str, ttl: float) -> bool: ...
     def delete(self, key: str) -> None: ...
     def delete_if_equals(self, key: str, value: str) -> bool: ...
+    def replace_if_equals(self, key: str, expected: str, value: str) -> bool: ...
+    def scan(self, prefix: str) -> Iterator[str]: ...
     def incr(self, key: str, ttl: float) -> int: ...
     def zadd(self, key: str, scores: dict[str, float]) -> None: ...
     def zscore(self, key: str, member: str) -> float | None: ...
@@ -135,6 +138,20 @@ class MemoryStore(_LockMixin):
                 return True
             return False
 
+    def replace_if_equals(self, key: str, expected: str, value: str) -> bool:
+        """Compare-and-set: write `value` only if the key still holds `expected`, keeping its expiry."""
+        with self._guard:
+            if self._live(key) != expected:
+                return False
+            self._values[key] = (value, self._values[key][1])
+            return True
+
+    def scan(self, prefix: str) -> Iterator[str]:
+        """The keys under `prefix`, as they were when the scan began."""
+        with self._guard:
+            keys = [key for key in self._values if key.startswith(prefix)]
+        yield from keys
+
     def incr(self, key: str, ttl: float) -> int:
         with self._guard:
             current = self._live(key)
@@ -188,6 +205,14 @@ _COMPARE_AND_DELETE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
 
+# Compare-and-set keeping the key's remaining time to live (PTTL, not SET KEEPTTL: Redis before 6 too).
+_COMPARE_AND_REPLACE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = redis.call('pttl', KEYS[1])
+if ttl > 0 then redis.call('set', KEYS[1], ARGV[2], 'px', ttl) else redis.call('set', KEYS[1], ARGV[2]) end
+return 1
+"""
+
 
 class RedisStore(_LockMixin):
     """Redis-backed store; every connection error becomes StoreError."""
@@ -197,6 +222,7 @@ class RedisStore(_LockMixin):
                                            socket_connect_timeout=1.0, health_check_interval=10)
         self._prefix = prefix
         self._cad = self._redis.register_script(_COMPARE_AND_DELETE)
+        self._car = self._redis.register_script(_COMPARE_AND_REPLACE)
         self._lanes = threading.local()
         self._open_lanes: list[redis.Connection] = []  # every thread's, so that close() reaches them all
         self._lanes_guard = threading.Lock()
@@ -235,6 +261,17 @@ class RedisStore(_LockMixin):
     def delete_if_equals(self, key: str, value: str) -> bool:
         with self._errors():
             return bool(self._cad(keys=[self._k(key)], args=[value]))
+
+    def replace_if_equals(self, key: str, expected: str, value: str) -> bool:
+        with self._errors():
+            return bool(self._car(keys=[self._k(key)], args=[expected, value]))
+
+    def scan(self, prefix: str) -> Iterator[str]:
+        """The keys under `prefix` (SCAN: a key written meanwhile may be listed or not)."""
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix + prefix) + "*"
+        with self._errors():
+            for key in self._redis.scan_iter(match=pattern, count=1000):
+                yield key[len(self._prefix):]
 
     def incr(self, key: str, ttl: float) -> int:
         with self._errors():

@@ -14,6 +14,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from sqlalchemy import String, Text, func, select
 from bot import create_app
 from bot.config import ConfigError, from_mapping
 from bot.db import Database
-from bot.keys import ROTATE_ACTION, ROTATE_BEGIN_ACTION, SEALED, check, column_name, rotate
+from bot.keys import ROTATE_ACTION, ROTATE_BEGIN_ACTION, SEALED, STORE_SEALED, check, column_name, rotate
+from bot.messages import REPLY_FIELD
 from bot.models import AuditEntry, Base, Report, VaultKey
 from bot.services.quiz import draws
 from bot.services.reports.identity import (
@@ -38,7 +40,8 @@ from bot.services.reports.identity import (
     vault_for,
     vault_of,
 )
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
+from bot.store import MemoryStore, RedisStore, StoreError
+from tests.conftest import AES_KEY, APP_ID, REDIS_URL, TOKEN, make_config, redis_store
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
 from tests.reports_helpers import TICKET, file_report
@@ -332,8 +335,10 @@ def test_every_keyed_tag_purpose_is_registered() -> None:
 
 
 def test_a_claim_typed_across_the_removal_of_the_old_key_is_asked_again(database_url: str, clock, store) -> None:  # noqa: ANN001
-    """The claim's name waits in the store sealed with the old key; once only the new key is given
-    it cannot be opened: the winner is asked again in Chinese, not answered with an error."""
+    """The claim's name waits in the store sealed with the old key, and this rotation did not reach
+    the store (`keys rotate` here has no [redis] url, as when Redis was not configured for it); once
+    only the new key is given it cannot be opened: the winner is asked again in Chinese, not
+    answered with an error."""
     with deployment(database_url, clock, store, OLD_KEY) as old:
         winner = person(old, clock, "o_winner")
         play_full_marks(winner, old, clock)
@@ -367,3 +372,177 @@ def test_keys_check_tells_owner_hashes_made_with_other_keys(database_url: str, c
     wrong = bot_cli(database_url, OLD_KEY, "keys", "check")
     assert wrong.returncode == 1 and "1 reports' owner hashes do not match" in wrong.stderr, wrong.stderr
     assert "reports.phone_enc: 1 of 1 opened" in wrong.stdout
+
+
+# --- values sealed in the store (Redis in production) --------------------------------------------
+
+SEALED_TOKEN = re.compile(r"v1:[A-Za-z0-9+/=]+|v2:[0-9a-f]{8}:[A-Za-z0-9+/=]+")
+
+
+@pytest.fixture(params=["memory", "redis"])
+def each_store(request: pytest.FixtureRequest) -> Iterator[MemoryStore | RedisStore]:
+    """Both stores in every run: Redis only where the run has one (BOT_TEST_REDIS_URL)."""
+    if request.param == "memory":
+        yield MemoryStore()
+    elif not REDIS_URL:
+        pytest.skip("BOT_TEST_REDIS_URL is not set")
+    else:
+        yield from redis_store(REDIS_URL)
+
+
+def store_values(store: MemoryStore | RedisStore) -> dict[str, str]:
+    """Every string the store holds (the leaderboard, a sorted set, aside)."""
+    values = {}
+    for key in store.scan(""):
+        with contextlib.suppress(StoreError):  # Redis: WRONGTYPE for the sorted set
+            value = store.get(key)
+            if value is not None:
+                values[key] = value
+    return values
+
+
+def seconds_left(store: MemoryStore | RedisStore, key: str) -> float:
+    """The key's remaining time to live, read inside the store (the Store protocol has no TTL read)."""
+    if isinstance(store, RedisStore):
+        return store._redis.pttl(store._k(key)) / 1000
+    return store._values[key][1] - time.monotonic()
+
+
+def opened_with(vault: IdentityVault, key: str, value: str) -> list[str]:
+    [part] = [part for part in STORE_SEALED if key.startswith(part.prefix)]
+    return [vault.decrypt(field, token) for field, token in part.parts(value)]
+
+
+def claim_half_typed_and_report_filed(app, clock) -> tuple[Citizen, Citizen, str]:  # noqa: ANN001
+    """A winner who gave a name and not yet a phone (the name waits sealed in the conversation), and
+    a reporter whose last reply (with the query code) is kept sealed for WeChat's retries."""
+    winner = person(app, clock, "o_winner")
+    play_full_marks(winner, app, clock)
+    clock.advance(days=1)
+    bot = app.extensions["bot"]
+    with bot.db.session() as session:
+        draw = draws.create_draw(session, bot.config.quiz, vault=vault_of(bot), title="周抽奖", prize="灭火器一具",
+                                 winners=1, period_start=JUNE1, period_end=JUNE1, by="staff", now=clock.now())
+        draws.reveal_draw(session, bot.config.quiz, draw.id, vault=vault_of(bot), by="staff", now=clock.now())
+        session.commit()
+    winner.dialog([(lambda c: c.click("QUIZ_CLAIM"), "姓名"), ("1", "姓名请填写"), ("王小明", "11位手机号")])
+    reporter = person(app, clock, "o_reporter")
+    _ticket, code = file_report(reporter)
+    return winner, reporter, code
+
+
+def test_rotation_reseals_the_stores_values_keeping_their_time_to_live(database_url: str, clock, each_store) -> None:  # noqa: ANN001
+    """Before, the store's sealed values were left with the old key: once it was removed, a claim
+    typed across the rotation was asked again and a retry of the report's last message got
+    `success` instead of its reply. Now they are re-sealed, and open with only the new key."""
+    with deployment(database_url, clock, each_store, OLD_KEY) as old:
+        winner, reporter, code = claim_half_typed_and_report_filed(old, clock)
+        first_reply = reporter.resend_last().text
+    assert code in first_reply
+    before = store_values(each_store)
+    found = {key: SEALED_TOKEN.findall(value) for key, value in before.items() if SEALED_TOKEN.search(value)}
+    for key, tokens in found.items():  # every sealed value in the store is one STORE_SEALED knows
+        assert any(key.startswith(part.prefix) for part in STORE_SEALED), f"{key} holds sealed values nobody re-seals"
+        assert sorted(tokens) == sorted(token for _field, token in next(
+            part for part in STORE_SEALED if key.startswith(part.prefix)).parts(before[key])), key
+    assert {key.split(":", 1)[0] for key in found} == {"dedupe", "conv"}
+    ttls = {key: seconds_left(each_store, key) for key in found}
+
+    both = vault_for(make_config(database_url, security={"identity_key": NEW_KEY, "previous_identity_key": OLD_KEY}))
+    database = Database(database_url)
+    try:
+        rotation = rotate(database, both, clock.now(), store=each_store)
+    finally:
+        database.dispose()
+    after = store_values(each_store)
+    ttls_after = {key: seconds_left(each_store, key) for key in found}
+
+    # Only the new key now: what waited in the store still opens.
+    with deployment(database_url, clock, each_store, NEW_KEY) as new:
+        again = person(new, clock, "o_reporter").send(reporter.last_xml)
+        assert again.text == first_reply, "the retry is answered with the kept reply, not `success`"
+        person(new, clock, "o_winner").dialog([("13912345678", ["王小明", "确认"]), ("确认", "已登记")])
+
+    sealed_values_in_store = len(found)
+    assert sum(part.resealed for part in rotation.stored) == sealed_values_in_store
+    assert [part.column for part in rotation.stored] == [
+        "store dedupe:* (replies kept for WeChat's retries)", "store conv:* (conversations (a prize claim's contact))"]
+    only_new = IdentityVault(NEW_KEY)
+    for key in found:
+        assert all(token.startswith(f"v2:{key_id(NEW_KEY)}:") for token in SEALED_TOKEN.findall(after[key]))
+        assert opened_with(only_new, key, after[key]) == opened_with(both, key, before[key])
+        assert 0 < ttls_after[key] <= ttls[key], f"{key} lost its time to live"
+        assert ttls[key] - ttls_after[key] < 60, f"{key}'s time to live was not kept"
+    assert rotate(Database(database_url), both, clock.now(), store=each_store).counts()["pending"] == 0
+    with Database(database_url).session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == ROTATE_ACTION)
+                                .order_by(AuditEntry.id)).first()
+        assert entry.after["resealed"] == rotation.counts()["resealed"] >= sealed_values_in_store + 3
+
+
+class BotWritesFirst:
+    """The store as the rotation sees it while the running bot rewrites `key` just before the
+    rotation writes it back."""
+
+    def __init__(self, store: MemoryStore | RedisStore, key: str, value: str) -> None:
+        self.store, self.key, self.value = store, key, value
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.store, name)
+
+    def replace_if_equals(self, key: str, expected: str, value: str) -> bool:
+        if key == self.key:
+            self.store.set(key, self.value, ttl=600)
+        return self.store.replace_if_equals(key, expected, value)
+
+
+def test_a_store_value_the_bot_changed_meanwhile_is_left_as_the_bot_wrote_it(database_url: str, clock, each_store) -> None:  # noqa: ANN001
+    old, new = IdentityVault(OLD_KEY), IdentityVault(NEW_KEY, OLD_KEY)
+    each_store.set("dedupe:m1", old.encrypt(REPLY_FIELD, "<xml>回复一</xml>"), ttl=300)
+    each_store.set("dedupe:m2", old.encrypt(REPLY_FIELD, "<xml>回复二</xml>"), ttl=300)
+    each_store.set("dedupe:m3", "success", ttl=300)
+    each_store.set("dedupe:m4", legacy_seal("another-deployment-key-0123456789abcdefghij", REPLY_FIELD, "x"), ttl=300)
+    by_the_bot = new.encrypt(REPLY_FIELD, "<xml>机器人刚写的</xml>")
+    database = Database(database_url)
+    try:
+        rotation = rotate(database, new, clock.now(), store=BotWritesFirst(each_store, "dedupe:m2", by_the_bot))
+    finally:
+        database.dispose()
+    assert each_store.get("dedupe:m2") == by_the_bot
+    assert IdentityVault(NEW_KEY).decrypt(REPLY_FIELD, each_store.get("dedupe:m1")) == "<xml>回复一</xml>"
+    assert each_store.get("dedupe:m3") == "success"
+    replies = rotation.stored[0]
+    assert (replies.pending, replies.resealed, replies.changed, replies.unreadable) == (3, 1, 1, 1)
+    assert rotation.counts()["changed_meanwhile"] == 1 and rotation.unreadable == 1
+
+
+def test_a_stopped_store_rotation_continues_where_it_stopped(database_url: str, clock, each_store) -> None:  # noqa: ANN001
+    old, both = IdentityVault(OLD_KEY), IdentityVault(NEW_KEY, OLD_KEY)
+    for n in range(5):
+        each_store.set(f"dedupe:m{n}", old.encrypt(REPLY_FIELD, f"回复{n}"), ttl=300)
+
+    def stop_after_two(done: int, total: int, part: str) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    database = Database(database_url)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rotate(database, both, clock.now(), batch_size=2, progress=stop_after_two, store=each_store)
+        left = [key for key, value in store_values(each_store).items() if not value.startswith(both.sealed_prefix)]
+        assert len(left) == 1, "two batches of two were written, the fifth value waits"
+        again = rotate(database, both, clock.now(), batch_size=2, store=each_store)
+    finally:
+        database.dispose()
+    assert again.counts() == {"pending": 1, "resealed": 1, "unreadable": 0, "changed_meanwhile": 0}
+    assert sorted(IdentityVault(NEW_KEY).decrypt(REPLY_FIELD, v) for v in store_values(each_store).values()) == \
+        [f"回复{n}" for n in range(5)]
+
+
+def test_keys_rotate_without_redis_says_the_in_process_store_has_nothing_to_reseal(database_url: str, clock,
+                                                                                  store) -> None:  # noqa: ANN001
+    with deployment(database_url, clock, store, OLD_KEY) as old:
+        file_report(person(old, clock, "o_reporter"))
+    rotated = bot_cli(database_url, NEW_KEY, "keys", "rotate", previous=OLD_KEY)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "the in-process store lives in the bot's own process" in rotated.stdout
