@@ -16,7 +16,7 @@ from bot.models import Citizen
 from bot.models.quiz import PrizeStatus, QuizRound, RoundStatus
 from bot.replies import TEXT_LIMIT_BYTES
 from bot.routing import Router, all_of, kind, menu_key, regex, text_in
-from bot.services.quiz import claims, draws, leaderboard, rounds
+from bot.services.quiz import claims, draws, leaderboard, rounds, topics
 from bot.services.quiz.answers import how_to_answer, parse_answer
 from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
 from bot.services.reports.identity import IdentityError, vault_of
@@ -30,6 +30,7 @@ TEXTS = {
     "intro_counted": "本轮共{n}题，计入成绩（每天{cap}轮计分；中途取消或超时也会用掉这次机会）。{eligibility}",
     "intro_window": "现在不在竞猜活动期（{start}至{end}），本轮为练习，不计入排行和抽奖。",
     "intro_cap": "您今天的{cap}轮计分机会已用完，本轮为练习，不计入排行和抽奖。",
+    "intro_topic": "专题练习·{topic}：本轮{n}题，只出这一类题，为练习，不计入排行和抽奖。参加每天计分的一轮请发送 答题。",
     "resumed": "继续您未完成的一轮：",
     "eligible_full": "全部答对即可参加抽奖。",
     "eligible_at_least": "答对{n}题及以上即可参加抽奖。",
@@ -146,7 +147,7 @@ WANTS_TO_PLAY = regex(r"^(我要|我想|想|要)?(参加|参与|开始|玩|来)(
 def start_quiz(msg: Inbound, ctx: Context) -> str:
     cfg = ctx.config.quiz
     started = rounds.start_round(ctx.session, ctx.content.quiz, cfg, openid=msg.openid, now=ctx.now(),
-                                 key=msg.dedupe_key, rng=new_rng(ctx))
+                                 key=msg.dedupe_key, rng=new_rng(ctx), category=topics.named_topic(msg.text or ""))
     rnd = started.round
     if rnd.status != RoundStatus.ACTIVE:
         return text("round_over")
@@ -161,6 +162,8 @@ def start_quiz(msg: Inbound, ctx: Context) -> str:
 
 def _intro(ctx: Context, started: rounds.Started) -> str:
     cfg = ctx.config.quiz
+    if started.practice_reason == rounds.PracticeReason.TOPIC:
+        return text("intro_topic", topic=CATEGORIES[started.category], n=started.round.total)
     if started.practice_reason == rounds.PracticeReason.OUTSIDE_WINDOW:
         return text("intro_window", start=_day(cfg.campaign_start), end=_day(cfg.campaign_end))
     if started.practice_reason == rounds.PracticeReason.DAILY_CAP:

@@ -104,6 +104,28 @@ def test_second_round_of_the_day_is_practice_said_up_front(citizen: Citizen, bot
     assert counted == [True, False, True]
 
 
+def test_a_named_topic_gives_a_practice_round_of_that_category(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+    reply = citizen.says("考考我用电安全")
+    assert "专题练习·用电安全" in reply and "不计入排行和抽奖" in reply and "发送 答题" in reply
+    [rnd] = rounds_of(bot, citizen.openid)
+    bank = bot.content.quiz
+    assert not rnd.counted and {bank.get(qid).category for qid in rnd.question_ids} == {"electricity"}
+    assert "本轮为练习" in play(citizen, bot, clock, "r" * rnd.total)
+    # The day's counted round is still there, mixed as everyone's.
+    assert "计入成绩" in citizen.says("答题")
+    counted = rounds_of(bot, citizen.openid)[-1]
+    assert counted.counted and len({bank.get(qid).category for qid in counted.question_ids}) > 1
+
+
+def test_topic_words_pick_the_most_specific_category() -> None:
+    from bot.services.quiz.topics import named_topic
+
+    assert named_topic("答题") is None
+    assert named_topic("来几道电动车的题") == "ebike"  # not 用电
+    assert named_topic("考考我非煤矿山") == "non_coal_mine"  # not 煤矿
+    assert named_topic("测测我防溺水的知识") == "campus_home"
+
+
 def test_outside_the_campaign_window_rounds_are_practice(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
     clock.set(shanghai(2021, 7, 1, 0, 0, 5))
     reply = citizen.says("答题")

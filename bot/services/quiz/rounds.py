@@ -34,6 +34,7 @@ RECENT_ROUNDS = 20
 class PracticeReason:
     OUTSIDE_WINDOW = "outside_window"
     DAILY_CAP = "daily_cap"
+    TOPIC = "topic"  # one category the player named (bot/services/quiz/topics.py): never counted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Started:
     round: QuizRound
     resumed: bool  # an unfinished round was picked up again rather than a new one started
     practice_reason: str | None  # why a new round does not count (None: it counts)
+    category: str | None = None  # a practice round of one category (PracticeReason.TOPIC)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,8 +111,9 @@ def _reason_of(cfg: QuizConfig, rnd: QuizRound) -> str | None:
 
 
 def start_round(session: Session, bank: QuizBank, cfg: QuizConfig, *, openid: str, now: dt.datetime,
-                key: str, rng: random.Random) -> Started:
-    """Pick up the player's unfinished round, or start a new one (counted or practice)."""
+                key: str, rng: random.Random, category: str | None = None) -> Started:
+    """Pick up the player's unfinished round, or start a new one (counted or practice). A `category`
+    asks for a practice round of that category alone, when the bank has questions of it today."""
     replayed = session.scalar(select(QuizRound).where(QuizRound.start_key == key))
     if replayed is not None:
         # This very message started a round already (its reply was lost): show that round again.
@@ -119,6 +122,9 @@ def start_round(session: Session, bank: QuizBank, cfg: QuizConfig, *, openid: st
     if active is not None:
         return Started(active, True, _reason_of(cfg, active))
     reason = practice_reason(session, cfg, openid, now)
+    topic = _of_category(bank, category, campaign_day(now)) if category else None
+    if topic is not None:
+        bank, reason = topic, PracticeReason.TOPIC
     ids = choose_questions(bank, cfg.questions_per_round, recent_question_ids(session, openid), rng,
                            day=campaign_day(now))
     rnd = QuizRound(openid=openid, start_key=key, day=campaign_day(now),
@@ -126,7 +132,12 @@ def start_round(session: Session, bank: QuizBank, cfg: QuizConfig, *, openid: st
                     total=len(ids), started_at=now, last_activity_at=now, flagged=False)
     session.add(rnd)
     session.flush()
-    return Started(rnd, False, reason)
+    return Started(rnd, False, reason, category if topic is not None else None)
+
+
+def _of_category(bank: QuizBank, category: str, day: dt.date) -> QuizBank | None:
+    questions = tuple(q for q in bank.questions if q.category == category)
+    return QuizBank(questions) if any(available_on(q, day) for q in questions) else None
 
 
 def recent_question_ids(session: Session, openid: str, rounds: int = RECENT_ROUNDS) -> list[str]:
