@@ -99,7 +99,7 @@ class StoreSealed:
 # Every store key whose value holds something sealed (bot/messages.py, bot/gate.py, handlers/quiz.py).
 STORE_SEALED: tuple[StoreSealed, ...] = (
     StoreSealed("dedupe:", "replies kept for WeChat's retries", _kept_reply),
-    StoreSealed("conv:", "conversations (a prize claim's contact)", _conversation),
+    StoreSealed("conv:", "conversations: a prize claim's contact", _conversation),
 )
 
 

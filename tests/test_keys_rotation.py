@@ -466,7 +466,7 @@ def test_rotation_reseals_the_stores_values_keeping_their_time_to_live(database_
     sealed_values_in_store = len(found)
     assert sum(part.resealed for part in rotation.stored) == sealed_values_in_store
     assert [part.column for part in rotation.stored] == [
-        "store dedupe:* (replies kept for WeChat's retries)", "store conv:* (conversations (a prize claim's contact))"]
+        "store dedupe:* (replies kept for WeChat's retries)", "store conv:* (conversations: a prize claim's contact)"]
     only_new = IdentityVault(NEW_KEY)
     for key in found:
         assert all(token.startswith(f"v2:{key_id(NEW_KEY)}:") for token in SEALED_TOKEN.findall(after[key]))
