@@ -27,6 +27,11 @@ SAMPLE_SECRETS = {
     ("security", "identity_key"): "demo-identity-key-change-me",
 }
 
+# The placeholders of deploy/bot.env.example; production refuses them too (an operator who copied the
+# template and missed a line would otherwise start a bot WeChat can never reach).
+TEMPLATE_PLACEHOLDER = "CHANGE-ME"
+TEMPLATE_APP_ID = "wx0000000000000000"
+
 MODES = ("dev", "demo", "production")
 
 # Keys that sign sessions or derive the identity vault's keys; production needs this much randomness in each.
@@ -371,6 +376,16 @@ def validate(config: Config) -> Config:
         for (section, key), sample in SAMPLE_SECRETS.items():
             if getattr(getattr(config, section), key) == sample:
                 raise ConfigError(f"[{section}] {key} still has the sample value from config.toml; set a real secret")
+        for section, key in sorted(SECRET_KEYS):
+            if TEMPLATE_PLACEHOLDER in str(getattr(getattr(config, section), key)):
+                raise ConfigError(f"[{section}] {key} still has the placeholder from deploy/bot.env.example "
+                                  f"(env BOT_{section.upper()}_{key.upper()}); set a real value")
+        if config.wechat.app_id == TEMPLATE_APP_ID:
+            raise ConfigError("[wechat] app_id is the placeholder from deploy/bot.env.example; set the account's AppID "
+                              "(公众号后台 → 设置与开发 → 基本配置)")
+        if not config.wechat.app_secret:
+            raise ConfigError("missing required value [wechat] app_secret (needed in production: without it no "
+                              "access token, so no push, reply to a report or notice reaches anyone)")
         if not config.server.secret_key:
             raise ConfigError("missing required value [server] secret_key (needed in production)")
         if config.server.today:

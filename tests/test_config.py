@@ -59,6 +59,22 @@ def test_production_refuses_sample_secrets_without_showing_them() -> None:
         assert secret not in str(err.value)
 
 
+def test_production_refuses_the_templates_placeholders() -> None:
+    """deploy/bot.env.example copied with a line missed: the bot must not start on CHANGE-ME."""
+    real = {"BOT_SERVER_MODE": "production", "BOT_SERVER_SECRET_KEY": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA",
+            "BOT_WECHAT_APP_ID": "wx1234567890abcdef", "BOT_WECHAT_APP_SECRET": "real", "BOT_WECHAT_TOKEN": "realtoken",
+            "BOT_WECHAT_ENCODING_AES_KEY": "Z" * 43,
+            "BOT_SECURITY_IDENTITY_KEY": "2b404ca73e7cd48243d2fb47ba74487757fb68b78618a3e17f3b0d79dc0470e7"}
+    for env, names in ([{"BOT_WECHAT_APP_SECRET": "CHANGE-ME"}, "[wechat] app_secret still has the placeholder"],
+                       [{"BOT_WECHAT_TOKEN": "CHANGE-ME"}, "[wechat] token still has the placeholder"],
+                       [{"BOT_WECHAT_APP_ID": "wx0000000000000000"}, "[wechat] app_id is the placeholder"],
+                       [{"BOT_WECHAT_APP_SECRET": ""}, "missing required value [wechat] app_secret"]):
+        with pytest.raises(ConfigError) as err:
+            load_config(ROOT / "config.toml", environ=real | env)
+        assert names in str(err.value), err.value
+    assert load_config(ROOT / "config.toml", environ=real).server.mode == "production"
+
+
 def test_production_starts_with_real_secrets() -> None:
     env = {"BOT_SERVER_MODE": "production", "BOT_SERVER_SECRET_KEY": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA", "BOT_WECHAT_APP_SECRET": "real",
            "BOT_WECHAT_TOKEN": "realtoken", "BOT_WECHAT_ENCODING_AES_KEY": "Z" * 43,

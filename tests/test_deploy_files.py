@@ -182,6 +182,8 @@ def test_the_environment_template_loads_as_a_production_config(tmp_path: Path) -
             key, value = line.split("=", 1)
             if "CHANGE-ME" in value:
                 value = "a" * 43 if key == "BOT_WECHAT_ENCODING_AES_KEY" else secrets.token_urlsafe(48)
+            if key == "BOT_WECHAT_APP_ID":
+                value = "wx1234567890abcdef"
             environ[key] = value
     config = load_config(ROOT / "config.toml", environ=environ)
     assert config.server.mode == "production" and config.server.proxy_hops == 1
