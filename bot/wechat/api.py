@@ -71,13 +71,17 @@ TOKEN_QUOTA_PAUSE_SECONDS = 1800.0
 FORCE_REFRESH_PER_DAY = 20
 FORCE_REFRESH_SPACING = dt.timedelta(seconds=30)
 
-# What staff are told (console, `outbox status`) about a token pause, by errcode.
+# What staff are told (console, `outbox status`) about a token pause, by errcode: what happened and whom
+# to ask, never a setting's name (staff are not developers).
 TOKEN_PAUSE_REASONS = {
     40164: "服务器的 IP 不在公众号的 IP 白名单中。请在微信公众平台“设置与开发 → 基本配置 → IP白名单”中加入微信返回的 IP。",
-    40125: "AppSecret 不正确（可能已在公众平台重置）。请核对 BOT_WECHAT_APP_SECRET。",
-    40013: "AppID 不正确。请核对 BOT_WECHAT_APP_ID。",
+    40125: "微信不认可服务器使用的开发者密码（AppSecret），可能已在微信公众平台重置。"
+           "请系统管理员核对服务器配置中的开发者密码（AppSecret）。",
+    40013: "微信不认可服务器使用的开发者 ID（AppID）。请系统管理员核对服务器配置中的开发者 ID（AppID）。",
     45009: "获取接口调用凭证的每日次数已用完。可在公众平台清零接口调用次数，或等到次日。",
 }
+# What the operator fixes, by errcode: only in the log, which the operator reads on the server.
+TOKEN_PAUSE_SETTINGS = {40125: "BOT_WECHAT_APP_SECRET", 40013: "BOT_WECHAT_APP_ID"}
 
 
 class WeChatAPIError(Exception):
@@ -242,8 +246,9 @@ class WeChatAPI:
         if previous and TokenPause.from_json(previous).errcode == exc.errcode:
             log.info("the WeChat token endpoint still refuses (%s): senders pause another %ds", exc.errcode, seconds)
         else:
-            log.error("the WeChat token endpoint refused (%s %s): every sender pauses %ds", exc.errcode,
-                      exc.errmsg, seconds)
+            setting = TOKEN_PAUSE_SETTINGS.get(exc.errcode)
+            log.error("the WeChat token endpoint refused (%s %s): every sender pauses %ds%s", exc.errcode,
+                      exc.errmsg, seconds, f"; check {setting}" if setting else "")
         return TokenUnavailable(exc.errcode, exc.errmsg, pause.until)
 
     def _replace_rejected(self, rejected: str) -> None:
