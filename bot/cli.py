@@ -44,7 +44,7 @@ def serve(args: argparse.Namespace, config: Config) -> int:
     if args.workers > 1 and not config.redis.url:
         raise ConfigError("--workers > 1 needs [redis] url: the in-process store cannot be shared between workers")
     _upgrade_sqlite(config)
-    return run_gunicorn(args.host, args.port, args.workers)
+    return run_gunicorn(args.host, args.port, args.workers, json_logs=config.server.mode == "production")
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:

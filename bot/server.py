@@ -6,7 +6,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.config import Config as GunicornConfig
 from gunicorn.glogging import Logger
 
-from bot.observability import RedactSecrets
+from bot.observability import JsonFormatter, RedactSecrets
 
 # gunicorn's default with the path instead of the request line (%(r)s holds the query: a push's
 # signature, timestamp, nonce and openid, enough to replay it and to tie a citizen to their flow)
@@ -25,6 +25,16 @@ class RedactingLogger(Logger):
                 handler.addFilter(RedactSecrets())
 
 
+class JsonRedactingLogger(RedactingLogger):
+    """Production: gunicorn's own lines (booting, worker exits, the access log) as one JSON object a
+    line, like the bot's (bot/observability.py), so that the journal holds one format to search."""
+
+    def setup(self, cfg: GunicornConfig) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers + self.access_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, options: dict) -> None:
         self.options = options
@@ -40,12 +50,14 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
-def gunicorn_options(host: str, port: int, workers: int, **extra: object) -> dict[str, object]:
+def gunicorn_options(host: str, port: int, workers: int, *, json_logs: bool = False,
+                     **extra: object) -> dict[str, object]:
+    logger = "JsonRedactingLogger" if json_logs else "RedactingLogger"
     return {"bind": f"{host}:{port}", "workers": workers, "timeout": 30, "graceful_timeout": 10,
             "accesslog": "-", "loglevel": "info", "access_log_format": ACCESS_LOG_FORMAT,
-            "logger_class": "bot.server.RedactingLogger", **extra}
+            "logger_class": f"bot.server.{logger}", **extra}
 
 
-def run_gunicorn(host: str, port: int, workers: int, **extra: object) -> int:
-    _Gunicorn(gunicorn_options(host, port, workers, **extra)).run()
+def run_gunicorn(host: str, port: int, workers: int, *, json_logs: bool = False, **extra: object) -> int:
+    _Gunicorn(gunicorn_options(host, port, workers, json_logs=json_logs, **extra)).run()
     return 0

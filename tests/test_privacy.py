@@ -160,7 +160,7 @@ def every_log_line():  # noqa: ANN201
     configure_logging("production", buffer)
     root.setLevel(logging.DEBUG)
     cfg = GunicornConfig()
-    for key, value in gunicorn_options("127.0.0.1", 8000, 2).items():
+    for key, value in gunicorn_options("127.0.0.1", 8000, 2, json_logs=True).items():
         cfg.set(key, value)
     gunicorn_log = cfg.logger_class(cfg)
     for handler in gunicorn_log.access_log.handlers + gunicorn_log.error_log.handlers:
@@ -216,7 +216,8 @@ def test_no_log_line_holds_an_openid_a_signature_a_nonce_or_a_secret(logged_app,
     server = RecordingServer(logged_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
     citizen = report_then_claim_a_prize(logged_app, server, fake_wechat, clock, tmp_path)
     text = every_log_line.buffer.getvalue()
-    lines = text.splitlines()
+    # Production logs are one JSON object a line, gunicorn's access and error lines too (the journal).
+    lines = [json.loads(line)["message"] for line in text.splitlines()]
     # The capture is real: access lines of the pushes, urllib3's debug lines of the API calls.
     assert sum('"POST /wechat' in line for line in lines) >= 20
     assert any(re.search(r"/cgi-bin/(stable_)?token", line) for line in lines)
