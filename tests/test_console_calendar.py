@@ -188,6 +188,49 @@ def test_cancelling_tells_those_who_asked_for_a_reminder(app, citizens, bot, clo
     assert audits(app)[1][3] is None
 
 
+def test_a_new_time_and_venue_tell_those_who_asked_for_a_reminder_and_move_it(app, citizens, bot,
+                                                                               clock) -> None:  # noqa: ANN001
+    recent, silent = citizens("o_recent"), citizens("o_silent")
+    silent.dialog([("宣讲", "县政府二楼会议室"), ("提醒 1", "已订阅")])
+    console = logged_in(app)
+    form = form_of(console, f"/console/calendar/{LECTURE}/edit")
+    assert console.post(f"/console/calendar/{LECTURE}/edit",
+                        form | {"start_day": "2021-06-05", "end_day": "2021-06-05"}).status_code == 302
+    assert "已为订阅提醒的 1 位市民安排变更通知。" in console.get("/console/calendar").get_data(as_text=True)
+    clock.advance(hours=49)  # June 3, 11:00: the silent citizen last wrote 49 hours ago
+    recent.dialog([("宣讲", "6月5日"), ("提醒 1", "已订阅")])
+    console = logged_in(app, username="ed2")
+    form = form_of(console, f"/console/calendar/{LECTURE}/edit")
+    response = console.post(f"/console/calendar/{LECTURE}/edit", form | {
+        "start_day": "2021-06-06", "end_day": "2021-06-06", "start_time": "16:00", "end_time": "17:30",
+        "place": "县应急管理局三楼报告厅"})
+    assert response.status_code == 302
+    page = console.get("/console/calendar").get_data(as_text=True)
+    assert "已为订阅提醒的 2 位市民安排变更通知；其中 1 位超过 48 小时没有给公众号发消息" in page
+    with bot.db.session() as session:
+        notices = list(session.scalars(select(Delivery).where(Delivery.purpose == "event_changed")
+                                       .order_by(Delivery.id)))
+        assert [d.openid for d in notices] == ["o_silent", "o_silent", "o_recent"]  # the first move, then the second
+        text = notices[-1].payload["content"]
+        assert "【活动变更】" in text and "时间由6月5日（周六）15:00" in text and "改为6月6日（周日）16:00—17:30" in text
+        assert "地点由县政府二楼会议室改为县应急管理局三楼报告厅" in text and "提醒将在6月5日16:00按新的安排发送" in text
+        reminders = list(session.scalars(select(EventReminder)))
+        assert {(r.status, r.event_start.isoformat(), r.remind_at.isoformat(), r.place) for r in reminders} == {
+            (ReminderStatus.WAITING, "2021-06-06T16:00:00+08:00", "2021-06-05T16:00:00+08:00", "县应急管理局三楼报告厅")}
+    assert "时间：6月6日（周日）16:00—17:30\n   提醒：6月5日（周六）16:00" in recent.says("我的提醒")
+    edits = [a for a in audits(app) if a[0] == "event.edit"]
+    assert len(edits) == 2 and edits[1][3]["place"] == "县应急管理局三楼报告厅"
+    with bot.db.session() as session:
+        notes = list(session.scalars(select(AuditEntry.note).where(AuditEntry.action == "event.edit")
+                                     .order_by(AuditEntry.id)))
+    assert notes[1].startswith("已为订阅提醒的 2 位市民安排变更通知")
+    # A new title alone changes neither time nor venue: no notice.
+    form = form_of(console, f"/console/calendar/{LECTURE}/edit")
+    console.post(f"/console/calendar/{LECTURE}/edit", form | {"title": "安全生产巡回宣讲（城关镇）"})
+    with bot.db.session() as session:
+        assert len(list(session.scalars(select(Delivery).where(Delivery.purpose == "event_changed")))) == 3
+
+
 def test_the_audit_log_shows_an_edit_as_changed_fields_in_chinese(app) -> None:  # noqa: ANN001
     console = logged_in(app)
     form = form_of(console, f"/console/calendar/{LECTURE}/edit")

@@ -77,9 +77,11 @@ class Saved:
 
 
 def save_edit(*, part: str, item_id: str, entry: dict[str, Any] | None, base: int, action: str,
-              check: Callable[..., Problems], after_save: Callable[[], Any] | None = None,
-              note: str | None = None) -> Saved:
-    """Check, save, audit and commit one edit. `check(session, seed, current, config, ...)`."""
+              check: Callable[..., Problems], after_save: Callable[[content_edits.ContentEdit], Any] | None = None,
+              note: str | Callable[[Any], str | None] | None = None) -> Saved:
+    """Check, save, audit and commit one edit. `check(session, seed, current, config, ...)`;
+    `after_save(edit)` runs in the same transaction (the notices the edit sends); `note` may be a
+    function of what it returned (the audit says whom they went to)."""
     session, bot, moment = db(), current_bot(), now()
     before, current_base = content_edits.entry_of(session, bot.seed_content, part, item_id)
     problems = check(session, bot.seed_content, bot.content, bot.config, item_id=item_id, entry=entry, now=moment)
@@ -93,7 +95,9 @@ def save_edit(*, part: str, item_id: str, entry: dict[str, Any] | None, base: in
     except StaleEdit:
         session.rollback()
         return Saved(stale=True)
-    extra = after_save() if after_save is not None else None
+    extra = after_save(edit) if after_save is not None else None
+    if callable(note):
+        note = note(extra)
     record(action, f"{part}:{item_id}", content_edits.to_json(part, before) if before else None,
            content_edits.to_json(part, entry) if entry is not None else None, note=note)
     session.commit()

@@ -2,11 +2,13 @@
 
 Editors and admins change it; reviewers read it. Each change is checked with content check's rules
 (bot/services/edit_checks.py), kept as a row of `content_edits` and audited with before and after.
-Cancelling an event tells the citizens who asked for its reminder (bot/services/event_cancellation.py).
+Cancelling an event, or changing its time or venue, tells the citizens who asked for its reminder
+(bot/services/event_cancellation.py).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -22,10 +24,11 @@ from bot.models.events import EventReminder, ReminderStatus
 from bot.services import content_edits, edit_checks, event_cancellation
 from bot.services.content_edits import EVENTS
 from bot.services.edit_checks import EVENT_LABELS, Problems
-from bot.services.events import KINDS
+from bot.services.events import KINDS, event_from_entry
 
 ACTION_NAMES.update({"event.add": "新增活动", "event.edit": "修改活动", "event.cancel": "取消活动"})
 PURPOSES.setdefault(event_cancellation.PURPOSE, "活动取消通知")
+PURPOSES.setdefault(event_cancellation.CHANGED_PURPOSE, "活动变更通知")
 REQUIRED = ("title", "kind", "place", "description")
 TEXT_FIELDS = ("title", "kind", "place", "township", "audience", "description", "link", "contact")
 # The lengths the form advertises (checked on the server by bot/console/limits.py).
@@ -127,8 +130,21 @@ def event_edit(event_id: str) -> Any:
     posted_base = item_base()
     if problems:
         return _render_form(_form_values(entry), new=False, base=posted_base, problems=problems, status=400)
+    bot = current_bot()
+    before = bot.content.events.get(event_id)
+
+    def tell(edit: content_edits.ContentEdit) -> event_cancellation.Told | None:
+        if before is None:  # not on the calendar citizens see (no reminders of it can be waiting)
+            return None
+        after = event_from_entry(Path("console"), event_id, entry, bot.content.townships)
+        return event_cancellation.tell_changed(db(), bot.config, before, after, now(), edit.id)
+
+    def note(told: event_cancellation.Told | None) -> str | None:
+        return told.summary() if told is not None and told.reminded else None
+
     return _saved(save_edit(part=EVENTS, item_id=event_id, entry=entry, base=posted_base, action="event.edit",
-                            check=_check(False)), _form_values(entry), new=False, base=posted_base, done="已保存修改")
+                            check=_check(False), after_save=tell, note=note), _form_values(entry), new=False,
+                  base=posted_base, done="已保存修改")
 
 
 def _saved(saved: Any, values: dict[str, Any], *, new: bool, base: int, done: str) -> Any:
@@ -137,7 +153,8 @@ def _saved(saved: Any, values: dict[str, Any], *, new: bool, base: int, done: st
         return redirect(url_for("console.events_list"))
     if saved.problems:
         return _render_form(values, new=new, base=base, problems=saved.problems, status=400)
-    flash(f"{done}：{values['title']}。公众号的活动查询和提醒将在几秒内按新内容回复。", "success")
+    told = f"{saved.extra.summary()}" if saved.extra is not None else ""
+    flash(f"{done}：{values['title']}。公众号的活动查询和提醒将在几秒内按新内容回复。{told}", "success")
     return redirect(url_for("console.events_list"))
 
 
@@ -149,7 +166,7 @@ def event_cancel(event_id: str) -> Response:
         abort(404)
     reason = form_text("reason")
 
-    def tell() -> event_cancellation.Told:
+    def tell(edit: content_edits.ContentEdit) -> event_cancellation.Told:
         return event_cancellation.tell_reminded(db(), bot.config, event, now(), reason)
 
     saved = save_edit(part=EVENTS, item_id=event_id, entry=None, base=item_base(), action="event.cancel",

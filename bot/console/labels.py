@@ -34,6 +34,7 @@ PURPOSES = {
     "broadcast": "群发", "broadcast_preview": "群发预览", "report_status": "举报进度通知",
     "report_reply": "举报回复", "quiz_prize": "中奖通知", "event_reminder": "活动提醒", "push_plan": "计划推送",
     "township_tag": "按乡镇打标签", "event_cancelled": "活动取消通知",
+    "event_changed": "活动变更通知",
 }
 
 DELIVERY_STATUSES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败",
