@@ -165,6 +165,17 @@ class PushConfig:
     quiz_prize_subscribe: str = ""
     quiz_prize_subscribe_keys: str = ""
     quiz_prize_subscribe_long_term: bool = False
+    # An event's cancellation, or its new time or venue, to citizens who asked for its reminder.
+    event_cancelled_template: str = ""
+    event_cancelled_template_keys: str = ""
+    event_cancelled_subscribe: str = ""
+    event_cancelled_subscribe_keys: str = ""
+    event_cancelled_subscribe_long_term: bool = False
+    event_changed_template: str = ""
+    event_changed_template_keys: str = ""
+    event_changed_subscribe: str = ""
+    event_changed_subscribe_keys: str = ""
+    event_changed_subscribe_long_term: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

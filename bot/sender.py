@@ -77,7 +77,7 @@ PREVIEW_QUOTA_NOTE = "今天的群发预览次数已用完（微信每天最多 
 IDEMPOTENT_PURPOSES = {"township_tag"}
 # Template and subscribe messages are for service notices only, never broadcasts (2023 template
 # message rules: 模板消息仅用于服务通知, no marketing); the others go as customer-service messages or not at all.
-SERVICE_NOTICES = {"report_status", "quiz_prize"}
+SERVICE_NOTICES = frozenset(notice_templates.PURPOSES)
 TEMPLATE_DEDUPE = dt.timedelta(minutes=10)
 FLUSH_SECONDS = 0.02
 FLUSH_ROWS = 200

@@ -3,8 +3,10 @@
 Each gets a customer-service message through the outbox (like every notice), in the same transaction
 as the staff member's change: on a cancellation their reminder is withdrawn, on a new time or venue it
 moves with the event (so the reminder job has nothing left to catch up). WeChat lets the account write to a citizen only
-within 48 hours of their last message (bot/services/service_window.py), and event notices have no
-template to go outside it, so the answer says how many the message can reach and how many it cannot.
+within 48 hours of their last message (bot/services/service_window.py); outside it these notices go
+as the template message or 订阅通知 configured for them ([push] event_cancelled_template,
+event_changed_template..., bot/services/notice_templates.py) like a report's progress, and the answer
+says how many no channel can reach.
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ def tell_reminded(session: Session, config: Config, event: Event, now: dt.dateti
     rows = _reminded(session, event.id)
     reason_text = f"原因：{reason.strip()}。" if reason.strip() else ""
     text = TEXT.format(title=event.title, when=event.when_text(), place=event.place, reason=reason_text)
+    payload = outbox.notice_payload(text, event=event.title, time=start_text(event), place=event.place, change="已取消",
+                                    note=reason.strip() or "活动取消，提醒随之取消")
     unreachable = 0
     for row in rows:
         delivery = outbox.enqueue(session, key=f"event-cancelled:{row.id}", purpose=PURPOSE, openid=row.openid,
-                                  payload=outbox.text_payload(text), now=now)
+                                  payload=payload, now=now)
         if notices.forecast(session, config, delivery, now) is not None:
             unreachable += 1
         # As the event stood when cancelled (the reminder job may not have caught up with an edit yet).
@@ -69,10 +73,20 @@ def tell_reminded(session: Session, config: Config, event: Event, now: dt.dateti
     return Told(len(rows), len(rows) - unreachable, unreachable)
 
 
+def start_text(event: Event) -> str:
+    """The event's start as a template's time keyword takes it (an all-day event: its date)."""
+    start = event.start
+    return f"{start.year}年{start.month}月{start.day}日" if event.all_day else outbox.cn_time(start)
+
+
+def _moved(before: Event, after: Event) -> bool:
+    return (before.start, before.end, before.all_day) != (after.start, after.end, after.all_day)
+
+
 def changes(before: Event, after: Event) -> str:
     """What a citizen with a reminder needs to know changed ("" when neither time nor venue did)."""
     parts = []
-    if (before.start, before.end, before.all_day) != (after.start, after.end, after.all_day):
+    if _moved(before, after):
         parts.append(f"时间由{before.when_text()}改为{after.when_text()}")
     if before.place != after.place:
         parts.append(f"地点由{before.place}改为{after.place}")
@@ -92,12 +106,16 @@ def tell_changed(session: Session, config: Config, before: Event, after: Event, 
     new_remind_at = remind_at(after, hours_before)
     reminder = (f"提醒将在{new_remind_at.month}月{new_remind_at.day}日{new_remind_at:%H:%M}按新的安排发送。"
                 if new_remind_at > now else "")
+    change = "改时间地点" if _moved(before, after) and before.place != after.place else (
+        "改时间" if _moved(before, after) else "改地点")
     unreachable = 0
     for row in rows:
-        text = CHANGED_TEXT.format(title=after.title, changes=what,
-                                   reminder=reminder if row.status == ReminderStatus.WAITING else "")
+        waiting = row.status == ReminderStatus.WAITING
+        text = CHANGED_TEXT.format(title=after.title, changes=what, reminder=reminder if waiting else "")
+        payload = outbox.notice_payload(text, event=after.title, time=start_text(after), place=after.place,
+                                        change=change, note="提醒按新时间发送" if waiting and reminder else "")
         delivery = outbox.enqueue(session, key=f"event-changed:{row.id}:{edit_id}", purpose=CHANGED_PURPOSE,
-                                  openid=row.openid, payload=outbox.text_payload(text), now=now)
+                                  openid=row.openid, payload=payload, now=now)
         if notices.forecast(session, config, delivery, now) is not None:
             unreachable += 1
         row.title, row.place, row.event_start = after.title[:200], after.place[:200], after.start

@@ -1,6 +1,6 @@
 """Template messages and subscribe notices (订阅通知) for service notices outside the 48-hour window.
 
-Each purpose (report progress, prize win) has its own template, chosen by the bureau in the admin
+Each purpose (report progress, prize win, an event cancelled or moved) has its own template, chosen by the bureau in the admin
 console, with its own keywords: `[push] <purpose>_template = "<template id>"` and
 `<purpose>_template_keys = "ticket=character_string1 status=phrase2 note=thing3 time=time4"`
 (our field = the template's keyword), the same with `_subscribe` for a 订阅通知 template.
@@ -19,9 +19,13 @@ from __future__ import annotations
 import dataclasses
 import re
 
-PURPOSES = ("report_status", "quiz_prize")
-# What the bot can say for each purpose (the fields a template's keywords may take).
-FIELDS = {"report_status": ("ticket", "status", "note", "time"), "quiz_prize": ("prize", "deadline", "note", "time")}
+PURPOSES = ("report_status", "quiz_prize", "event_cancelled", "event_changed")
+# What the bot can say for each purpose (the fields a template's keywords may take). An event's
+# notices (bot/services/event_cancellation.py): event = its title, time = its (new) start, place =
+# its (new) venue, change = what changed (改时间 / 改地点 / 已取消), note = the reason or the reminder.
+FIELDS = {"report_status": ("ticket", "status", "note", "time"), "quiz_prize": ("prize", "deadline", "note", "time"),
+          "event_cancelled": ("event", "time", "place", "change", "note"),
+          "event_changed": ("event", "time", "place", "change", "note")}
 LIMITS = {"thing": 20, "number": 32, "letter": 32, "symbol": 5, "character_string": 32, "time": 40, "date": 40,
           "amount": 11, "phone_number": 17, "car_number": 8, "name": 10, "phrase": 5}
 KEYWORD = re.compile(r"^(" + "|".join(sorted(LIMITS, key=len, reverse=True)) + r")(\d+)$")
