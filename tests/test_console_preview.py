@@ -155,3 +155,32 @@ def test_guessing_codes_is_cut_off_after_five_wrong_ones(app, clock) -> None:  #
         assert session.scalar(select(StaffUser.wechat_openid).where(StaffUser.username == "ed")) is None
     owner = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_ed_phone")
     assert "已把这个微信号绑定" in owner.says(f"绑定 {code}")  # the member's own account is not locked out
+
+
+def test_an_admin_unbinds_a_members_wechat_and_the_member_sees_it(app, fake_wechat, clock) -> None:  # noqa: ANN001
+    fake_wechat.add_user("o_ed_phone")
+    ed = logged_in(app)
+    bind(app, ed, "o_ed_phone", clock)
+    with app.extensions["bot"].db.session() as session:
+        ed_id = session.scalar(select(StaffUser.id).where(StaffUser.username == "ed"))
+    assert ed.post(f"/console/staff/{ed_id}/wechat/unbind").status_code == 403  # editors cannot
+    boss = logged_in(app, "boss", "admin")
+    page = boss.get("/console/staff").get_data(as_text=True)
+    row = page[page.index('data-username="ed"'):]
+    assert f"/console/staff/{ed_id}/wechat/unbind" in row[:row.index("</tr>")]
+    assert boss.post(f"/console/staff/{ed_id}/wechat/unbind").status_code == 302
+    page = boss.get("/console/staff").get_data(as_text=True)
+    assert "已解除 ed 绑定的微信号" in page
+    row = page[page.index('data-username="ed"'):]
+    assert re.search(r'data-field="wechat">未绑定', row[:row.index("</tr>")])
+    with app.extensions["bot"].db.session() as session:
+        assert session.scalar(select(StaffUser.wechat_openid).where(StaffUser.id == ed_id)) is None
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "staff.wechat_unbind")).one()
+        assert (entry.actor, entry.target, entry.before, entry.after) == ("boss", "ed", {"wechat": True},
+                                                                          {"wechat": False})
+    account = ed.get("/console/account").get_data(as_text=True)
+    assert 'data-bound="0" data-unbound-by="boss"' in account and "管理员 boss 已于" in account
+    assert re.search(r'name="staff" value="\d+"', ed.get("/console/broadcasts").get_data(as_text=True)) is None
+    # Bound again, the note is gone.
+    bind(app, ed, "o_ed_phone", clock)
+    assert "data-unbound-by" not in ed.get("/console/account").get_data(as_text=True)

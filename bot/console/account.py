@@ -23,7 +23,8 @@ def account() -> str:
         else None
     return render_template("console/account.html", min_length=staff.MIN_PASSWORD,
                            forced=current_user.must_change_password, user=user, code=live,
-                           code_minutes=staff_wechat.CODE_MINUTES)
+                           code_minutes=staff_wechat.CODE_MINUTES,
+                           unbound_by=staff_wechat.unbound_by_other(db(), user))
 
 
 @route("/account/wechat/code", action="change_own_password", methods=["POST"])

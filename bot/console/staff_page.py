@@ -1,4 +1,5 @@
-"""Staff accounts (admin only): add, change role, reset password, disable or enable. Each change is audited."""
+"""Staff accounts (admin only): add, change role, reset password, disable or enable, unbind a member's
+WeChat (where previews go). Each change is audited."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask_login import current_user
 from bot.console import client_ip, current_bot, db, now
 from bot.console.access import MATRIX
 from bot.console.registry import page, route
-from bot.services import staff
+from bot.services import staff, staff_wechat
 from bot.store import StoreError
 
 
@@ -120,4 +121,18 @@ def staff_unlock(user_id: int) -> Response:
                        ip=client_ip())
     session.commit()
     flash(f"已解除 {user.username} 的登录锁定，可以重新登录。", "success")
+    return redirect(url_for("console.staff_list"))
+
+
+@route("/staff/<int:user_id>/wechat/unbind", action="manage_staff", methods=["POST"])
+def staff_wechat_unbind(user_id: int) -> Response:
+    session = db()
+    user = _account(user_id)
+    if not user.wechat_openid:
+        flash(f"{user.username} 没有绑定微信号。", "error")
+        return redirect(url_for("console.staff_list"))
+    staff_wechat.unbind(session, user, now(), ip=client_ip(), actor=current_user.username)
+    session.commit()
+    flash(f"已解除 {user.username} 绑定的微信号，群发预览不会再发到那个微信号。{user.username} 可在“我的账号”中重新绑定。",
+          "success")
     return redirect(url_for("console.staff_list"))

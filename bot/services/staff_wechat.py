@@ -2,7 +2,9 @@
 
 A member asks the console for a code and sends `绑定 <code>` to the official account from their own
 WeChat; the handler (handlers/staff_bind.py) then stores that message's openid on their account. So
-nobody types an openid, and a preview can only go to an account its owner proved is theirs.
+nobody types an openid, and a preview can only go to an account its owner proved is theirs. A member
+unbinds their own; an admin may unbind anyone's (a lost phone, a member who left), and the member's
+account page then says who did and when (from the audit log).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import StaffUser
+from bot.models import AuditEntry, StaffUser
 from bot.services.audit import audit
 
 CODE_MINUTES = 30
@@ -46,10 +48,24 @@ def bind(session: Session, code: str, openid: str, now: dt.datetime) -> StaffUse
     return user
 
 
-def unbind(session: Session, user: StaffUser, now: dt.datetime, ip: str | None = None) -> None:
+def unbind(session: Session, user: StaffUser, now: dt.datetime, ip: str | None = None,
+           actor: str | None = None) -> None:
+    """Forget `user`'s WeChat account: by themselves, or by an admin (`actor`)."""
     user.wechat_openid, user.wechat_bound_at = None, None
-    audit(session, user.username, "staff.wechat_unbind", user.username, {"wechat": True}, {"wechat": False},
+    audit(session, actor or user.username, "staff.wechat_unbind", user.username, {"wechat": True}, {"wechat": False},
           now=now, ip=ip)
+
+
+def unbound_by_other(session: Session, user: StaffUser) -> AuditEntry | None:
+    """The audit entry of someone else unbinding `user`'s WeChat, if that is why it is unbound now."""
+    if user.wechat_openid:
+        return None
+    last = session.scalar(select(AuditEntry).where(
+        AuditEntry.target == user.username, AuditEntry.action.in_(("staff.wechat_bind", "staff.wechat_unbind")))
+        .order_by(AuditEntry.id.desc()).limit(1))
+    if last is None or last.action != "staff.wechat_unbind" or last.actor == user.username:
+        return None
+    return last
 
 
 def preview_recipients(session: Session) -> list[StaffUser]:
