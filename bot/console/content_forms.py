@@ -1,4 +1,5 @@
-"""What the event and push-item forms share: reading dates from a form, and saving an edit.
+"""What the event and push-item pages share: reading a form (texts, dates), showing it again with its
+problems and history, saving an edit, and where a saved or refused edit goes next.
 
 An edit is checked by bot/services/edit_checks.py (content check's rules, in Chinese, by field),
 saved as a row of `content_edits`, audited with the item before and after, and committed together;
@@ -13,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from bot.console import current_bot, db, now
@@ -27,6 +28,55 @@ STALE = "保存前，这一条已被别人修改过。为免覆盖别人的修�
 
 def form_text(name: str) -> str:
     return request.form.get(name, "").replace("\r\n", "\n").strip()
+
+
+def read_texts(entry: dict[str, Any], fields: tuple[str, ...], required: tuple[str, ...], problems: Problems) -> None:
+    """The form's text fields into `entry` (blank ones left out); a blank required one is a problem."""
+    for field in fields:
+        value = form_text(field)
+        if value:
+            entry[field] = value
+        elif field in required:
+            problems.add(field, "不能为空")
+
+
+def text_values(entry: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The item's id and text fields as the form shows them."""
+    return {field: entry.get(field, "") for field in ("id", *fields)}
+
+
+def render_item_form(template: str, part: str, values: dict[str, Any], *, new: bool, base: int,
+                     problems: Problems | None = None, status: int = 200, **extra: Any) -> tuple[str, int]:
+    """An item's form: its values, the problems by field and as lines, its edit history (not for a new one)."""
+    history = [] if new else content_edits.history(db(), part, values["id"])
+    return render_template(template, values=values, new=new, base=base,
+                           errors=problems.by_field if problems else {},
+                           error_lines=problems.lines() if problems else [], history=history, moment=now(),
+                           **extra), status
+
+
+def answer_saved(saved: Saved, *, list_endpoint: str, done: str | Callable[[Saved], str],
+                 again: Callable[[Problems], Any]) -> Any:
+    """After save_edit: back to the list with what happened (`done`, or a function of the save), or
+    the form again with its problems."""
+    if saved.stale:
+        flash(STALE, "error")
+        return redirect(url_for(list_endpoint))
+    if saved.problems:
+        return again(saved.problems)
+    flash(done(saved) if callable(done) else done, "success")
+    return redirect(url_for(list_endpoint))
+
+
+def answer_cancelled(saved: Saved, *, list_endpoint: str, done: str) -> Any:
+    """After save_edit cancelled an item: back to the list, saying whether it was."""
+    if saved.stale:
+        flash(STALE, "error")
+    elif saved.problems:
+        flash("未能取消：" + "；".join(saved.problems.lines()), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for(list_endpoint))
 
 
 def read_moment(problems: Problems, field: str, day_name: str, time_name: str,

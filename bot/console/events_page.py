@@ -11,12 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, render_template, request
 from sqlalchemy import func, select
 
 from bot.console import current_bot, db, now
 from bot.console.audit import ACTION_NAMES
-from bot.console.content_forms import STALE, day_and_time, form_text, item_base, read_moment, save_edit
+from bot.console.content_forms import (
+    answer_cancelled,
+    answer_saved,
+    day_and_time,
+    form_text,
+    item_base,
+    read_moment,
+    read_texts,
+    render_item_form,
+    save_edit,
+    text_values,
+)
 from bot.console.dashboard import PURPOSES
 from bot.console.limits import ADVERTISED, LABELS
 from bot.console.registry import page, route
@@ -58,12 +69,7 @@ def events_list() -> str:
 
 def _entry_from_form(item_id: str, problems: Problems) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": item_id}
-    for field in TEXT_FIELDS:
-        value = form_text(field)
-        if value:
-            entry[field] = value
-        elif field in REQUIRED:
-            problems.add(field, "不能为空")
+    read_texts(entry, TEXT_FIELDS, REQUIRED, problems)
     start = read_moment(problems, "start", "start_day", "start_time")
     if start is None and "start" not in problems.by_field:
         problems.add("start", "请填写开始日期")
@@ -78,7 +84,7 @@ def _entry_from_form(item_id: str, problems: Problems) -> dict[str, Any]:
 
 
 def _form_values(entry: dict[str, Any]) -> dict[str, Any]:
-    values = {field: entry.get(field, "") for field in ("id", *TEXT_FIELDS)}
+    values = text_values(entry, TEXT_FIELDS)
     values["start_day"], values["start_time"] = day_and_time(entry.get("start"))
     values["end_day"], values["end_time"] = day_and_time(entry.get("end"))
     values["example"] = bool(entry.get("example"))
@@ -87,13 +93,9 @@ def _form_values(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _render_form(values: dict[str, Any], *, new: bool, base: int, problems: Problems | None = None,
                  status: int = 200) -> tuple[str, int]:
-    bot = current_bot()
-    history = [] if new else content_edits.history(db(), EVENTS, values["id"])
-    return render_template("console/event_form.html", values=values, new=new, base=base,
-                           errors=problems.by_field if problems else {}, error_lines=problems.lines() if problems else [],
-                           kinds=[(k.id, k.label) for k in KINDS.values()], labels=EVENT_LABELS, max=MAX,
-                           townships=[(t.id, t.name) for t in bot.content.townships.items], history=history,
-                           moment=now()), status
+    return render_item_form("console/event_form.html", EVENTS, values, new=new, base=base, problems=problems,
+                            status=status, kinds=[(k.id, k.label) for k in KINDS.values()], labels=EVENT_LABELS,
+                            max=MAX, townships=[(t.id, t.name) for t in current_bot().content.townships.items])
 
 
 def _check(new: bool) -> Any:
@@ -148,14 +150,12 @@ def event_edit(event_id: str) -> Any:
 
 
 def _saved(saved: Any, values: dict[str, Any], *, new: bool, base: int, done: str) -> Any:
-    if saved.stale:
-        flash(STALE, "error")
-        return redirect(url_for("console.events_list"))
-    if saved.problems:
-        return _render_form(values, new=new, base=base, problems=saved.problems, status=400)
-    told = f"{saved.extra.summary()}" if saved.extra is not None else ""
-    flash(f"{done}：{values['title']}。公众号的活动查询和提醒将在几秒内按新内容回复。{told}", "success")
-    return redirect(url_for("console.events_list"))
+    def told(saved: Any) -> str:
+        extra = saved.extra.summary() if saved.extra is not None else ""
+        return f"{done}：{values['title']}。公众号的活动查询和提醒将在几秒内按新内容回复。{extra}"
+
+    return answer_saved(saved, list_endpoint="console.events_list", done=told, again=lambda problems: _render_form(
+        values, new=new, base=base, problems=problems, status=400))
 
 
 @route("/calendar/<event_id>/cancel", action="edit_calendar", methods=["POST"])
@@ -171,10 +171,5 @@ def event_cancel(event_id: str) -> Response:
 
     saved = save_edit(part=EVENTS, item_id=event_id, entry=None, base=item_base(), action="event.cancel",
                       check=_check(False), after_save=tell, note=reason or None)
-    if saved.stale:
-        flash(STALE, "error")
-    elif saved.problems:
-        flash("未能取消：" + "；".join(saved.problems.lines()), "error")
-    else:
-        flash(f"已取消活动：{event.title}。{saved.extra.summary()}", "success")
-    return redirect(url_for("console.events_list"))
+    return answer_cancelled(saved, list_endpoint="console.events_list",
+                            done=f"已取消活动：{event.title}。{saved.extra.summary() if saved.extra else ''}")

@@ -11,13 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, render_template, request
 from sqlalchemy import select
 
 from bot.console import current_bot, db, now
 from bot.console.audit import ACTION_NAMES
 from bot.console.broadcasts_page import cover_choices
-from bot.console.content_forms import STALE, day_and_time, form_text, item_base, read_moment, save_edit
+from bot.console.content_forms import (
+    answer_cancelled,
+    answer_saved,
+    day_and_time,
+    form_text,
+    item_base,
+    read_moment,
+    read_texts,
+    render_item_form,
+    save_edit,
+    text_values,
+)
 from bot.console.labels import cover as cover_label
 from bot.console.limits import ADVERTISED, LABELS
 from bot.console.registry import page, route
@@ -62,12 +73,7 @@ def _audience_choices() -> list[tuple[str, str]]:
 
 def _entry_from_form(item_id: str, problems: Problems) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": item_id}
-    for field in TEXT_FIELDS:
-        value = form_text(field)
-        if value:
-            entry[field] = value
-        elif field in REQUIRED:
-            problems.add(field, "不能为空")
+    read_texts(entry, TEXT_FIELDS, REQUIRED, problems)
     if entry.get("cover") and entry["cover"] not in cover_choices():
         problems.add("cover", "请从列表中选择封面图片")
     audience = form_text("audience")
@@ -91,7 +97,7 @@ def _entry_from_form(item_id: str, problems: Problems) -> dict[str, Any]:
 
 
 def _form_values(entry: dict[str, Any]) -> dict[str, Any]:
-    values = {field: entry.get(field, "") for field in ("id", *TEXT_FIELDS)}
+    values = text_values(entry, TEXT_FIELDS)
     values["when_day"], values["when_time"] = day_and_time(entry.get("when"))
     audience = entry.get("audience", "all")
     values["audience"], values["tag"] = ("tag", audience[4:]) if audience.startswith("tag:") else (audience, "")
@@ -100,12 +106,9 @@ def _form_values(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _render_form(values: dict[str, Any], *, new: bool, base: int, problems: Problems | None = None,
                  status: int = 200) -> tuple[str, int]:
-    history = [] if new else content_edits.history(db(), PUSHES, values["id"])
-    return render_template("console/push_form.html", values=values, new=new, base=base,
-                           errors=problems.by_field if problems else {}, error_lines=problems.lines() if problems else [],
-                           kinds=list(KINDS.items()), labels=PUSH_LABELS, max=MAX, covers=cover_choices(),
-                           audiences=_audience_choices(), history=history, moment=now(),
-                           cover_label=cover_label), status
+    return render_item_form("console/push_form.html", PUSHES, values, new=new, base=base, problems=problems,
+                            status=status, kinds=list(KINDS.items()), labels=PUSH_LABELS, max=MAX,
+                            covers=cover_choices(), audiences=_audience_choices(), cover_label=cover_label)
 
 
 def _check(new: bool, queued: bool) -> Any:
@@ -148,13 +151,9 @@ def push_item_edit(item_id: str) -> Any:
 
 
 def _saved(saved: Any, values: dict[str, Any], *, new: bool, base: int, done: str) -> Any:
-    if saved.stale:
-        flash(STALE, "error")
-        return redirect(url_for("console.push_items"))
-    if saved.problems:
-        return _render_form(values, new=new, base=base, problems=saved.problems, status=400)
-    flash(f"{done}：{values['title']}。调度器到点按新内容群发，无需重启。", "success")
-    return redirect(url_for("console.push_items"))
+    return answer_saved(saved, list_endpoint="console.push_items",
+                        done=f"{done}：{values['title']}。调度器到点按新内容群发，无需重启。",
+                        again=lambda problems: _render_form(values, new=new, base=base, problems=problems, status=400))
 
 
 @route("/plan/<item_id>/cancel", action="edit_calendar", methods=["POST"])
@@ -164,10 +163,4 @@ def push_item_cancel(item_id: str) -> Response:
         abort(404)
     saved = save_edit(part=PUSHES, item_id=item_id, entry=None, base=item_base(), action="push_item.cancel",
                       check=_check(False, bool(_queued([item.key]))))
-    if saved.stale:
-        flash(STALE, "error")
-    elif saved.problems:
-        flash("未能取消：" + "；".join(saved.problems.lines()), "error")
-    else:
-        flash(f"已取消推送：{item.title}。它不会再群发。", "success")
-    return redirect(url_for("console.push_items"))
+    return answer_cancelled(saved, list_endpoint="console.push_items", done=f"已取消推送：{item.title}。它不会再群发。")
