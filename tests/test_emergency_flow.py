@@ -50,7 +50,9 @@ DANGER_NOW = [
 
 # Calm questions and harmless words: no alarm (a calm question may still name the number first).
 NOT_DANGER_NOW = ["家里着火应该怎么逃生", "如果家里着火了怎么办", "怎么预防触电", "心肺复苏能救命吗", "好困啊",
-                  "吃火锅上火了怎么办", "我要答题", "help", "楼道里堆放杂物，万一着火跑不出去", "这个视频火了吗"]
+                  "吃火锅上火了怎么办", "我要答题", "help", "楼道里堆放杂物，万一着火跑不出去", "这个视频火了吗",
+                  # asking whether something is dangerous, or which number: a question about it (training examples)
+                  "暖气片漏水会有危险吗", "家里存汽油有没有危险", "电梯困人打什么电话"]
 
 
 @pytest.mark.parametrize(("text", "number", "also"), DANGER_NOW)
