@@ -66,7 +66,7 @@ CHOICE_LABELS = {
     "my_reports": "查我的举报进度", "ticket_query": "按编号查询举报", "events": "看活动安排",
     "township": "设置所在乡镇", "emergency": "紧急求助（119、120、110）",
 }
-TICKET = re.compile(r"(YH\d{8}-[A-Z0-9]{6})(?:\D{0,8}?([A-Z0-9]{8}))?", re.IGNORECASE)
+TICKET = re.compile(rf"({report.TICKET_FORMAT})(?:\D{{0,8}}?({report.CODE_FORMAT}))?", re.IGNORECASE)
 
 
 class IntentChoice(StateGroup):

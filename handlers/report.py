@@ -61,7 +61,9 @@ PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·• ]{1,20}")
 LABEL_WORDS = re.compile(r"(姓名|名字|手机号码|手机号|手机|电话号码|电话|联系方式|联系人|我叫|我是)[:：]?")
 # The query code may come as the receipt showed it: "查询 YH…-… 查询码：ABCD1234", commas, a full stop.
-QUERY = re.compile(r"^查询\s*(YH\d{8}-[A-Z0-9]{6})(?:[\s,，:：]*(?:查询码|码)?[\s,，:：是为]*([A-Z0-9]{8}))?[\s。.！!]*$",
+# A ticket number and a query code as the receipt shows them (the intent layer finds them in free text too).
+TICKET_FORMAT, CODE_FORMAT = r"YH\d{8}-[A-Z0-9]{6}", r"[A-Z0-9]{8}"
+QUERY = re.compile(rf"^查询\s*({TICKET_FORMAT})(?:[\s,，:：]*(?:查询码|码)?[\s,，:：是为]*({CODE_FORMAT}))?[\s。.！!]*$",
                    re.IGNORECASE)
 
 ENTRY_WORDS = ("举报", "我要举报", "隐患举报", "随手拍", "隐患随手拍", "吹哨", "安全吹哨人", "吹哨人", "反映隐患")
