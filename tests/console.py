@@ -48,3 +48,9 @@ class ConsoleClient:
 def figures(html: str) -> dict[str, str]:
     """Every data-figure on a page with its data-value."""
     return dict(re.findall(r'data-figure="([^"]+)" data-value="([^"]*)"', html))
+
+
+def dashboard_panel(html: str, name: str) -> str:
+    """One panel of the dashboard (`<section id="panel-<name>">`), up to its end."""
+    panel = html[html.index(f'id="panel-{name}"'):]
+    return panel[:panel.index("</section>")]

@@ -10,7 +10,7 @@ import pytest
 from bot.models import Citizen
 from bot.sender import Sender
 from bot.services.outbox import enqueue, text_payload
-from tests.console import ConsoleClient, add_staff
+from tests.console import ConsoleClient, add_staff, dashboard_panel
 
 
 @pytest.fixture
@@ -32,8 +32,7 @@ def test_a_wrong_app_secret_tells_staff_whom_to_ask_and_the_log_names_the_settin
     console = ConsoleClient(app.test_client())
     console.login("boss")
     html = console.get("/console/").get_data(as_text=True)
-    panel = html[html.index('id="panel-wechat_api"'):]
-    panel = panel[:panel.index("</section>")]
+    panel = dashboard_panel(html, "wechat_api")
     assert "已暂停发送" in panel and "请系统管理员核对服务器配置中的开发者密码（AppSecret）" in panel
     assert "BOT_" not in html
     # The operator, who reads the log on the server, is told which setting to check.

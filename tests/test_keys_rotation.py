@@ -340,16 +340,7 @@ def test_a_claim_typed_across_the_removal_of_the_old_key_is_asked_again(database
     only the new key is given it cannot be opened: the winner is asked again in Chinese, not
     answered with an error."""
     with deployment(database_url, clock, store, OLD_KEY) as old:
-        winner = person(old, clock, "o_winner")
-        play_full_marks(winner, old, clock)
-        clock.advance(days=1)
-        bot = old.extensions["bot"]
-        with bot.db.session() as session:
-            draw = draws.create_draw(session, bot.config.quiz, vault=vault_of(bot), title="周抽奖", prize="灭火器一具",
-                                     winners=1, period_start=JUNE1, period_end=JUNE1, by="staff", now=clock.now())
-            draws.reveal_draw(session, bot.config.quiz, draw.id, vault=vault_of(bot), by="staff", now=clock.now())
-            session.commit()
-        winner.dialog([(lambda c: c.click("QUIZ_CLAIM"), "姓名"), ("1", "姓名请填写"), ("王小明", "11位手机号")])
+        half_typed_claim(old, clock)
     assert bot_cli(database_url, NEW_KEY, "keys", "rotate", previous=OLD_KEY).returncode == 0
     with deployment(database_url, clock, store, NEW_KEY) as new:
         winner = person(new, clock, "o_winner")
@@ -413,9 +404,9 @@ def opened_with(vault: IdentityVault, key: str, value: str) -> list[str]:
     return [vault.decrypt(field, token) for field, token in part.parts(value)]
 
 
-def claim_half_typed_and_report_filed(app, clock) -> tuple[Citizen, Citizen, str]:  # noqa: ANN001
-    """A winner who gave a name and not yet a phone (the name waits sealed in the conversation), and
-    a reporter whose last reply (with the query code) is kept sealed for WeChat's retries."""
+def half_typed_claim(app, clock) -> Citizen:  # noqa: ANN001
+    """A full-marks winner of the next day's draw who gave a name and not yet a phone: the name
+    waits sealed in the conversation."""
     winner = person(app, clock, "o_winner")
     play_full_marks(winner, app, clock)
     clock.advance(days=1)
@@ -426,6 +417,13 @@ def claim_half_typed_and_report_filed(app, clock) -> tuple[Citizen, Citizen, str
         draws.reveal_draw(session, bot.config.quiz, draw.id, vault=vault_of(bot), by="staff", now=clock.now())
         session.commit()
     winner.dialog([(lambda c: c.click("QUIZ_CLAIM"), "姓名"), ("1", "姓名请填写"), ("王小明", "11位手机号")])
+    return winner
+
+
+def claim_half_typed_and_report_filed(app, clock) -> tuple[Citizen, Citizen, str]:  # noqa: ANN001
+    """A winner who gave a name and not yet a phone (the name waits sealed in the conversation), and
+    a reporter whose last reply (with the query code) is kept sealed for WeChat's retries."""
+    winner = half_typed_claim(app, clock)
     reporter = person(app, clock, "o_reporter")
     _ticket, code = file_report(reporter)
     return winner, reporter, code

@@ -23,7 +23,7 @@ from bot.services.outbox import enqueue, text_payload
 from bot.store import MemoryStore
 from bot.wechat.api import TokenUnavailable, WeChatAPI, WeChatAPIError
 from tests.conftest import APP_ID
-from tests.console import ConsoleClient, add_staff
+from tests.console import ConsoleClient, add_staff, dashboard_panel
 
 SECRET = "test-app-secret"
 
@@ -240,8 +240,7 @@ def test_the_pause_shows_on_the_dashboard_and_in_outbox_status(app, bot, fake_we
     console = ConsoleClient(app.test_client())
     console.login("boss")
     html = console.get("/console/").get_data(as_text=True)
-    panel = html[html.index('id="panel-wechat_api"'):]
-    panel = panel[:panel.index("</section>")]
+    panel = dashboard_panel(html, "wechat_api")
     assert "已暂停发送" in panel and "IP 白名单" in panel and "127.0.0.1" in panel
     assert "已暂停发送" in html and "IP 白名单" in html and "127.0.0.1" in html
 
