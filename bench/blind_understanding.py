@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.results import write_section  # noqa: E402
-from bot import create_app  # noqa: E402
-from bot.clock import FixedClock, shanghai  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from tests.conftest import make_config  # noqa: E402
-from tests.understanding import Probe, served_intent  # noqa: E402
+from bench.results import write_section
+from bot import create_app
+from bot.clock import FixedClock, shanghai
+from bot.migrate import upgrade
+from tests.conftest import make_config
+from tests.understanding import Probe, served_intent
 
 COMMAND = ".venv/bin/python -m bench.blind_understanding"
 BLIND = Path(__file__).resolve().parent.parent / "tests" / "blind"

@@ -22,13 +22,13 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.results import write_section  # noqa: E402
-from bot import create_app  # noqa: E402
-from bot.clock import FixedClock, shanghai  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.wechat.gateway import sign  # noqa: E402
-from tests.conftest import TOKEN, make_config  # noqa: E402
-from tests.fuzzing import SIGNATURES, mutated_bodies, signed_request  # noqa: E402
+from bench.results import write_section
+from bot import create_app
+from bot.clock import FixedClock, shanghai
+from bot.migrate import upgrade
+from bot.wechat.gateway import sign
+from tests.conftest import TOKEN, make_config
+from tests.fuzzing import SIGNATURES, mutated_bodies, signed_request
 
 
 def main() -> int:

@@ -37,7 +37,7 @@ from bench.results import write_section  # noqa: E402
 COMMAND = ".venv/bin/python -m bench.intent_cost"
 
 
-def _without_intents(app):  # noqa: ANN001, ANN202
+def _without_intents(app):
     from bot.routing import Dispatcher
     from handlers import ROUTERS, intent
 
@@ -51,7 +51,7 @@ def _pushes(texts: list[str], start: int) -> list[tuple[str, bytes]]:
     return [(path, body.encode()) for path, body in signed_pushes(messages, aes_share=0.5, seed=start)]
 
 
-def compare(with_intents, without, batches: list[list[tuple[str, bytes]]]) -> tuple[float, float]:  # noqa: ANN001
+def compare(with_intents, without, batches: list[list[tuple[str, bytes]]]) -> tuple[float, float]:
     best = {"with": float("inf"), "without": float("inf")}
     for n, batch in enumerate(batches):
         order = [("with", with_intents), ("without", without)] if n % 2 == 0 else [("without", without), ("with", with_intents)]
@@ -115,7 +115,7 @@ def main() -> int:
     return 0
 
 
-def _guess_cost(model, texts: list[str], passes: int) -> float:  # noqa: ANN001
+def _guess_cost(model, texts: list[str], passes: int) -> float:
     best = float("inf")
     for _ in range(passes):
         model.guess.cache_clear()

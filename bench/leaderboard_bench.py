@@ -35,7 +35,7 @@ from bot.services.quiz import leaderboard  # noqa: E402
 from bot.store import RedisStore  # noqa: E402
 
 
-def rows(n: int, seed: int = 1):  # noqa: ANN201
+def rows(n: int, seed: int = 1):
     rng = random.Random(seed)
     start = shanghai(2021, 6, 1, 8)
     for i in range(n):

@@ -22,14 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.results import write_section  # noqa: E402
-from bot import create_app  # noqa: E402
-from bot.clock import FixedClock, shanghai  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from handlers import ROUTERS  # noqa: E402
-from tests.conftest import make_config  # noqa: E402
-from tests.understanding import feature_router, run_cases  # noqa: E402
-from tests.understanding_cases import CASES  # noqa: E402
+from bench.results import write_section
+from bot import create_app
+from bot.clock import FixedClock, shanghai
+from bot.migrate import upgrade
+from handlers import ROUTERS
+from tests.conftest import make_config
+from tests.understanding import feature_router, run_cases
+from tests.understanding_cases import CASES
 
 COMMAND = ".venv/bin/python -m bench.understanding"
 SHORT = {"help": "help", "greeting": "greet", "quiz": "quiz", "leaderboard": "board", "my_score": "score",

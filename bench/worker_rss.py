@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import stateless_messages  # noqa: E402
-from bench.profile_webhook import bot_app, drive, requests_for  # noqa: E402
+from bench.load import stateless_messages
+from bench.profile_webhook import bot_app, drive, requests_for
 
 
 def rss_mb() -> float:

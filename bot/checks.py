@@ -40,7 +40,7 @@ CROSS_CHECKS: list = [
 ]
 
 
-def emergency_knowledge_exists(content, dispatcher, config) -> list[str]:  # noqa: ANN001
+def emergency_knowledge_exists(content, dispatcher, config) -> list[str]:
     """Every knowledge entry an emergency offers is in content/knowledge."""
     return [f"emergencies.toml: {kind.id}: knowledge: no entry {entry_id!r} in content/knowledge"
             for kind in content.emergencies.kinds for entry_id in kind.knowledge

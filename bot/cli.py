@@ -23,7 +23,7 @@ log = logging.getLogger("bot.cli")
 COMMANDS: list[tuple[str, str, Callable, Callable]] = []
 
 
-def command(name: str, help: str, configure: Callable = lambda p: None) -> Callable:  # noqa: A002
+def command(name: str, help: str, configure: Callable = lambda p: None) -> Callable:
     def register(run: Callable) -> Callable:
         COMMANDS.append((name, help, configure, run))
         return run

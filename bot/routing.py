@@ -146,7 +146,7 @@ class Router:
 
         return register
 
-    def on(self, *matchers: Matcher, state: Any = None, escape: bool = False, help: str | None = None,  # noqa: A002
+    def on(self, *matchers: Matcher, state: Any = None, escape: bool = False, help: str | None = None,
            pure: bool = False, guesses: bool | None = None) -> Callable[[Handler], Handler]:
         """Register a handler. `help` is its line in the generated 帮助 menu (entry points only);
         `pure`: it only reads (see the module's notes); `guesses`: this rule guesses, whatever its

@@ -44,7 +44,7 @@ class _Gunicorn(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):  # noqa: ANN201 - gunicorn's hook
+    def load(self):
         from bot import create_app
 
         return create_app()

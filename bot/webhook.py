@@ -215,7 +215,7 @@ def healthz() -> tuple[Response, int]:
     return jsonify(status="ok" if ok else "unavailable", **checks), 200 if ok else 503
 
 
-def _probe(check) -> str:  # noqa: ANN001 - a no-argument callable
+def _probe(check) -> str:
     try:
         return "ok" if check() else "error"
     except Exception as exc:

@@ -106,7 +106,7 @@ def answer_heard(msg: Inbound, ctx: Context) -> str:
     return f"{warning(heard, ctx)}\n{_offers(heard, ctx)}"
 
 
-def _step_rule(msg: Inbound, ctx: Context):  # noqa: ANN202 - a Rule or None
+def _step_rule(msg: Inbound, ctx: Context):
     state = ctx.conv.state
     for rule in ctx.bot.dispatcher.steps:
         if state in rule.states and rule.test(msg, ctx):  # type: ignore[operator]

@@ -225,7 +225,7 @@ _PARTICLES = "呢吗啊呀的么"
 IMPOSSIBLE_DATE_RESIDUE = 8  # besides the date, at most this many characters that are no event question
 
 
-def township_named(msg: Inbound, ctx: Context):  # noqa: ANN201 - a Township or None
+def township_named(msg: Inbound, ctx: Context):
     """The whole message is a township's name or alias ("城关镇", "北坡呢")."""
     if msg.kind not in ("text", "voice") or not msg.text:
         return None
@@ -248,7 +248,7 @@ def township_events(msg: Inbound, ctx: Context) -> Reply | str:
     return reply
 
 
-def _no_such_day(msg: Inbound, ctx: Context):  # noqa: ANN202 - an Impossible or None
+def _no_such_day(msg: Inbound, ctx: Context):
     if msg.kind not in ("text", "voice") or not msg.text:
         return None
     found = impossible_date(msg.text, ctx.now().date())
@@ -343,7 +343,7 @@ def near_by_location(msg: Inbound, ctx: Context) -> Reply | str:
     return f"{TEXTS['nearest'].format(name=nearest.name)}\n{reply}" if isinstance(reply, str) else reply
 
 
-def _township_said(msg: Inbound, ctx: Context):  # noqa: ANN202 - a Township or None
+def _township_said(msg: Inbound, ctx: Context):
     """A short answer naming a township ("城关镇", "我在北坡")."""
     if msg.kind not in ("text", "voice") or not msg.text or len(msg.text) > 12:
         return None
@@ -527,7 +527,7 @@ def _argument(text: str) -> str:
     return re.sub(r"^[\s:：,，。.、第]+|[\s。.!！?？项个]+$", "", what)
 
 
-def _reminded(row, now: dt.datetime) -> str:  # noqa: ANN001 - an EventReminder
+def _reminded(row, now: dt.datetime) -> str:
     """When the reminder goes out, never a time already past (the job sends a due one within minutes)."""
     if row.queued_at:
         return TEXTS["reminder_sent"]

@@ -225,7 +225,7 @@ SERVE: dict[str, tuple[Callable[[Inbound, Context], object], bool]] = {
 
 
 def _register(intent: str, handler: Callable, pure: bool) -> None:
-    def serve(msg: Inbound, ctx: Context):  # noqa: ANN202 - whatever the feature returns
+    def serve(msg: Inbound, ctx: Context):
         guess = guess_of(msg, ctx)
         log.info("intent %s (%.2f)", intent, guess.confidence if guess else 0.0,
                  extra={"intent": intent, "intent_confidence": guess.confidence if guess else None})
@@ -262,7 +262,7 @@ def _one_report_offer(msg: Inbound, ctx: Context) -> bool:
 
 @router.on(picked_number, state=IntentChoice.choose)
 @router.on(says_yes, text_in(*TAKE_WORDS), state=IntentChoice.choose)
-def take_choice(msg: Inbound, ctx: Context):  # noqa: ANN201 - whatever the chosen feature returns
+def take_choice(msg: Inbound, ctx: Context):
     """A number from the offered choices (or 举报/是 to the one offer to report) runs that choice."""
     offered: list[str] = ctx.conv.data.get("choices", [])
     text: str = ctx.conv.data.get("text", "")
@@ -289,14 +289,14 @@ take_choice.intent = "choice"  # type: ignore[attr-defined]
 
 
 @router.on(state=IntentChoice.choose)
-def leave_choice(msg: Inbound, ctx: Context):  # noqa: ANN201 - whatever the next handler returns
+def leave_choice(msg: Inbound, ctx: Context):
     """Anything else: the choices are dropped and the message routed afresh (a second unsure message
     in a row then gets the short help rather than more choices)."""
     ctx.conv.clear()
     return _reroute(msg, ctx)
 
 
-def _reroute(msg: Inbound, ctx: Context):  # noqa: ANN202
+def _reroute(msg: Inbound, ctx: Context):
     ctx.memo["intent.asked_before"] = True
     rule = ctx.bot.dispatcher.pick(msg, ctx)
     return rule.handler(msg, ctx) if rule else None

@@ -76,7 +76,7 @@ def smalltalk_kind(msg: Inbound) -> str | None:
     return next((kind for kind, words in SMALLTALK.items() if plain in words), None)
 
 
-def smalltalk(kind: str):  # noqa: ANN201 - a Matcher
+def smalltalk(kind: str):
     def match(msg: Inbound, ctx: Context) -> bool:
         if "knowledge.smalltalk" not in ctx.memo:  # four rules ask; work it out once
             ctx.memo["knowledge.smalltalk"] = smalltalk_kind(msg)
@@ -126,7 +126,7 @@ def show_choices_again(offered: list[str], ctx: Context) -> str:
 
 
 @router.on(state=Knowledge.choose)
-def leave_choice(msg: Inbound, ctx: Context):  # noqa: ANN201 - whatever the next handler returns
+def leave_choice(msg: Inbound, ctx: Context):
     """Anything but a number: the choices are dropped and the message is routed as a fresh one."""
     ctx.conv.clear()
     rule = ctx.bot.dispatcher.pick(msg, ctx)

@@ -525,7 +525,7 @@ MESSAGES = kind("text", "voice", "image", "video", "shortvideo", "location", "li
 
 
 @report.on(names_a_township, state=ReportFlow.offer)
-def leave_offer_for_township(msg: Inbound, ctx: Context):  # noqa: ANN201 - whatever that answer is
+def leave_offer_for_township(msg: Inbound, ctx: Context):
     """"城关镇" after a place was offered (the offer says to send it for that township's events)."""
     ctx.conv.clear()
     rule = ctx.bot.dispatcher.pick(msg, ctx)

@@ -72,7 +72,7 @@ def take_township(msg: Inbound, ctx: Context) -> str:
     return save(msg, ctx, township)
 
 
-def save(msg: Inbound, ctx: Context, township) -> str:  # noqa: ANN001 - a Township
+def save(msg: Inbound, ctx: Context, township) -> str:
     ctx.conv.clear()
     if not set_township(ctx.session, msg.openid, township, ctx.now(), msg.dedupe_key):
         return TEXTS["same"].format(name=township.name)

@@ -153,7 +153,7 @@ def config(database_url: str) -> Config:
 
 
 @pytest.fixture
-def app(config: Config, clock: FixedClock, store):  # noqa: ANN001, ANN201
+def app(config: Config, clock: FixedClock, store):
     app = create_app(config, clock=clock, store=store)
     app.testing = True
     yield app
@@ -161,7 +161,7 @@ def app(config: Config, clock: FixedClock, store):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def bot(app):  # noqa: ANN001, ANN201
+def bot(app):
     return app.extensions["bot"]
 
 
@@ -171,7 +171,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def wechat(app, mode: str, clock: FixedClock) -> WeChatServer:  # noqa: ANN001
+def wechat(app, mode: str, clock: FixedClock) -> WeChatServer:
     return WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
 
 
@@ -181,7 +181,7 @@ def citizen(wechat: WeChatServer) -> Citizen:
 
 
 @pytest.fixture
-def citizens(wechat: WeChatServer):  # noqa: ANN201
+def citizens(wechat: WeChatServer):
     """Make more citizens: `citizens("o_2")`."""
     return lambda openid: Citizen(wechat, openid)
 
@@ -189,7 +189,7 @@ def citizens(wechat: WeChatServer):  # noqa: ANN201
 # --- the fake WeChat API --------------------------------------------------------------------
 
 @pytest.fixture
-def fake_wechat(clock: FixedClock):  # noqa: ANN201
+def fake_wechat(clock: FixedClock):
     """The fake WeChat API on a loopback port, on the test clock. `fake_wechat.base_url` is its API base."""
     from bot.fakewechat import FakeServer, FakeWeChat
 
@@ -201,14 +201,14 @@ def fake_wechat(clock: FixedClock):  # noqa: ANN201
 
 
 @pytest.fixture
-def api_config(database_url: str, fake_wechat) -> Config:  # noqa: ANN001
+def api_config(database_url: str, fake_wechat) -> Config:
     """A config whose [wechat] api_base_url is the fake. A test module can make it the default
     with `@pytest.fixture def config(api_config): return api_config`."""
     return make_config(database_url, wechat={"api_base_url": fake_wechat.base_url})
 
 
 @pytest.fixture
-def api_app(api_config: Config, clock: FixedClock, store):  # noqa: ANN001, ANN201
+def api_app(api_config: Config, clock: FixedClock, store):
     app = create_app(api_config, clock=clock, store=store)
     app.testing = True
     yield app
@@ -216,6 +216,6 @@ def api_app(api_config: Config, clock: FixedClock, store):  # noqa: ANN001, ANN2
 
 
 @pytest.fixture
-def api_bot(api_app):  # noqa: ANN001, ANN201
+def api_bot(api_app):
     """A Bot whose `extensions["api"]` talks to `fake_wechat`."""
     return api_app.extensions["bot"]

@@ -10,17 +10,17 @@ from bot.models.quiz import QuizRound
 from bot.services.quiz.bank import FALSE, LETTERS, TRUE, Question
 
 
-def active_round(bot, openid: str) -> QuizRound | None:  # noqa: ANN001
+def active_round(bot, openid: str) -> QuizRound | None:
     with bot.db.session() as s:
         return s.scalar(select(QuizRound).where(QuizRound.openid == openid, QuizRound.status == "active"))
 
 
-def rounds_of(bot, openid: str) -> list[QuizRound]:  # noqa: ANN001
+def rounds_of(bot, openid: str) -> list[QuizRound]:
     with bot.db.session() as s:
         return list(s.scalars(select(QuizRound).where(QuizRound.openid == openid).order_by(QuizRound.id)))
 
 
-def current_question(bot, openid: str) -> Question:  # noqa: ANN001
+def current_question(bot, openid: str) -> Question:
     rnd = active_round(bot, openid)
     assert rnd is not None, "no active round"
     return bot.content.quiz.get(rnd.question_ids[rnd.position])

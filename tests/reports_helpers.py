@@ -65,6 +65,6 @@ def failing_report_inserts() -> Iterator[None]:
         event.remove(Session, "before_flush", refuse)
 
 
-def forget_dedupe(store, citizen: Citizen) -> None:  # noqa: ANN001
+def forget_dedupe(store, citizen: Citizen) -> None:
     """The store loses the dedupe entry of the citizen's last message (as after a Redis restart)."""
     store.delete(citizen.last_dedupe_key())

@@ -33,7 +33,7 @@ def photos(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def config(database_url: str, photos: Path):  # noqa: ANN201 - replaces conftest's: photos in tmp
+def config(database_url: str, photos: Path):
     return make_config(database_url, reports={"photo_dir": str(photos)},
                        security={"identity_key": "identity-key-of-the-backup-tests-0123456789"})
 
@@ -54,14 +54,14 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
-def _filed(citizen, photos: Path) -> str:  # noqa: ANN001
+def _filed(citizen, photos: Path) -> str:
     ticket, _code = file_report(citizen, contact=f"{CONTACT_NAME} {CONTACT_PHONE}")
     photos.mkdir(parents=True, exist_ok=True)
     (photos / f"{ticket}-1.jpg").write_bytes(b"\xff\xd8\xff\xe0 evidence")
     return ticket
 
 
-def test_a_backup_restores_with_its_sealed_contact(config, citizen, clock, photos, empty_database,  # noqa: ANN001
+def test_a_backup_restores_with_its_sealed_contact(config, citizen, clock, photos, empty_database,
                                                    tmp_path: Path) -> None:
     ticket = _filed(citizen, photos)
     folder = tmp_path / "backup"
@@ -86,7 +86,7 @@ def test_a_backup_restores_with_its_sealed_contact(config, citizen, clock, photo
     assert (restored_photos / f"{ticket}-1.jpg").read_bytes() == b"\xff\xd8\xff\xe0 evidence"
 
 
-def test_a_backup_holds_no_key_and_no_contact_in_clear(config, citizen, clock, photos, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_backup_holds_no_key_and_no_contact_in_clear(config, citizen, clock, photos, tmp_path: Path) -> None:
     _filed(citizen, photos)
     folder = tmp_path / "backup"
     backup(config, folder, clock.now(), photos)
@@ -102,7 +102,7 @@ def test_a_backup_holds_no_key_and_no_contact_in_clear(config, citizen, clock, p
                 assert clear.encode() not in data, f"a sealed contact is in clear in {path.name}"
 
 
-def test_restore_refuses_a_database_that_is_not_empty(config, citizen, clock, photos, tmp_path: Path) -> None:  # noqa: ANN001
+def test_restore_refuses_a_database_that_is_not_empty(config, citizen, clock, photos, tmp_path: Path) -> None:
     _filed(citizen, photos)
     folder = tmp_path / "backup"
     backup(config, folder, clock.now(), photos)
@@ -110,7 +110,7 @@ def test_restore_refuses_a_database_that_is_not_empty(config, citizen, clock, ph
         restore(config, folder, tmp_path / "other-photos")
 
 
-def test_restore_refuses_a_damaged_or_newer_backup(config, citizen, clock, photos, empty_database,  # noqa: ANN001
+def test_restore_refuses_a_damaged_or_newer_backup(config, citizen, clock, photos, empty_database,
                                                    tmp_path: Path) -> None:
     _filed(citizen, photos)
     target = config.replace(database={"url": empty_database})
@@ -130,7 +130,7 @@ def test_restore_refuses_a_damaged_or_newer_backup(config, citizen, clock, photo
         restore(target, newer, tmp_path / "p2")
 
 
-def test_backup_refuses_a_folder_in_use(config, clock, photos, tmp_path: Path) -> None:  # noqa: ANN001
+def test_backup_refuses_a_folder_in_use(config, clock, photos, tmp_path: Path) -> None:
     folder = tmp_path / "used"
     folder.mkdir()
     (folder / "something").write_text("x")
@@ -138,13 +138,13 @@ def test_backup_refuses_a_folder_in_use(config, clock, photos, tmp_path: Path) -
         backup(config, folder, clock.now(), photos)
 
 
-def _keys_check(config, key: str) -> subprocess.CompletedProcess:  # noqa: ANN001
+def _keys_check(config, key: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "BOT_DATABASE_URL": config.database.url, "BOT_SECURITY_IDENTITY_KEY": key}
     return subprocess.run([sys.executable, "-m", "bot", "keys", "check"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
 
 
-def test_keys_check_tells_a_wrong_key(config, citizen, photos) -> None:  # noqa: ANN001
+def test_keys_check_tells_a_wrong_key(config, citizen, photos) -> None:
     _filed(citizen, photos)
     right = _keys_check(config, config.security.identity_key)
     assert right.returncode == 0, right.stderr

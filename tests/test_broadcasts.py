@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201
+def config(api_config):
     return api_config
 
 
-def draft(bot, clock, audience: str = "all", payload=None) -> int:  # noqa: ANN001
+def draft(bot, clock, audience: str = "all", payload=None) -> int:
     with bot.db.session() as s:
         item = broadcasts.compose(s, title="防汛提醒", payload=payload or text_payload("明天有暴雨，请远离河道。"),
                                   audience=broadcasts.parse_audience(audience, bot.content), created_by="staff",
@@ -33,19 +33,19 @@ def draft(bot, clock, audience: str = "all", payload=None) -> int:  # noqa: ANN0
         return item.id
 
 
-def send(bot, clock, broadcast_id: int, at=None):  # noqa: ANN001, ANN201
+def send(bot, clock, broadcast_id: int, at=None):
     with bot.db.session() as s:
         item = broadcasts.send(s, bot.content, bot.config, broadcast_id, clock.now(), at)
         s.commit()
         return item
 
 
-def progress(bot, broadcast_id: int) -> broadcasts.Progress:  # noqa: ANN001
+def progress(bot, broadcast_id: int) -> broadcasts.Progress:
     with bot.db.session() as s:
         return broadcasts.progress(s, broadcast_id)
 
 
-def test_preview_then_send_to_everyone(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_preview_then_send_to_everyone(bot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))  # June 1 belongs to the plan's launch push
     for openid in ("tester", "a", "b"):
         fake_wechat.add_user(openid)
@@ -66,7 +66,7 @@ def test_preview_then_send_to_everyone(bot, fake_wechat, clock) -> None:  # noqa
     assert {d.openid for d in fake_wechat.delivered() if d.channel == "mass"} == {"tester", "a", "b"}
 
 
-def test_wechat_job_counts_arrive_through_the_webhook(bot, fake_wechat, clock, wechat) -> None:  # noqa: ANN001
+def test_wechat_job_counts_arrive_through_the_webhook(bot, fake_wechat, clock, wechat) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     for openid in ("a", "b"):
         fake_wechat.add_user(openid)
@@ -82,7 +82,7 @@ def test_wechat_job_counts_arrive_through_the_webhook(bot, fake_wechat, clock, w
                       "sent": 2, "error": 0}
 
 
-def test_a_subscription_account_gets_one_mass_send_a_day(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_subscription_account_gets_one_mass_send_a_day(bot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))  # no plan item on June 2
     first = draft(bot, clock)
     send(bot, clock, first)
@@ -100,7 +100,7 @@ def test_a_subscription_account_gets_one_mass_send_a_day(bot, fake_wechat, clock
     assert progress(bot, second).sent == 1
 
 
-def test_the_push_plan_takes_the_day_quota_before_it_is_queued(bot, clock) -> None:  # noqa: ANN001
+def test_the_push_plan_takes_the_day_quota_before_it_is_queued(bot, clock) -> None:
     clock.set(shanghai(2021, 6, 3, 9, 0))  # the plan sends case-confined-space at 20:00
     with pytest.raises(BroadcastRefused) as refused:
         send(bot, clock, draft(bot, clock))
@@ -116,7 +116,7 @@ def test_the_push_plan_takes_the_day_quota_before_it_is_queued(bot, clock) -> No
 EMPTY_PLAN = "# An empty push plan, for tests that count staff broadcasts alone.\n"
 
 
-def test_a_service_account_gets_four_a_month(database_url, fake_wechat, clock, store, tmp_path) -> None:  # noqa: ANN001
+def test_a_service_account_gets_four_a_month(database_url, fake_wechat, clock, store, tmp_path) -> None:
     import shutil
 
     from bot import create_app
@@ -140,7 +140,7 @@ def test_a_service_account_gets_four_a_month(database_url, fake_wechat, clock, s
         bot.close()
 
 
-def test_active_audience_gets_customer_service_messages(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_active_audience_gets_customer_service_messages(bot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 3, 9, 0))  # the plan's mass send for today does not matter here
     with bot.db.session() as s:
         s.add(Citizen(openid="recent", first_seen_at=clock.now(), last_interaction_at=clock.now()))
@@ -158,7 +158,7 @@ def test_active_audience_gets_customer_service_messages(bot, fake_wechat, clock)
         send(bot, clock, draft(bot, clock, "active"), at=shanghai(2021, 6, 4, 9, 0))
 
 
-def test_township_audience_and_cancel(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_township_audience_and_cancel(bot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     broadcast_id = draft(bot, clock, "township:北坡镇")
     with bot.db.session() as s:
@@ -173,7 +173,7 @@ def test_township_audience_and_cancel(bot, fake_wechat, clock) -> None:  # noqa:
     assert progress(bot, broadcast_id).other == {"cancelled": 1}
 
 
-def test_bad_input_is_refused_clearly(bot, clock) -> None:  # noqa: ANN001
+def test_bad_input_is_refused_clearly(bot, clock) -> None:
     with pytest.raises(BroadcastRefused, match="没有这个乡镇"):
         broadcasts.parse_audience("township:atlantis", bot.content)
     with pytest.raises(BroadcastRefused, match="发送对象无效"):
@@ -187,7 +187,7 @@ def test_bad_input_is_refused_clearly(bot, clock) -> None:  # noqa: ANN001
         send(bot, clock, broadcast_id)
 
 
-def test_cli_compose_send_status(config, tmp_path) -> None:  # noqa: ANN001
+def test_cli_compose_send_status(config, tmp_path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(f"""
 [server]

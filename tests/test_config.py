@@ -100,7 +100,7 @@ def test_serve_refuses_workers_without_redis(tmp_path: Path, capsys: pytest.Capt
     assert "--workers > 1 needs [redis] url" in capsys.readouterr().err
 
 
-def test_secrets_never_logged(app, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+def test_secrets_never_logged(app, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     app.test_client().post("/wechat?signature=bad&timestamp=1&nonce=2", data=b"<xml/>")
     bot = app.extensions["bot"]

@@ -14,12 +14,12 @@ ROLES = ("admin", "reviewer", "editor")
 ADMIN_ONLY = {"reveal_identity", "export_identity", "view_audit", "manage_staff"}
 
 
-def console_rules(app):  # noqa: ANN001, ANN201
+def console_rules(app):
     return [rule for rule in app.url_map.iter_rules()
             if rule.endpoint.startswith("console.") and rule.endpoint != "console.static"]
 
 
-def sample_url(rule, victim_id: int) -> str:  # noqa: ANN001
+def sample_url(rule, victim_id: int) -> str:
     # Any argument is filled with an id that exists (the victim account) or a harmless word.
     values = {name: victim_id if "int" in str(rule._converters[name].__class__.__name__).lower() else "x"
               for name in rule.arguments}
@@ -37,7 +37,7 @@ def test_matrix_covers_every_role_and_action() -> None:
         can("admin", "no_such_action")
 
 
-def test_every_console_view_declares_an_action_or_is_public(app) -> None:  # noqa: ANN001
+def test_every_console_view_declares_an_action_or_is_public(app) -> None:
     for rule in console_rules(app):
         view = app.view_functions[rule.endpoint]
         action = getattr(view, "required_action", None)
@@ -49,7 +49,7 @@ def test_every_console_view_declares_an_action_or_is_public(app) -> None:  # noq
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_route_for_every_role(app, role: str) -> None:  # noqa: ANN001
+def test_every_route_for_every_role(app, role: str) -> None:
     add_staff(app, "someone", role)
     victim = add_staff(app, "victim", "editor")
     console = ConsoleClient(app.test_client())
@@ -73,7 +73,7 @@ def test_every_route_for_every_role(app, role: str) -> None:  # noqa: ANN001
     assert checked >= 7
 
 
-def test_anonymous_is_sent_to_login_everywhere(app) -> None:  # noqa: ANN001
+def test_anonymous_is_sent_to_login_everywhere(app) -> None:
     victim = add_staff(app, "victim", "editor")
     console = ConsoleClient(app.test_client())
     for rule in console_rules(app):
@@ -87,7 +87,7 @@ def test_anonymous_is_sent_to_login_everywhere(app) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_navigation_shows_only_allowed_pages(app, role: str) -> None:  # noqa: ANN001
+def test_navigation_shows_only_allowed_pages(app, role: str) -> None:
     add_staff(app, "someone", role)
     console = ConsoleClient(app.test_client())
     console.login("someone")

@@ -27,7 +27,7 @@ def identity_audit(app: Any) -> list[tuple[str, str, str | None]]:
 
 
 @pytest.mark.parametrize("role, name", [("reviewer", "li"), ("editor", "zhou")])
-def test_a_refused_identity_reveal_is_audited(app, clock, role: str, name: str) -> None:  # noqa: ANN001
+def test_a_refused_identity_reveal_is_audited(app, clock, role: str, name: str) -> None:
     ticket, _ = file_report(person(app, clock, "o_whistle"))
     snoop = logged_in(app, role, name)
     response = snoop.post(f"/console/reports/{ticket}/reveal", {"reason": "想看看是谁"})
@@ -37,7 +37,7 @@ def test_a_refused_identity_reveal_is_audited(app, clock, role: str, name: str) 
     assert identity_audit(app) == [(name, "reveal_identity_denied", "想看看是谁")]
 
 
-def test_a_refused_identity_reveal_of_an_unknown_ticket_is_audited_too(app) -> None:  # noqa: ANN001
+def test_a_refused_identity_reveal_of_an_unknown_ticket_is_audited_too(app) -> None:
     snoop = logged_in(app, "reviewer", "li")
     assert snoop.post("/console/reports/R-NOPE/reveal", {"reason": "试试"}).status_code == 403
     [entry] = console_audit(app, "report.reveal_denied")
@@ -45,7 +45,7 @@ def test_a_refused_identity_reveal_of_an_unknown_ticket_is_audited_too(app) -> N
 
 
 @pytest.mark.parametrize("role, name", [("reviewer", "li"), ("editor", "zhou")])
-def test_a_refused_identity_export_is_audited(app, clock, role: str, name: str) -> None:  # noqa: ANN001
+def test_a_refused_identity_export_is_audited(app, clock, role: str, name: str) -> None:
     file_report(person(app, clock, "o_whistle"))
     snoop = logged_in(app, role, name)
     response = snoop.post("/console/reports/export/identity", {"format": "csv", "confirm": "1", "reason": "备份"})
@@ -55,7 +55,7 @@ def test_a_refused_identity_export_is_audited(app, clock, role: str, name: str) 
     assert identity_audit(app) == [(name, "export_identity_denied", None)]
 
 
-def test_a_password_typed_as_the_username_is_not_written_down(app, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+def test_a_password_typed_as_the_username_is_not_written_down(app, caplog: pytest.LogCaptureFixture) -> None:
     add_staff(app, "wang", "reviewer")
     typed = "Wang-Secret-2021!"  # the password, typed into the username box
     caplog.set_level(logging.DEBUG)
@@ -76,7 +76,7 @@ def test_a_password_typed_as_the_username_is_not_written_down(app, caplog: pytes
     assert typed not in page and "未知用户名" in page
 
 
-def test_an_editor_cannot_read_a_winners_full_phone_after_delivery(app, entrants, clock) -> None:  # noqa: ANN001, F811
+def test_an_editor_cannot_read_a_winners_full_phone_after_delivery(app, entrants, clock) -> None:  # noqa: F811
     editor = logged_in(app, "editor", "ed")
     draw_id, _, claimed = revealed_with_a_claim(app, editor, clock, winners=2, name="王芳")
     editor.post(f"/console/quiz/prizes/{claimed.id}/deliver")

@@ -9,12 +9,12 @@ from bot.models import AuditEntry, StaffUser
 from tests.console import PASSWORD, ConsoleClient, add_staff
 
 
-def audit_actions(app) -> list[tuple[str, str]]:  # noqa: ANN001
+def audit_actions(app) -> list[tuple[str, str]]:
     with app.extensions["bot"].db.session() as session:
         return [(e.actor, e.action) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
 
 
-def test_login_and_logout_are_audited(app) -> None:  # noqa: ANN001
+def test_login_and_logout_are_audited(app) -> None:
     add_staff(app, "wang", "reviewer")
     console = ConsoleClient(app.test_client())
     response = console.login("wang")
@@ -27,7 +27,7 @@ def test_login_and_logout_are_audited(app) -> None:  # noqa: ANN001
         assert session.scalar(select(StaffUser.last_login_at).where(StaffUser.username == "wang")) is not None
 
 
-def test_wrong_password_and_unknown_user_get_the_same_answer(app) -> None:  # noqa: ANN001
+def test_wrong_password_and_unknown_user_get_the_same_answer(app) -> None:
     add_staff(app, "wang", "reviewer")
     console = ConsoleClient(app.test_client())
     wrong = console.login("wang", "not-the-password")
@@ -39,7 +39,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(app) -> None:  # no
     assert audit_actions(app)[-2:] == [("wang", "login.failed"), ("-", "login.failed")]
 
 
-def test_login_is_throttled_per_username(app) -> None:  # noqa: ANN001
+def test_login_is_throttled_per_username(app) -> None:
     add_staff(app, "wang", "reviewer")
     attempts = app.extensions["bot"].config.console.login_attempts
     console = ConsoleClient(app.test_client())
@@ -54,7 +54,7 @@ def test_login_is_throttled_per_username(app) -> None:  # noqa: ANN001
     assert ConsoleClient(app.test_client()).login("li").status_code == 302
 
 
-def test_success_resets_the_username_count(app) -> None:  # noqa: ANN001
+def test_success_resets_the_username_count(app) -> None:
     add_staff(app, "wang", "reviewer")
     attempts = app.extensions["bot"].config.console.login_attempts
     console = ConsoleClient(app.test_client())
@@ -67,7 +67,7 @@ def test_success_resets_the_username_count(app) -> None:  # noqa: ANN001
     assert console.login("wang").status_code == 302
 
 
-def test_login_is_throttled_per_address(config, clock, store) -> None:  # noqa: ANN001
+def test_login_is_throttled_per_address(config, clock, store) -> None:
     app = create_app(config.replace(console={"login_attempts_per_ip": 3}), clock=clock, store=store)
     try:
         add_staff(app, "wang", "reviewer")
@@ -82,7 +82,7 @@ def test_login_is_throttled_per_address(config, clock, store) -> None:  # noqa: 
         app.extensions["bot"].close()
 
 
-def test_disabled_account_cannot_log_in_and_loses_its_session(app) -> None:  # noqa: ANN001
+def test_disabled_account_cannot_log_in_and_loses_its_session(app) -> None:
     add_staff(app, "boss", "admin")
     victim = add_staff(app, "wang", "reviewer")
     wang = ConsoleClient(app.test_client())
@@ -95,7 +95,7 @@ def test_disabled_account_cannot_log_in_and_loses_its_session(app) -> None:  # n
     assert response.status_code == 401 and "已停用" in response.get_data(as_text=True)
 
 
-def test_idle_session_is_logged_out(app, clock) -> None:  # noqa: ANN001
+def test_idle_session_is_logged_out(app, clock) -> None:
     add_staff(app, "wang", "reviewer")
     console = ConsoleClient(app.test_client())
     console.login("wang")
@@ -112,7 +112,7 @@ def test_idle_session_is_logged_out(app, clock) -> None:  # noqa: ANN001
     assert ("wang", "logout.idle") in audit_actions(app)
 
 
-def test_forms_without_a_csrf_token_are_refused(app) -> None:  # noqa: ANN001
+def test_forms_without_a_csrf_token_are_refused(app) -> None:
     add_staff(app, "boss", "admin")
     console = ConsoleClient(app.test_client())
     assert console.client.post("/console/login", data={"username": "boss", "password": PASSWORD}).status_code == 400
@@ -125,18 +125,18 @@ def test_forms_without_a_csrf_token_are_refused(app) -> None:  # noqa: ANN001
         assert session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.username == "mole")) == 0
 
 
-def test_webhook_needs_no_csrf_token(citizen) -> None:  # noqa: ANN001
+def test_webhook_needs_no_csrf_token(citizen) -> None:
     assert citizen.follow().status == 200
 
 
-def test_session_cookie_flags(app) -> None:  # noqa: ANN001
+def test_session_cookie_flags(app) -> None:
     add_staff(app, "wang", "reviewer")
     response = ConsoleClient(app.test_client()).login("wang")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_session_cookie_is_secure_in_production(config, clock, store) -> None:  # noqa: ANN001
+def test_session_cookie_is_secure_in_production(config, clock, store) -> None:
     secrets = {"server": {"mode": "production", "secret_key": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA"},
                "wechat": {"app_secret": "real-app-secret", "token": "real-token",
                           "encoding_aes_key": "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"},
@@ -151,7 +151,7 @@ def test_session_cookie_is_secure_in_production(config, clock, store) -> None:  
         app.extensions["bot"].close()
 
 
-def test_login_never_redirects_off_site(app) -> None:  # noqa: ANN001
+def test_login_never_redirects_off_site(app) -> None:
     add_staff(app, "wang", "reviewer")
     for target in ("//evil.example/", "https://evil.example/console", "/console\\@evil", "/elsewhere"):
         response = ConsoleClient(app.test_client()).login("wang", next=target)
@@ -160,7 +160,7 @@ def test_login_never_redirects_off_site(app) -> None:  # noqa: ANN001
     assert response.headers["Location"] == "/console/content"
 
 
-def test_pages_forbid_inline_script_and_caching(app) -> None:  # noqa: ANN001
+def test_pages_forbid_inline_script_and_caching(app) -> None:
     response = app.test_client().get("/console/login")
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
@@ -168,7 +168,7 @@ def test_pages_forbid_inline_script_and_caching(app) -> None:  # noqa: ANN001
     assert "<script>" not in response.get_data(as_text=True)
 
 
-def test_store_outage_gets_a_chinese_error_page_not_a_login(config, clock) -> None:  # noqa: ANN001
+def test_store_outage_gets_a_chinese_error_page_not_a_login(config, clock) -> None:
     from tests.test_health_and_cli import DeadStore
 
     app = create_app(config, clock=clock, store=DeadStore())

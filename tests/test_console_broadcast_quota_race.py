@@ -20,12 +20,12 @@ from tests.test_console_broadcasts import compose, logged_in
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def config(request, fake_wechat):  # noqa: ANN001, ANN201
+def config(request, fake_wechat):
     url = request.getfixturevalue("database_url" if request.param == "sqlite" else "pg_url")
     return make_config(url, wechat={"api_base_url": fake_wechat.base_url})
 
 
-def test_two_sends_at_once_take_the_last_mass_send_once(app, clock, monkeypatch) -> None:  # noqa: ANN001
+def test_two_sends_at_once_take_the_last_mass_send_once(app, clock, monkeypatch) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     first, second = logged_in(app, username="ed"), logged_in(app, username="li")
     compose(first, title="防汛提醒")
@@ -37,7 +37,7 @@ def test_two_sends_at_once_take_the_last_mass_send_once(app, clock, monkeypatch)
     both_counted = threading.Barrier(2, timeout=1.0)
     counted = broadcasts.quota_refusal
 
-    def count_then_wait(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def count_then_wait(*args, **kwargs):
         refusal = counted(*args, **kwargs)
         try:
             both_counted.wait()
@@ -48,7 +48,7 @@ def test_two_sends_at_once_take_the_last_mass_send_once(app, clock, monkeypatch)
     monkeypatch.setattr(broadcasts, "quota_refusal", count_then_wait)
     answers: dict[int, int] = {}
 
-    def send(console, broadcast_id: int) -> None:  # noqa: ANN001
+    def send(console, broadcast_id: int) -> None:
         answers[broadcast_id] = console.post(f"/console/broadcasts/{broadcast_id}/send", {"at": ""}).status_code
 
     threads = [threading.Thread(target=send, args=(c, i)) for c, i in zip((first, second), ids, strict=True)]

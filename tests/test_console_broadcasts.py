@@ -14,11 +14,11 @@ from tests.test_console_preview import bind
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201
+def config(api_config):
     return api_config
 
 
-def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
@@ -30,17 +30,17 @@ def compose(console: ConsoleClient, **fields: str) -> None:
     assert console.post("/console/broadcasts/compose", form).status_code == 302
 
 
-def latest(app) -> Broadcast:  # noqa: ANN001
+def latest(app) -> Broadcast:
     with app.extensions["bot"].db.session() as session:
         return session.scalars(select(Broadcast).order_by(Broadcast.id.desc())).first()
 
 
-def audits(app, prefix: str = "broadcast.") -> list[AuditEntry]:  # noqa: ANN001
+def audits(app, prefix: str = "broadcast.") -> list[AuditEntry]:
     with app.extensions["bot"].db.session() as session:
         return [a for a in session.scalars(select(AuditEntry).order_by(AuditEntry.id)) if a.action.startswith(prefix)]
 
 
-def test_compose_preview_send_and_progress_to_done(app, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_compose_preview_send_and_progress_to_done(app, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))  # June 1's quota belongs to the push plan's launch item
     for openid in ("tester", "a", "b"):
         fake_wechat.add_user(openid)
@@ -73,7 +73,7 @@ def test_compose_preview_send_and_progress_to_done(app, fake_wechat, clock) -> N
         ("broadcast.compose", None, None), ("broadcast.preview", None, None), ("broadcast.send", "draft", "queued")]
 
 
-def test_quota_refusal_is_shown_in_chinese_and_audited(app, clock) -> None:  # noqa: ANN001
+def test_quota_refusal_is_shown_in_chinese_and_audited(app, clock) -> None:
     console = logged_in(app)
     compose(console)
     item = latest(app)
@@ -87,7 +87,7 @@ def test_quota_refusal_is_shown_in_chinese_and_audited(app, clock) -> None:  # n
     assert "订阅号每天只能群发" in refused.note
 
 
-def test_schedule_then_cancel(app, clock) -> None:  # noqa: ANN001
+def test_schedule_then_cancel(app, clock) -> None:
     console = logged_in(app)
     compose(console)
     item = latest(app)
@@ -102,7 +102,7 @@ def test_schedule_then_cancel(app, clock) -> None:  # noqa: ANN001
     assert audits(app)[-1].after["cancelled"] == 1
 
 
-def test_bad_input_is_refused_and_nothing_saved(app) -> None:  # noqa: ANN001
+def test_bad_input_is_refused_and_nothing_saved(app) -> None:
     console = logged_in(app)
     article = {"kind": "news", "body": "正文", "cover": "covers/lesson.jpg"}
     for fields, message in (({"title": " "}, "请填写标题"), ({"content": ""}, "文字内容不能为空"),
@@ -120,7 +120,7 @@ def test_bad_input_is_refused_and_nothing_saved(app) -> None:  # noqa: ANN001
     assert latest(app) is None and audits(app) == []
 
 
-def test_active_audience_and_escaping(app, clock) -> None:  # noqa: ANN001
+def test_active_audience_and_escaping(app, clock) -> None:
     from bot.models import Citizen
 
     with app.extensions["bot"].db.session() as session:
@@ -136,14 +136,14 @@ def test_active_audience_and_escaping(app, clock) -> None:  # noqa: ANN001
     assert "48小时内互动过的用户" in html
 
 
-def test_reviewer_may_not_broadcast(app) -> None:  # noqa: ANN001
+def test_reviewer_may_not_broadcast(app) -> None:
     console = logged_in(app, "reviewer", "li")
     assert console.get("/console/broadcasts").status_code == 403
     assert console.post("/console/broadcasts/compose", {"title": "x", "content": "y", "audience": "all"}).status_code \
         == 403
 
 
-def test_a_draft_is_edited_and_deleted_but_a_queued_one_is_not(app, clock) -> None:  # noqa: ANN001
+def test_a_draft_is_edited_and_deleted_but_a_queued_one_is_not(app, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     console = logged_in(app)
     compose(console)

@@ -18,7 +18,7 @@ from tests.console import ConsoleClient, add_staff
 LECTURE = "lecture-chengguan-units"  # 2021-06-02 15:00 at 县政府二楼会议室
 
 
-def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
@@ -40,13 +40,13 @@ def form_values(html: str) -> dict[str, str]:
     return {k: v.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&") for k, v in values.items()}
 
 
-def audits(app, prefix: str = "event.") -> list[tuple[str, str, dict | None, dict | None]]:  # noqa: ANN001
+def audits(app, prefix: str = "event.") -> list[tuple[str, str, dict | None, dict | None]]:
     with app.extensions["bot"].db.session() as session:
         return [(a.action, a.target, a.before, a.after) for a in session.scalars(
             select(AuditEntry).where(AuditEntry.action.like(prefix + "%")).order_by(AuditEntry.id))]
 
 
-def test_moving_an_event_is_saved_audited_and_answered_to_citizens(app, citizen) -> None:  # noqa: ANN001
+def test_moving_an_event_is_saved_audited_and_answered_to_citizens(app, citizen) -> None:
     assert "县政府二楼会议室" in citizen.says("宣讲")
     console = logged_in(app)
     form = form_of(console, f"/console/calendar/{LECTURE}/edit")
@@ -64,7 +64,7 @@ def test_moving_an_event_is_saved_audited_and_answered_to_citizens(app, citizen)
     assert after["place"] == "县应急管理局三楼报告厅" and after["start"] == "2021-06-02T16:00"
 
 
-def test_a_new_event_is_listed_to_citizens(app, citizen) -> None:  # noqa: ANN001
+def test_a_new_event_is_listed_to_citizens(app, citizen) -> None:
     console = logged_in(app)
     response = console.post("/console/calendar/new", {
         "id": "drill-fire-market", "title": "农贸市场消防疏散演练", "kind": "drill", "start_day": "2021-06-07",
@@ -75,7 +75,7 @@ def test_a_new_event_is_listed_to_citizens(app, citizen) -> None:  # noqa: ANN00
     assert audits(app)[0][:3] == ("event.add", "events:drill-fire-market", None)
 
 
-def test_form_errors_name_the_field_in_chinese_and_nothing_is_saved(app) -> None:  # noqa: ANN001
+def test_form_errors_name_the_field_in_chinese_and_nothing_is_saved(app) -> None:
     console = logged_in(app)
     form = form_of(console, f"/console/calendar/{LECTURE}/edit")
     cases = [
@@ -100,7 +100,7 @@ def test_form_errors_name_the_field_in_chinese_and_nothing_is_saved(app) -> None
     assert audits(app) == []
 
 
-def test_the_lecture_extension_of_the_file_is_honoured(app) -> None:  # noqa: ANN001
+def test_the_lecture_extension_of_the_file_is_honoured(app) -> None:
     """content/events.toml extends lectures to July 31 ([[extension]]): the same rule as content check."""
     console = logged_in(app)
     form = form_of(console, f"/console/calendar/{LECTURE}/edit")
@@ -108,7 +108,7 @@ def test_the_lecture_extension_of_the_file_is_honoured(app) -> None:  # noqa: AN
                         form | {"start_day": "2021-07-30", "end_day": "2021-07-30"}).status_code == 302
 
 
-def test_started_and_ended_events_are_not_moved(app, clock) -> None:  # noqa: ANN001
+def test_started_and_ended_events_are_not_moved(app, clock) -> None:
     console = logged_in(app)
     form = form_of(console, "/console/calendar/launch-ceremony/edit")  # 09:00–10:30, now 10:00
     html = console.post("/console/calendar/launch-ceremony/edit", form | {"start_time": "11:00", "end_time": "12:00"}
@@ -125,14 +125,14 @@ def test_started_and_ended_events_are_not_moved(app, clock) -> None:  # noqa: AN
     assert 'data-event="launch-ceremony" data-ended="1"' in console.get("/console/calendar").get_data(as_text=True)
 
 
-def test_a_new_id_is_never_one_already_used(app) -> None:  # noqa: ANN001
+def test_a_new_id_is_never_one_already_used(app) -> None:
     console = logged_in(app)
     base = {"title": "演练", "kind": "drill", "start_day": "2021-06-07", "place": "某地", "description": "简介"}
     assert "编号：这个编号已用过" in console.post("/console/calendar/new", base | {"id": LECTURE}).get_data(as_text=True)
     assert "编号：只能用小写英文字母" in console.post("/console/calendar/new", base | {"id": "消防"}).get_data(as_text=True)
 
 
-def test_an_edit_on_a_stale_form_does_not_overwrite_another(app) -> None:  # noqa: ANN001
+def test_an_edit_on_a_stale_form_does_not_overwrite_another(app) -> None:
     first, second = logged_in(app, username="ed1"), logged_in(app, username="ed2")
     form_one = form_of(first, f"/console/calendar/{LECTURE}/edit")
     form_two = form_of(second, f"/console/calendar/{LECTURE}/edit")
@@ -142,7 +142,7 @@ def test_an_edit_on_a_stale_form_does_not_overwrite_another(app) -> None:  # noq
     assert app.extensions["bot"].content.events.get(LECTURE).place == "甲地"
 
 
-def test_reminders_follow_a_moved_event(app, citizen, bot) -> None:  # noqa: ANN001
+def test_reminders_follow_a_moved_event(app, citizen, bot) -> None:
     citizen.dialog([("宣讲", "县政府二楼会议室"), ("提醒 1", "已订阅")])
     console = logged_in(app)
     form = form_of(console, f"/console/calendar/{LECTURE}/edit")
@@ -156,7 +156,7 @@ def test_reminders_follow_a_moved_event(app, citizen, bot) -> None:  # noqa: ANN
         assert row.remind_at.isoformat() == "2021-06-02T15:00:00+08:00"
 
 
-def test_cancelling_tells_those_who_asked_for_a_reminder(app, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_cancelling_tells_those_who_asked_for_a_reminder(app, citizens, bot, clock) -> None:
     recent, silent = citizens("o_recent"), citizens("o_silent")
     silent.dialog([("宣讲", "县政府二楼会议室"), ("提醒 1", "已订阅")])
     console = logged_in(app)
@@ -189,7 +189,7 @@ def test_cancelling_tells_those_who_asked_for_a_reminder(app, citizens, bot, clo
 
 
 def test_a_new_time_and_venue_tell_those_who_asked_for_a_reminder_and_move_it(app, citizens, bot,
-                                                                               clock) -> None:  # noqa: ANN001
+                                                                               clock) -> None:
     recent, silent = citizens("o_recent"), citizens("o_silent")
     silent.dialog([("宣讲", "县政府二楼会议室"), ("提醒 1", "已订阅")])
     console = logged_in(app)
@@ -231,7 +231,7 @@ def test_a_new_time_and_venue_tell_those_who_asked_for_a_reminder_and_move_it(ap
         assert len(list(session.scalars(select(Delivery).where(Delivery.purpose == "event_changed")))) == 3
 
 
-def test_the_audit_log_shows_an_edit_as_changed_fields_in_chinese(app) -> None:  # noqa: ANN001
+def test_the_audit_log_shows_an_edit_as_changed_fields_in_chinese(app) -> None:
     console = logged_in(app)
     form = form_of(console, f"/console/calendar/{LECTURE}/edit")
     console.post(f"/console/calendar/{LECTURE}/edit", form | {"place": "县应急管理局三楼报告厅", "start_time": "16:00",

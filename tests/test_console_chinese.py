@@ -115,7 +115,7 @@ def test_the_rule_catches_identifiers_and_sentences_and_lets_data_through() -> N
                                                 "hour", "window", "report_categories", "pushes"]
 
 
-def crawl(console, start: list[str]) -> dict[str, str]:  # noqa: ANN001
+def crawl(console, start: list[str]) -> dict[str, str]:
     """Every /console page reachable by links from `start` (GET only), by path."""
     seen: dict[str, str] = {}
     queue = list(start)
@@ -137,7 +137,7 @@ def crawl(console, start: list[str]) -> dict[str, str]:  # noqa: ANN001
     return seen
 
 
-def test_no_internal_names_on_any_console_page(app, clock) -> None:  # noqa: ANN001
+def test_no_internal_names_on_any_console_page(app, clock) -> None:
     console = seed(app, clock)
     answers = act(console)
     with app.extensions["bot"].db.session() as session:
@@ -156,7 +156,7 @@ def test_no_internal_names_on_any_console_page(app, clock) -> None:  # noqa: ANN
     assert {where: words for where, words in leaks.items() if words} == {}
 
 
-def test_a_broadcast_failure_in_english_reaches_staff_in_chinese(app, clock) -> None:  # noqa: ANN001
+def test_a_broadcast_failure_in_english_reaches_staff_in_chinese(app, clock) -> None:
     from sqlalchemy import update
 
     from bot.models import Broadcast, Delivery

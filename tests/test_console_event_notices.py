@@ -19,7 +19,7 @@ KEYS = "event=thing1 time=time2 place=thing3 change=phrase4"
 
 
 @pytest.fixture
-def config(database_url, fake_wechat):  # noqa: ANN001, ANN201 - a service account with the event templates
+def config(database_url, fake_wechat):
     fake_wechat.account_type = "service"
     return make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},
                        push={"event_changed_template": "TPL_EVENT_MOVED", "event_changed_template_keys": KEYS,
@@ -27,7 +27,7 @@ def config(database_url, fake_wechat):  # noqa: ANN001, ANN201 - a service accou
 
 
 def test_a_citizen_outside_the_window_is_told_by_template_of_a_move_and_a_cancellation(
-        app, bot, citizens, fake_wechat, clock) -> None:  # noqa: ANN001
+        app, bot, citizens, fake_wechat, clock) -> None:
     silent = citizens("o_silent")
     fake_wechat.add_user("o_silent")
     silent.dialog([("宣讲", "县政府二楼会议室"), ("提醒 1", "已订阅")])

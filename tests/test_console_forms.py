@@ -12,7 +12,7 @@ from bot.jobs import Job
 from tests.console import ConsoleClient, add_staff
 
 
-def logged_in(app, username: str = "boss") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, username: str = "boss") -> ConsoleClient:
     add_staff(app, username, "admin")
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
@@ -25,7 +25,7 @@ def period(html: str) -> tuple[str, str]:
     return start, end
 
 
-def test_the_draw_form_never_offers_an_end_before_its_start(app, clock) -> None:  # noqa: ANN001
+def test_the_draw_form_never_offers_an_end_before_its_start(app, clock) -> None:
     for n, (moment, expected) in enumerate((
             (shanghai(2021, 5, 20, 9), ("2021-06-01", "2021-06-01")),  # before the campaign
             (shanghai(2021, 6, 1, 9), ("2021-06-01", "2021-06-01")),  # its first day
@@ -39,7 +39,7 @@ def job_row(html: str, job_id: str) -> str:
     return re.search(rf'<tr data-job="{job_id}".*?</tr>', html, re.S).group(0)
 
 
-def test_next_run_is_on_the_campaign_clock_of_the_header(app, clock) -> None:  # noqa: ANN001
+def test_next_run_is_on_the_campaign_clock_of_the_header(app, clock) -> None:
     # The test clock is June 1 2021, 10:00; the scheduler's store counts 90 s from the real now.
     sched = scheduler.build_scheduler(app.extensions["bot"], [Job("photo_downloads", "interval", {"seconds": 90},
                                                                   "x:y")])
@@ -57,7 +57,7 @@ def plan_row(html: str, item_id: str) -> str:
     return re.search(rf'<tr data-plan="{item_id}".*?</tr>', html, re.S).group(0)
 
 
-def test_a_past_plan_item_offers_no_pause_and_a_coming_one_does(app, clock) -> None:  # noqa: ANN001
+def test_a_past_plan_item_offers_no_pause_and_a_coming_one_does(app, clock) -> None:
     clock.set(shanghai(2021, 6, 3, 21, 0))  # case-confined-space was due at 20:00 and never queued here
     html = logged_in(app).get("/console/schedule").get_data(as_text=True)
     past, coming = plan_row(html, "case-confined-space"), plan_row(html, "case-hazchem")

@@ -48,7 +48,7 @@ def test_the_templates_were_read() -> None:
 
 
 @pytest.fixture
-def admin(app) -> ConsoleClient:  # noqa: ANN001
+def admin(app) -> ConsoleClient:
     add_staff(app, "boss", "admin")
     console = ConsoleClient(app.test_client())
     assert console.login("boss").status_code == 302
@@ -60,7 +60,7 @@ COMPLETE_FORMS = {"console.quiz_draw_create": {"title": "周抽奖", "prize": "�
                                                "start": "2021-06-01", "end": "2021-06-01"}}
 
 
-def url_of(app, endpoint: str) -> str:  # noqa: ANN001
+def url_of(app, endpoint: str) -> str:
     [rule] = list(app.url_map.iter_rules(endpoint))
     values = {name: 1 if isinstance(converter, IntegerConverter) else "X"
               for name, converter in rule._converters.items()}
@@ -69,7 +69,7 @@ def url_of(app, endpoint: str) -> str:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("endpoint, field, maxlength", FIELDS, ids=[f"{e}.{f}" for e, f, _ in FIELDS])
-def test_a_field_past_its_length_is_a_chinese_400(app, admin, endpoint: str, field: str, maxlength: int | None) -> None:  # noqa: ANN001
+def test_a_field_past_its_length_is_a_chinese_400(app, admin, endpoint: str, field: str, maxlength: int | None) -> None:
     """A Chinese 400 page, or the form's own Chinese error naming the length."""
     cap = maxlength or DEFAULT_FIELD_CAP
     response = admin.post(url_of(app, endpoint), COMPLETE_FORMS.get(endpoint, {}) | {field: "长" * (cap + 1)})
@@ -82,7 +82,7 @@ def test_a_field_past_its_length_is_a_chinese_400(app, admin, endpoint: str, fie
     assert f"最多 {cap} 个字" in text and "操作未执行" in text
 
 
-def test_a_broadcast_title_past_64_is_not_stored(app, admin) -> None:  # noqa: ANN001
+def test_a_broadcast_title_past_64_is_not_stored(app, admin) -> None:
     from bot.models import Broadcast
 
     form = {"kind": "text", "title": "防" * 65, "content": "明天有暴雨，请远离河道。", "audience": "all"}
@@ -105,7 +105,7 @@ def test_a_long_query_argument_is_a_chinese_400(admin) -> None:
     assert response.status_code == 400 and "最多 200 个字" in response.get_data(as_text=True)
 
 
-def test_a_reward_amount_too_large_for_its_column_is_a_form_error(app, admin, wechat) -> None:  # noqa: ANN001
+def test_a_reward_amount_too_large_for_its_column_is_a_form_error(app, admin, wechat) -> None:
     ticket, _ = file_report(Citizen(wechat, "o_reward"))
     response = admin.post(f"/console/reports/{ticket}/reward", {"eligible": "1", "amount": "9" * 30})
     # The field advertises 7 characters (issue 20): the length check answers before the view.

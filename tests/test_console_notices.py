@@ -20,12 +20,12 @@ from tests.wechat import Citizen, WeChatServer
 
 
 @pytest.fixture
-def config(database_url: str, fake_wechat, tmp_path: Path):  # noqa: ANN001, ANN201
+def config(database_url: str, fake_wechat, tmp_path: Path):
     return make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
                        reports={"photo_dir": str(tmp_path / "photos")})
 
 
-def reporter(app, clock, fake, openid: str = "o_rep") -> str:  # noqa: ANN001
+def reporter(app, clock, fake, openid: str = "o_rep") -> str:
     """A citizen files a report (WeChat sees their messages: the fake learns of them too)."""
     citizen = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), openid)
     ticket, _ = file_report(citizen)
@@ -33,7 +33,7 @@ def reporter(app, clock, fake, openid: str = "o_rep") -> str:  # noqa: ANN001
     return ticket
 
 
-def logged_in(app, role: str = "reviewer", username: str = "li") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "reviewer", username: str = "li") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
@@ -46,7 +46,7 @@ def notice_cells(page: str) -> list[tuple[str, str]]:
                       page)
 
 
-def test_a_reply_outside_the_window_shows_undeliverable_and_why_on_the_report_page(app, clock, fake_wechat) -> None:  # noqa: ANN001
+def test_a_reply_outside_the_window_shows_undeliverable_and_why_on_the_report_page(app, clock, fake_wechat) -> None:
     ticket = reporter(app, clock, fake_wechat)
     clock.advance(hours=49)
     console = logged_in(app)
@@ -66,7 +66,7 @@ def test_a_reply_outside_the_window_shows_undeliverable_and_why_on_the_report_pa
     assert fake_wechat.sent_to("o_rep") == []
 
 
-def test_inside_the_window_a_notice_shows_pending_then_delivered(app, clock, fake_wechat) -> None:  # noqa: ANN001
+def test_inside_the_window_a_notice_shows_pending_then_delivered(app, clock, fake_wechat) -> None:
     ticket = reporter(app, clock, fake_wechat)
     console = logged_in(app)
     answer = console.post(f"/console/reports/{ticket}/status", {"to": "accepted", "note": "请保持电话畅通"})
@@ -82,7 +82,7 @@ def test_inside_the_window_a_notice_shows_pending_then_delivered(app, clock, fak
     assert "已受理" in sent.message["text"]["content"] and "请保持电话畅通" in sent.message["text"]["content"]
 
 
-def test_the_dashboard_counts_undelivered_notices_and_links_to_their_list(app, clock, fake_wechat) -> None:  # noqa: ANN001
+def test_the_dashboard_counts_undelivered_notices_and_links_to_their_list(app, clock, fake_wechat) -> None:
     ticket = reporter(app, clock, fake_wechat)
     fake_wechat.unfollow("o_rep")
     clock.advance(hours=50)
@@ -103,7 +103,7 @@ def test_the_dashboard_counts_undelivered_notices_and_links_to_their_list(app, c
     assert f'href="/console/reports/{ticket}"' in listing and "举报进度通知" in listing
 
 
-def test_an_editor_sees_the_list_without_links_to_reports(app, clock, fake_wechat) -> None:  # noqa: ANN001
+def test_an_editor_sees_the_list_without_links_to_reports(app, clock, fake_wechat) -> None:
     ticket = reporter(app, clock, fake_wechat)
     clock.advance(hours=50)
     reviewer = logged_in(app)
@@ -122,7 +122,7 @@ def test_an_editor_sees_the_list_without_links_to_reports(app, clock, fake_wecha
     (DeliveryStatus.FAILED, -1, "gave up after 5 attempts: -1 system error", "微信系统繁忙"),
     (DeliveryStatus.UNCERTAIN, -1002, "no answer from WeChat; it may have arrived", "微信没有应答"),
 ])
-def test_reasons_are_always_in_chinese(status, errcode, error, expected) -> None:  # noqa: ANN001
+def test_reasons_are_always_in_chinese(status, errcode, error, expected) -> None:
     row = Delivery(key="k", purpose="report_status", payload={}, status=status, last_errcode=errcode, last_error=error)
     said = notices.reason(row)
     assert expected in said and not re.search(r"[A-Za-z]{3,}", said)

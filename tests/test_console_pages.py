@@ -21,7 +21,7 @@ from tests.console import ConsoleClient, add_staff, figures
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def logged_in(app, role: str = "admin", username: str = "boss") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "admin", username: str = "boss") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
@@ -30,7 +30,7 @@ def logged_in(app, role: str = "admin", username: str = "boss") -> ConsoleClient
 
 # --- dashboard ----------------------------------------------------------------------------------
 
-def make_history(app, citizens, clock) -> None:  # noqa: ANN001
+def make_history(app, citizens, clock) -> None:
     """Followers and pushes spread over days, with some right at Shanghai midnight (UTC 16:00)."""
     steps = [("o_a", shanghai(2021, 6, 1, 10, 0), "follow"), ("o_b", shanghai(2021, 6, 2, 23, 59), "follow"),
              ("o_c", shanghai(2021, 6, 3, 0, 1), "follow"), ("o_b", shanghai(2021, 6, 3, 8, 0), "unfollow"),
@@ -52,7 +52,7 @@ def make_history(app, citizens, clock) -> None:  # noqa: ANN001
     clock.set(shanghai(2021, 6, 5, 12, 0))
 
 
-def expected_figure(session, key: str) -> int:  # noqa: ANN001
+def expected_figure(session, key: str) -> int:
     """Count what a figure claims, in SQL written independently of the dashboard code."""
     parts = key.split(".")
     count = lambda sql, **p: session.execute(text(sql), p).scalar_one()  # noqa: E731
@@ -84,14 +84,14 @@ def expected_figure(session, key: str) -> int:  # noqa: ANN001
     raise AssertionError(f"figure {key} has no independent count in this test")
 
 
-def expected_report_figure(session, key: str) -> int:  # noqa: ANN001
+def expected_report_figure(session, key: str) -> int:
     """The hazard-report panels' figures, counted in SQL written apart from the console code."""
     from tests.test_console_reports import report_figure_sql
 
     return report_figure_sql(session, key, shanghai(2021, 6, 5, 12, 0))  # make_history's last clock.set
 
 
-def test_dashboard_figures_match_the_database(app, citizens, clock) -> None:  # noqa: ANN001
+def test_dashboard_figures_match_the_database(app, citizens, clock) -> None:
     make_history(app, citizens, clock)
     console = logged_in(app)
     html = console.get("/console/").get_data(as_text=True)
@@ -111,17 +111,17 @@ def test_dashboard_figures_match_the_database(app, citizens, clock) -> None:  # 
     assert html.count("<svg") >= 2
 
 
-def test_recent_followers_show_the_scene_escaped(app, citizens) -> None:  # noqa: ANN001
+def test_recent_followers_show_the_scene_escaped(app, citizens) -> None:
     citizens("o_x").follow('<b id="bold">hi</b>')
     html = logged_in(app).get("/console/").get_data(as_text=True)
     assert '&lt;b id=&#34;bold&#34;&gt;hi&lt;/b&gt;' in html
     assert '<b id="bold">' not in html
 
 
-def test_a_failing_panel_does_not_take_the_dashboard_down(app, monkeypatch) -> None:  # noqa: ANN001
+def test_a_failing_panel_does_not_take_the_dashboard_down(app, monkeypatch) -> None:
     from bot.console import registry
 
-    def broken(session, bot, now):  # noqa: ANN001, ANN202
+    def broken(session, bot, now):
         raise RuntimeError("boom")
 
     spec = registry.PanelSpec("broken", "坏面板", "view_dashboard", 1, broken)
@@ -152,7 +152,7 @@ def test_a_single_day_is_drawn_as_bars_with_values() -> None:
 
 # --- staff management and audit -----------------------------------------------------------------
 
-def test_admin_adds_an_account_and_sees_its_password_once(app) -> None:  # noqa: ANN001
+def test_admin_adds_an_account_and_sees_its_password_once(app) -> None:
     console = logged_in(app)
     response = console.post("/console/staff/add", {"username": "zhao", "role": "editor"})
     password = re.search(r'id="new-password">([^<]+)<', response.get_data(as_text=True)).group(1)
@@ -168,7 +168,7 @@ def test_admin_adds_an_account_and_sees_its_password_once(app) -> None:  # noqa:
         assert password not in dumped
 
 
-def test_admin_changes_role_and_resets_password(app) -> None:  # noqa: ANN001
+def test_admin_changes_role_and_resets_password(app) -> None:
     console = logged_in(app)
     wang_id = add_staff(app, "wang", "reviewer")
     wang = ConsoleClient(app.test_client())
@@ -183,7 +183,7 @@ def test_admin_changes_role_and_resets_password(app) -> None:  # noqa: ANN001
         assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "staff.password")) == 1
 
 
-def test_admin_cannot_lock_themself_out(app) -> None:  # noqa: ANN001
+def test_admin_cannot_lock_themself_out(app) -> None:
     console = logged_in(app)
     with app.extensions["bot"].db.session() as session:
         me = session.scalar(select(StaffUser.id).where(StaffUser.username == "boss"))
@@ -196,7 +196,7 @@ def test_admin_cannot_lock_themself_out(app) -> None:  # noqa: ANN001
         assert not session.scalar(select(StaffUser).where(StaffUser.id == me)).disabled
 
 
-def test_bad_staff_input_is_explained(app) -> None:  # noqa: ANN001
+def test_bad_staff_input_is_explained(app) -> None:
     console = logged_in(app)
     console.post("/console/staff/add", {"username": "a b", "role": "editor"})
     assert "用户名须为" in console.get("/console/staff").get_data(as_text=True)
@@ -206,7 +206,7 @@ def test_bad_staff_input_is_explained(app) -> None:  # noqa: ANN001
     assert "角色须为" in console.get("/console/staff").get_data(as_text=True)
 
 
-def test_audit_page_filters(app, clock) -> None:  # noqa: ANN001
+def test_audit_page_filters(app, clock) -> None:
     console = logged_in(app)
     ConsoleClient(app.test_client()).login("boss", "wrong-password")
     clock.advance(days=1)
@@ -230,7 +230,7 @@ def test_audit_page_filters(app, clock) -> None:  # noqa: ANN001
 
 # --- content ------------------------------------------------------------------------------------
 
-def test_content_page_lists_every_loaded_part(app) -> None:  # noqa: ANN001
+def test_content_page_lists_every_loaded_part(app) -> None:
     html = logged_in(app, "editor", "zhao").get("/console/content").get_data(as_text=True)
     content = app.extensions["bot"].content
     for name in content.names():
@@ -276,7 +276,7 @@ def run_cli(database_url: str, *args: str, stdin: str = "") -> subprocess.Comple
                           text=True, cwd=ROOT, env=env)
 
 
-def test_cli_manages_accounts_without_logging_passwords(app, database_url: str) -> None:  # noqa: ANN001
+def test_cli_manages_accounts_without_logging_passwords(app, database_url: str) -> None:
     added = run_cli(database_url, "add", "boss", "--role", "admin")
     assert added.returncode == 0, added.stderr
     password = added.stdout.strip().rsplit(" ", 1)[-1]
@@ -296,7 +296,7 @@ def test_cli_manages_accounts_without_logging_passwords(app, database_url: str) 
     assert actions == ["staff.add", "staff.password", "staff.disable"]
 
 
-def test_staff_change_their_own_password(app) -> None:  # noqa: ANN001
+def test_staff_change_their_own_password(app) -> None:
     from tests.console import PASSWORD
 
     console = logged_in(app, "reviewer", "wang")

@@ -33,7 +33,7 @@ def change_password(console: ConsoleClient, new: str, current: str = PASSWORD) -
     ("woaini1314woaini1314", "重复"),  # a common one twice
     ("aaaaaaaaaaaaaaaa", "重复"),
 ])
-def test_weak_passwords_are_refused(app, weak: str, why: str) -> None:  # noqa: ANN001
+def test_weak_passwords_are_refused(app, weak: str, why: str) -> None:
     add_staff(app, "wang", "reviewer")
     console = ConsoleClient(app.test_client())
     console.login("wang")
@@ -42,14 +42,14 @@ def test_weak_passwords_are_refused(app, weak: str, why: str) -> None:  # noqa: 
     assert ConsoleClient(app.test_client()).login("wang", weak).status_code == 401  # the old one still holds
 
 
-def test_a_password_may_not_contain_the_username(app) -> None:  # noqa: ANN001
+def test_a_password_may_not_contain_the_username(app) -> None:
     add_staff(app, "wangfang", "reviewer")
     console = ConsoleClient(app.test_client())
     console.login("wangfang")
     assert "用户名" in change_password(console, "wangfang-2021-June")
 
 
-def test_the_services_refuse_weak_passwords_too(app) -> None:  # noqa: ANN001
+def test_the_services_refuse_weak_passwords_too(app) -> None:
     bot = app.extensions["bot"]
     with bot.db.session() as session:
         for weak in ("short-pass", "1234567890123", "qq123456qq123456"):
@@ -67,7 +67,7 @@ def generated_password(page: str) -> str:
     return match.group(1)
 
 
-def test_a_new_account_changes_its_generated_password_before_anything_else(app) -> None:  # noqa: ANN001
+def test_a_new_account_changes_its_generated_password_before_anything_else(app) -> None:
     add_staff(app, "boss", "admin")
     boss = ConsoleClient(app.test_client())
     boss.login("boss")
@@ -85,7 +85,7 @@ def test_a_new_account_changes_its_generated_password_before_anything_else(app) 
     assert zhao.get("/console/reports").status_code == 200
 
 
-def test_a_reset_password_must_be_changed_too(app) -> None:  # noqa: ANN001
+def test_a_reset_password_must_be_changed_too(app) -> None:
     add_staff(app, "boss", "admin")
     victim = add_staff(app, "zhao", "editor")
     boss = ConsoleClient(app.test_client())
@@ -98,7 +98,7 @@ def test_a_reset_password_must_be_changed_too(app) -> None:  # noqa: ANN001
         assert session.scalar(select(StaffUser.must_change_password).where(StaffUser.username == "zhao"))
 
 
-def test_an_account_given_its_own_password_is_not_forced(app) -> None:  # noqa: ANN001
+def test_an_account_given_its_own_password_is_not_forced(app) -> None:
     add_staff(app, "wang", "reviewer")  # the password came in (as --password-stdin does), not generated
     console = ConsoleClient(app.test_client())
     assert console.login("wang").headers["Location"] == "/console/"

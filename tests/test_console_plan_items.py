@@ -16,13 +16,13 @@ from tests.test_content_edits import second_worker  # noqa: F401 - fixture
 CASE = "case-confined-space"
 
 
-def queued_keys(bot) -> dict[str, str]:  # noqa: ANN001
+def queued_keys(bot) -> dict[str, str]:
     with bot.db.session() as session:
         return {d.key: d.payload["articles"][0]["title"] for d in session.scalars(
             select(Delivery).where(Delivery.purpose == "push_plan"))}
 
 
-def test_a_moved_item_goes_out_at_its_new_time_from_another_process(app, second_worker, clock) -> None:  # noqa: ANN001, F811
+def test_a_moved_item_goes_out_at_its_new_time_from_another_process(app, second_worker, clock) -> None:  # noqa: F811
     scheduler_bot = second_worker.extensions["bot"]
     scheduler_bot.live_content.interval = 0.1
     assert scheduler_bot.content.pushes  # it has built its content before the edit
@@ -44,7 +44,7 @@ def test_a_moved_item_goes_out_at_its_new_time_from_another_process(app, second_
                                                                "2021-06-04T20:30")
 
 
-def test_quota_draft_box_and_time_rules_answer_by_field(app) -> None:  # noqa: ANN001
+def test_quota_draft_box_and_time_rules_answer_by_field(app) -> None:
     console = logged_in(app)
     form = form_of(console, f"/console/plan/{CASE}/edit")
     cases = [
@@ -64,7 +64,7 @@ def test_quota_draft_box_and_time_rules_answer_by_field(app) -> None:  # noqa: A
     assert audits(app, "push_item.") == []
 
 
-def test_past_and_queued_items_cannot_be_edited_or_cancelled(app, bot, clock) -> None:  # noqa: ANN001
+def test_past_and_queued_items_cannot_be_edited_or_cancelled(app, bot, clock) -> None:
     clock.set(shanghai(2021, 6, 1, 19, 31))  # the launch article (19:30) is due ...
     pushplan.run_job(bot)  # ... and queued
     console = logged_in(app)
@@ -78,7 +78,7 @@ def test_past_and_queued_items_cannot_be_edited_or_cancelled(app, bot, clock) ->
     assert audits(app, "push_item.") == []
 
 
-def test_a_cancelled_item_is_not_sent_and_its_id_is_not_given_again(app, bot, clock) -> None:  # noqa: ANN001
+def test_a_cancelled_item_is_not_sent_and_its_id_is_not_given_again(app, bot, clock) -> None:
     console = logged_in(app)
     assert console.post(f"/console/plan/{CASE}/cancel", {"base": "0"}).status_code == 302
     page = console.get("/console/plan").get_data(as_text=True)
@@ -105,7 +105,7 @@ EDITS = (("GET", "/console/calendar/new"), ("GET", "/console/calendar/lecture-be
          ("POST", f"/console/plan/{CASE}/cancel"))
 
 
-def test_role_matrix_of_the_calendar_and_plan_pages(app, bot) -> None:  # noqa: ANN001
+def test_role_matrix_of_the_calendar_and_plan_pages(app, bot) -> None:
     for role, may_edit in (("admin", True), ("editor", True), ("reviewer", False)):
         console = logged_in(app, role, username=f"{role}1")
         for path in READS:

@@ -19,18 +19,18 @@ from tests.wechat import Citizen, WeChatServer
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201
+def config(api_config):
     return api_config
 
 
-def logged_in(app, username: str = "ed", role: str = "editor") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, username: str = "ed", role: str = "editor") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
     return console
 
 
-def bind(app, console: ConsoleClient, openid: str, clock) -> str:  # noqa: ANN001
+def bind(app, console: ConsoleClient, openid: str, clock) -> str:
     """Ask the console for a code, send it from `openid` through the webhook; returns the bot's reply."""
     assert console.post("/console/account/wechat/code").status_code == 302
     code = re.search(r'data-code="(\d{6})"', console.get("/console/account").get_data(as_text=True)).group(1)
@@ -44,12 +44,12 @@ def draft(console: ConsoleClient) -> int:
     return int(re.search(r'data-broadcast="(\d+)"', console.get("/console/broadcasts").get_data(as_text=True)).group(1))
 
 
-def previews(app) -> list[Delivery]:  # noqa: ANN001
+def previews(app) -> list[Delivery]:
     with app.extensions["bot"].db.session() as session:
         return list(session.scalars(select(Delivery).where(Delivery.purpose == "broadcast_preview")))
 
 
-def test_a_member_binds_their_wechat_with_the_code_and_previews_go_there(app, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_member_binds_their_wechat_with_the_code_and_previews_go_there(app, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("o_ed_phone")
     ed = logged_in(app)
@@ -71,7 +71,7 @@ def test_a_member_binds_their_wechat_with_the_code_and_previews_go_there(app, fa
         assert entry.after == {"preview_to": ["ed"]}  # names, not openids
 
 
-def test_a_wrong_or_expired_code_binds_nothing(app, clock) -> None:  # noqa: ANN001
+def test_a_wrong_or_expired_code_binds_nothing(app, clock) -> None:
     ed = logged_in(app)
     citizen = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_x")
     assert "绑定码不对或已过期" in citizen.says("绑定 000000")
@@ -83,7 +83,7 @@ def test_a_wrong_or_expired_code_binds_nothing(app, clock) -> None:  # noqa: ANN
         assert session.scalar(select(StaffUser.wechat_openid).where(StaffUser.username == "ed")) is None
 
 
-def test_a_preview_goes_only_to_bound_members_never_to_a_typed_openid(app, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_preview_goes_only_to_bound_members_never_to_a_typed_openid(app, fake_wechat, clock) -> None:
     fake_wechat.add_user("o_someone")
     ed = logged_in(app)
     item = draft(ed)
@@ -95,7 +95,7 @@ def test_a_preview_goes_only_to_bound_members_never_to_a_typed_openid(app, fake_
     assert previews(app) == []
 
 
-def test_a_failed_preview_is_shown_with_its_reason(app, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_failed_preview_is_shown_with_its_reason(app, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("o_ed_phone")
     ed = logged_in(app)
@@ -114,7 +114,7 @@ def test_a_failed_preview_is_shown_with_its_reason(app, fake_wechat, clock) -> N
     assert "预览 → ed：无法送达" in result and "reason-error" in result, result
 
 
-def test_a_chinese_username_with_a_real_name_logs_in_and_must_change_its_password(app) -> None:  # noqa: ANN001
+def test_a_chinese_username_with_a_real_name_logs_in_and_must_change_its_password(app) -> None:
     admin = logged_in(app, "boss", "admin")
     response = admin.post("/console/staff/add", {"username": "李明", "real_name": "李明", "role": "editor"})
     password = re.search(r'id="new-password">([^<]+)<', response.get_data(as_text=True)).group(1)
@@ -132,7 +132,7 @@ def test_a_chinese_username_with_a_real_name_logs_in_and_must_change_its_passwor
     assert too_long.status_code == 400 and "最多 32 个字" in too_long.get_data(as_text=True)
 
 
-def test_an_admin_sets_a_real_name_and_it_is_audited(app) -> None:  # noqa: ANN001
+def test_an_admin_sets_a_real_name_and_it_is_audited(app) -> None:
     admin = logged_in(app, "boss", "admin")
     wang = add_staff(app, "wang", "reviewer")
     admin.post(f"/console/staff/{wang}/real_name", {"real_name": "王芳"})
@@ -141,7 +141,7 @@ def test_an_admin_sets_a_real_name_and_it_is_audited(app) -> None:  # noqa: ANN0
     assert "修改姓名" in html and "（空） → " in re.sub(r"<[^>]+>", "", html) and "王芳" in html
 
 
-def test_guessing_codes_is_cut_off_after_five_wrong_ones(app, clock) -> None:  # noqa: ANN001
+def test_guessing_codes_is_cut_off_after_five_wrong_ones(app, clock) -> None:
     """An attack: a citizen walks through codes to bind their WeChat to a staff account."""
     ed = logged_in(app)
     assert ed.post("/console/account/wechat/code").status_code == 302
@@ -157,7 +157,7 @@ def test_guessing_codes_is_cut_off_after_five_wrong_ones(app, clock) -> None:  #
     assert "已把这个微信号绑定" in owner.says(f"绑定 {code}")  # the member's own account is not locked out
 
 
-def test_an_admin_unbinds_a_members_wechat_and_the_member_sees_it(app, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_an_admin_unbinds_a_members_wechat_and_the_member_sees_it(app, fake_wechat, clock) -> None:
     fake_wechat.add_user("o_ed_phone")
     ed = logged_in(app)
     bind(app, ed, "o_ed_phone", clock)

@@ -14,20 +14,20 @@ from bot.services import pushplan, schedule
 from tests.console import ConsoleClient, add_staff
 
 
-def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
     return console
 
 
-def audits(app) -> list[tuple[str, str, dict | None, dict | None]]:  # noqa: ANN001
+def audits(app) -> list[tuple[str, str, dict | None, dict | None]]:
     with app.extensions["bot"].db.session() as session:
         return [(a.action, a.target, a.before, a.after) for a in session.scalars(
             select(AuditEntry).where(AuditEntry.action.like("schedule.%")).order_by(AuditEntry.id))]
 
 
-def test_page_lists_jobs_with_next_runs_and_the_plan(app) -> None:  # noqa: ANN001
+def test_page_lists_jobs_with_next_runs_and_the_plan(app) -> None:
     html = logged_in(app).get("/console/schedule").get_data(as_text=True)
     assert 'data-job="push_plan"' in html and 'data-job="overdue_reports"' in html
     assert "06-02 08:30" in html  # the 08:30 cron after June 1 10:00 (the test clock)
@@ -35,7 +35,7 @@ def test_page_lists_jobs_with_next_runs_and_the_plan(app) -> None:  # noqa: ANN0
     assert 'data-plan="' in html and "06-01 19:30" in html and "待推送" in html
 
 
-def test_next_run_comes_from_the_job_store_when_there_is_one(app, clock) -> None:  # noqa: ANN001
+def test_next_run_comes_from_the_job_store_when_there_is_one(app, clock) -> None:
     bot = app.extensions["bot"]
     sched = scheduler.build_scheduler(bot, [Job("overdue_reports", "cron", {"hour": 8, "minute": 30}, "x:y")])
     sched.start(paused=True)  # writes the job store table, runs nothing
@@ -49,7 +49,7 @@ def test_next_run_comes_from_the_job_store_when_there_is_one(app, clock) -> None
     assert "来自调度器的任务存储" in html
 
 
-def test_pause_is_honoured_by_the_scheduler_and_resume_restores(app, monkeypatch) -> None:  # noqa: ANN001
+def test_pause_is_honoured_by_the_scheduler_and_resume_restores(app, monkeypatch) -> None:
     bot = app.extensions["bot"]
     ran = []
     monkeypatch.setattr(scheduler, "_current_bot", bot)
@@ -74,11 +74,11 @@ def test_pause_is_honoured_by_the_scheduler_and_resume_restores(app, monkeypatch
 RAN: list[str] = []
 
 
-def remember(bot) -> None:  # noqa: ANN001
+def remember(bot) -> None:
     RAN.append("ran")
 
 
-def test_paused_plan_item_is_held_until_resumed(app, clock) -> None:  # noqa: ANN001
+def test_paused_plan_item_is_held_until_resumed(app, clock) -> None:
     bot = app.extensions["bot"]
     first = bot.content.pushes.items[0]
     clock.set(first.when - dt.timedelta(hours=1))
@@ -97,7 +97,7 @@ def test_paused_plan_item_is_held_until_resumed(app, clock) -> None:  # noqa: AN
     assert "待发送" in console.get("/console/schedule").get_data(as_text=True)
 
 
-def test_run_now_runs_the_job_and_is_audited(app, clock) -> None:  # noqa: ANN001
+def test_run_now_runs_the_job_and_is_audited(app, clock) -> None:
     bot = app.extensions["bot"]
     first = bot.content.pushes.items[0]
     clock.set(first.when + dt.timedelta(minutes=5))
@@ -109,8 +109,8 @@ def test_run_now_runs_the_job_and_is_audited(app, clock) -> None:  # noqa: ANN00
     assert audits(app) == [("schedule.run", "job:push_plan", None, {"ok": True})]
 
 
-def test_a_failing_run_is_reported_not_raised(app, monkeypatch) -> None:  # noqa: ANN001
-    def broken(bot) -> None:  # noqa: ANN001
+def test_a_failing_run_is_reported_not_raised(app, monkeypatch) -> None:
+    def broken(bot) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(pushplan, "run_job", broken)
@@ -120,7 +120,7 @@ def test_a_failing_run_is_reported_not_raised(app, monkeypatch) -> None:  # noqa
     assert audits(app)[-1][3] == {"ok": False}
 
 
-def test_reviewer_may_not_touch_the_plan(app) -> None:  # noqa: ANN001
+def test_reviewer_may_not_touch_the_plan(app) -> None:
     console = logged_in(app, "reviewer", "li")
     assert console.get("/console/schedule").status_code == 403
     assert console.post("/console/schedule/job/push_plan/pause").status_code == 403

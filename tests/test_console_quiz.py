@@ -32,14 +32,14 @@ def fresh_keys() -> None:
     _keys = itertools.count()
 
 
-def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "editor", username: str = "ed") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
     return console
 
 
-def add_round(session, openid: str, day: dt.date, *, score: int = 5, counted: bool = True,  # noqa: ANN001
+def add_round(session, openid: str, day: dt.date, *, score: int = 5, counted: bool = True,
               status: str = "finished", flagged: bool = False) -> QuizRound:
     """A round as the webhook leaves it (5 questions, 60 seconds), written straight to the DB."""
     start = shanghai(day.year, day.month, day.day, 10, 0) + dt.timedelta(minutes=next(_keys))
@@ -55,7 +55,7 @@ def add_round(session, openid: str, day: dt.date, *, score: int = 5, counted: bo
     return rnd
 
 
-def add_answers(session, rnd: QuizRound, question_id: str, marks: str) -> None:  # noqa: ANN001
+def add_answers(session, rnd: QuizRound, question_id: str, marks: str) -> None:
     """One answer per mark to `question_id` in round `rnd`: r = right, w = wrong."""
     for mark in marks:
         position = next(_keys)
@@ -64,7 +64,7 @@ def add_answers(session, rnd: QuizRound, question_id: str, marks: str) -> None: 
     session.flush()
 
 
-def quiz_figure_sql(session, key: str) -> int:  # noqa: ANN001
+def quiz_figure_sql(session, key: str) -> int:
     """What a quiz.* figure claims, counted in plain SQL written apart from the console code."""
     def count(sql: str, **params: object) -> int:
         statement = sa.text(sql)
@@ -93,14 +93,14 @@ def quiz_figure_sql(session, key: str) -> int:  # noqa: ANN001
                   }[key])
 
 
-def audits(app, prefix: str = "quiz.") -> list[AuditEntry]:  # noqa: ANN001
+def audits(app, prefix: str = "quiz.") -> list[AuditEntry]:
     with app.extensions["bot"].db.session() as session:
         return [a for a in session.scalars(select(AuditEntry).order_by(AuditEntry.id)) if a.action.startswith(prefix)]
 
 
 # --- the quiz page and the dashboard --------------------------------------------------------------
 
-def test_question_rates_hardest_first(app) -> None:  # noqa: ANN001
+def test_question_rates_hardest_first(app) -> None:
     bank = app.extensions["bot"].content.quiz
     q1, q2, q3 = (q.id for q in bank.questions[:3])
     with app.extensions["bot"].db.session() as session:
@@ -128,7 +128,7 @@ def test_question_rates_hardest_first(app) -> None:  # noqa: ANN001
             assert int(value) == quiz_figure_sql(session, key), key
 
 
-def seed_days(app) -> None:  # noqa: ANN001
+def seed_days(app) -> None:
     """Rounds on four days: counted and practice, finished, active, abandoned, flagged, before the campaign."""
     with app.extensions["bot"].db.session() as session:
         add_round(session, "o_a", JUNE1)
@@ -142,7 +142,7 @@ def seed_days(app) -> None:  # noqa: ANN001
         session.commit()
 
 
-def test_rounds_per_day_equal_the_database(app, clock) -> None:  # noqa: ANN001
+def test_rounds_per_day_equal_the_database(app, clock) -> None:
     seed_days(app)
     clock.set(shanghai(2021, 6, 4, 12, 0))
     shown = figures(logged_in(app).get("/console/quiz").get_data(as_text=True))
@@ -156,7 +156,7 @@ def test_rounds_per_day_equal_the_database(app, clock) -> None:  # noqa: ANN001
             assert int(value) == quiz_figure_sql(session, key), key
 
 
-def test_dashboard_quiz_panels_equal_the_database(app, clock) -> None:  # noqa: ANN001
+def test_dashboard_quiz_panels_equal_the_database(app, clock) -> None:
     seed_days(app)
     clock.set(shanghai(2021, 6, 4, 12, 0))
     html = logged_in(app).get("/console/").get_data(as_text=True)
@@ -176,7 +176,7 @@ def test_dashboard_quiz_panels_equal_the_database(app, clock) -> None:  # noqa: 
             assert int(value) == quiz_figure_sql(session, key), key
 
 
-def test_reviewer_sees_no_quiz_panels_and_no_quiz_pages(app) -> None:  # noqa: ANN001
+def test_reviewer_sees_no_quiz_panels_and_no_quiz_pages(app) -> None:
     console = logged_in(app, "reviewer", "li")
     html = console.get("/console/").get_data(as_text=True)
     assert "quiz" not in "".join(figures(html)) and 'data-panel="quiz_' not in html
@@ -199,7 +199,7 @@ def test_reviewer_sees_no_quiz_panels_and_no_quiz_pages(app) -> None:  # noqa: A
 
 # --- flagged rounds -------------------------------------------------------------------------------
 
-def test_flagged_rounds_are_reviewed_and_audited(app) -> None:  # noqa: ANN001
+def test_flagged_rounds_are_reviewed_and_audited(app) -> None:
     with app.extensions["bot"].db.session() as session:
         fine = add_round(session, "oFast_0123456789abcdefghij", JUNE1, flagged=True)
         cheat = add_round(session, "oBot_0123456789abcdefghijk", JUNE1, flagged=True)
@@ -236,7 +236,7 @@ def test_flagged_rounds_are_reviewed_and_audited(app) -> None:  # noqa: ANN001
 # --- draws ----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def entrants(app, clock) -> list[str]:  # noqa: ANN001
+def entrants(app, clock) -> list[str]:
     """Full marks on June 1 (three people) and June 2 (one of them again); a 4/5 and a flagged round; today June 3."""
     with app.extensions["bot"].db.session() as session:
         for openid in ("o_a", "o_b", "o_c"):
@@ -260,7 +260,7 @@ def create(console: ConsoleClient, **fields: str) -> int:
     return int(match.group(1))
 
 
-def stored_draw(app, draw_id: int) -> QuizDraw:  # noqa: ANN001
+def stored_draw(app, draw_id: int) -> QuizDraw:
     with app.extensions["bot"].db.session() as session:
         return session.get(QuizDraw, draw_id)
 
@@ -269,7 +269,7 @@ def checks(html: str) -> dict[str, str]:
     return dict(re.findall(r'data-check="(\w+)" data-passed="(\d)"', html))
 
 
-def test_create_shows_the_commitment_then_reveal_and_verify(app, entrants) -> None:  # noqa: ANN001
+def test_create_shows_the_commitment_then_reveal_and_verify(app, entrants) -> None:
     console = logged_in(app)
     form = console.get("/console/quiz/draws").get_data(as_text=True)
     assert 'name="start" value="2021-06-01"' in form and 'name="end" value="2021-06-02"' in form  # days that are over
@@ -318,7 +318,7 @@ def test_create_shows_the_commitment_then_reveal_and_verify(app, entrants) -> No
     assert f'<tr data-draw="{draw_id}" data-status="revealed">' in listing and "家用灭火器一具" in listing
 
 
-def test_tampering_shows_in_the_verification_and_stops_a_reveal(app, entrants) -> None:  # noqa: ANN001
+def test_tampering_shows_in_the_verification_and_stops_a_reveal(app, entrants) -> None:
     console = logged_in(app)
     first = create(console, end="2021-06-01", winners="1")
     second = create(console, start="2021-06-02", end="2021-06-02", winners="1")
@@ -345,7 +345,7 @@ def test_tampering_shows_in_the_verification_and_stops_a_reveal(app, entrants) -
     assert 'data-ok="0"' in html and "请暂停公布和发奖" in html
 
 
-def revealed_with_a_claim(app, console, clock, *, winners: int, name: str):  # noqa: ANN001, ANN201
+def revealed_with_a_claim(app, console, clock, *, winners: int, name: str):
     """A revealed draw whose first winner has claimed with `name` and 13912345678: (draw id, prizes, claimed)."""
     draw_id = create(console, winners=str(winners))
     console.post(f"/console/quiz/draws/{draw_id}/reveal")
@@ -357,7 +357,7 @@ def revealed_with_a_claim(app, console, clock, *, winners: int, name: str):  # n
     return draw_id, won, claimed
 
 
-def test_claims_are_shown_masked_and_escaped_and_delivery_is_audited(app, entrants, clock) -> None:  # noqa: ANN001
+def test_claims_are_shown_masked_and_escaped_and_delivery_is_audited(app, entrants, clock) -> None:
     console = logged_in(app)
     # The webhook only accepts plain names; the page must not rely on that.
     draw_id, won, claimed = revealed_with_a_claim(app, console, clock, winners=3, name='<img src=x onerror="alert(1)">')
@@ -387,7 +387,7 @@ def test_claims_are_shown_masked_and_escaped_and_delivery_is_audited(app, entran
     assert len(audits(app, "quiz.prize")) == 1
 
 
-def test_a_winners_full_phone_is_shown_once_on_request_and_audited(app, entrants, clock) -> None:  # noqa: ANN001
+def test_a_winners_full_phone_is_shown_once_on_request_and_audited(app, entrants, clock) -> None:
     console = logged_in(app)
     draw_id, won, claimed = revealed_with_a_claim(app, console, clock, winners=2, name="王芳")
     shown = console.post(f"/console/quiz/prizes/{claimed.id}/contact").get_data(as_text=True)
@@ -415,7 +415,7 @@ def test_a_winners_full_phone_is_shown_once_on_request_and_audited(app, entrants
     ({"end": "2021-06-03"}, "抽奖期间结束后才能创建抽奖：所选期间到 2021-06-03 为止，今天是 2021-06-03"),
     ({"start": "2021-05-20", "end": "2021-05-25"}, "2021-05-20 至 2021-05-25 没有符合抽奖条件的答题记录"),
 ])
-def test_wrong_draw_input_is_refused_in_chinese(app, entrants, fields: dict[str, str], message: str) -> None:  # noqa: ANN001
+def test_wrong_draw_input_is_refused_in_chinese(app, entrants, fields: dict[str, str], message: str) -> None:
     console = logged_in(app)
     response = console.post("/console/quiz/draws/create", DRAW | fields)
     assert response.headers["Location"] == "/console/quiz/draws"
@@ -426,7 +426,7 @@ def test_wrong_draw_input_is_refused_in_chinese(app, entrants, fields: dict[str,
     assert audits(app) == []
 
 
-def test_overlapping_draw_and_long_beacon_are_refused(app, entrants) -> None:  # noqa: ANN001
+def test_overlapping_draw_and_long_beacon_are_refused(app, entrants) -> None:
     console = logged_in(app)
     draw_id = create(console)
     console.post("/console/quiz/draws/create", DRAW | {"start": "2021-06-02"})
@@ -443,7 +443,7 @@ def test_overlapping_draw_and_long_beacon_are_refused(app, entrants) -> None:  #
     assert console.post("/console/quiz/prizes/999/deliver").status_code == 404
 
 
-def test_entries_download_is_the_published_list(app, entrants) -> None:  # noqa: ANN001
+def test_entries_download_is_the_published_list(app, entrants) -> None:
     console = logged_in(app)
     draw_id = create(console)
     response = console.post(f"/console/quiz/draws/{draw_id}/entries")
@@ -456,7 +456,7 @@ def test_entries_download_is_the_published_list(app, entrants) -> None:  # noqa:
     assert audits(app)[-1].action == "quiz.draw.entries"
 
 
-def test_quiz_forms_need_the_csrf_token(app, entrants) -> None:  # noqa: ANN001
+def test_quiz_forms_need_the_csrf_token(app, entrants) -> None:
     console = logged_in(app)
     draw_id = create(console)
     with app.extensions["bot"].db.session() as session:

@@ -24,27 +24,27 @@ JPEG = b"\xff\xd8\xff\xe0console-test-jpeg"
 
 
 @pytest.fixture
-def config(database_url: str, tmp_path: Path):  # noqa: ANN201
+def config(database_url: str, tmp_path: Path):
     return make_config(database_url, reports={"photo_dir": str(tmp_path / "photos")})
 
 
-def person(app, clock, openid: str) -> Citizen:  # noqa: ANN001
+def person(app, clock, openid: str) -> Citizen:
     return Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), openid)
 
 
-def logged_in(app, role: str = "admin", username: str = "boss") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "admin", username: str = "boss") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
     return console
 
 
-def report(app, ticket: str) -> Report:  # noqa: ANN001
+def report(app, ticket: str) -> Report:
     with app.extensions["bot"].db.session() as session:
         return session.scalar(select(Report).where(Report.ticket == ticket))
 
 
-def report_figure_sql(session, key: str, now: dt.datetime) -> int:  # noqa: ANN001
+def report_figure_sql(session, key: str, now: dt.datetime) -> int:
     """What a reports.* figure claims, counted in plain SQL."""
     count = lambda sql, **p: session.execute(text(sql), p).scalar_one()  # noqa: E731
     parts = key.split(".")
@@ -66,7 +66,7 @@ def report_figure_sql(session, key: str, now: dt.datetime) -> int:  # noqa: ANN0
     raise AssertionError(f"figure {key} has no independent count")
 
 
-def file_several(app, clock) -> list[str]:  # noqa: ANN001
+def file_several(app, clock) -> list[str]:
     """Five reports: two categories, three townships or none; returns their tickets."""
     tickets = []
     cases = [("1", (36.195, 113.116, "城关镇人民路12号")), ("1", None), ("3", (36.195, 113.116, "人民路12号")),
@@ -79,7 +79,7 @@ def file_several(app, clock) -> list[str]:  # noqa: ANN001
     return tickets
 
 
-def test_report_panels_match_sql(app, clock) -> None:  # noqa: ANN001
+def test_report_panels_match_sql(app, clock) -> None:
     tickets = file_several(app, clock)
     console = logged_in(app)
     console.post(f"/console/reports/{tickets[0]}/status", {"to": "accepted"})
@@ -99,12 +99,12 @@ def test_report_panels_match_sql(app, clock) -> None:  # noqa: ANN001
     assert "reports.status.closed" in shown  # every status is shown, also at zero
 
 
-def test_editor_sees_no_report_panels(app) -> None:  # noqa: ANN001
+def test_editor_sees_no_report_panels(app) -> None:
     html = logged_in(app, "editor", "ed").get("/console/").get_data(as_text=True)
     assert "reports." not in "".join(figures(html)) and 'data-panel="reports"' not in html
 
 
-def test_list_filters_pages_and_hides_identity(app, clock, monkeypatch) -> None:  # noqa: ANN001
+def test_list_filters_pages_and_hides_identity(app, clock, monkeypatch) -> None:
     tickets = file_several(app, clock)
     console = logged_in(app, "reviewer", "li")
     html = console.get("/console/reports").get_data(as_text=True)
@@ -130,7 +130,7 @@ def test_list_filters_pages_and_hides_identity(app, clock, monkeypatch) -> None:
     assert last.count("data-ticket=") == 1 and "下一页" not in last and "上一页" in last
 
 
-def test_triage_end_to_end_notifies_and_audits(app, clock) -> None:  # noqa: ANN001
+def test_triage_end_to_end_notifies_and_audits(app, clock) -> None:
     ticket, _ = file_report(person(app, clock, "o_whistle"))
     console = logged_in(app, "reviewer", "li")
     for to, note in (("accepted", ""), ("verifying", ""), ("rectified", "已清理纸箱"), ("closed", "")):
@@ -151,7 +151,7 @@ def test_triage_end_to_end_notifies_and_audits(app, clock) -> None:  # noqa: ANN
         assert all(a.actor == "li" and a.target == ticket for a in audits)
 
 
-def test_wrong_actions_change_nothing_and_say_why(app, clock) -> None:  # noqa: ANN001
+def test_wrong_actions_change_nothing_and_say_why(app, clock) -> None:
     ticket, _ = file_report(person(app, clock, "o_w"))
     console = logged_in(app)
     console.post(f"/console/reports/{ticket}/status", {"to": "rejected", "note": " "})
@@ -168,7 +168,7 @@ def test_wrong_actions_change_nothing_and_say_why(app, clock) -> None:  # noqa: 
     assert console.get("/console/reports/YH00000000-NOSUCH").status_code == 404
 
 
-def test_reply_note_assign_and_reward(app, clock) -> None:  # noqa: ANN001
+def test_reply_note_assign_and_reward(app, clock) -> None:
     ticket, _ = file_report(person(app, clock, "o_r"))
     console = logged_in(app)
     console.post(f"/console/reports/{ticket}/reply", {"text": "感谢，我们已安排人员<核查>"})
@@ -195,7 +195,7 @@ def test_reply_note_assign_and_reward(app, clock) -> None:  # noqa: ANN001
         assert reward.before["reward_amount"] is None and reward.after["reward_amount"] == 300
 
 
-def test_reveal_needs_admin_and_reason_and_is_audited_twice(app, clock) -> None:  # noqa: ANN001
+def test_reveal_needs_admin_and_reason_and_is_audited_twice(app, clock) -> None:
     ticket, _ = file_report(person(app, clock, "o_id"))
     reviewer = logged_in(app, "reviewer", "li")
     assert reviewer.post(f"/console/reports/{ticket}/reveal", {"reason": "想看"}).status_code == 403
@@ -214,7 +214,7 @@ def test_reveal_needs_admin_and_reason_and_is_audited_twice(app, clock) -> None:
         assert entry.note == "核实需要联系举报人" and "张三" not in str(entry.after) + str(entry.before)
 
 
-def test_photos_are_served_to_report_viewers_only(app, clock, tmp_path: Path) -> None:  # noqa: ANN001
+def test_photos_are_served_to_report_viewers_only(app, clock, tmp_path: Path) -> None:
     ticket, _ = file_report(person(app, clock, "o_p"), photos=3)
     folder = tmp_path / "photos"
     (folder / "2021").mkdir(parents=True)
@@ -239,7 +239,7 @@ def test_photos_are_served_to_report_viewers_only(app, clock, tmp_path: Path) ->
     assert editor.get(f"/console/reports/photos/{ids[0]}").status_code == 403
 
 
-def test_exports_follow_the_filter_and_keep_identity_for_admins(app, clock) -> None:  # noqa: ANN001
+def test_exports_follow_the_filter_and_keep_identity_for_admins(app, clock) -> None:
     tickets = file_several(app, clock)
     reviewer = logged_in(app, "reviewer", "li")
     response = reviewer.post("/console/reports/export", {"format": "csv", "category": "fire"})
@@ -267,7 +267,7 @@ def test_exports_follow_the_filter_and_keep_identity_for_admins(app, clock) -> N
         assert session.scalars(select(ReportAudit.action)).all() == ["export_identity_denied", "export_identity"]
 
 
-def test_citizen_text_is_escaped(app, clock) -> None:  # noqa: ANN001
+def test_citizen_text_is_escaped(app, clock) -> None:
     evil = "<script>alert(1)</script>楼道堆满纸箱，消防通道被堵"
     ticket, _ = file_report(person(app, clock, "o_x"), description=evil)
     console = logged_in(app)

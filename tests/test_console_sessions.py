@@ -32,7 +32,7 @@ def logged_in(app: Any, username: str) -> tuple[ConsoleClient, str]:
     return console, cookie
 
 
-def test_a_saved_cookie_is_dead_after_logout(app) -> None:  # noqa: ANN001
+def test_a_saved_cookie_is_dead_after_logout(app) -> None:
     add_staff(app, "wang", "reviewer")
     console, cookie = logged_in(app, "wang")
     console.logout()
@@ -41,7 +41,7 @@ def test_a_saved_cookie_is_dead_after_logout(app) -> None:  # noqa: ANN001
     assert ConsoleClient(app.test_client()).login("wang").status_code == 302  # logging in again works
 
 
-def test_a_saved_cookie_is_dead_after_a_password_change(app) -> None:  # noqa: ANN001
+def test_a_saved_cookie_is_dead_after_a_password_change(app) -> None:
     add_staff(app, "wang", "reviewer")
     console, cookie = logged_in(app, "wang")
     changed = console.post("/console/account/password",
@@ -51,7 +51,7 @@ def test_a_saved_cookie_is_dead_after_a_password_change(app) -> None:  # noqa: A
     assert replay(app, cookie).status_code == 302
 
 
-def test_a_saved_cookie_is_dead_after_the_account_is_disabled(app) -> None:  # noqa: ANN001
+def test_a_saved_cookie_is_dead_after_the_account_is_disabled(app) -> None:
     add_staff(app, "boss", "admin")
     victim = add_staff(app, "wang", "reviewer")
     _, cookie = logged_in(app, "wang")
@@ -63,7 +63,7 @@ def test_a_saved_cookie_is_dead_after_the_account_is_disabled(app) -> None:  # n
     assert replay(app, cookie).status_code == 302
 
 
-def test_a_saved_cookie_is_dead_after_a_role_change(app) -> None:  # noqa: ANN001
+def test_a_saved_cookie_is_dead_after_a_role_change(app) -> None:
     add_staff(app, "boss", "admin")
     victim = add_staff(app, "wang", "reviewer")
     _, cookie = logged_in(app, "wang")

@@ -23,7 +23,7 @@ THREADS = 16
 
 
 @pytest.fixture(params=["memory", "redis"])
-def attack_store(request: pytest.FixtureRequest):  # noqa: ANN201
+def attack_store(request: pytest.FixtureRequest):
     """The real store of each kind: the in-process one and Redis."""
     if request.param == "memory":
         return MemoryStore()
@@ -31,7 +31,7 @@ def attack_store(request: pytest.FixtureRequest):  # noqa: ANN201
 
 
 @pytest.fixture
-def attacked_app(config, clock, attack_store):  # noqa: ANN001, ANN201
+def attacked_app(config, clock, attack_store):
     app = create_app(config, clock=clock, store=attack_store)
     yield app
     app.extensions["bot"].close()
@@ -59,7 +59,7 @@ def concurrent_logins(app: Any, username: str, password: str, threads: int = THR
     return Counter(codes)
 
 
-def test_concurrent_guesses_cannot_pass_the_limit(attacked_app) -> None:  # noqa: ANN001
+def test_concurrent_guesses_cannot_pass_the_limit(attacked_app) -> None:
     add_staff(attacked_app, "wang", "reviewer")
     limit = attacked_app.extensions["bot"].config.console.login_attempts
     codes = concurrent_logins(attacked_app, "wang", "guess-guess-guess")
@@ -67,7 +67,7 @@ def test_concurrent_guesses_cannot_pass_the_limit(attacked_app) -> None:  # noqa
     assert codes[401] == limit and codes[429] == THREADS - limit, codes
 
 
-def test_a_locked_account_still_logs_in_from_another_address(app) -> None:  # noqa: ANN001
+def test_a_locked_account_still_logs_in_from_another_address(app) -> None:
     add_staff(app, "wang", "reviewer")
     limit = app.extensions["bot"].config.console.login_attempts
     attacker = ConsoleClient(app.test_client())
@@ -78,7 +78,7 @@ def test_a_locked_account_still_logs_in_from_another_address(app) -> None:  # no
     assert ConsoleClient(app.test_client()).login("wang").status_code == 302  # the owner, elsewhere
 
 
-def test_each_lockout_lasts_longer(app, clock) -> None:  # noqa: ANN001
+def test_each_lockout_lasts_longer(app, clock) -> None:
     add_staff(app, "wang", "reviewer")
     cfg = app.extensions["bot"].config.console
     console = ConsoleClient(app.test_client())
@@ -112,7 +112,7 @@ def staff_policy(app: Any) -> staff.LoginPolicy:
         return policy()
 
 
-def test_an_admin_unlocks_an_account_and_it_is_audited(app) -> None:  # noqa: ANN001
+def test_an_admin_unlocks_an_account_and_it_is_audited(app) -> None:
     add_staff(app, "boss", "admin")
     victim = add_staff(app, "wang", "reviewer")
     limit = app.extensions["bot"].config.console.login_attempts
@@ -134,7 +134,7 @@ def test_an_admin_unlocks_an_account_and_it_is_audited(app) -> None:  # noqa: AN
         assert (row.actor, row.target) == ("boss", "wang")
 
 
-def test_a_reviewer_cannot_unlock(app) -> None:  # noqa: ANN001
+def test_a_reviewer_cannot_unlock(app) -> None:
     add_staff(app, "li", "reviewer")
     victim = add_staff(app, "wang", "reviewer")
     console = ConsoleClient(app.test_client())
@@ -142,7 +142,7 @@ def test_a_reviewer_cannot_unlock(app) -> None:  # noqa: ANN001
     assert console.post(f"/console/staff/{victim}/unlock").status_code == 403
 
 
-def test_one_address_spraying_many_accounts_is_stopped(config, clock, store) -> None:  # noqa: ANN001
+def test_one_address_spraying_many_accounts_is_stopped(config, clock, store) -> None:
     app = create_app(config.replace(console={"login_attempts_per_ip": 4}), clock=clock, store=store)
     try:
         codes = Counter(code for name in ("a1", "a2", "a3", "a4", "a5", "a6")
@@ -163,7 +163,7 @@ def login_address(app: Any, forwarded_for: str) -> str | None:
         return session.scalar(select(AuditEntry.ip).where(AuditEntry.action == "login"))
 
 
-def test_a_forged_forwarded_for_header_is_ignored_without_a_proxy(config, clock, store) -> None:  # noqa: ANN001
+def test_a_forged_forwarded_for_header_is_ignored_without_a_proxy(config, clock, store) -> None:
     app = create_app(config, clock=clock, store=store)
     try:
         assert config.server.proxy_hops == 0
@@ -180,7 +180,7 @@ def test_a_forged_forwarded_for_header_is_ignored_without_a_proxy(config, clock,
         app.extensions["bot"].close()
 
 
-def test_behind_one_proxy_the_last_hop_is_the_address(config, clock, store) -> None:  # noqa: ANN001
+def test_behind_one_proxy_the_last_hop_is_the_address(config, clock, store) -> None:
     app = create_app(config.replace(server={"proxy_hops": 1}), clock=clock, store=store)
     try:
         # The client forged the first entry; the proxy appended the address it saw.
@@ -190,6 +190,6 @@ def test_behind_one_proxy_the_last_hop_is_the_address(config, clock, store) -> N
 
 
 @pytest.mark.parametrize("hops", [-1, 6])
-def test_proxy_hops_is_checked(config, hops: int) -> None:  # noqa: ANN001
+def test_proxy_hops_is_checked(config, hops: int) -> None:
     with pytest.raises(ConfigError, match=r"\[server\] proxy_hops"):
         config.replace(server={"proxy_hops": hops})

@@ -14,12 +14,12 @@ from tests.console import ConsoleClient, add_staff, dashboard_panel
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201 - the bot in this module talks to the fake
+def config(api_config):
     return api_config
 
 
 def test_a_wrong_app_secret_tells_staff_whom_to_ask_and_the_log_names_the_setting(app, bot, fake_wechat, clock,
-                                                                                  caplog) -> None:  # noqa: ANN001
+                                                                                  caplog) -> None:
     fake_wechat.app_secret = "reset-on-the-platform"
     with bot.db.session() as session:
         session.add(Citizen(openid="o_asker", first_seen_at=clock.now(), last_interaction_at=clock.now()))

@@ -22,7 +22,7 @@ WRONG = [
 
 
 @pytest.mark.parametrize(("pattern", "right"), WRONG)
-def test_no_source_repeats_a_corrected_citation(bot, pattern: str, right: str) -> None:  # noqa: ANN001
+def test_no_source_repeats_a_corrected_citation(bot, pattern: str, right: str) -> None:
     content = bot.content
     sources = [(e.id, e.source) for e in content.knowledge.entries] + [(q.id, q.source) for q in content.quiz.questions]
     wrong = [item_id for item_id, source in sources if re.search(pattern, source)]

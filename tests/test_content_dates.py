@@ -133,7 +133,7 @@ def test_a_round_is_possible_every_day_and_never_serves_a_question_outside_its_d
             assert not any(available_on(bank.get(qid), day) for qid in AMENDMENT_QUESTIONS)
 
 
-def test_a_citizen_can_play_on_every_campaign_day(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_citizen_can_play_on_every_campaign_day(citizen: Citizen, bot, clock) -> None:
     seeds = iter(range(1000))
     bot.extensions["quiz_rng"] = lambda: random.Random(next(seeds))
     bank = bot.content.quiz
@@ -242,7 +242,7 @@ def test_broken_dates_and_groups_are_named(tmp_path: Path, extra: str, field: st
 
 # --- knowledge by day ---------------------------------------------------------------------------
 
-def test_knowledge_answers_the_version_valid_that_day(citizen: Citizen, clock) -> None:  # noqa: ANN001
+def test_knowledge_answers_the_version_valid_that_day(citizen: Citizen, clock) -> None:
     clock.set(shanghai(2021, 6, 5, 10, 0))
     before = citizen.says("新安全生产法什么时候开始实施")
     assert "现在施行的是2014年修正的《安全生产法》" in before and "2021年9月1日" not in before
@@ -251,7 +251,7 @@ def test_knowledge_answers_the_version_valid_that_day(citizen: Citizen, clock) -
     assert "自2021年9月1日起施行" in after and "在此之前仍施行2014年修正的《安全生产法》" in after
 
 
-def test_an_entry_outside_its_dates_is_not_matched(bot) -> None:  # noqa: ANN001
+def test_an_entry_outside_its_dates_is_not_matched(bot) -> None:
     knowledge = bot.content.knowledge
     question = "新修改的《安全生产法》有哪些重点？"
     june_5 = knowledge.understand(question, dt.date(2021, 6, 5))

@@ -19,7 +19,7 @@ from tests.wechat import Citizen, WeChatServer
 
 
 @pytest.fixture
-def second_worker(config, clock):  # noqa: ANN001, ANN201
+def second_worker(config, clock):
     """Another process on the same database: its own store, its own copy of the content."""
     app = create_app(config, clock=clock, store=MemoryStore())
     app.testing = True
@@ -27,7 +27,7 @@ def second_worker(config, clock):  # noqa: ANN001, ANN201
     app.extensions["bot"].close()
 
 
-def test_another_worker_answers_with_an_edit_within_seconds(app, second_worker, clock) -> None:  # noqa: ANN001
+def test_another_worker_answers_with_an_edit_within_seconds(app, second_worker, clock) -> None:
     other = second_worker.extensions["bot"]
     citizen = Citizen(WeChatServer(second_worker.test_client(), TOKEN, APP_ID, AES_KEY, mode="aes", clock=clock),
                       "o_on_b")
@@ -42,7 +42,7 @@ def test_another_worker_answers_with_an_edit_within_seconds(app, second_worker, 
     assert other.live_content.revision == 1
 
 
-def test_a_worker_keeps_serving_when_the_edits_cannot_be_read(bot, monkeypatch) -> None:  # noqa: ANN001
+def test_a_worker_keeps_serving_when_the_edits_cannot_be_read(bot, monkeypatch) -> None:
     live = bot.live_content
     before = bot.content
     monkeypatch.setattr(live.database, "reads", lambda: (_ for _ in ()).throw(OSError("database away")))
@@ -51,7 +51,7 @@ def test_a_worker_keeps_serving_when_the_edits_cannot_be_read(bot, monkeypatch) 
     assert live._next_check - time.monotonic() > content_edits.REFRESH_SECONDS  # retried later, not per request
 
 
-def test_edits_replace_add_and_cancel_items_of_the_seed(bot, clock) -> None:  # noqa: ANN001
+def test_edits_replace_add_and_cancel_items_of_the_seed(bot, clock) -> None:
     seed = bot.seed_content
     with bot.db.session() as session:
         moved, base = content_edits.entry_of(session, seed, EVENTS, LECTURE)
@@ -77,7 +77,7 @@ def test_edits_replace_add_and_cancel_items_of_the_seed(bot, clock) -> None:  # 
     assert bot.seed_content.events.get("drill-flood") is not None  # the files stay as they are
 
 
-def test_cancelled_items_are_listed_by_the_title_they_had(bot, clock) -> None:  # noqa: ANN001
+def test_cancelled_items_are_listed_by_the_title_they_had(bot, clock) -> None:
     seed = bot.seed_content
     with bot.db.session() as session:
         entry, _ = content_edits.entry_of(session, seed, EVENTS, LECTURE)

@@ -23,31 +23,31 @@ survey = Router("survey")
 
 
 @survey.on(text_in("调查", "问卷"), menu_key("SURVEY"), help="调查 — 一个两步的测试流程")
-def start_survey(msg, ctx):  # noqa: ANN001, ANN201
+def start_survey(msg, ctx):
     ctx.conv.enter(Survey.name)
     return "请问您的名字？"
 
 
 @survey.on(kind("text"), state=Survey.name)
-def take_name(msg, ctx):  # noqa: ANN001, ANN201
+def take_name(msg, ctx):
     ctx.conv.enter(Survey.age, name=msg.text)
     return f"{msg.text}，您的年龄？"
 
 
 @survey.on(regex(r"^\d+$"), state=Survey.age)
-def take_age(msg, ctx):  # noqa: ANN001, ANN201
+def take_age(msg, ctx):
     name = ctx.conv.data["name"]
     ctx.conv.clear()
     return f"记下了：{name}，{msg.text}岁"
 
 
 @survey.on(state=Survey)
-def reask(msg, ctx):  # noqa: ANN001, ANN201
+def reask(msg, ctx):
     return "请输入数字年龄，或发送 取消 退出。"
 
 
 @survey.on_cancel("survey")
-def confirm_cancel(msg, ctx):  # noqa: ANN001, ANN201
+def confirm_cancel(msg, ctx):
     if ctx.conv.data.get("confirming"):
         return None
     ctx.conv.update(confirming=True)
@@ -55,14 +55,14 @@ def confirm_cancel(msg, ctx):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def flow_app(config, clock, store):  # noqa: ANN001, ANN201
+def flow_app(config, clock, store):
     app = create_app(config, clock=clock, store=store, routers=[common.escapes, survey, common.fallback])
     yield app
     app.extensions["bot"].close()
 
 
 @pytest.fixture
-def person(flow_app, mode, clock) -> Citizen:  # noqa: ANN001
+def person(flow_app, mode, clock) -> Citizen:
     return Citizen(WeChatServer(flow_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock), "o_flow")
 
 
@@ -93,7 +93,7 @@ def test_nothing_to_cancel(person: Citizen) -> None:
     assert "当前没有进行中的操作" in person.says("取消")
 
 
-def test_idle_flow_expires_politely(person: Citizen, clock) -> None:  # noqa: ANN001
+def test_idle_flow_expires_politely(person: Citizen, clock) -> None:
     person.says("调查")
     clock.advance(minutes=31)
     reply = person.says("小王")
@@ -101,7 +101,7 @@ def test_idle_flow_expires_politely(person: Citizen, clock) -> None:  # noqa: AN
     assert "没有理解" in reply  # the step is gone, so the text was routed afresh
 
 
-def test_flow_within_idle_limit_continues(person: Citizen, clock) -> None:  # noqa: ANN001
+def test_flow_within_idle_limit_continues(person: Citizen, clock) -> None:
     person.says("调查")
     clock.advance(minutes=29)
     assert "小王，您的年龄" in person.says("小王")
@@ -122,7 +122,7 @@ def test_unrecognised_voice_asks_to_type(person: Citizen) -> None:
 
 # --- the real handlers ------------------------------------------------------------------------
 
-def test_follow_gets_welcome_and_is_recorded(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_follow_gets_welcome_and_is_recorded(citizen: Citizen, bot, clock) -> None:
     assert "安全生产月" in citizen.follow(scene="chengguan").text
     with bot.db.session() as s:
         row = s.scalar(select(CitizenRow).where(CitizenRow.openid == citizen.openid))
@@ -137,7 +137,7 @@ def test_follow_gets_welcome_and_is_recorded(citizen: Citizen, bot, clock) -> No
         assert row.unsubscribed_at == clock.now() and not row.is_following
 
 
-def test_help_is_generated_from_entry_points(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_help_is_generated_from_entry_points(citizen: Citizen, bot) -> None:
     """Every entry point is named; the main features lead with their lines, 取消 comes last, and the
     whole fits one phone screen (about 15 lines of 18 characters)."""
     reply = citizen.says("帮助")
@@ -150,7 +150,7 @@ def test_help_is_generated_from_entry_points(citizen: Citizen, bot) -> None:  # 
     assert sum(-(-len(line) // 18) for line in lines) <= 15
 
 
-def test_last_interaction_tracks_messages(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_last_interaction_tracks_messages(citizen: Citizen, bot, clock) -> None:
     first = clock.now()
     citizen.says("你好")
     clock.advance(hours=3)
@@ -162,7 +162,7 @@ def test_last_interaction_tracks_messages(citizen: Citizen, bot, clock) -> None:
         assert row.first_seen_at == first  # created by the first message, kept by the next
 
 
-def test_job_report_events_do_not_open_the_window(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_job_report_events_do_not_open_the_window(citizen: Citizen, bot) -> None:
     assert citizen.event("TEMPLATESENDJOBFINISH", None, "<MsgID>1</MsgID><Status>success</Status>").is_success
     with bot.db.session() as s:
         assert s.scalar(select(CitizenRow).where(CitizenRow.openid == citizen.openid)) is None

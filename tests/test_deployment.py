@@ -105,7 +105,7 @@ def two_hosts(pg_url: str) -> Iterator[tuple[str, str, str]]:
         yield a, b, pg_url
 
 
-def test_two_instances_share_dedupe_and_conversations(two_hosts) -> None:  # noqa: ANN001
+def test_two_instances_share_dedupe_and_conversations(two_hosts) -> None:
     a, b, pg = two_hosts
     openid = f"o_deploy_{uuid.uuid4().hex[:6]}"
     on_a = Citizen(WeChatServer(HttpClient(a), TOKEN, APP_ID, AES_KEY, mode="aes", clock=campaign_clock()), openid)

@@ -62,7 +62,7 @@ def test_danger_now_gets_the_number_and_what_to_do_in_the_first_line(citizen: Ci
     assert number in first and also in first, first
 
 
-def test_calm_questions_and_harmless_words_raise_no_alarm(bot) -> None:  # noqa: ANN001
+def test_calm_questions_and_harmless_words_raise_no_alarm(bot) -> None:
     emergencies = bot.content.emergencies
     for text in NOT_DANGER_NOW:
         alarm = emergencies.read(text)
@@ -89,7 +89,7 @@ def test_two_dangers_give_both_numbers(citizen: Citizen) -> None:
     assert "119" in lines[0] and any("120" in line for line in lines[1:3])
 
 
-def test_an_emergency_in_the_middle_of_a_report_keeps_the_draft(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_an_emergency_in_the_middle_of_a_report_keeps_the_draft(citizen: Citizen, bot) -> None:
     citizen.dialog([
         ("举报", "请选择隐患类别"),
         ("1", "请描述隐患情况"),
@@ -103,7 +103,7 @@ def test_an_emergency_in_the_middle_of_a_report_keeps_the_draft(citizen: Citizen
     assert "已记下位置" in citizen.says("城关镇人民路12号")  # the report goes on where it was
 
 
-def test_a_description_that_signals_danger_now_is_saved_and_warned_first(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_description_that_signals_danger_now_is_saved_and_warned_first(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择隐患类别"), ("3", "请描述隐患情况")])
     text = "小区门口施工把燃气管道挖断了，现在一直在漏气，味道很大"
     reply = citizen.says(text)
@@ -115,7 +115,7 @@ def test_a_description_that_signals_danger_now_is_saved_and_warned_first(citizen
         assert draft.description == text
 
 
-def test_an_emergency_during_a_quiz_round_keeps_the_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_an_emergency_during_a_quiz_round_keeps_the_round(citizen: Citizen, bot, clock) -> None:
     assert "第1/5题" in citizen.says("答题")
     question = current_question(bot, citizen.openid)
     reply = citizen.says("有人晕倒了怎么办")
@@ -129,7 +129,7 @@ def test_an_emergency_during_a_quiz_round_keeps_the_round(citizen: Citizen, bot,
 
 
 @pytest.mark.usefixtures("players")
-def test_an_emergency_at_a_prize_claim_step_is_not_taken_as_the_name(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_an_emergency_at_a_prize_claim_step_is_not_taken_as_the_name(citizen: Citizen, bot, clock) -> None:
     make_winner(bot, clock, citizen.openid)
     assert "姓名" in citizen.click("QUIZ_CLAIM").text
     assert "120" in citizen.says("救命 我妈突然倒地不起").split("\n", 1)[0]
@@ -141,10 +141,10 @@ def test_an_emergency_while_browsing_events_answers_first(citizen: Citizen) -> N
     assert "119" in citizen.says("起火了").split("\n", 1)[0]
 
 
-def test_an_emergency_answers_even_when_the_store_is_down(bot, wechat) -> None:  # noqa: ANN001
+def test_an_emergency_answers_even_when_the_store_is_down(bot, wechat) -> None:
     from tests.wechat import Citizen as Person
 
-    def broken(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    def broken(*_args, **_kwargs):
         from bot.store import StoreError
 
         raise StoreError("down")
@@ -154,7 +154,7 @@ def test_an_emergency_answers_even_when_the_store_is_down(bot, wechat) -> None: 
     assert "119" in reply.split("\n", 1)[0]
 
 
-def test_the_content_file_is_checked(tmp_path, bot) -> None:  # noqa: ANN001
+def test_the_content_file_is_checked(tmp_path, bot) -> None:
     from bot.content import ContentError
 
     source = bot.content.directory
@@ -167,7 +167,7 @@ def test_the_content_file_is_checked(tmp_path, bot) -> None:  # noqa: ANN001
         load_emergencies(tmp_path)
 
 
-def test_the_pinyin_table_is_fresh(bot) -> None:  # noqa: ANN001
+def test_the_pinyin_table_is_fresh(bot) -> None:
     """Fails when content/emergencies.toml changed without `python -m bot understanding build`."""
     import json
 

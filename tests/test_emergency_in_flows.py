@@ -42,7 +42,7 @@ def test_danger_now_in_the_middle_of_a_flow(citizen: Citizen, where: str) -> Non
         assert then[1] in citizen.says(then[0])
 
 
-def test_danger_now_at_the_unfinished_report_question_keeps_the_draft(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_danger_now_at_the_unfinished_report_question_keeps_the_draft(citizen: Citizen, bot, clock) -> None:
     citizen.dialog(DESCRIBED)
     clock.advance(minutes=40)
     assert "您有一份未完成的举报" in citizen.says("举报")
@@ -54,7 +54,7 @@ def test_danger_now_at_the_unfinished_report_question_keeps_the_draft(citizen: C
 
 
 @pytest.mark.usefixtures("players")
-def test_danger_now_at_the_prize_claims_phone_and_confirmation(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_danger_now_at_the_prize_claims_phone_and_confirmation(citizen: Citizen, bot, clock) -> None:
     make_winner(bot, clock, citizen.openid)
     citizen.dialog([(lambda c: c.click("QUIZ_CLAIM"), "姓名"), ("王小明", "11位手机号")])
     assert "120" in citizen.says("我爸突然倒地不起了").split("\n", 1)[0]
@@ -63,7 +63,7 @@ def test_danger_now_at_the_prize_claims_phone_and_confirmation(citizen: Citizen,
     assert "已登记领奖信息" in citizen.says("确认")
 
 
-def test_a_dangerous_description_is_saved_whole_and_warned_first(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_dangerous_description_is_saved_whole_and_warned_first(citizen: Citizen, bot) -> None:
     """The issue's own example: the warning (119, the gas company) first, then the next step."""
     citizen.dialog([*REPORT, ("3", "请描述隐患情况")])
     text = "燃气管道破了现在很大味道"
@@ -77,7 +77,7 @@ def test_a_dangerous_description_is_saved_whole_and_warned_first(citizen: Citize
     assert "已记下位置" in citizen.says("城关镇人民路12号")
 
 
-def test_danger_now_in_a_description_while_leaving_was_asked_is_warned_once_and_saved(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_danger_now_in_a_description_while_leaving_was_asked_is_warned_once_and_saved(citizen: Citizen, bot) -> None:
     citizen.dialog([*REPORT, ("3", "请描述隐患情况"), ("答题", "离开当前的举报吗")])
     text = "燃气管道破了现在很大味道"
     reply = citizen.says(text)

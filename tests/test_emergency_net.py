@@ -16,7 +16,7 @@ from tests.wechat import Citizen
 NUMBER = re.compile(r"11[09]|120|122|96333")
 
 
-def test_every_emergency_example_is_told_whom_to_call_in_the_first_line(bot, wechat) -> None:  # noqa: ANN001
+def test_every_emergency_example_is_told_whom_to_call_in_the_first_line(bot, wechat) -> None:
     missed = []
     for number, text in enumerate(read_examples(CONTENT)["emergency"]):
         reply = Citizen(wechat, f"o_net_{number}").says(text)
@@ -25,7 +25,7 @@ def test_every_emergency_example_is_told_whom_to_call_in_the_first_line(bot, wec
     assert missed == []
 
 
-def test_a_message_that_may_be_danger_gets_the_line_first_and_its_answer_below(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_message_that_may_be_danger_gets_the_line_first_and_its_answer_below(citizen: Citizen, bot) -> None:
     text = "我手机没电了"  # leans to emergency (stranded?) without a danger word: a false alarm costs one line
     assert bot.content.intents.may_be_danger(text) and bot.content.emergencies.read(text) is None
     first, rest = citizen.says(text).split("\n\n", 1)
@@ -33,14 +33,14 @@ def test_a_message_that_may_be_danger_gets_the_line_first_and_its_answer_below(c
     assert "119" not in rest.split("\n", 1)[0]  # once
 
 
-def test_calm_small_talk_and_sure_features_get_no_line(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_calm_small_talk_and_sure_features_get_no_line(citizen: Citizen, bot) -> None:
     line = bot.content.emergencies.maybe_line
     for text in ("谢谢你啊", "你好", "排行榜", "答题"):
         assert not citizen.says(text).startswith(line), text
         citizen.says("取消")
 
 
-def test_inside_a_flow_the_step_keeps_its_own_check(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_inside_a_flow_the_step_keeps_its_own_check(citizen: Citizen, bot) -> None:
     citizen.says("举报")
     reply = citizen.says("我手机没电了")
     assert not reply.startswith(bot.content.emergencies.maybe_line)

@@ -16,14 +16,14 @@ ENGLISH = re.compile(r"Not Found|Method Not Allowed|Request Entity Too Large|Too
 
 
 @pytest.fixture
-def admin(app) -> ConsoleClient:  # noqa: ANN001
+def admin(app) -> ConsoleClient:
     add_staff(app, "wang", "admin")
     console = ConsoleClient(app.test_client())
     assert console.login("wang").status_code == 302
     return console
 
 
-def assert_chinese_page(response, code: int, title: str, home: str) -> str:  # noqa: ANN001
+def assert_chinese_page(response, code: int, title: str, home: str) -> str:
     html = response.get_data(as_text=True)
     assert response.status_code == code
     assert response.mimetype == "text/html"
@@ -33,41 +33,41 @@ def assert_chinese_page(response, code: int, title: str, home: str) -> str:  # n
     return html
 
 
-def test_unknown_console_address_is_a_chinese_404_with_a_way_home(admin) -> None:  # noqa: ANN001
+def test_unknown_console_address_is_a_chinese_404_with_a_way_home(admin) -> None:
     html = assert_chinese_page(admin.get("/console/no-such-page"), 404, "页面不存在", "/console/")
     assert "wang" in html  # the console's own layout, with the logged-in header
 
 
-def test_anonymous_unknown_address_offers_the_login_page(app) -> None:  # noqa: ANN001
+def test_anonymous_unknown_address_offers_the_login_page(app) -> None:
     assert_chinese_page(app.test_client().get("/console/no-such-page"), 404, "页面不存在", "/console/login")
 
 
-def test_wrong_method_is_a_chinese_405_that_still_names_the_allowed_methods(admin) -> None:  # noqa: ANN001
+def test_wrong_method_is_a_chinese_405_that_still_names_the_allowed_methods(admin) -> None:
     response = admin.client.delete("/console/")
     assert_chinese_page(response, 405, "操作方式不对", "/console/")
     assert "GET" in response.headers["Allow"]
 
 
-def test_oversized_form_is_a_chinese_413_with_a_link_back(admin) -> None:  # noqa: ANN001
+def test_oversized_form_is_a_chinese_413_with_a_link_back(admin) -> None:
     body = {"csrf_token": admin.token(), "note": "字" * 70_000}
     response = admin.client.post("/console/account/password", data=body, headers={"Referer": "http://localhost/console/account"})
     html = assert_chinese_page(response, 413, "提交的内容太大", "/console/")
     assert 'href="http://localhost/console/account" data-back' in html
 
 
-def test_a_back_link_never_points_off_site(admin) -> None:  # noqa: ANN001
+def test_a_back_link_never_points_off_site(admin) -> None:
     html = admin.client.get("/console/nowhere", headers={"Referer": "https://evil.example/console/"}).get_data(as_text=True)
     assert "evil.example" not in html and "data-back" not in html
 
 
-def test_too_many_requests_is_chinese(app) -> None:  # noqa: ANN001
+def test_too_many_requests_is_chinese(app) -> None:
     with app.test_request_context("/console/reports"):
         response = chinese_error(TooManyRequests())
     assert response.status_code == 429
     assert "操作太频繁" in response.get_data(as_text=True)
 
 
-def test_a_crash_is_a_chinese_500_on_console_and_simulator(app, admin) -> None:  # noqa: ANN001
+def test_a_crash_is_a_chinese_500_on_console_and_simulator(app, admin) -> None:
     app.testing = False  # let Flask answer the exception as in production instead of raising it here
 
     def crash() -> str:
@@ -80,7 +80,7 @@ def test_a_crash_is_a_chinese_500_on_console_and_simulator(app, admin) -> None: 
     assert "boom" not in html
 
 
-def test_simulator_pages_and_api_answer_in_chinese(app) -> None:  # noqa: ANN001
+def test_simulator_pages_and_api_answer_in_chinese(app) -> None:
     client = app.test_client()
     assert_chinese_page(client.get("/simulator/nowhere"), 404, "页面不存在", "/simulator/")
     refused = client.post("/simulator/api/send", json={"openid": "o_stranger", "type": "text", "text": "你好"})
@@ -90,7 +90,7 @@ def test_simulator_pages_and_api_answer_in_chinese(app) -> None:  # noqa: ANN001
     assert big.status_code == 413 and "超过了系统允许的大小" in big.get_json()["error"]
 
 
-def test_webhook_answers_stay_exactly_as_wechat_needs_them(app) -> None:  # noqa: ANN001
+def test_webhook_answers_stay_exactly_as_wechat_needs_them(app) -> None:
     client = app.test_client()
     unsigned = client.get("/wechat?signature=x&timestamp=1&nonce=2&echostr=3")
     assert unsigned.status_code == 403
@@ -98,7 +98,7 @@ def test_webhook_answers_stay_exactly_as_wechat_needs_them(app) -> None:  # noqa
     assert client.get("/wechat/nowhere").get_data() == NotFound().get_body().encode()
 
 
-def test_no_simulator_in_production_stays_a_plain_404(config, clock) -> None:  # noqa: ANN001
+def test_no_simulator_in_production_stays_a_plain_404(config, clock) -> None:
     from bot import create_app
 
     prod = config.replace(server={"mode": "production", "secret_key": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA"},

@@ -34,7 +34,7 @@ def days(reply: str) -> list[tuple[int, int]]:
 
 # --- listing and paging -----------------------------------------------------------------------
 
-def test_activity_lists_what_is_on_then_next_in_pages(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_activity_lists_what_is_on_then_next_in_pages(citizen: Citizen, bot, clock) -> None:
     size = bot.config.events.page_size
     upcoming = [e.title for e in bot.content.events.upcoming(clock.now())]
     first = citizen.says("活动")
@@ -100,7 +100,7 @@ def test_voice_questions_work_like_typed_ones(citizen: Citizen) -> None:
     assert citizen.voice("明天有演练吗。").text.startswith("明天 6月2日（周三）的应急演练没有安排。")
 
 
-def test_saturday_on_a_saturday_is_today_and_on_sunday_the_next(citizen: Citizen, clock) -> None:  # noqa: ANN001
+def test_saturday_on_a_saturday_is_today_and_on_sunday_the_next(citizen: Citizen, clock) -> None:
     clock.set(shanghai(2021, 6, 5, 8, 0))
     assert citizen.says("周六").startswith("6月5日（周六）")
     clock.set(shanghai(2021, 6, 6, 8, 0))
@@ -155,7 +155,7 @@ def test_a_topic_narrows_a_kind(citizen: Citizen) -> None:
 
 @pytest.mark.parametrize("text", ["燃气泄漏怎么办", "明天会下雨吗", "火灾逃生演练怎么做", "我想咨询一下燃气泄漏怎么办",
                                   "电动车能在楼道充电吗？", "答题活动", "我要举报隐患", "你好", "提醒大家注意安全"])
-def test_not_every_message_is_an_event_question(app, text: str) -> None:  # noqa: ANN001
+def test_not_every_message_is_an_event_question(app, text: str) -> None:
     """Safety questions and other features' words pass the calendar by (to knowledge, reports, help)."""
     outcome = run_cases(app, [(text, "not events")])[0]
     assert outcome.status == 200 and outcome.reply
@@ -178,7 +178,7 @@ def test_a_day_with_nothing_at_all_offers_the_next_events(citizen: Citizen) -> N
     assert titles(reply)[0] == "巡回宣讲·柳林乡专场"
 
 
-def test_after_the_campaign_activity_says_so_and_lists_the_events(citizen: Citizen, clock) -> None:  # noqa: ANN001
+def test_after_the_campaign_activity_says_so_and_lists_the_events(citizen: Citizen, clock) -> None:
     clock.set(shanghai(2021, 8, 1, 9, 0))
     reply = citizen.says("活动")
     assert reply.startswith('本次"安全生产月"活动已全部结束')
@@ -192,7 +192,7 @@ def test_after_the_campaign_activity_says_so_and_lists_the_events(citizen: Citiz
     assert "没有理解" in citizen.says("更多")  # nothing numbered was shown
 
 
-def test_asking_for_a_kind_that_is_over_shows_when_it_was(citizen: Citizen, clock) -> None:  # noqa: ANN001
+def test_asking_for_a_kind_that_is_over_shows_when_it_was(citizen: Citizen, clock) -> None:
     clock.set(shanghai(2021, 6, 15, 9, 0))
     reply = citizen.says("咨询日在哪里")
     assert reply.startswith("近期的宣传咨询日均已结束")
@@ -201,7 +201,7 @@ def test_asking_for_a_kind_that_is_over_shows_when_it_was(citizen: Citizen, cloc
 
 # --- near me -------------------------------------------------------------------------------------
 
-def test_near_me_uses_the_citizens_township(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_near_me_uses_the_citizens_township(citizen: Citizen, bot) -> None:
     assert "请告诉我您所在的乡镇" in citizen.says("附近有演练吗")
     with bot.db.session() as s:
         s.execute(update(CitizenRow).where(CitizenRow.openid == citizen.openid).values(township="shiqiao"))
@@ -237,7 +237,7 @@ def test_cancel_just_forgets_the_list(citizen: Citizen) -> None:
     assert "没有理解" in citizen.says("更多")
 
 
-def test_an_old_list_expires_without_a_timeout_notice(citizen: Citizen, clock) -> None:  # noqa: ANN001
+def test_an_old_list_expires_without_a_timeout_notice(citizen: Citizen, clock) -> None:
     citizen.says("活动")
     clock.advance(days=4)
     reply = citizen.says("活动")
@@ -246,12 +246,12 @@ def test_an_old_list_expires_without_a_timeout_notice(citizen: Citizen, clock) -
 
 # --- reminders -----------------------------------------------------------------------------------
 
-def reminder_rows(bot) -> list[EventReminder]:  # noqa: ANN001
+def reminder_rows(bot) -> list[EventReminder]:
     with bot.db.session() as s:
         return list(s.scalars(select(EventReminder).order_by(EventReminder.id)))
 
 
-def test_subscribe_by_number_once_even_when_retried_or_repeated(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_subscribe_by_number_once_even_when_retried_or_repeated(citizen: Citizen, bot) -> None:
     listing = citizen.says("活动")
     assert titles(listing)[4] == "巡回宣讲·县直机关专场"
     reply = citizen.text("提醒 5")
@@ -264,7 +264,7 @@ def test_subscribe_by_number_once_even_when_retried_or_repeated(citizen: Citizen
     assert rows[0].remind_at == shanghai(2021, 6, 1, 15, 0)
 
 
-def test_subscribe_by_name_and_choose_among_several(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_subscribe_by_name_and_choose_among_several(citizen: Citizen, bot) -> None:
     assert "已订阅「县级防汛应急演练」" in citizen.says("提醒 防汛演练")
     several = citizen.says("提醒我 城关镇 宣讲")
     assert several.startswith("找到2个活动，请回复 提醒+序号 选择")
@@ -279,14 +279,14 @@ def test_subscribe_by_name_and_choose_among_several(citizen: Citizen, bot) -> No
     (["提醒"], "请回复 提醒+序号"),
     (["提醒 7月31日"], "没有找到要提醒的活动"),
 ])
-def test_reminder_reasks(citizen: Citizen, bot, steps: list[str], expected: str) -> None:  # noqa: ANN001
+def test_reminder_reasks(citizen: Citizen, bot, steps: list[str], expected: str) -> None:
     for text in steps[:-1]:
         citizen.says(text)
     assert expected in citizen.says(steps[-1])
     assert reminder_rows(bot) == []
 
 
-def test_list_and_cancel_reminders(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_list_and_cancel_reminders(citizen: Citizen, bot) -> None:
     assert "还没有订阅" in citizen.says("我的提醒")
     citizen.says("提醒 防汛演练")
     citizen.says("提醒 煤矿演练")
@@ -301,7 +301,7 @@ def test_list_and_cancel_reminders(citizen: Citizen, bot) -> None:  # noqa: ANN0
     assert "还没有订阅" in citizen.says("取消提醒 1")
 
 
-def test_cancel_by_the_number_in_an_event_list(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_cancel_by_the_number_in_an_event_list(citizen: Citizen, bot) -> None:
     citizen.says("演练")
     citizen.says("提醒 2")
     citizen.says("提醒 3")
@@ -313,19 +313,19 @@ def test_cancel_by_the_number_in_an_event_list(citizen: Citizen, bot) -> None:  
 
 # --- due reminders go to the outbox exactly once (the scheduler's job) ----------------------------
 
-def deliveries(bot) -> list[Delivery]:  # noqa: ANN001
+def deliveries(bot) -> list[Delivery]:
     with bot.db.session() as s:
         return list(s.scalars(select(Delivery).order_by(Delivery.id)))
 
 
-def run_job(bot, clock) -> int:  # noqa: ANN001
+def run_job(bot, clock) -> int:
     with bot.db.session() as s:
         queued = enqueue_due_reminders(s, clock.now(), bot.content.events)
         s.commit()
     return queued
 
 
-def test_due_reminders_are_enqueued_exactly_once(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_due_reminders_are_enqueued_exactly_once(citizen: Citizen, citizens, bot, clock) -> None:
     citizen.says("提醒 巡回宣讲·县直机关专场")   # 6月2日 15:00 -> due 6月1日 15:00
     citizen.says("提醒 防汛演练")               # 6月4日 09:00 -> due 6月3日 09:00
     citizens("o_citizen_2").says("提醒 防汛演练")
@@ -353,7 +353,7 @@ def test_due_reminders_are_enqueued_exactly_once(citizen: Citizen, citizens, bot
     assert "提醒：已发出" in citizen.says("我的提醒")
 
 
-def test_a_reminder_whose_event_started_is_missed_not_sent(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_reminder_whose_event_started_is_missed_not_sent(citizen: Citizen, bot, clock) -> None:
     citizen.says("提醒 防汛演练")
     clock.set(shanghai(2021, 6, 4, 9, 5))  # the scheduler was down until after the start
     assert run_job(bot, clock) == 0
@@ -361,13 +361,13 @@ def test_a_reminder_whose_event_started_is_missed_not_sent(citizen: Citizen, bot
     assert [r.status for r in reminder_rows(bot)] == ["missed"]
 
 
-def test_subscribing_late_reminds_at_the_next_run(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_subscribing_late_reminds_at_the_next_run(citizen: Citizen, bot, clock) -> None:
     clock.set(shanghai(2021, 6, 3, 20, 0))
     assert "提醒会在几分钟内发给您" in citizen.says("提醒 防汛演练")
     assert run_job(bot, clock) == 1
 
 
-def test_moved_or_removed_events_update_waiting_reminders(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_moved_or_removed_events_update_waiting_reminders(citizen: Citizen, bot, clock) -> None:
     citizen.says("提醒 防汛演练")
     citizen.says("提醒 煤矿演练")
     flood = bot.content.events.get("drill-flood")
@@ -387,7 +387,7 @@ def test_near_me_after_setting_the_township_in_the_chat(citizen: Citizen) -> Non
     assert reply.startswith("南河镇的应急演练（共1项）") and "县级防汛应急演练" in reply
 
 
-def test_a_remembered_question_is_read_again_for_another_day(bot) -> None:  # noqa: ANN001
+def test_a_remembered_question_is_read_again_for_another_day(bot) -> None:
     from bot.services.events import parse_query
 
     events, townships = bot.content.events, bot.content.townships

@@ -32,7 +32,7 @@ def test_ones_own_township_is_not_offered_again(citizen: Citizen) -> None:
     assert reply.startswith("城关镇的活动") and "设置乡镇" not in reply
 
 
-def test_a_township_name_at_the_location_step_is_the_address(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_township_name_at_the_location_step_is_the_address(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择隐患类别"), ("1", "请描述隐患情况"), (DESCRIPTION, "请发送隐患位置"),
                     ("城关镇", "已记下位置：城关镇")])
     with bot.db.session() as s:
@@ -80,7 +80,7 @@ def test_a_reminder_less_than_24_hours_ahead_says_when_it_comes(citizen: Citizen
     assert "提醒会在几分钟内发给您" in citizen.says("提醒 1")  # asked again from 我的提醒's list
 
 
-def test_my_reminders_never_show_a_time_already_past(citizen: Citizen, clock) -> None:  # noqa: ANN001
+def test_my_reminders_never_show_a_time_already_past(citizen: Citizen, clock) -> None:
     citizen.says("活动")
     assert "我们会在6月1日（周二）15:00提醒您" in citizen.says("提醒 5")  # 6月2日 15:00, 24 hours before
     clock.set(shanghai(2021, 6, 1, 16, 0))  # the mark has passed; the job has not run yet
@@ -109,7 +109,7 @@ def test_a_location_far_from_every_township_asks_for_the_township(citizen: Citiz
     assert "县级防汛应急演练" in citizen.says("南河镇")
 
 
-def test_a_location_out_of_the_blue_is_offered_for_a_report(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_location_out_of_the_blue_is_offered_for_a_report(citizen: Citizen, bot) -> None:
     reply = citizen.location(*CHENGGUAN, label="城关镇人民路12号").text
     assert "要举报这里的安全隐患吗" in reply and "城关镇人民路12号" in reply and "请先发送" not in reply
     assert "发送 城关镇" in reply  # and its township's events, one message away
@@ -123,7 +123,7 @@ def test_a_location_out_of_the_blue_is_offered_for_a_report(citizen: Citizen, bo
         assert (draft.latitude, draft.longitude) == CHENGGUAN and draft.township == "chengguan"
 
 
-def test_a_location_offer_can_be_declined_or_left_for_the_townships_events(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_location_offer_can_be_declined_or_left_for_the_townships_events(citizen: Citizen, bot) -> None:
     citizen.location(*CHENGGUAN, label="城关镇人民路12号")
     assert "需要时发送 举报" in citizen.says("不用了")
     citizen.location(*CHENGGUAN, label="城关镇人民路12号")

@@ -20,7 +20,7 @@ SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
 
 @SETTINGS
 @given(body=mutated_bodies(), encrypted=st.booleans(), signature=st.sampled_from(SIGNATURES))
-def test_no_server_error_for_any_body(app, body: bytes, encrypted: bool, signature: str) -> None:  # noqa: ANN001
+def test_no_server_error_for_any_body(app, body: bytes, encrypted: bool, signature: str) -> None:
     query, data = signed_request(body, encrypted, signature)
     response = app.test_client().post(f"/wechat?{query}", data=data, content_type="text/xml")
     assert response.status_code in (200, 400, 403, 413)
@@ -28,7 +28,7 @@ def test_no_server_error_for_any_body(app, body: bytes, encrypted: bool, signatu
 
 @SETTINGS
 @given(payload=st.binary(max_size=300))
-def test_garbage_aes_payloads_are_rejected_cleanly(app, payload: bytes) -> None:  # noqa: ANN001
+def test_garbage_aes_payloads_are_rejected_cleanly(app, payload: bytes) -> None:
     encrypted = base64.b64encode(payload).decode()
     body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     nonce = "g" + hashlib.sha1(payload).hexdigest()[:12]  # one nonce per payload
@@ -40,7 +40,7 @@ def test_garbage_aes_payloads_are_rejected_cleanly(app, payload: bytes) -> None:
 
 @SETTINGS
 @given(text=st.text(max_size=400))
-def test_any_citizen_text_gets_a_well_formed_reply(app, clock, text: str) -> None:  # noqa: ANN001
+def test_any_citizen_text_gets_a_well_formed_reply(app, clock, text: str) -> None:
     from tests.wechat import Citizen
 
     server = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="aes", clock=clock)

@@ -10,7 +10,7 @@ from bot.store import LockTimeout, MemoryStore, Store
 
 
 @pytest.fixture(params=["memory", "redis"])
-def gate_store(request) -> Store:  # noqa: ANN001
+def gate_store(request) -> Store:
     return MemoryStore() if request.param == "memory" else request.getfixturevalue("real_redis")
 
 

@@ -19,13 +19,13 @@ PRODUCTION = {"server": {"mode": "production", "secret_key": "pT7wQ2vL9xK4mZ8rB3
               "security": {"identity_key": "Hq4Lz8Wm2Xv6Np0Rk3Ts7Yb1Jd5Gf9Ca-Ue_Io8Pw2Qs"}}
 
 
-def every_kind_of_response(client) -> dict[str, object]:  # noqa: ANN001
+def every_kind_of_response(client) -> dict[str, object]:
     return {"healthz": client.get("/healthz"), "metrics": client.get("/metrics"),
             "bad push": client.post("/wechat?signature=0&timestamp=1&nonce=2", data=b"<xml/>"),
             "not found": client.get("/no-such-page"), "console login": client.get("/console/login")}
 
 
-def test_every_response_says_nosniff(app) -> None:  # noqa: ANN001
+def test_every_response_says_nosniff(app) -> None:
     client = app.test_client()
     responses = every_kind_of_response(client)
     server = WeChatServer(client, TOKEN, APP_ID, AES_KEY, mode="plain", clock=app.extensions["bot"].clock)
@@ -37,7 +37,7 @@ def test_every_response_says_nosniff(app) -> None:  # noqa: ANN001
         assert "Strict-Transport-Security" not in response.headers, name  # not outside production
 
 
-def test_html_pages_forbid_framing_and_foreign_scripts(app) -> None:  # noqa: ANN001
+def test_html_pages_forbid_framing_and_foreign_scripts(app) -> None:
     client = app.test_client()
     for path in ("/simulator/", "/no-such-page", "/console/login"):
         response = client.get(path)
@@ -46,7 +46,7 @@ def test_html_pages_forbid_framing_and_foreign_scripts(app) -> None:  # noqa: AN
         assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy, path
 
 
-def test_production_sends_hsts_on_every_response(config, clock, store) -> None:  # noqa: ANN001
+def test_production_sends_hsts_on_every_response(config, clock, store) -> None:
     app = create_app(config.replace(**PRODUCTION), clock=clock, store=store)
     try:
         for name, response in every_kind_of_response(app.test_client()).items():
@@ -56,7 +56,7 @@ def test_production_sends_hsts_on_every_response(config, clock, store) -> None: 
 
 
 @pytest.fixture
-def demo_app(config, clock, store, fake_wechat):  # noqa: ANN001, ANN201
+def demo_app(config, clock, store, fake_wechat):
     app = create_app(config, clock=clock, store=store)
     app.extensions["fake_wechat"] = fake_wechat
     yield app
@@ -64,7 +64,7 @@ def demo_app(config, clock, store, fake_wechat):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize("claimed", ["text/html", "image/svg+xml", "application/xhtml+xml"])
-def test_an_uploaded_page_is_never_served_as_a_page(demo_app, claimed: str) -> None:  # noqa: ANN001
+def test_an_uploaded_page_is_never_served_as_a_page(demo_app, claimed: str) -> None:
     client = demo_app.test_client()
     page = b"<html><script>alert(document.cookie)</script></html>"
     uploaded = client.post("/simulator/api/upload", data={"photo": (io.BytesIO(page), "x.html", claimed)},
@@ -76,7 +76,7 @@ def test_an_uploaded_page_is_never_served_as_a_page(demo_app, claimed: str) -> N
     assert served.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_an_uploaded_photo_keeps_its_image_type(demo_app) -> None:  # noqa: ANN001
+def test_an_uploaded_photo_keeps_its_image_type(demo_app) -> None:
     client = demo_app.test_client()
     uploaded = client.post("/simulator/api/upload", data={"photo": (io.BytesIO(b"\xff\xd8jpeg"), "p.jpg", "image/jpeg")},
                            content_type="multipart/form-data").get_json()
@@ -84,19 +84,19 @@ def test_an_uploaded_photo_keeps_its_image_type(demo_app) -> None:  # noqa: ANN0
     assert served.mimetype == "image/jpeg" and served.headers["Content-Disposition"].startswith("attachment")
 
 
-def logged_in(app, role: str = "admin", username: str = "boss") -> ConsoleClient:  # noqa: ANN001
+def logged_in(app, role: str = "admin", username: str = "boss") -> ConsoleClient:
     add_staff(app, username, role)
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
     return console
 
 
-def audit_actions(app) -> list[str]:  # noqa: ANN001
+def audit_actions(app) -> list[str]:
     with app.extensions["bot"].db.session() as s:
         return [row.action for row in s.query(AuditEntry).all()]
 
 
-def test_exports_are_posts_with_csrf(app) -> None:  # noqa: ANN001
+def test_exports_are_posts_with_csrf(app) -> None:
     """A GET (an <img src> on any page a reviewer opens) or a POST without the token writes no audit
     row and exports nothing."""
     reviewer = logged_in(app, "reviewer", "li")
@@ -108,7 +108,7 @@ def test_exports_are_posts_with_csrf(app) -> None:  # noqa: ANN001
     assert response.status_code == 200 and audit_actions(app)[-1] == "report.export"
 
 
-def test_the_draw_list_download_is_a_post_with_csrf(app) -> None:  # noqa: ANN001
+def test_the_draw_list_download_is_a_post_with_csrf(app) -> None:
     console = logged_in(app)
     assert console.get("/console/quiz/draws/1/entries").status_code == 405
     assert console.client.post("/console/quiz/draws/1/entries").status_code == 400

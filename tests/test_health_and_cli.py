@@ -10,7 +10,7 @@ from bot.store import StoreError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_healthz_ok(app) -> None:  # noqa: ANN001
+def test_healthz_ok(app) -> None:
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok", "store": "ok"}
@@ -20,11 +20,11 @@ class DeadStore:
     def ping(self) -> bool:
         raise StoreError("connection refused")
 
-    def __getattr__(self, name):  # noqa: ANN001, ANN204
+    def __getattr__(self, name):
         raise StoreError("connection refused")
 
 
-def test_healthz_503_when_store_is_down(config, clock) -> None:  # noqa: ANN001
+def test_healthz_503_when_store_is_down(config, clock) -> None:
     app = create_app(config, clock=clock, store=DeadStore())
     response = app.test_client().get("/healthz")
     app.extensions["bot"].close()
@@ -32,7 +32,7 @@ def test_healthz_503_when_store_is_down(config, clock) -> None:  # noqa: ANN001
     assert response.get_json()["store"] == "error"
 
 
-def test_healthz_503_when_database_is_down(config, clock) -> None:  # noqa: ANN001
+def test_healthz_503_when_database_is_down(config, clock) -> None:
     app = create_app(config.replace(database={"url": "postgresql+psycopg://postgres@127.0.0.1:1/closed"}), clock=clock)
     response = app.test_client().get("/healthz")
     app.extensions["bot"].close()

@@ -31,7 +31,7 @@ def test_asking_to_play_in_own_words_starts_the_quiz(citizen: Citizen, text: str
     assert "第1/5题" in citizen.says(text)
 
 
-def test_a_hazard_statement_becomes_a_report_with_every_word_and_its_category(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_hazard_statement_becomes_a_report_with_every_word_and_its_category(citizen: Citizen, bot) -> None:
     offer = citizen.says(HAZARD)
     assert offer.startswith("您说的像是一条危险化学品安全隐患"), offer
     assert "回复 是" in offer
@@ -49,7 +49,7 @@ def test_a_hazard_statement_becomes_a_report_with_every_word_and_its_category(ci
         assert draft.description == HAZARD and draft.category == "fire"
 
 
-def test_a_knowledge_answer_to_a_statement_offers_the_report_and_keeps_the_words(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_knowledge_answer_to_a_statement_offers_the_report_and_keeps_the_words(citizen: Citizen, bot) -> None:
     answer = citizen.says(KNOWLEDGE_STATEMENT)
     assert "灭火器" in answer.split("\n", 1)[0]
     assert answer.rstrip().endswith("刚才这段话会完整作为举报描述。"), answer

@@ -100,7 +100,7 @@ def test_content_check_refuses_an_unknown_intent_and_too_few_examples(tmp_path: 
         read_examples(content)
 
 
-def _sklearn_from(weights: dict):  # noqa: ANN202 - a fitted scikit-learn pipeline
+def _sklearn_from(weights: dict):
     """scikit-learn's own TF-IDF and logistic regression, given the served weights instead of fitting."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer

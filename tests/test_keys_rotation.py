@@ -54,7 +54,7 @@ JUNE1 = dt.date(2021, 6, 1)
 
 
 @contextlib.contextmanager
-def deployment(database_url: str, clock, store, key: str, previous: str = "") -> Iterator:  # noqa: ANN001
+def deployment(database_url: str, clock, store, key: str, previous: str = "") -> Iterator:
     """The app as it runs with these keys in its environment."""
     config = make_config(database_url, security={"identity_key": key, "previous_identity_key": previous})
     app = create_app(config, clock=clock, store=store)
@@ -66,7 +66,7 @@ def deployment(database_url: str, clock, store, key: str, previous: str = "") ->
         app.extensions["bot"].close()
 
 
-def person(app, clock, openid: str) -> Citizen:  # noqa: ANN001
+def person(app, clock, openid: str) -> Citizen:
     return Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), openid)
 
 
@@ -87,7 +87,7 @@ def legacy_seal(key: str, field: str, value: str) -> str:
     return "v1:" + base64.b64encode(nonce + AESGCM(aes).encrypt(nonce, value.encode(), field.encode())).decode()
 
 
-def play_full_marks(player: Citizen, app, clock) -> None:  # noqa: ANN001
+def play_full_marks(player: Citizen, app, clock) -> None:
     player.says("答题")
     for _ in range(5):
         clock.advance(seconds=12)
@@ -99,7 +99,7 @@ def claim(winner: Citizen) -> None:
                    ("13912345678", "确认"), ("确认", "已登记")])
 
 
-def admin(app, username: str = "boss") -> ConsoleClient:  # noqa: ANN001
+def admin(app, username: str = "boss") -> ConsoleClient:
     add_staff(app, username, "admin")
     console = ConsoleClient(app.test_client())
     assert console.login(username).status_code == 302
@@ -133,7 +133,7 @@ def columns_holding_sealed_values(database_url: str) -> set[str]:
     return found
 
 
-def test_after_a_rotation_only_the_new_key_finds_everything(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_after_a_rotation_only_the_new_key_finds_everything(database_url: str, clock, store) -> None:
     with deployment(database_url, clock, store, OLD_KEY) as old:
         winner = person(old, clock, "o_winner")
         play_full_marks(winner, old, clock)
@@ -197,7 +197,7 @@ def test_after_a_rotation_only_the_new_key_finds_everything(database_url: str, c
             assert entry.after["resealed"] == 7 and entry.after["unreadable"] == 0
 
 
-def test_a_stopped_rotation_continues_where_it_stopped(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_a_stopped_rotation_continues_where_it_stopped(database_url: str, clock, store) -> None:
     with deployment(database_url, clock, store, OLD_KEY) as old:
         tickets = [file_report(person(old, clock, f"o_r{n}"), contact=f"张三 1380013800{n}") for n in range(3)]
     database = Database(database_url)
@@ -239,7 +239,7 @@ def test_a_stopped_rotation_continues_where_it_stopped(database_url: str, clock,
             assert ticket in person(new, clock, "o_stranger").says(f"查询 {ticket} {code}")
 
 
-def test_a_second_rotation_keeps_the_keyed_hashes(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_a_second_rotation_keeps_the_keyed_hashes(database_url: str, clock, store) -> None:
     third = "third-identity-key-of-the-rotation-tests-24680"
     with deployment(database_url, clock, store, OLD_KEY) as old:
         ticket, code = file_report(person(old, clock, "o_reporter"))
@@ -252,7 +252,7 @@ def test_a_second_rotation_keeps_the_keyed_hashes(database_url: str, clock, stor
         assert ticket in person(latest, clock, "o_stranger").says(f"查询 {ticket} {code}")
 
 
-def test_while_rotating_the_bot_opens_both_and_seals_with_the_new_key(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_while_rotating_the_bot_opens_both_and_seals_with_the_new_key(database_url: str, clock, store) -> None:
     with deployment(database_url, clock, store, OLD_KEY) as old:
         first, _ = file_report(person(old, clock, "o_reporter"))
     with deployment(database_url, clock, store, NEW_KEY, previous=OLD_KEY) as during:
@@ -266,7 +266,7 @@ def test_while_rotating_the_bot_opens_both_and_seals_with_the_new_key(database_u
     assert phones[first].startswith(f"v2:{key_id(OLD_KEY)}:") and phones[second].startswith(f"v2:{key_id(NEW_KEY)}:")
 
 
-def test_rotate_refuses_without_the_previous_key_and_tells_a_wrong_one(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_rotate_refuses_without_the_previous_key_and_tells_a_wrong_one(database_url: str, clock, store) -> None:
     with deployment(database_url, clock, store, OLD_KEY) as old:
         file_report(person(old, clock, "o_reporter"))
     alone = bot_cli(database_url, NEW_KEY, "keys", "rotate")
@@ -280,7 +280,7 @@ def test_rotate_refuses_without_the_previous_key_and_tells_a_wrong_one(database_
     assert stale.returncode == 1 and "configure the key of the last rotation" in stale.stderr, stale.stderr
 
 
-def test_values_no_key_opens_are_counted_and_left(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_values_no_key_opens_are_counted_and_left(database_url: str, clock, store) -> None:
     with deployment(database_url, clock, store, OLD_KEY) as old:
         ticket, _ = file_report(person(old, clock, "o_reporter"))
     foreign = legacy_seal("another-deployment-key-0123456789abcdefghij", "name", "赵六")
@@ -305,7 +305,7 @@ def test_production_checks_the_previous_key_like_the_identity_key() -> None:
         from_mapping(strong | {"security": {"identity_key": NEW_KEY, "previous_identity_key": NEW_KEY}})
 
 
-def test_the_keyring_gives_back_neither_the_old_key_nor_what_it_sealed(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_the_keyring_gives_back_neither_the_old_key_nor_what_it_sealed(database_url: str, clock, store) -> None:
     """Whoever holds the new key and a database copy must not get the old key from the keyring: with
     it, a backup taken before the rotation (or a contact erased since) would open again."""
     with deployment(database_url, clock, store, OLD_KEY) as old:
@@ -334,7 +334,7 @@ def test_every_keyed_tag_purpose_is_registered() -> None:
         IdentityVault(NEW_KEY).keyed_tag("some/new-purpose", "x")
 
 
-def test_a_claim_typed_across_the_removal_of_the_old_key_is_asked_again(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_a_claim_typed_across_the_removal_of_the_old_key_is_asked_again(database_url: str, clock, store) -> None:
     """The claim's name waits in the store sealed with the old key, and this rotation did not reach
     the store (`keys rotate` here has no [redis] url, as when Redis was not configured for it); once
     only the new key is given it cannot be opened: the winner is asked again in Chinese, not
@@ -348,7 +348,7 @@ def test_a_claim_typed_across_the_removal_of_the_old_key_is_asked_again(database
                        ("13912345678", ["王小明", "确认"]), ("确认", "已登记")])
 
 
-def test_keys_check_tells_owner_hashes_made_with_other_keys(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_keys_check_tells_owner_hashes_made_with_other_keys(database_url: str, clock, store) -> None:
     """An owner hash made with other HMAC keys (here: the reports of another deployment's keys,
     as a database restored under the wrong keyring would have) makes 我的举报 find nothing, though
     every contact opens: `keys check` says so."""
@@ -404,7 +404,7 @@ def opened_with(vault: IdentityVault, key: str, value: str) -> list[str]:
     return [vault.decrypt(field, token) for field, token in part.parts(value)]
 
 
-def half_typed_claim(app, clock) -> Citizen:  # noqa: ANN001
+def half_typed_claim(app, clock) -> Citizen:
     """A full-marks winner of the next day's draw who gave a name and not yet a phone: the name
     waits sealed in the conversation."""
     winner = person(app, clock, "o_winner")
@@ -420,7 +420,7 @@ def half_typed_claim(app, clock) -> Citizen:  # noqa: ANN001
     return winner
 
 
-def claim_half_typed_and_report_filed(app, clock) -> tuple[Citizen, Citizen, str]:  # noqa: ANN001
+def claim_half_typed_and_report_filed(app, clock) -> tuple[Citizen, Citizen, str]:
     """A winner who gave a name and not yet a phone (the name waits sealed in the conversation), and
     a reporter whose last reply (with the query code) is kept sealed for WeChat's retries."""
     winner = half_typed_claim(app, clock)
@@ -429,7 +429,7 @@ def claim_half_typed_and_report_filed(app, clock) -> tuple[Citizen, Citizen, str
     return winner, reporter, code
 
 
-def test_rotation_reseals_the_stores_values_keeping_their_time_to_live(database_url: str, clock, each_store) -> None:  # noqa: ANN001
+def test_rotation_reseals_the_stores_values_keeping_their_time_to_live(database_url: str, clock, each_store) -> None:
     """Before, the store's sealed values were left with the old key: once it was removed, a claim
     typed across the rotation was asked again and a retry of the report's last message got
     `success` instead of its reply. Now they are re-sealed, and open with only the new key."""
@@ -485,7 +485,7 @@ class BotWritesFirst:
     def __init__(self, store: MemoryStore | RedisStore, key: str, value: str) -> None:
         self.store, self.key, self.value = store, key, value
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         return getattr(self.store, name)
 
     def replace_if_equals(self, key: str, expected: str, value: str) -> bool:
@@ -494,7 +494,7 @@ class BotWritesFirst:
         return self.store.replace_if_equals(key, expected, value)
 
 
-def test_a_store_value_the_bot_changed_meanwhile_is_left_as_the_bot_wrote_it(database_url: str, clock, each_store) -> None:  # noqa: ANN001
+def test_a_store_value_the_bot_changed_meanwhile_is_left_as_the_bot_wrote_it(database_url: str, clock, each_store) -> None:
     old, new = IdentityVault(OLD_KEY), IdentityVault(NEW_KEY, OLD_KEY)
     each_store.set("dedupe:m1", old.encrypt(REPLY_FIELD, "<xml>回复一</xml>"), ttl=300)
     each_store.set("dedupe:m2", old.encrypt(REPLY_FIELD, "<xml>回复二</xml>"), ttl=300)
@@ -514,7 +514,7 @@ def test_a_store_value_the_bot_changed_meanwhile_is_left_as_the_bot_wrote_it(dat
     assert rotation.counts()["changed_meanwhile"] == 1 and rotation.unreadable == 1
 
 
-def test_a_stopped_store_rotation_continues_where_it_stopped(database_url: str, clock, each_store) -> None:  # noqa: ANN001
+def test_a_stopped_store_rotation_continues_where_it_stopped(database_url: str, clock, each_store) -> None:
     old, both = IdentityVault(OLD_KEY), IdentityVault(NEW_KEY, OLD_KEY)
     for n in range(5):
         each_store.set(f"dedupe:m{n}", old.encrypt(REPLY_FIELD, f"回复{n}"), ttl=300)
@@ -538,7 +538,7 @@ def test_a_stopped_store_rotation_continues_where_it_stopped(database_url: str, 
 
 
 def test_keys_rotate_without_redis_says_the_in_process_store_has_nothing_to_reseal(database_url: str, clock,
-                                                                                  store) -> None:  # noqa: ANN001
+                                                                                  store) -> None:
     with deployment(database_url, clock, store, OLD_KEY) as old:
         file_report(person(old, clock, "o_reporter"))
     rotated = bot_cli(database_url, NEW_KEY, "keys", "rotate", previous=OLD_KEY)

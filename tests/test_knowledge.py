@@ -21,7 +21,7 @@ CONTENT = PROJECT_ROOT / "content"
 
 # --- answering --------------------------------------------------------------------------------
 
-def test_a_clear_question_is_answered_with_its_source(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_clear_question_is_answered_with_its_source(citizen: Citizen, bot) -> None:
     reply = citizen.says("燃气泄漏了怎么办？")
     entry = bot.content.knowledge.get("gas-leak")
     # Typed as it happens, so the number comes first (handlers/emergency.py), then the whole entry.
@@ -47,13 +47,13 @@ def test_a_retried_delivery_gets_the_same_answer(citizen: Citizen) -> None:
 
 # --- the numbered choices ---------------------------------------------------------------------
 
-def offered(bot, text: str) -> list[str]:  # noqa: ANN001
+def offered(bot, text: str) -> list[str]:
     result = bot.content.knowledge.understand(text)
     assert result.band == "choose", f"{text!r} is no longer ambiguous; pick another example"
     return [m.entry.id for m in result.matches]
 
 
-def test_an_ambiguous_question_offers_numbered_choices(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_an_ambiguous_question_offers_numbered_choices(citizen: Citizen, bot) -> None:
     ids = offered(bot, "燃气")
     reply = citizen.says("燃气")
     for number, entry_id in enumerate(ids, start=1):
@@ -64,13 +64,13 @@ def test_an_ambiguous_question_offers_numbered_choices(citizen: Citizen, bot) ->
     assert "没有理解" in citizen.says("2")
 
 
-def test_a_spoken_choice_is_understood(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_spoken_choice_is_understood(citizen: Citizen, bot) -> None:
     ids = offered(bot, "燃气")
     citizen.says("燃气")
     assert citizen.voice("第二个。").text == bot.content.knowledge.get(ids[1]).reply()
 
 
-def test_anything_else_leaves_the_choices_and_is_routed_afresh(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_anything_else_leaves_the_choices_and_is_routed_afresh(citizen: Citizen, bot) -> None:
     offered(bot, "燃气")
     citizen.says("燃气")
     assert "不要在门厅、楼道" in citizen.says("电动车能在楼道充电吗")
@@ -83,14 +83,14 @@ def test_anything_else_leaves_the_choices_and_is_routed_afresh(citizen: Citizen,
     assert "没有理解" in citizen.says("1")
 
 
-def test_help_keeps_the_choices_like_any_flow(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_help_keeps_the_choices_like_any_flow(citizen: Citizen, bot) -> None:
     ids = offered(bot, "燃气")
     citizen.says("燃气")
     assert "操作在进行中" in citizen.says("帮助")
     assert citizen.says("1") == bot.content.knowledge.get(ids[0]).reply()
 
 
-def test_a_number_outside_the_choices_shows_them_again(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_number_outside_the_choices_shows_them_again(citizen: Citizen, bot) -> None:
     ids = offered(bot, "井下")
     assert len(ids) == 2
     citizen.says("井下")
@@ -98,14 +98,14 @@ def test_a_number_outside_the_choices_shows_them_again(citizen: Citizen, bot) ->
     assert citizen.says("1") == bot.content.knowledge.get(ids[0]).reply()
 
 
-def test_choices_expire_quickly(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_choices_expire_quickly(citizen: Citizen, bot, clock) -> None:
     offered(bot, "燃气")
     citizen.says("燃气")
     clock.advance(minutes=11)
     assert "没有理解" in citizen.says("2")
 
 
-def test_choices_can_be_cancelled(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_choices_can_be_cancelled(citizen: Citizen, bot) -> None:
     offered(bot, "燃气")
     citizen.says("燃气")
     assert "已取消" in citizen.says("取消")
@@ -125,14 +125,14 @@ def test_an_unrelated_message_gets_help_not_a_random_answer(citizen: Citizen) ->
     assert "查询 举报编号" in citizen.says("12345678")
 
 
-def test_menu_key_and_words_list_the_topics(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_menu_key_and_words_list_the_topics(citizen: Citizen, bot) -> None:
     for reply in (citizen.click("KNOWLEDGE").text, citizen.says("安全知识"), citizen.says("知识。")):
         assert reply.startswith(TEXTS["topics_header"])
         for topic in bot.content.knowledge.topics:
             assert f"{topic.name}：{topic.example}" in reply
 
 
-def test_every_topic_example_is_answered_directly(bot) -> None:  # noqa: ANN001
+def test_every_topic_example_is_answered_directly(bot) -> None:
     for topic in bot.content.knowledge.topics:
         result = bot.content.knowledge.understand(topic.example)
         assert result.band == "direct" and result.best.entry.id in topic.entry_ids, topic.example
@@ -151,7 +151,7 @@ def test_help_lists_knowledge(citizen: Citizen) -> None:
 
 # --- content ----------------------------------------------------------------------------------
 
-def test_the_knowledge_base_is_broad_and_every_reply_fits_wechat(bot) -> None:  # noqa: ANN001
+def test_the_knowledge_base_is_broad_and_every_reply_fits_wechat(bot) -> None:
     knowledge = bot.content.knowledge
     assert len(knowledge.entries) >= 80
     for entry in knowledge.entries:
@@ -160,14 +160,14 @@ def test_the_knowledge_base_is_broad_and_every_reply_fits_wechat(bot) -> None:  
         assert entry.phrasings and entry.keywords and entry.source, entry.id
 
 
-def test_every_entry_is_found_by_its_own_question(bot) -> None:  # noqa: ANN001
+def test_every_entry_is_found_by_its_own_question(bot) -> None:
     knowledge = bot.content.knowledge
     wrong = [e.id for e in knowledge.entries
              if knowledge.understand(e.question).band != "direct" or knowledge.understand(e.question).best.entry != e]
     assert not wrong
 
 
-def test_matching_is_fast(bot) -> None:  # noqa: ANN001
+def test_matching_is_fast(bot) -> None:
     knowledge = bot.content.knowledge
     texts = [text for text, _ in CASES]
     started = time.perf_counter()

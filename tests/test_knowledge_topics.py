@@ -36,14 +36,14 @@ ASKED = {
 
 
 @pytest.mark.parametrize(("entry_id", "text"), [(e, t) for e, texts in ASKED.items() for t in texts])
-def test_a_citizen_question_gets_the_entry_written_for_it(citizen: Citizen, bot, entry_id: str, text: str) -> None:  # noqa: ANN001
+def test_a_citizen_question_gets_the_entry_written_for_it(citizen: Citizen, bot, entry_id: str, text: str) -> None:
     entry = bot.content.knowledge.get(entry_id)
     reply = citizen.says(text)
     # An emergency line may come first (handlers/emergency.py); the whole entry must follow.
     assert entry.reply() in reply, (text, reply[:80])
 
 
-def test_the_new_entries_name_their_sources(bot) -> None:  # noqa: ANN001
+def test_the_new_entries_name_their_sources(bot) -> None:
     # The deadlines and thresholds citizens act on, each with the article it comes from.
     knowledge = bot.content.knowledge
     injury = knowledge.get("work-injury")

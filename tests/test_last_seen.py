@@ -21,7 +21,7 @@ NOON = shanghai(2021, 6, 1, 12, 0)
 
 
 @pytest.fixture
-def db(database_url: str):  # noqa: ANN201
+def db(database_url: str):
     database = Database(database_url)
     yield database
     database.dispose()
@@ -109,7 +109,7 @@ def test_the_writer_writes_on_its_own_and_close_writes_the_rest(db: Database) ->
     assert set(rows(db)) == {"o_a", "o_b"}
 
 
-def test_a_message_notes_its_citizen_and_the_batch_records_them(database_url: str, clock, store) -> None:  # noqa: ANN001
+def test_a_message_notes_its_citizen_and_the_batch_records_them(database_url: str, clock, store) -> None:
     from bot import create_app
 
     app = create_app(make_config(database_url, conversation={"seen_flush_seconds": 60}), clock=clock, store=store)

@@ -32,7 +32,7 @@ TO_STEP = {
 
 @pytest.mark.parametrize("step", list(TO_STEP))
 @pytest.mark.parametrize("command", ["答题", "排行榜", "活动", "我的举报"])
-def test_a_command_word_at_any_report_step_asks_to_leave(citizen: Citizen, bot, step: str, command: str) -> None:  # noqa: ANN001
+def test_a_command_word_at_any_report_step_asks_to_leave(citizen: Citizen, bot, step: str, command: str) -> None:
     way, question = TO_STEP[step]
     citizen.dialog(way)
     with bot.db.session() as s:
@@ -47,7 +47,7 @@ def test_a_command_word_at_any_report_step_asks_to_leave(citizen: Citizen, bot, 
     assert "继续填写" in reply and question in reply
 
 
-def test_the_location_step_does_not_store_a_command_as_the_address(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_the_location_step_does_not_store_a_command_as_the_address(citizen: Citizen, bot) -> None:
     citizen.dialog(TO_STEP["location"][0])
     assert ASK_REPORT in citizen.says("答题")
     reply = citizen.says("是")
@@ -70,7 +70,7 @@ def test_a_menu_click_at_a_step_asks_the_same_way(citizen: Citizen) -> None:
     assert "排行榜还没有成绩" in citizen.says("是")
 
 
-def test_another_answer_to_the_question_is_the_steps_answer(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_another_answer_to_the_question_is_the_steps_answer(citizen: Citizen, bot) -> None:
     citizen.dialog(TO_STEP["location"][0])
     assert ASK_REPORT in citizen.says("活动")
     assert "已记下位置" in citizen.says("城关镇人民路12号")
@@ -81,7 +81,7 @@ def test_another_answer_to_the_question_is_the_steps_answer(citizen: Citizen, bo
         assert draft.address == "城关镇人民路12号"
 
 
-def test_suanle_to_the_question_stays_and_cancel_still_cancels(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_suanle_to_the_question_stays_and_cancel_still_cancels(citizen: Citizen, bot) -> None:
     citizen.dialog(TO_STEP["description"][0])
     assert ASK_REPORT in citizen.says("答题")
     assert "继续填写" in citizen.says("算了") and len(drafts_of(bot)) == 1
@@ -90,7 +90,7 @@ def test_suanle_to_the_question_stays_and_cancel_still_cancels(citizen: Citizen,
     assert "已放弃本次举报" in citizen.says("是")
 
 
-def drafts_of(bot) -> list:  # noqa: ANN001
+def drafts_of(bot) -> list:
     with bot.db.session() as s:
         return drafts(s)
 
@@ -106,7 +106,7 @@ def test_words_the_step_knows_stay_the_steps(citizen: Citizen) -> None:
     assert "举报已提交" in citizen.says("确认")
 
 
-def test_a_command_during_a_quiz_round_asks_and_keeps_the_round(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_command_during_a_quiz_round_asks_and_keeps_the_round(citizen: Citizen, bot) -> None:
     assert "第1/5题" in citizen.says("答题")
     reply = citizen.says("排行榜")
     assert "离开当前的答题吗？这一轮会保留" in reply and "「排行榜」" in reply
@@ -127,7 +127,7 @@ def test_the_quiz_word_during_a_round_shows_the_question(citizen: Citizen) -> No
 
 
 @pytest.mark.usefixtures("players")
-def test_a_command_at_a_prize_claim_step_is_not_taken_as_the_name(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_command_at_a_prize_claim_step_is_not_taken_as_the_name(citizen: Citizen, bot, clock) -> None:
     make_winner(bot, clock, citizen.openid)
     assert "姓名" in citizen.click("QUIZ_CLAIM").text
     reply = citizen.says("排行榜")  # three Chinese characters: a valid name, were it not a command
@@ -141,7 +141,7 @@ def test_a_command_at_the_township_list_leaves_it_at_once(citizen: Citizen) -> N
     assert "第1/5题" in citizen.says("答题")
 
 
-def test_a_command_at_a_report_offer_leaves_it_at_once(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_command_at_a_report_offer_leaves_it_at_once(citizen: Citizen, bot) -> None:
     assert "像是一条" in citizen.says("楼道里有人给电动车充电，天天如此")
     assert "近期的活动" in citizen.says("活动")
     assert drafts_of(bot) == []

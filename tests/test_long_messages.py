@@ -16,7 +16,7 @@ def whole(reply: str) -> str:
     return reply
 
 
-def test_a_long_hazard_statement_is_offered_with_its_start_and_its_length(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_long_hazard_statement_is_offered_with_its_start_and_its_length(citizen: Citizen, bot) -> None:
     reply = whole(citizen.says(LONG))
     assert f"（共{len(LONG.strip())}字，已完整保存）" in reply and "回复 是" in reply and "回复 否" in reply
     reply = whole(citizen.says("是"))  # the category named by the words is chosen (改类别 changes it)
@@ -26,7 +26,7 @@ def test_a_long_hazard_statement_is_offered_with_its_start_and_its_length(citize
         assert draft.description == LONG  # every word kept
 
 
-def test_a_long_address_is_said_back_short(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_a_long_address_is_said_back_short(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择隐患类别"), ("1", "请描述隐患情况"), (DESCRIPTION, "请发送隐患位置")])
     address = "城关镇人民路12号幸福小区东门往北走大约两百米右手边的那栋灰色六层楼后面的自行车棚" * 12
     reply = whole(citizen.says(address))

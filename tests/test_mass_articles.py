@@ -28,12 +28,12 @@ PNG = ROOT / "content" / "covers" / "default.png"
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201 - every app in this module talks to the fake
+def config(api_config):
     return api_config
 
 
 @pytest.fixture
-def api(fake_wechat, store) -> WeChatAPI:  # noqa: ANN001
+def api(fake_wechat, store) -> WeChatAPI:
     return WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
 
 
@@ -65,7 +65,7 @@ def sendall(api: WeChatAPI, fake: Any, message: dict[str, Any], clientmsgid: str
 
 # --- the fake's rules, raw ---------------------------------------------------------------------
 
-def test_mass_text_with_an_external_link_is_refused_with_40066(api, fake_wechat) -> None:  # noqa: ANN001
+def test_mass_text_with_an_external_link_is_refused_with_40066(api, fake_wechat) -> None:
     fake_wechat.add_user("a")
     answer = sendall(api, fake_wechat, {"msgtype": "text", "text": {"content": '<a href="https://example.org/x">看</a>'}})
     assert answer["errcode"] == 40066
@@ -74,17 +74,17 @@ def test_mass_text_with_an_external_link_is_refused_with_40066(api, fake_wechat)
     assert [d.channel for d in fake_wechat.sent_to("a")] == ["mass"]
 
 
-def test_mass_text_over_300_characters_is_refused(api, fake_wechat) -> None:  # noqa: ANN001
+def test_mass_text_over_300_characters_is_refused(api, fake_wechat) -> None:
     answer = sendall(api, fake_wechat, {"msgtype": "text", "text": {"content": "安" * 301}})
     assert answer["errcode"] == 45002
     assert sendall(api, fake_wechat, {"msgtype": "text", "text": {"content": "安" * 300}})["errcode"] == 0
 
 
-def test_a_mass_send_needs_a_known_message_type(api, fake_wechat) -> None:  # noqa: ANN001
+def test_a_mass_send_needs_a_known_message_type(api, fake_wechat) -> None:
     assert sendall(api, fake_wechat, {"msgtype": "news", "news": {"articles": []}})["errcode"] == 40008
 
 
-def test_permanent_images_are_checked_kept_and_served(api, fake_wechat) -> None:  # noqa: ANN001
+def test_permanent_images_are_checked_kept_and_served(api, fake_wechat) -> None:
     assert upload_cover(api, fake_wechat, b"GIF89a not really")["errcode"] == 0  # gif is allowed
     assert upload_cover(api, fake_wechat, b"%PDF-1.4 a pdf")["errcode"] == 40005
     assert upload_cover(api, fake_wechat, b"\xff\xd8\xff" + b"\0" * (10 * 1024 * 1024))["errcode"] == 40009
@@ -98,7 +98,7 @@ def test_permanent_images_are_checked_kept_and_served(api, fake_wechat) -> None:
     assert served.headers["Content-Type"] == "image/jpeg"
 
 
-def test_draft_add_refuses_what_the_draft_box_refuses(api, fake_wechat) -> None:  # noqa: ANN001
+def test_draft_add_refuses_what_the_draft_box_refuses(api, fake_wechat) -> None:
     assert a_draft(api, fake_wechat, title="安" * 33)["errcode"] == 45003
     assert a_draft(api, fake_wechat, digest="安" * 129)["errcode"] == 45004
     assert a_draft(api, fake_wechat, content="")["errcode"] == 44003
@@ -111,7 +111,7 @@ def test_draft_add_refuses_what_the_draft_box_refuses(api, fake_wechat) -> None:
     assert good["errcode"] == 0 and good["media_id"] in fake_wechat.drafts()
 
 
-def test_mpnews_takes_a_draft_which_then_leaves_the_draft_box(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_mpnews_takes_a_draft_which_then_leaves_the_draft_box(api, fake_wechat, clock) -> None:
     fake_wechat.add_user("a")
     assert sendall(api, fake_wechat, {"msgtype": "mpnews", "mpnews": {"media_id": "nope"}})["errcode"] == 40007
     media_id = a_draft(api, fake_wechat)["media_id"]
@@ -120,7 +120,7 @@ def test_mpnews_takes_a_draft_which_then_leaves_the_draft_box(api, fake_wechat, 
     assert sendall(api, fake_wechat, {"msgtype": "mpnews", "mpnews": {"media_id": media_id}})["errcode"] == 40007
 
 
-def test_clientmsgid_rules(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_clientmsgid_rules(api, fake_wechat, clock) -> None:
     text = {"msgtype": "text", "text": {"content": "今晚八点 警示教育片"}}
     assert sendall(api, fake_wechat, text, "x" * 33)["errcode"] == 45067
     first = sendall(api, fake_wechat, text, "x" * 32)
@@ -131,11 +131,11 @@ def test_clientmsgid_rules(api, fake_wechat, clock) -> None:  # noqa: ANN001
     assert (again["errcode"], again["msg_id"]) == (45065, first["msg_id"])
 
 
-def test_mass_status_of_an_unknown_msg_id_is_40059(api, fake_wechat) -> None:  # noqa: ANN001
+def test_mass_status_of_an_unknown_msg_id_is_40059(api, fake_wechat) -> None:
     assert raw(api, fake_wechat, "message/mass/get", {"msg_id": "424242"})["errcode"] == 40059
 
 
-def test_previews_are_limited_to_100_a_day(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_previews_are_limited_to_100_a_day(api, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("tester")
     preview_body = {"touser": "tester", "msgtype": "text", "text": {"content": "预览"}}
@@ -180,7 +180,7 @@ def test_article_limits_and_covers(tmp_path: Path) -> None:
 
 # --- the sender and the push plan ---------------------------------------------------------------
 
-def run_plan(bot, clock, moment: dt.datetime) -> Delivery:  # noqa: ANN001
+def run_plan(bot, clock, moment: dt.datetime) -> Delivery:
     clock.set(moment)
     pushplan.run_job(bot)
     Sender.from_bot(bot).drain()
@@ -188,7 +188,7 @@ def run_plan(bot, clock, moment: dt.datetime) -> Delivery:  # noqa: ANN001
         return s.query(Delivery).filter(Delivery.purpose == "push_plan").one()
 
 
-def test_a_plan_item_goes_out_as_an_article_not_as_text_with_a_link(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_plan_item_goes_out_as_an_article_not_as_text_with_a_link(bot, fake_wechat, clock) -> None:
     """The old path sent news without a media_id as mass text holding <a href>: 40066 in production."""
     for openid in ("a", "b"):
         fake_wechat.add_user(openid)
@@ -203,7 +203,7 @@ def test_a_plan_item_goes_out_as_an_article_not_as_text_with_a_link(bot, fake_we
     assert fake_wechat.material(sent["thumb_media_id"])[0] == (ROOT / "content" / item.cover).read_bytes()
 
 
-def test_a_cover_is_uploaded_once(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_cover_is_uploaded_once(bot, fake_wechat, clock) -> None:
     fake_wechat.add_user("a")
     run_plan(bot, clock, shanghai(2021, 6, 1, 19, 31))
     clock.set(shanghai(2021, 6, 8, 19, 1))  # lecture-chengguan: another notice, the same cover
@@ -212,7 +212,7 @@ def test_a_cover_is_uploaded_once(bot, fake_wechat, clock) -> None:  # noqa: ANN
     assert fake_wechat.calls["material/add_material"] == 1 and fake_wechat.calls["draft/add"] == 2
 
 
-def test_a_cover_deleted_in_the_wechat_admin_is_uploaded_again(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_cover_deleted_in_the_wechat_admin_is_uploaded_again(bot, fake_wechat, clock) -> None:
     fake_wechat.add_user("a")
     first = run_plan(bot, clock, shanghai(2021, 6, 1, 19, 31))
     thumb = fake_wechat.article(fake_wechat.mass_jobs()[first.wechat_msg_id]["message"]["mpnews"]["media_id"])[0]
@@ -225,7 +225,7 @@ def test_a_cover_deleted_in_the_wechat_admin_is_uploaded_again(bot, fake_wechat,
     assert again.status == DeliveryStatus.SENT and fake_wechat.calls["material/add_material"] == 2
 
 
-def mass_row(bot, clock, key: str = "broadcast:9") -> int:  # noqa: ANN001
+def mass_row(bot, clock, key: str = "broadcast:9") -> int:
     with bot.db.session() as s:
         row = enqueue(s, key=key, purpose="broadcast", audience={"all": True}, payload=text_payload("今晚有暴雨"),
                       now=clock.now())
@@ -233,17 +233,17 @@ def mass_row(bot, clock, key: str = "broadcast:9") -> int:  # noqa: ANN001
         return row.id
 
 
-def get_row(bot, row_id: int) -> Delivery:  # noqa: ANN001
+def get_row(bot, row_id: int) -> Delivery:
     with bot.db.session() as s:
         return s.get(Delivery, row_id)
 
 
-def claimed_key(bot, row_id: int) -> str:  # noqa: ANN001
+def claimed_key(bot, row_id: int) -> str:
     row = get_row(bot, row_id)
     return f"{row.key}|{row.created_at.isoformat()}"
 
 
-def test_a_lost_sendall_answer_is_retried_after_a_minute_and_confirmed(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_lost_sendall_answer_is_retried_after_a_minute_and_confirmed(bot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("a")
     row_id = mass_row(bot, clock)
@@ -261,7 +261,7 @@ def test_a_lost_sendall_answer_is_retried_after_a_minute_and_confirmed(bot, fake
     assert len(fake_wechat.sent_to("a")) == 1
 
 
-def test_45065_for_a_send_that_failed_is_not_success(bot, fake_wechat, clock, api) -> None:  # noqa: ANN001
+def test_45065_for_a_send_that_failed_is_not_success(bot, fake_wechat, clock, api) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("a")
     row_id = mass_row(bot, clock)
@@ -273,7 +273,7 @@ def test_45065_for_a_send_that_failed_is_not_success(bot, fake_wechat, clock, ap
     assert done.status == DeliveryStatus.FAILED and "SEND_FAIL" in done.last_error
 
 
-def test_45065_is_not_success_while_mass_get_cannot_confirm(bot, fake_wechat, clock, api) -> None:  # noqa: ANN001
+def test_45065_is_not_success_while_mass_get_cannot_confirm(bot, fake_wechat, clock, api) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("a")
     row_id = mass_row(bot, clock)
@@ -287,7 +287,7 @@ def test_45065_is_not_success_while_mass_get_cannot_confirm(bot, fake_wechat, cl
     assert get_row(bot, row_id).status == DeliveryStatus.SENT
 
 
-def test_45066_waits_a_minute_without_counting_an_attempt(bot, fake_wechat, clock, api) -> None:  # noqa: ANN001
+def test_45066_waits_a_minute_without_counting_an_attempt(bot, fake_wechat, clock, api) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("a")
     row_id = mass_row(bot, clock)
@@ -298,7 +298,7 @@ def test_45066_waits_a_minute_without_counting_an_attempt(bot, fake_wechat, cloc
     assert waiting.not_before - clock.now() >= dt.timedelta(seconds=60)
 
 
-def test_a_mass_text_wechat_would_refuse_fails_with_the_reason(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_mass_text_wechat_would_refuse_fails_with_the_reason(bot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     with bot.db.session() as s:
         row = enqueue(s, key="old:1", purpose="broadcast", audience={"all": True}, now=clock.now(),
@@ -312,7 +312,7 @@ def test_a_mass_text_wechat_would_refuse_fails_with_the_reason(bot, fake_wechat,
 
 # --- staff: compose and preview -------------------------------------------------------------
 
-def test_compose_refuses_mass_text_wechat_would_refuse(bot, clock) -> None:  # noqa: ANN001
+def test_compose_refuses_mass_text_wechat_would_refuse(bot, clock) -> None:
     with bot.db.session() as s:
         with pytest.raises(BroadcastRefused) as refused:
             compose(s, title="t", payload=text_payload("安" * 301), audience={"all": True}, created_by="x",
@@ -327,7 +327,7 @@ def test_compose_refuses_mass_text_wechat_would_refuse(bot, clock) -> None:  # n
                 now=clock.now())
 
 
-def test_compose_checks_an_article(bot, clock) -> None:  # noqa: ANN001
+def test_compose_checks_an_article(bot, clock) -> None:
     content = ROOT / "content"
     good = article(title="防汛提醒", digest="今晚有暴雨", body="远离河道。", cover="covers/lesson.jpg")
     with bot.db.session() as s:
@@ -341,7 +341,7 @@ def test_compose_checks_an_article(bot, clock) -> None:  # noqa: ANN001
             assert words in str(refused.value)
 
 
-def test_previews_beyond_100_a_day_are_refused_and_a_45009_is_told_in_chinese(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_previews_beyond_100_a_day_are_refused_and_a_45009_is_told_in_chinese(bot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("tester")
     with bot.db.session() as s:

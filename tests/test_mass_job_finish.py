@@ -19,11 +19,11 @@ from tests.console import ConsoleClient, add_staff
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201 - every app in this module talks to the fake
+def config(api_config):
     return api_config
 
 
-def broadcast_sent(bot, fake, clock) -> int:  # noqa: ANN001
+def broadcast_sent(bot, fake, clock) -> int:
     clock.set(shanghai(2021, 6, 2, 9, 0))  # no plan item on June 2
     for openid in ("a", "b"):
         fake.add_user(openid)
@@ -37,13 +37,13 @@ def broadcast_sent(bot, fake, clock) -> int:  # noqa: ANN001
     return broadcast_id
 
 
-def state(bot, broadcast_id: int) -> tuple[str, Delivery]:  # noqa: ANN001
+def state(bot, broadcast_id: int) -> tuple[str, Delivery]:
     with bot.db.session() as s:
         delivery = s.scalar(select(Delivery).where(Delivery.key == f"broadcast:{broadcast_id}"))
         return s.get(Broadcast, broadcast_id).status, delivery
 
 
-def test_the_fake_pushes_the_job_report_to_the_webhook(bot, fake_wechat, clock, wechat) -> None:  # noqa: ANN001
+def test_the_fake_pushes_the_job_report_to_the_webhook(bot, fake_wechat, clock, wechat) -> None:
     fake_wechat.event_sink = wechat.push
     broadcast_id = broadcast_sent(bot, fake_wechat, clock)
     assert state(bot, broadcast_id)[0] == BroadcastStatus.QUEUED  # WeChat has not reported yet
@@ -59,7 +59,7 @@ def test_the_fake_pushes_the_job_report_to_the_webhook(bot, fake_wechat, clock, 
 @pytest.mark.parametrize(("status", "words"), [
     ("err(40001)", "管理员拒绝"), ("err(40002)", "30 分钟内没有确认"), ("err(10001)", "涉嫌广告"),
     ("send fail", "发送失败")])
-def test_a_failed_job_fails_its_delivery_and_broadcast(bot, fake_wechat, clock, wechat, status: str,  # noqa: ANN001
+def test_a_failed_job_fails_its_delivery_and_broadcast(bot, fake_wechat, clock, wechat, status: str,
                                                       words: str) -> None:
     fake_wechat.event_sink = wechat.push
     fake_wechat.fail_next_mass(status)
@@ -75,7 +75,7 @@ def test_a_failed_job_fails_its_delivery_and_broadcast(bot, fake_wechat, clock, 
     assert (progress.sent, progress.failed) == (0, 1) and words in progress.reasons[0]
 
 
-def test_a_failure_report_for_a_plan_item_shows_on_the_push_plan_page(app, bot, fake_wechat, clock, wechat) -> None:  # noqa: ANN001
+def test_a_failure_report_for_a_plan_item_shows_on_the_push_plan_page(app, bot, fake_wechat, clock, wechat) -> None:
     fake_wechat.add_user("a")
     clock.set(shanghai(2021, 6, 1, 19, 31))
     pushplan.run_job(bot)
@@ -98,7 +98,7 @@ def test_a_failure_report_for_a_plan_item_shows_on_the_push_plan_page(app, bot, 
     assert "失败" in html and "原创校验判定为转载" in html
 
 
-def test_staff_see_the_outcome_in_chinese_on_the_broadcasts_page(app, bot, fake_wechat, clock, wechat) -> None:  # noqa: ANN001
+def test_staff_see_the_outcome_in_chinese_on_the_broadcasts_page(app, bot, fake_wechat, clock, wechat) -> None:
     fake_wechat.event_sink = wechat.push
     fake_wechat.fail_next_mass("err(40001)")
     broadcast_id = broadcast_sent(bot, fake_wechat, clock)
@@ -121,7 +121,7 @@ def test_status_names_cover_the_documented_values() -> None:
     assert broadcasts.describe_mass_status("err(99999)") == "微信报告失败：err(99999)"
 
 
-def test_the_simulator_shows_a_mass_sent_article_and_its_cover(api_app, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_the_simulator_shows_a_mass_sent_article_and_its_cover(api_app, fake_wechat, clock) -> None:
     from bot.simulator import push_as_reply
 
     bot = api_app.extensions["bot"]
@@ -142,7 +142,7 @@ def test_the_simulator_shows_a_mass_sent_article_and_its_cover(api_app, fake_wec
     assert api_app.test_client().get("/simulator/material/unknown").status_code == 404
 
 
-def test_the_demo_posts_job_reports_signed_to_its_own_webhook(api_app, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_the_demo_posts_job_reports_signed_to_its_own_webhook(api_app, fake_wechat, clock) -> None:
     from bot.simulator import post_to_webhook
 
     bot = api_app.extensions["bot"]

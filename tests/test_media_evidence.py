@@ -26,7 +26,7 @@ AMR = b"#!AMR\n\x3c\x48\xf5\x1f\x96\x66\x79\xe1fake-voice"
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes"
 
 
-def citizen_of(app, clock) -> Citizen:  # noqa: ANN001
+def citizen_of(app, clock) -> Citizen:
     return Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, clock=clock))
 
 
@@ -44,19 +44,19 @@ def report_with(citizen: Citizen, *, video: str = "", voice: str = "") -> None:
     assert "举报已提交" in citizen.says("确认")
 
 
-def evidence_rows(bot) -> list[ReportPhoto]:  # noqa: ANN001
+def evidence_rows(bot) -> list[ReportPhoto]:
     with bot.db.session() as s:
         return list(s.scalars(select(ReportPhoto).order_by(ReportPhoto.id)))
 
 
-def download(bot, root: Path, clock) -> evidence.DownloadSummary:  # noqa: ANN001
+def download(bot, root: Path, clock) -> evidence.DownloadSummary:
     with bot.db.session() as s:
         return evidence.download_pending_photos(s, bot.extensions["api"], root, clock.now())
 
 
 # --- the fake's rules ------------------------------------------------------------------------------
 
-def test_media_get_answers_a_video_with_its_download_address(api_bot, fake_wechat) -> None:  # noqa: ANN001
+def test_media_get_answers_a_video_with_its_download_address(api_bot, fake_wechat) -> None:
     media_id = fake_wechat.add_media(MP4, "video/mp4")
     token = api_bot.extensions["api"].access_token()
     answer = requests.get(fake_wechat.base_url + "media/get", params={"access_token": token, "media_id": media_id},
@@ -67,7 +67,7 @@ def test_media_get_answers_a_video_with_its_download_address(api_bot, fake_wecha
     assert video.content == MP4 and video.headers["Content-Type"] == "video/mp4"
 
 
-def test_media_get_answers_voice_with_its_type_and_unknown_ids_with_40007(api_bot, fake_wechat) -> None:  # noqa: ANN001
+def test_media_get_answers_voice_with_its_type_and_unknown_ids_with_40007(api_bot, fake_wechat) -> None:
     api = api_bot.extensions["api"]
     media = api.fetch_media(fake_wechat.add_media(AMR, "audio/amr"))
     assert (media.content, media.content_type) == (AMR, "audio/amr")
@@ -79,7 +79,7 @@ def test_media_get_answers_voice_with_its_type_and_unknown_ids_with_40007(api_bo
 
 # --- the client and the evidence job ---------------------------------------------------------------
 
-def test_video_evidence_is_the_video_not_the_json(api_app, api_bot, fake_wechat, clock, tmp_path: Path) -> None:  # noqa: ANN001
+def test_video_evidence_is_the_video_not_the_json(api_app, api_bot, fake_wechat, clock, tmp_path: Path) -> None:
     report_with(citizen_of(api_app, clock), video=fake_wechat.add_media(MP4, "video/mp4"))
     assert download(api_bot, tmp_path, clock).stored == 1
     [video] = evidence_rows(api_bot)
@@ -89,7 +89,7 @@ def test_video_evidence_is_the_video_not_the_json(api_app, api_bot, fake_wechat,
     assert fake_wechat.calls["media/get"] == 1 and fake_wechat.video_downloads == 1
 
 
-def test_a_failed_video_download_is_retried_then_expires(api_app, api_bot, fake_wechat, clock,  # noqa: ANN001
+def test_a_failed_video_download_is_retried_then_expires(api_app, api_bot, fake_wechat, clock,
                                                          tmp_path: Path) -> None:
     report_with(citizen_of(api_app, clock), video=fake_wechat.add_media(MP4, "video/mp4"))
     fake_wechat.fail_next("wxvideo", times=1)
@@ -108,7 +108,7 @@ def test_a_failed_video_download_is_retried_then_expires(api_app, api_bot, fake_
     assert download(api_bot, tmp_path, clock).expired == 1
 
 
-def test_a_spoken_description_is_kept_as_amr_and_shown_to_staff(api_app, api_bot, fake_wechat, clock,  # noqa: ANN001
+def test_a_spoken_description_is_kept_as_amr_and_shown_to_staff(api_app, api_bot, fake_wechat, clock,
                                                                  tmp_path: Path, monkeypatch) -> None:
     voice_id = fake_wechat.add_media(AMR, "audio/amr")
     report_with(citizen_of(api_app, clock), voice=voice_id, video=fake_wechat.add_media(MP4, "video/mp4"))
@@ -129,7 +129,7 @@ def test_a_spoken_description_is_kept_as_amr_and_shown_to_staff(api_app, api_bot
     assert served.status_code == 200 and served.data == AMR
 
 
-def test_the_photo_count_leaves_the_voice_out(api_app, api_bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_the_photo_count_leaves_the_voice_out(api_app, api_bot, fake_wechat, clock) -> None:
     citizen = citizen_of(api_app, clock)
     citizen.says("举报")
     citizen.says("1")
@@ -140,7 +140,7 @@ def test_the_photo_count_leaves_the_voice_out(api_app, api_bot, fake_wechat, clo
     assert "照片：1 张" in citizen.says("匿名")
 
 
-def test_a_token_pause_does_not_use_up_attempts(api_app, api_bot, fake_wechat, clock, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_token_pause_does_not_use_up_attempts(api_app, api_bot, fake_wechat, clock, tmp_path: Path) -> None:
     report_with(citizen_of(api_app, clock), video=fake_wechat.add_media(MP4, "video/mp4"))
     fake_wechat.set_ip_whitelist({"10.1.2.3"})
     download(api_bot, tmp_path, clock)

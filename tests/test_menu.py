@@ -137,7 +137,7 @@ def test_menu_show_prints_the_payload(tmp_path: Path, capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out) == build_menu_payload(load_menu(directory))
 
 
-def test_menu_sync_pushes_to_wechat(tmp_path: Path, fake_wechat) -> None:  # noqa: ANN001
+def test_menu_sync_pushes_to_wechat(tmp_path: Path, fake_wechat) -> None:
     directory = content_dir(tmp_path, SMALL_MENU)
     assert main(["--config", str(write_config(tmp_path, directory, fake_wechat.base_url)), "menu", "sync"]) == 0
     assert fake_wechat.menu == build_menu_payload(load_menu(directory))
@@ -162,7 +162,7 @@ class RecordingAPI:
         self.menus.append(menu)
 
 
-def test_sync_menu_pushes_the_payload(tmp_path: Path, database_url: str, clock) -> None:  # noqa: ANN001
+def test_sync_menu_pushes_the_payload(tmp_path: Path, database_url: str, clock) -> None:
     config: Config = make_config(database_url, content={"dir": str(content_dir(tmp_path, SMALL_MENU))})
     app = create_app(config, clock=clock)
     bot = app.extensions["bot"]
@@ -179,7 +179,7 @@ def test_sync_menu_pushes_the_payload(tmp_path: Path, database_url: str, clock) 
         bot.close()
 
 
-def test_simulator_shows_the_menu_and_a_click_reaches_the_calendar(app) -> None:  # noqa: ANN001
+def test_simulator_shows_the_menu_and_a_click_reaches_the_calendar(app) -> None:
     html = app.test_client().get("/simulator/").get_data(as_text=True)
     assert 'class="menu-open">安全月<' in html
     assert 'data-type="click" data-key="EVENTS_TODAY"' in html

@@ -6,12 +6,12 @@ from bot import create_app
 from tests.conftest import make_config
 
 
-def _client(database_url: str, clock, store, token: str):  # noqa: ANN001, ANN202
+def _client(database_url: str, clock, store, token: str):
     app = create_app(make_config(database_url, server={"metrics_token": token}), clock=clock, store=store)
     return app
 
 
-def test_metrics_refused_without_the_token(database_url, clock, store) -> None:  # noqa: ANN001
+def test_metrics_refused_without_the_token(database_url, clock, store) -> None:
     app = _client(database_url, clock, store, "s3cret-metrics-token-for-tests")
     try:
         client = app.test_client()
@@ -23,5 +23,5 @@ def test_metrics_refused_without_the_token(database_url, clock, store) -> None: 
         app.extensions["bot"].close()
 
 
-def test_metrics_open_when_no_token_is_configured(app) -> None:  # noqa: ANN001
+def test_metrics_open_when_no_token_is_configured(app) -> None:
     assert app.test_client().get("/metrics").status_code == 200

@@ -22,7 +22,7 @@ KEYS = "ticket=character_string1 status=phrase2 note=thing3 time=time4"
 
 
 @pytest.fixture
-def service_bot(database_url, fake_wechat, clock, store):  # noqa: ANN001, ANN201
+def service_bot(database_url, fake_wechat, clock, store):
     fake_wechat.account_type = "service"
     config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},
                          push={"report_status_template": "TPL_REPORT", "report_status_template_keys": KEYS})
@@ -31,7 +31,7 @@ def service_bot(database_url, fake_wechat, clock, store):  # noqa: ANN001, ANN20
     bot.close()
 
 
-def quiet_citizen(bot, fake, clock, openid: str = "o_t") -> None:  # noqa: ANN001
+def quiet_citizen(bot, fake, clock, openid: str = "o_t") -> None:
     """Wrote three days ago: outside the window."""
     with bot.db.session() as s:
         s.add(CitizenRow(openid=openid, first_seen_at=clock.now(), last_interaction_at=clock.now() - dt.timedelta(days=3)))
@@ -39,7 +39,7 @@ def quiet_citizen(bot, fake, clock, openid: str = "o_t") -> None:  # noqa: ANN00
     fake.add_user(openid)
 
 
-def status_notice(bot, clock, key: str = "report:YH20210601-7KQ2MX:status:1", openid: str = "o_t") -> int:  # noqa: ANN001
+def status_notice(bot, clock, key: str = "report:YH20210601-7KQ2MX:status:1", openid: str = "o_t") -> int:
     payload = notice_payload("【举报进度】您的举报 YH20210601-7KQ2MX 状态更新为：情况不属实。说明：经现场核查，楼道已清理干净，"
                              "未发现电动车充电", ticket="YH20210601-7KQ2MX", status="情况不属实",
                              note="经现场核查，楼道已清理干净，未发现电动车充电", time="2021年6月4日 10:00")
@@ -49,7 +49,7 @@ def status_notice(bot, clock, key: str = "report:YH20210601-7KQ2MX:status:1", op
         return row.id
 
 
-def delivery(bot, delivery_id: int) -> Delivery:  # noqa: ANN001
+def delivery(bot, delivery_id: int) -> Delivery:
     with bot.db.session() as s:
         return s.get(Delivery, delivery_id)
 
@@ -64,7 +64,7 @@ def delivery(bot, delivery_id: int) -> Delivery:  # noqa: ANN001
     ({"quiz_prize_subscribe": "T", "quiz_prize_subscribe_keys": "prize thing1"}, "is not field=keyword"),
     ({"template_id": "TPL"}, "[push] template_id is retired"),
 ])
-def test_a_missing_or_malformed_template_is_a_clear_config_error(database_url, push, complaint) -> None:  # noqa: ANN001
+def test_a_missing_or_malformed_template_is_a_clear_config_error(database_url, push, complaint) -> None:
     with pytest.raises(ConfigError) as err:
         make_config(database_url, push=push)
     assert complaint in str(err.value)
@@ -81,13 +81,13 @@ def test_a_missing_or_malformed_template_is_a_clear_config_error(database_url, p
     ("phone_number6", "电话 0371-12345678-9999-88", "0371-12345678-999"),
     ("thing7", "第一行\n第二行", "第一行 第二行"),
 ])
-def test_values_are_cut_to_their_types_limits(keyword, value, expected) -> None:  # noqa: ANN001
+def test_values_are_cut_to_their_types_limits(keyword, value, expected) -> None:
     assert fit(keyword, value) == expected
 
 
 # --- the send -----------------------------------------------------------------------------------
 
-def test_outside_the_window_the_purposes_template_goes_with_its_own_keys(service_bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_outside_the_window_the_purposes_template_goes_with_its_own_keys(service_bot, fake_wechat, clock) -> None:
     # Old code: one template for every purpose, keys thing1/thing2/time3 whatever the template has.
     quiet_citizen(service_bot, fake_wechat, clock)
     delivery_id = status_notice(service_bot, clock)
@@ -105,7 +105,7 @@ def test_outside_the_window_the_purposes_template_goes_with_its_own_keys(service
     assert fake_wechat.template_as_shown(body)["thing3"] == body["data"]["thing3"]["value"]  # nothing cut by WeChat
 
 
-def test_a_broadcast_or_an_unconfigured_purpose_never_goes_as_a_template(service_bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_broadcast_or_an_unconfigured_purpose_never_goes_as_a_template(service_bot, fake_wechat, clock) -> None:
     quiet_citizen(service_bot, fake_wechat, clock)
     with service_bot.db.session() as s:
         prize = enqueue(s, key="quiz-prize:1:o_t", purpose="quiz_prize", openid="o_t", now=clock.now(),
@@ -116,7 +116,7 @@ def test_a_broadcast_or_an_unconfigured_purpose_never_goes_as_a_template(service
     assert fake_wechat.sent_to("o_t") == []
 
 
-def test_the_fake_sends_one_message_per_openid_and_client_msg_id_within_ten_minutes(fake_wechat, store, clock) -> None:  # noqa: ANN001
+def test_the_fake_sends_one_message_per_openid_and_client_msg_id_within_ten_minutes(fake_wechat, store, clock) -> None:
     # Old fake: every call delivered.
     fake_wechat.account_type = "service"
     fake_wechat.add_user("o1")
@@ -132,7 +132,7 @@ def test_the_fake_sends_one_message_per_openid_and_client_msg_id_within_ten_minu
     assert len(fake_wechat.sent_to("o1")) == 2 and len(fake_wechat.sent_to("o2")) == 1
 
 
-def test_a_template_whose_answer_was_lost_is_retried_and_arrives_once(service_bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_template_whose_answer_was_lost_is_retried_and_arrives_once(service_bot, fake_wechat, clock) -> None:
     # Old code: a lost answer made the row uncertain (never resent).
     quiet_citizen(service_bot, fake_wechat, clock)
     delivery_id = status_notice(service_bot, clock)
@@ -140,7 +140,7 @@ def test_a_template_whose_answer_was_lost_is_retried_and_arrives_once(service_bo
     real = sender.api.send_template
     lost = []
 
-    def arrives_but_answer_lost(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def arrives_but_answer_lost(*args, **kwargs):
         result = real(*args, **kwargs)
         if not lost:
             lost.append(result)
@@ -159,7 +159,7 @@ def test_a_template_whose_answer_was_lost_is_retried_and_arrives_once(service_bo
 
 
 def test_a_template_row_of_a_dead_sender_is_retried_within_ten_minutes_else_uncertain(service_bot, fake_wechat,
-                                                                                      clock) -> None:  # noqa: ANN001
+                                                                                      clock) -> None:
     quiet_citizen(service_bot, fake_wechat, clock)
     soon, late = status_notice(service_bot, clock, "report:A:status:1"), status_notice(service_bot, clock, "report:B:status:2")
     dead = Sender.from_bot(service_bot, owner="dead")
@@ -184,7 +184,7 @@ def test_a_template_row_of_a_dead_sender_is_retried_within_ten_minutes_else_unce
     {"keyword1": {"value": "旧式关键词"}},
     {},
 ])
-def test_the_fake_refuses_subscribe_values_their_type_does_not_allow(fake_wechat, store, data) -> None:  # noqa: ANN001
+def test_the_fake_refuses_subscribe_values_their_type_does_not_allow(fake_wechat, store, data) -> None:
     # Old fake: any data was sent.
     fake_wechat.account_type = "service"
     fake_wechat.add_user("o1")

@@ -29,7 +29,7 @@ MARKER = re.compile(r"（\d+/\d+）$")
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201 - the bot in this module talks to the fake
+def config(api_config):
     return api_config
 
 
@@ -66,7 +66,7 @@ def test_split_text_keeps_every_character_in_order() -> None:
     assert split_text("短消息") == ["短消息"]
 
 
-def test_the_fake_cuts_customer_service_text_past_2048_bytes(fake_wechat, store) -> None:  # noqa: ANN001
+def test_the_fake_cuts_customer_service_text_past_2048_bytes(fake_wechat, store) -> None:
     api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
     fake_wechat.record_interaction("o1")
     api.send_custom("o1", {"type": "text", "content": LONG})
@@ -74,14 +74,14 @@ def test_the_fake_cuts_customer_service_text_past_2048_bytes(fake_wechat, store)
     assert len(got.message["text"]["content"].encode("utf-8")) <= 2048 < len(LONG.encode("utf-8"))
 
 
-def active(bot, fake, clock, openid: str = "o1") -> None:  # noqa: ANN001
+def active(bot, fake, clock, openid: str = "o1") -> None:
     with bot.db.session() as s:
         s.add(Citizen(openid=openid, first_seen_at=clock.now(), last_interaction_at=clock.now()))
         s.commit()
     fake.record_interaction(openid)
 
 
-def queue(bot, clock, content: str, openid: str = "o1") -> int:  # noqa: ANN001
+def queue(bot, clock, content: str, openid: str = "o1") -> int:
     with bot.db.session() as s:
         row = enqueue(s, key="long-1", purpose="report_reply", payload=text_payload(content), now=clock.now(),
                       openid=openid)
@@ -89,16 +89,16 @@ def queue(bot, clock, content: str, openid: str = "o1") -> int:  # noqa: ANN001
         return row.id
 
 
-def delivery(bot, delivery_id: int) -> Delivery:  # noqa: ANN001
+def delivery(bot, delivery_id: int) -> Delivery:
     with bot.db.session() as s:
         return s.get(Delivery, delivery_id)
 
 
-def received(fake, openid: str = "o1") -> list[str]:  # noqa: ANN001
+def received(fake, openid: str = "o1") -> list[str]:
     return [d.message["text"]["content"] for d in fake.sent_to(openid)]
 
 
-def test_a_long_customer_service_text_arrives_whole_in_order(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_long_customer_service_text_arrives_whole_in_order(bot, fake_wechat, clock) -> None:
     active(bot, fake_wechat, clock)
     delivery_id = queue(bot, clock, LONG)
     Sender.from_bot(bot).drain()
@@ -108,7 +108,7 @@ def test_a_long_customer_service_text_arrives_whole_in_order(bot, fake_wechat, c
     assert done.status == DeliveryStatus.SENT and done.payload["parts_sent"] == len(parts)
 
 
-def test_a_crash_mid_way_resends_no_part_and_loses_none(bot, fake_wechat, clock, monkeypatch,  # noqa: ANN001
+def test_a_crash_mid_way_resends_no_part_and_loses_none(bot, fake_wechat, clock, monkeypatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     active(bot, fake_wechat, clock)
     delivery_id = queue(bot, clock, LONG)
@@ -143,7 +143,7 @@ def test_a_crash_mid_way_resends_no_part_and_loses_none(bot, fake_wechat, clock,
     assert delivery(bot, delivery_id).status == DeliveryStatus.SENT
 
 
-def test_parts_past_the_window_allowance_are_reported(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_parts_past_the_window_allowance_are_reported(bot, fake_wechat, clock) -> None:
     active(bot, fake_wechat, clock)
     longer = LONG * 3  # more parts than the 5 customer-service messages a user message allows
     delivery_id = queue(bot, clock, longer)
@@ -173,14 +173,14 @@ def item(**fields: str) -> dict:
     ({"button": [{"name": "安全月", "sub_button": [item()] * 6}]}, 40023),
     ({"button": [item()] * 4}, 40016),
 ])
-def test_menu_create_answers_the_platform_codes(fake_wechat, store, menu: dict, code: int) -> None:  # noqa: ANN001
+def test_menu_create_answers_the_platform_codes(fake_wechat, store, menu: dict, code: int) -> None:
     api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
     with pytest.raises(WeChatAPIError) as err:
         api.create_menu(menu)
     assert err.value.errcode == code and fake_wechat.menu is None
 
 
-def test_a_good_menu_passes(fake_wechat, store) -> None:  # noqa: ANN001
+def test_a_good_menu_passes(fake_wechat, store) -> None:
     api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
     menu = {"button": [item(), {"name": "安全月", "sub_button": [
         item(name="扫码", type="scancode_push"), {"name": "网站", "type": "view", "url": "https://x.cn/"}]}]}
@@ -188,7 +188,7 @@ def test_a_good_menu_passes(fake_wechat, store) -> None:  # noqa: ANN001
     assert fake_wechat.menu == menu
 
 
-def test_menu_sync_explains_a_refusal_in_chinese(tmp_path: Path, fake_wechat, monkeypatch,  # noqa: ANN001
+def test_menu_sync_explains_a_refusal_in_chinese(tmp_path: Path, fake_wechat, monkeypatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     broken = {"button": [{"name": "安全月", "sub_button": [{"name": "下载", "type": "view", "key": "https://x.cn"}]}]}
     monkeypatch.setattr("bot.services.menu.build_menu_payload", lambda menu: broken)  # a payload bug
@@ -198,14 +198,14 @@ def test_menu_sync_explains_a_refusal_in_chinese(tmp_path: Path, fake_wechat, mo
     assert "微信拒绝了菜单：子菜单的网址为空或太长" in err and "40027" in err and "content/menu.toml" in err
 
 
-def test_the_shipped_menu_is_accepted(tmp_path: Path, fake_wechat) -> None:  # noqa: ANN001
+def test_the_shipped_menu_is_accepted(tmp_path: Path, fake_wechat) -> None:
     directory = content_dir(tmp_path, (Path(__file__).resolve().parent.parent / "content" / "menu.toml")
                             .read_text(encoding="utf-8"))
     assert main(["--config", str(write_config(tmp_path, directory, fake_wechat.base_url)), "menu", "sync"]) == 0
     assert fake_wechat.menu is not None  # the shipped menu passes every rule
 
 
-def test_each_part_counts_against_the_allowance(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_each_part_counts_against_the_allowance(bot, fake_wechat, clock) -> None:
     """4 parts + 1 short message fill the 5 a user message allows; the next row is not even tried."""
     active(bot, fake_wechat, clock)
     queue(bot, clock, LONG)

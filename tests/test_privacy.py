@@ -53,7 +53,7 @@ def stored_message_keys(session: sa.orm.Session) -> list[str]:
             *session.scalars(sa.select(QuizAnswer.message_key)), *session.scalars(sa.select(Delivery.key))]
 
 
-def play_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def play_round(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     for _ in range(5):
         clock.advance(seconds=12)
@@ -62,7 +62,7 @@ def play_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
 
 # --- 7. keyed hashes ---------------------------------------------------------------------------
 
-def test_the_citizens_table_does_not_find_a_reporters_photos_or_answers(citizen, bot, clock) -> None:  # noqa: ANN001
+def test_the_citizens_table_does_not_find_a_reporters_photos_or_answers(citizen, bot, clock) -> None:
     file_report(citizen, photos=2)
     play_round(citizen, bot, clock)
     with bot.db.session() as s:
@@ -77,7 +77,7 @@ def test_the_citizens_table_does_not_find_a_reporters_photos_or_answers(citizen,
     assert sum(mine in key for key in keys) >= 8
 
 
-def test_the_migration_replaces_unkeyed_message_keys(citizen, bot, clock, database_url) -> None:  # noqa: ANN001
+def test_the_migration_replaces_unkeyed_message_keys(citizen, bot, clock, database_url) -> None:
     file_report(citizen, photos=1)
     play_round(citizen, bot, clock)
     old = f"msg:{unkeyed_sender(citizen.openid)}:123"
@@ -109,7 +109,7 @@ class RecordingServer(WeChatServer):
     """WeChat's side, remembering every signature and nonce it put in a query (to look for them
     in the logs); nonces are long and random so that finding one is never a coincidence."""
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.signed: set[str] = set()
         self.codes: set[str] = set()
@@ -130,15 +130,15 @@ class GunicornAccessLog:
     """WSGI middleware that writes each request's access line with gunicorn's own logger, set up
     from the options `python -m bot serve` runs gunicorn with (as gunicorn's worker does)."""
 
-    def __init__(self, app, logger) -> None:  # noqa: ANN001
+    def __init__(self, app, logger) -> None:
         self.app, self.logger = app, logger
 
-    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+    def __call__(self, environ, start_response):
         query = environ.get("QUERY_STRING", "")
         environ.setdefault("RAW_URI", environ["PATH_INFO"] + (f"?{query}" if query else ""))
         answer: dict = {}
 
-        def capture(status, headers, exc_info=None):  # noqa: ANN001, ANN202
+        def capture(status, headers, exc_info=None):
             answer.update(status=status, headers=headers)
             return start_response(status, headers, exc_info)
 
@@ -149,7 +149,7 @@ class GunicornAccessLog:
 
 
 @pytest.fixture
-def every_log_line():  # noqa: ANN201
+def every_log_line():
     """Production logging (bot/cli.py's configure_logging, JSON) with the root at DEBUG, so every
     level of the bot's and urllib3's loggers is written, and gunicorn's access and error logs as
     `serve` configures them, all into one buffer. (Libraries keep the levels they set themselves:
@@ -171,7 +171,7 @@ def every_log_line():  # noqa: ANN201
 
 
 @pytest.fixture
-def logged_app(database_url, fake_wechat, clock, store, every_log_line):  # noqa: ANN001, ANN201
+def logged_app(database_url, fake_wechat, clock, store, every_log_line):
     config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
                          security={"identity_key": IDENTITY_KEY})
     app = create_app(config, clock=clock, store=store)
@@ -180,7 +180,7 @@ def logged_app(database_url, fake_wechat, clock, store, every_log_line):  # noqa
     app.extensions["bot"].close()
 
 
-def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_path) -> Citizen:  # noqa: ANN001
+def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_path) -> Citizen:
     """A citizen files a report (a photo, a contact), staff accept it and the notice is sent; they
     play a full-marks round, win the draw, are told, and claim the prize with a name and phone."""
     bot = app.extensions["bot"]
@@ -212,7 +212,7 @@ def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_pat
 
 
 def test_no_log_line_holds_an_openid_a_signature_a_nonce_or_a_secret(logged_app, mode, fake_wechat, clock,
-                                                                     every_log_line, tmp_path) -> None:  # noqa: ANN001
+                                                                     every_log_line, tmp_path) -> None:
     server = RecordingServer(logged_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
     citizen = report_then_claim_a_prize(logged_app, server, fake_wechat, clock, tmp_path)
     text = every_log_line.buffer.getvalue()
@@ -227,7 +227,7 @@ def test_no_log_line_holds_an_openid_a_signature_a_nonce_or_a_secret(logged_app,
     assert not re.search(r"access_token=[^-]", text)  # the API's credential, in urllib3's lines
 
 
-def test_a_traceback_naming_the_token_url_is_redacted(every_log_line) -> None:  # noqa: ANN001
+def test_a_traceback_naming_the_token_url_is_redacted(every_log_line) -> None:
     # urllib3's MaxRetryError (and requests' errors wrapping it) put the whole URL in their message.
     url = f"/cgi-bin/token?grant_type=client_credential&appid={APP_ID}&secret={APP_SECRET}"
     try:
@@ -271,18 +271,18 @@ class ScanningServer(RecordingServer):
     """After every push, reads the whole store: a value that lives only between two messages (a
     claim's name, while the phone is asked for) is seen too."""
 
-    def __init__(self, *args, store, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+    def __init__(self, *args, store, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.store, self.seen = store, set()
 
-    def push(self, xml: str, openid: str = ""):  # noqa: ANN201
+    def push(self, xml: str, openid: str = ""):
         reply = super().push(xml, openid)
         self.seen.update(store_contents(self.store))
         return reply
 
 
 @pytest.fixture(params=["memory", "redis"])
-def scanned_store(request):  # noqa: ANN001, ANN201
+def scanned_store(request):
     if request.param == "memory":
         yield MemoryStore()
     else:
@@ -290,7 +290,7 @@ def scanned_store(request):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def store_app(database_url, fake_wechat, clock, scanned_store):  # noqa: ANN001, ANN201
+def store_app(database_url, fake_wechat, clock, scanned_store):
     config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
                          security={"identity_key": IDENTITY_KEY})
     app = create_app(config, clock=clock, store=scanned_store)
@@ -304,7 +304,7 @@ def in_clear(secret: str) -> tuple[str, ...]:
 
 
 def test_the_store_never_holds_a_query_code_a_name_or_a_phone_in_clear(store_app, scanned_store, fake_wechat,
-                                                                        clock, tmp_path) -> None:  # noqa: ANN001
+                                                                        clock, tmp_path) -> None:
     server = ScanningServer(store_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock,
                             store=scanned_store)
     report_then_claim_a_prize(store_app, server, fake_wechat, clock, tmp_path)
@@ -313,7 +313,7 @@ def test_the_store_never_holds_a_query_code_a_name_or_a_phone_in_clear(store_app
     assert [(secret, text[:200]) for text in server.seen for secret in secrets if secret in text] == []
 
 
-def test_a_retry_still_gets_the_first_reply_from_its_sealed_copy(store_app, scanned_store, clock) -> None:  # noqa: ANN001
+def test_a_retry_still_gets_the_first_reply_from_its_sealed_copy(store_app, scanned_store, clock) -> None:
     server = ScanningServer(store_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock,
                             store=scanned_store)
     citizen = Citizen(server, "oPRIV_retry")
@@ -326,7 +326,7 @@ def test_a_retry_still_gets_the_first_reply_from_its_sealed_copy(store_app, scan
 # --- 9. published draw lists -------------------------------------------------------------------
 
 def test_the_published_draw_list_names_no_openid_and_each_winner_finds_their_number(app, citizens, bot,
-                                                                                   clock) -> None:  # noqa: ANN001
+                                                                                   clock) -> None:
     people = [citizens(f"oPRIV_draw_{i}_" + uuid.uuid4().hex[:12]) for i in range(4)]
     for person in people:
         play_round(person, bot, clock)
@@ -366,7 +366,7 @@ def test_the_published_draw_list_names_no_openid_and_each_winner_finds_their_num
     assert any(name in loser.says("我的成绩") for _, name, _ in lines)
 
 
-def test_an_entrant_swapped_behind_a_pseudonym_is_caught(players_of_one_day, bot, clock) -> None:  # noqa: ANN001
+def test_an_entrant_swapped_behind_a_pseudonym_is_caught(players_of_one_day, bot, clock) -> None:
     vault = vault_of(bot)
     with bot.db.session() as s:
         draw = draws.create_draw(s, bot.config.quiz, title="t", prize="p", winners=1, period_start=JUNE1,
@@ -381,7 +381,7 @@ def test_an_entrant_swapped_behind_a_pseudonym_is_caught(players_of_one_day, bot
             draws.reveal_draw(s, bot.config.quiz, draw.id, by="a", now=clock.now(), vault=vault)
 
 
-def test_a_draw_from_before_pseudonyms_still_verifies_and_publishes_none(players_of_one_day, bot, clock) -> None:  # noqa: ANN001
+def test_a_draw_from_before_pseudonyms_still_verifies_and_publishes_none(players_of_one_day, bot, clock) -> None:
     vault = vault_of(bot)
     with bot.db.session() as s:
         draw = draws.create_draw(s, bot.config.quiz, title="t", prize="p", winners=1, period_start=JUNE1,
@@ -400,7 +400,7 @@ def test_a_draw_from_before_pseudonyms_still_verifies_and_publishes_none(players
 
 
 @pytest.fixture
-def players_of_one_day(citizens, bot, clock):  # noqa: ANN001, ANN201
+def players_of_one_day(citizens, bot, clock):
     people = [citizens(f"oPRIV_day_{i}") for i in range(3)]
     for person in people:
         play_round(person, bot, clock)
@@ -411,12 +411,12 @@ def players_of_one_day(citizens, bot, clock):  # noqa: ANN001, ANN201
 # --- 6. outbox rows ----------------------------------------------------------------------------
 
 @pytest.fixture
-def api_citizen(api_app, clock) -> Citizen:  # noqa: ANN001
+def api_citizen(api_app, clock) -> Citizen:
     return Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock),
                    "oPRIV_anon_" + uuid.uuid4().hex[:12])
 
 
-def close_report(bot, ticket: str, clock) -> None:  # noqa: ANN001
+def close_report(bot, ticket: str, clock) -> None:
     settings = bot.config.reports
     with bot.db.session() as s:
         for status, note in (("accepted", ""), ("verifying", ""), ("rectified", "已清理"), ("closed", "")):
@@ -426,7 +426,7 @@ def close_report(bot, ticket: str, clock) -> None:  # noqa: ANN001
 
 
 def test_an_anonymous_reporters_notices_name_no_ticket_and_forget_the_openid(api_bot, api_citizen, fake_wechat,
-                                                                            clock) -> None:  # noqa: ANN001
+                                                                            clock) -> None:
     citizen = api_citizen
     citizen.follow()
     fake_wechat.record_interaction(citizen.openid)
@@ -446,7 +446,7 @@ def test_an_anonymous_reporters_notices_name_no_ticket_and_forget_the_openid(api
 
 
 def test_a_notice_is_not_forgotten_while_it_counts_against_the_window(api_bot, api_citizen, fake_wechat,
-                                                                     clock) -> None:  # noqa: ANN001
+                                                                     clock) -> None:
     api_citizen.follow()
     fake_wechat.record_interaction(api_citizen.openid)
     ticket, _ = file_report(api_citizen, photos=0, location=None, contact="匿名")
@@ -459,7 +459,7 @@ def test_a_notice_is_not_forgotten_while_it_counts_against_the_window(api_bot, a
             Delivery.openid == api_citizen.openid)) == 4
 
 
-def test_erasing_a_reports_contacts_purges_its_notices(citizen, bot, clock) -> None:  # noqa: ANN001
+def test_erasing_a_reports_contacts_purges_its_notices(citizen, bot, clock) -> None:
     ticket, _ = file_report(citizen, photos=0, location=None)
     other, _ = file_report(citizen, photos=0, location=None)
     close_report(bot, ticket, clock)
@@ -475,7 +475,7 @@ def test_erasing_a_reports_contacts_purges_its_notices(citizen, bot, clock) -> N
         assert len(notices.of_report(s, vault_of(bot), other)) == 1  # still open: kept
 
 
-def test_the_migration_takes_tickets_out_of_old_notice_keys(citizen, bot, clock, database_url) -> None:  # noqa: ANN001
+def test_the_migration_takes_tickets_out_of_old_notice_keys(citizen, bot, clock, database_url) -> None:
     ticket, _ = file_report(citizen, photos=0, location=None)
     close_report(bot, ticket, clock)
     with bot.db.session() as s:

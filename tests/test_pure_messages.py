@@ -17,19 +17,19 @@ careless = Router("careless")
 
 
 @careless.on(text_in("登记我"), pure=True)  # declared pure, but it writes
-def register_me(msg, ctx) -> str:  # noqa: ANN001
+def register_me(msg, ctx) -> str:
     ctx.session.add(CitizenRow(openid=msg.openid + "_twin", first_seen_at=ctx.now()))
     ctx.session.flush()
     return "已登记"
 
 
 @careless.on(text_in("只读"), pure=True)
-def read_only(msg, ctx) -> str:  # noqa: ANN001
+def read_only(msg, ctx) -> str:
     return f"共{ctx.session.scalar(sa.select(sa.func.count()).select_from(CitizenRow))}人"
 
 
 @pytest.fixture
-def careless_app(config, clock, store):  # noqa: ANN001, ANN201
+def careless_app(config, clock, store):
     app = create_app(config, clock=clock, store=store, routers=[common.escapes, careless, common.fallback])
     yield app
     app.extensions["bot"].close()
@@ -39,7 +39,7 @@ def dedupe_key(person: Citizen) -> str:
     return person.last_dedupe_key()
 
 
-def test_a_question_from_an_idle_citizen_claims_nothing_and_its_retry_answers_the_same(app, citizen, store) -> None:  # noqa: ANN001
+def test_a_question_from_an_idle_citizen_claims_nothing_and_its_retry_answers_the_same(app, citizen, store) -> None:
     first = citizen.says("燃气泄漏怎么办")
     assert "燃气" in first
     assert store.get(dedupe_key(citizen)) is None and store.get("lock:o_citizen_1") is None
@@ -48,7 +48,7 @@ def test_a_question_from_an_idle_citizen_claims_nothing_and_its_retry_answers_th
     assert "smb_dedupe_hits_total 0.0" in metrics
 
 
-def test_an_events_list_is_kept_as_context_and_pages_without_a_lock(app, citizen, store) -> None:  # noqa: ANN001
+def test_an_events_list_is_kept_as_context_and_pages_without_a_lock(app, citizen, store) -> None:
     citizen.says("活动")
     assert '"context": true' in store.get("conv:o_citizen_1")
     assert store.get(dedupe_key(citizen)) is None
@@ -57,13 +57,13 @@ def test_an_events_list_is_kept_as_context_and_pages_without_a_lock(app, citizen
     assert store.get("lock:o_citizen_1") is None
 
 
-def test_in_a_flow_the_same_question_takes_the_ordinary_path(app, citizen, store) -> None:  # noqa: ANN001
+def test_in_a_flow_the_same_question_takes_the_ordinary_path(app, citizen, store) -> None:
     citizen.says("我要举报")
     citizen.says("燃气泄漏怎么办")
     assert store.get(dedupe_key(citizen)) not in (None, "\x00pending")  # claimed, its reply kept
 
 
-def test_a_pure_rule_that_writes_is_rolled_back_and_run_again_under_the_lock(careless_app, mode, clock, store) -> None:  # noqa: ANN001
+def test_a_pure_rule_that_writes_is_rolled_back_and_run_again_under_the_lock(careless_app, mode, clock, store) -> None:
     person = Citizen(WeChatServer(careless_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock), "o_w")
     assert person.says("登记我") == "已登记"
     bot = careless_app.extensions["bot"]

@@ -17,7 +17,7 @@ SEPARATORS = ["", ",", "，", "、", " ", "/", ";", "和"]
 
 
 @st.composite
-def typed_choice(draw, kind: str):  # noqa: ANN001, ANN201
+def typed_choice(draw, kind: str):
     count = draw(st.integers(min_value=2, max_value=6))
     size = 1 if kind == "single" else draw(st.integers(min_value=2, max_value=count))
     letters = draw(st.permutations(LETTERS[:count]))[:size]
@@ -28,13 +28,13 @@ def typed_choice(draw, kind: str):  # noqa: ANN001, ANN201
 
 
 @given(typed_choice("single"))
-def test_single_choice_as_typed(case) -> None:  # noqa: ANN001
+def test_single_choice_as_typed(case) -> None:
     text, count, expected = case
     assert parse_answer(text, "single", count) == expected
 
 
 @given(typed_choice("multiple"))
-def test_multiple_choice_in_any_order_and_with_separators(case) -> None:  # noqa: ANN001
+def test_multiple_choice_in_any_order_and_with_separators(case) -> None:
     text, count, expected = case
     assert parse_answer(text, "multiple", count) == expected
 

@@ -19,11 +19,11 @@ JUNE1, JUNE2 = dt.date(2021, 6, 1), dt.date(2021, 6, 2)
 
 
 @pytest.fixture(autouse=True)
-def seeded(bot) -> None:  # noqa: ANN001
+def seeded(bot) -> None:
     bot.extensions["quiz_rng"] = lambda: random.Random(99)
 
 
-def play(person: Citizen, bot, clock, marks: str = "rrrrr", pause: float = 12) -> None:  # noqa: ANN001
+def play(person: Citizen, bot, clock, marks: str = "rrrrr", pause: float = 12) -> None:
     person.says("答题")
     for mark in marks:
         clock.advance(seconds=pause)
@@ -32,7 +32,7 @@ def play(person: Citizen, bot, clock, marks: str = "rrrrr", pause: float = 12) -
 
 
 @pytest.fixture
-def players(citizen, citizens, bot, clock):  # noqa: ANN001, ANN201
+def players(citizen, citizens, bot, clock):
     """June 1: five full marks (one of them too fast), one 4/5; June 2: two full marks again."""
     people = [citizen] + [citizens(f"o_p{i}") for i in range(1, 6)]
     for person in people[:4]:
@@ -46,7 +46,7 @@ def players(citizen, citizens, bot, clock):  # noqa: ANN001, ANN201
     return people
 
 
-def test_eligible_entries_per_day_and_per_campaign(players, bot) -> None:  # noqa: ANN001
+def test_eligible_entries_per_day_and_per_campaign(players, bot) -> None:
     cfg = bot.config.quiz
     with bot.db.session() as s:
         per_day = draws.eligible_entries(s, cfg, JUNE1, JUNE2)
@@ -58,7 +58,7 @@ def test_eligible_entries_per_day_and_per_campaign(players, bot) -> None:  # noq
         assert "o_p5" in {e.openid for e in relaxed}
 
 
-def test_draw_commit_reveal_verify(players, bot, clock) -> None:  # noqa: ANN001
+def test_draw_commit_reveal_verify(players, bot, clock) -> None:
     cfg = bot.config.quiz
     with bot.db.session() as s:
         draw = draws.create_draw(s, cfg, vault=vault_of(bot), title="第一周抽奖", prize="50元话费", winners=3, period_start=JUNE1,
@@ -100,7 +100,7 @@ def test_draw_commit_reveal_verify(players, bot, clock) -> None:  # noqa: ANN001
         s.rollback()
 
 
-def test_draw_refusals(players, bot, clock) -> None:  # noqa: ANN001
+def test_draw_refusals(players, bot, clock) -> None:
     cfg = bot.config.quiz
     with bot.db.session() as s:
         with pytest.raises(draws.DrawError, match="must be over"):
@@ -111,7 +111,7 @@ def test_draw_refusals(players, bot, clock) -> None:  # noqa: ANN001
                               period_end=dt.date(2021, 5, 2), by="a", now=clock.now())
 
 
-def test_verification_names_each_check(players, bot, clock) -> None:  # noqa: ANN001
+def test_verification_names_each_check(players, bot, clock) -> None:
     cfg = bot.config.quiz
     with bot.db.session() as s:
         draw = draws.create_draw(s, cfg, vault=vault_of(bot), title="t", prize="p", winners=2, period_start=JUNE1, period_end=JUNE2,
@@ -132,7 +132,7 @@ def test_verification_names_each_check(players, bot, clock) -> None:  # noqa: AN
         s.rollback()
 
 
-def test_draw_needs_a_title_a_prize_and_bounded_texts(players, bot, clock) -> None:  # noqa: ANN001
+def test_draw_needs_a_title_a_prize_and_bounded_texts(players, bot, clock) -> None:
     cfg = bot.config.quiz
 
     def create(title: str, prize: str) -> QuizDraw:
@@ -161,7 +161,7 @@ def test_pick_winners_is_a_fair_permutation() -> None:
     assert all(330 < c < 470 for c in counts), counts
 
 
-def make_winner(bot, clock, openid: str) -> QuizPrize:  # noqa: ANN001
+def make_winner(bot, clock, openid: str) -> QuizPrize:
     cfg = bot.config.quiz
     with bot.db.session() as s:
         draw = draws.create_draw(s, cfg, vault=vault_of(bot), title="周抽奖", prize="灭火器一具", winners=10, period_start=JUNE1,
@@ -171,7 +171,7 @@ def make_winner(bot, clock, openid: str) -> QuizPrize:  # noqa: ANN001
         return next(p for p in prizes if p.openid == openid)
 
 
-def test_claim_flow(players, citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_claim_flow(players, citizen: Citizen, bot, clock) -> None:
     assert "没有待领取的奖品" in citizen.says("领奖")
     prize = make_winner(bot, clock, citizen.openid)
     citizen.dialog([
@@ -205,7 +205,7 @@ def test_claim_flow(players, citizen: Citizen, bot, clock) -> None:  # noqa: ANN
         assert claims.contact_of(vault_for(bot.config), row) is None
 
 
-def test_unclaimed_prizes_expire(players, citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_unclaimed_prizes_expire(players, citizen: Citizen, bot, clock) -> None:
     prize = make_winner(bot, clock, citizen.openid)
     clock.advance(days=7, seconds=1)
     with bot.db.session() as s:
@@ -225,7 +225,7 @@ def test_phone_and_name_validation() -> None:
     assert claims.normalize_name("王") is None and claims.normalize_name("<script>") is None
 
 
-def test_cli_draw_lifecycle(players, bot, clock, database_url, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_cli_draw_lifecycle(players, bot, clock, database_url, tmp_path, monkeypatch) -> None:
     from bot import cli
 
     config = tmp_path / "bot.toml"
@@ -243,7 +243,7 @@ def test_cli_draw_lifecycle(players, bot, clock, database_url, tmp_path, monkeyp
     assert cli.main(["--config", str(config), "quiz", "housekeeping"]) == 0
 
 
-def test_quiz_jobs_are_registered_and_run(bot) -> None:  # noqa: ANN001
+def test_quiz_jobs_are_registered_and_run(bot) -> None:
     from bot.jobs import JOBS
     from bot.services.quiz import jobs
 

@@ -21,16 +21,16 @@ from tests.wechat import Citizen
 
 
 @pytest.fixture(autouse=True)
-def seeded(bot) -> None:  # noqa: ANN001
+def seeded(bot) -> None:
     bot.extensions["quiz_rng"] = lambda: random.Random(20210601)
 
 
 @contextlib.contextmanager
-def statements(bot) -> Iterator[list[str]]:  # noqa: ANN001
+def statements(bot) -> Iterator[list[str]]:
     """The SQL the bot sends while inside, without the citizen's 'last seen' stamp and SQLite's BEGIN."""
     sent: list[str] = []
 
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
         if "citizens" not in statement and not statement.startswith("BEGIN"):
             sent.append(statement)
 
@@ -43,39 +43,39 @@ def statements(bot) -> Iterator[list[str]]:  # noqa: ANN001
             event.remove(engine, "before_cursor_execute", note)
 
 
-def answer(citizen: Citizen, bot, clock, mark: str = "r") -> str:  # noqa: ANN001
+def answer(citizen: Citizen, bot, clock, mark: str = "r") -> str:
     return citizen.says(answer_for(citizen, bot, clock, mark))
 
 
-def answer_for(citizen: Citizen, bot, clock, mark: str = "r") -> str:  # noqa: ANN001
+def answer_for(citizen: Citizen, bot, clock, mark: str = "r") -> str:
     """Twelve seconds on, the right (r) or a wrong (w) answer to the citizen's current question."""
     clock.advance(seconds=12)
     q = current_question(bot, citizen.openid)
     return right(q) if mark == "r" else wrong(q)
 
 
-def conversation(bot, openid: str) -> dict:  # noqa: ANN001
+def conversation(bot, openid: str) -> dict:
     return json.loads(bot.store.get(f"conv:{openid}"))
 
 
-def keep_conversation(bot, openid: str, saved: dict) -> None:  # noqa: ANN001
+def keep_conversation(bot, openid: str, saved: dict) -> None:
     bot.store.set(f"conv:{openid}", json.dumps(saved, ensure_ascii=False), ttl=3600)
 
 
-def answers_of(bot, round_id: int) -> list[tuple[int, bool]]:  # noqa: ANN001
+def answers_of(bot, round_id: int) -> list[tuple[int, bool]]:
     with bot.db.session() as s:
         return list(s.execute(select(QuizAnswer.position, QuizAnswer.correct)
                               .where(QuizAnswer.round_id == round_id).order_by(QuizAnswer.position)).tuples())
 
 
-def change_round(bot, round_id: int, **values: object) -> None:  # noqa: ANN001
+def change_round(bot, round_id: int, **values: object) -> None:
     """Staff, the scheduler or another process changing the round behind the conversation's back."""
     with bot.db.session() as s:
         s.execute(update(QuizRound).where(QuizRound.id == round_id).values(**values))
         s.commit()
 
 
-def test_a_full_round_scores_and_finishes_as_before(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_full_round_scores_and_finishes_as_before(citizen: Citizen, bot, clock) -> None:
     assert "第1/5题" in citizen.says("答题")
     marks = "rwrrw"
     for no, mark in enumerate(marks[:-1], start=2):
@@ -90,7 +90,7 @@ def test_a_full_round_scores_and_finishes_as_before(citizen: Citizen, bot, clock
     assert bot.store.get(f"conv:{citizen.openid}") is None
 
 
-def test_the_conversation_keeps_a_copy_of_the_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_the_conversation_keeps_a_copy_of_the_round(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     rnd = active_round(bot, citizen.openid)
@@ -100,7 +100,7 @@ def test_the_conversation_keeps_a_copy_of_the_round(citizen: Citizen, bot, clock
                              "active_at": rnd.last_activity_at.timestamp()}
 
 
-def test_a_middle_answer_is_one_statement_on_postgresql(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_middle_answer_is_one_statement_on_postgresql(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     typed = answer_for(citizen, bot, clock, "w")
@@ -116,7 +116,7 @@ def test_a_middle_answer_is_one_statement_on_postgresql(citizen: Citizen, bot, c
     assert (rnd.position, rnd.score, rnd.last_activity_at) == (2, 1, clock.now())
 
 
-def test_the_last_answer_takes_the_long_way_and_finishes_the_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_the_last_answer_takes_the_long_way_and_finishes_the_round(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     for _ in range(4):
         answer(citizen, bot, clock, "r")
@@ -128,7 +128,7 @@ def test_the_last_answer_takes_the_long_way_and_finishes_the_round(citizen: Citi
 
 
 @pytest.mark.parametrize("closed", ["expired", "abandoned"])
-def test_a_round_closed_behind_the_conversation_refuses_the_copy(citizen: Citizen, bot, clock, closed) -> None:  # noqa: ANN001
+def test_a_round_closed_behind_the_conversation_refuses_the_copy(citizen: Citizen, bot, clock, closed) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     rnd = active_round(bot, citizen.openid)
@@ -139,13 +139,13 @@ def test_a_round_closed_behind_the_conversation_refuses_the_copy(citizen: Citize
     assert answers_of(bot, rnd.id) == [(0, True)]
 
 
-def answer_to(citizen: Citizen, bot, clock, rnd: QuizRound) -> str:  # noqa: ANN001
+def answer_to(citizen: Citizen, bot, clock, rnd: QuizRound) -> str:
     """The right answer to the round's current question as it was (the round may be closed now)."""
     clock.advance(seconds=12)
     return citizen.says(right(bot.content.quiz.get(rnd.question_ids[rnd.position])))
 
 
-def test_a_round_idle_by_the_row_expires_though_the_copy_looks_fresh(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_round_idle_by_the_row_expires_though_the_copy_looks_fresh(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     rnd = active_round(bot, citizen.openid)
@@ -156,7 +156,7 @@ def test_a_round_idle_by_the_row_expires_though_the_copy_looks_fresh(citizen: Ci
     assert answers_of(bot, rnd.id) == [(0, True)]
 
 
-def test_a_copy_behind_the_row_falls_back_and_answers_the_real_question(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_copy_behind_the_row_falls_back_and_answers_the_real_question(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     behind = conversation(bot, citizen.openid)  # position 1
@@ -174,7 +174,7 @@ def test_a_copy_behind_the_row_falls_back_and_answers_the_real_question(citizen:
     assert not [s for s in sent if s.lstrip().startswith("SELECT")], sent  # and the next answer is quick again
 
 
-def test_the_same_answer_delivered_twice_counts_once(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_the_same_answer_delivered_twice_counts_once(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     before = conversation(bot, citizen.openid)
@@ -193,7 +193,7 @@ def test_the_same_answer_delivered_twice_counts_once(citizen: Citizen, bot, cloc
         assert answers_of(bot, rnd.id) == [(0, True), (1, True)]
 
 
-def test_a_conversation_saved_before_the_copy_still_answers(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_conversation_saved_before_the_copy_still_answers(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     saved = conversation(bot, citizen.openid)
@@ -208,7 +208,7 @@ def test_a_conversation_saved_before_the_copy_still_answers(citizen: Citizen, bo
     assert answers_of(bot, rnd.id) == [(0, True), (1, False), (2, True), (3, True), (4, True)]
 
 
-def test_re_asks_and_the_rate_limit_need_no_read_of_the_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_re_asks_and_the_rate_limit_need_no_read_of_the_round(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     answer(citizen, bot, clock, "r")
     q = current_question(bot, citizen.openid)
@@ -222,7 +222,7 @@ def test_re_asks_and_the_rate_limit_need_no_read_of_the_round(citizen: Citizen, 
 
 # --- the write itself ----------------------------------------------------------------------------
 
-def started_round(bot, clock) -> QuizRound:  # noqa: ANN001
+def started_round(bot, clock) -> QuizRound:
     with bot.db.session() as s:
         started = rounds_service.start_round(s, bot.content.quiz, bot.config.quiz, openid="o_direct",
                                              now=clock.now(), key="start-1", rng=random.Random(1))
@@ -230,7 +230,7 @@ def started_round(bot, clock) -> QuizRound:  # noqa: ANN001
         return started.round
 
 
-def record_at(bot, clock, rnd: QuizRound, position: int, key: str):  # noqa: ANN001, ANN201
+def record_at(bot, clock, rnd: QuizRound, position: int, key: str):
     question = bot.content.quiz.get(rnd.question_ids[position])
     with bot.db.session() as s:
         advanced = rounds_service.record_answer_at(bot.db, s, bot.config.quiz, round_id=rnd.id, position=position,
@@ -240,7 +240,7 @@ def record_at(bot, clock, rnd: QuizRound, position: int, key: str):  # noqa: ANN
     return advanced
 
 
-def test_record_answer_at_stores_once_and_only_at_the_rounds_position(bot, clock) -> None:  # noqa: ANN001
+def test_record_answer_at_stores_once_and_only_at_the_rounds_position(bot, clock) -> None:
     rnd = started_round(bot, clock)
     clock.advance(seconds=10)
     assert record_at(bot, clock, rnd, 0, "m1") == rounds_service.Advanced(1, 1, True)
@@ -253,7 +253,7 @@ def test_record_answer_at_stores_once_and_only_at_the_rounds_position(bot, clock
         assert (s.get(QuizRound, rnd.id).position, s.get(QuizRound, rnd.id).score) == (1, 1)
 
 
-def test_record_answer_at_refuses_a_closed_or_idle_round(bot, clock) -> None:  # noqa: ANN001
+def test_record_answer_at_refuses_a_closed_or_idle_round(bot, clock) -> None:
     rnd = started_round(bot, clock)
     clock.advance(minutes=31)
     assert record_at(bot, clock, rnd, 0, "late") is None  # idle by the row, though not yet expired
@@ -265,7 +265,7 @@ def test_record_answer_at_refuses_a_closed_or_idle_round(bot, clock) -> None:  #
         assert (s.get(QuizRound, rnd.id).position, s.get(QuizRound, rnd.id).status) == (0, "abandoned")
 
 
-def test_a_round_closed_while_the_write_waits_for_it_keeps_no_answer(pg_url, bot, clock) -> None:  # noqa: ANN001
+def test_a_round_closed_while_the_write_waits_for_it_keeps_no_answer(pg_url, bot, clock) -> None:
     """PostgreSQL: staff or the scheduler close the round between the statement's snapshot and its
     write. The round is locked before the answer goes in, so the answer is not kept either."""
     db = Database(pg_url)

@@ -29,7 +29,7 @@ def test_rank_key_orders_score_then_time_then_finish() -> None:
     assert leaderboard.rank_key(127, 0, leaderboard.EPOCH) >= 0 and leaderboard.rank_key(0, 10**9, t) < 2**53
 
 
-def test_redis_and_db_agree(database_url: str, real_redis) -> None:  # noqa: ANN001
+def test_redis_and_db_agree(database_url: str, real_redis) -> None:
     rng = random.Random(5)
     db = Database(database_url)
     base = shanghai(2021, 6, 1, 8)
@@ -68,7 +68,7 @@ def test_redis_and_db_agree(database_url: str, real_redis) -> None:  # noqa: ANN
     db.dispose()
 
 
-def test_without_redis_the_db_answers(database_url: str, store) -> None:  # noqa: ANN001
+def test_without_redis_the_db_answers(database_url: str, store) -> None:
     from bot.store import MemoryStore
 
     db = Database(database_url)
@@ -77,7 +77,7 @@ def test_without_redis_the_db_answers(database_url: str, store) -> None:  # noqa
     db.dispose()
 
 
-def test_redis_is_only_updated_after_commit(database_url: str, real_redis) -> None:  # noqa: ANN001
+def test_redis_is_only_updated_after_commit(database_url: str, real_redis) -> None:
     db = Database(database_url)
     with db.session() as s:
         rnd = finished_round("o_x", 5, 30, shanghai(2021, 6, 2, 9), 1)

@@ -17,11 +17,11 @@ from tests.wechat import Citizen, WeChatServer
 
 
 @pytest.fixture(autouse=True)
-def seeded(bot) -> None:  # noqa: ANN001
+def seeded(bot) -> None:
     bot.extensions["quiz_rng"] = lambda: random.Random(20210601)
 
 
-def play(citizen: Citizen, bot, clock, answers: str = "rrrrr", pause: float = 12) -> str:  # noqa: ANN001
+def play(citizen: Citizen, bot, clock, answers: str = "rrrrr", pause: float = 12) -> str:
     """Answer the running round: r = right, w = wrong; returns the last reply."""
     reply = ""
     for mark in answers:
@@ -31,7 +31,7 @@ def play(citizen: Citizen, bot, clock, answers: str = "rrrrr", pause: float = 12
     return reply
 
 
-def test_a_full_counted_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_full_counted_round(citizen: Citizen, bot, clock) -> None:
     first = citizen.says("答题")
     assert "计入成绩" in first and "第1/5题" in first and "请回复" in first
     clock.advance(seconds=12)
@@ -51,7 +51,7 @@ def test_a_full_counted_round(citizen: Citizen, bot, clock) -> None:  # noqa: AN
         assert s.scalar(select(func.count()).select_from(QuizAnswer).where(QuizAnswer.round_id == rnd.id)) == 5
 
 
-def test_full_marks_earn_a_draw_place_and_the_entry_words_and_menu_work(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_full_marks_earn_a_draw_place_and_the_entry_words_and_menu_work(citizen: Citizen, bot, clock) -> None:
     assert "第1/5题" in citizen.click("QUIZ_START").text
     last = play(citizen, bot, clock)
     assert "答对 5/5 题" in last and "抽奖资格" in last
@@ -61,7 +61,7 @@ def test_full_marks_earn_a_draw_place_and_the_entry_words_and_menu_work(citizen:
         citizen.says("取消")
 
 
-def test_answer_forms_are_accepted_as_typed(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_answer_forms_are_accepted_as_typed(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     forms = {"single": ["选{a}", "答案是{l}", "{a}。", "（{a}）", "我选{a}"],
              "multiple": ["{sep}", "{l}", "答案：{sep}"],
@@ -77,7 +77,7 @@ def test_answer_forms_are_accepted_as_typed(citizen: Citizen, bot, clock) -> Non
         assert "回答正确" in reply, (typed, reply)
 
 
-def test_anything_else_re_asks_the_same_question_without_penalty(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_anything_else_re_asks_the_same_question_without_penalty(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     q = current_question(bot, citizen.openid)
     for junk in ("不知道", "G", "12"):
@@ -91,7 +91,7 @@ def test_anything_else_re_asks_the_same_question_without_penalty(citizen: Citize
     assert rnd.position == 0 and rnd.score == 0
 
 
-def test_second_round_of_the_day_is_practice_said_up_front(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_second_round_of_the_day_is_practice_said_up_front(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     play(citizen, bot, clock)
     first = citizen.says("答题")
@@ -104,7 +104,7 @@ def test_second_round_of_the_day_is_practice_said_up_front(citizen: Citizen, bot
     assert counted == [True, False, True]
 
 
-def test_a_named_topic_gives_a_practice_round_of_that_category(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_named_topic_gives_a_practice_round_of_that_category(citizen: Citizen, bot, clock) -> None:
     reply = citizen.says("考考我用电安全")
     assert "专题练习·用电安全" in reply and "不计入排行和抽奖" in reply and "发送 答题" in reply
     [rnd] = rounds_of(bot, citizen.openid)
@@ -126,7 +126,7 @@ def test_topic_words_pick_the_most_specific_category() -> None:
     assert named_topic("测测我防溺水的知识") == "campus_home"
 
 
-def test_outside_the_campaign_window_rounds_are_practice(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_outside_the_campaign_window_rounds_are_practice(citizen: Citizen, bot, clock) -> None:
     clock.set(shanghai(2021, 7, 1, 0, 0, 5))
     reply = citizen.says("答题")
     assert "不在竞猜活动期（6月1日至6月30日）" in reply
@@ -137,7 +137,7 @@ def test_outside_the_campaign_window_rounds_are_practice(citizen: Citizen, bot, 
         assert s.scalar(select(func.count()).select_from(QuizBest)) == 0
 
 
-def test_idle_round_expires_unscored(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_idle_round_expires_unscored(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     play(citizen, bot, clock, "rr")
     clock.advance(minutes=31)
@@ -149,14 +149,14 @@ def test_idle_round_expires_unscored(citizen: Citizen, bot, clock) -> None:  # n
     assert "计分机会已用完" in citizen.says("答题")
 
 
-def test_idle_round_found_again_is_closed_not_resumed(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_idle_round_found_again_is_closed_not_resumed(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     clock.advance(minutes=45)
     reply = citizen.says("我的成绩")
     assert "已超时" in reply
 
 
-def test_cancel_abandons_the_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_cancel_abandons_the_round(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     play(citizen, bot, clock, "r")
     assert "已退出本轮答题" in citizen.says("取消")
@@ -165,7 +165,7 @@ def test_cancel_abandons_the_round(citizen: Citizen, bot, clock) -> None:  # noq
     assert "当前没有进行中的操作" in citizen.says("取消")
 
 
-def test_start_again_mid_round_resumes_it(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_start_again_mid_round_resumes_it(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     play(citizen, bot, clock, "r")
     bot.store.delete(f"conv:{citizen.openid}")  # the store forgot the conversation: the DB still knows
@@ -174,7 +174,7 @@ def test_start_again_mid_round_resumes_it(citizen: Citizen, bot, clock) -> None:
     assert len(rounds_of(bot, citizen.openid)) == 1
 
 
-def test_duplicated_answers_never_count_twice(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_duplicated_answers_never_count_twice(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     clock.advance(seconds=12)
     first = citizen.text(right(current_question(bot, citizen.openid)))
@@ -188,7 +188,7 @@ def test_duplicated_answers_never_count_twice(citizen: Citizen, bot, clock) -> N
     assert rnd.position == 1 and rnd.score == 1
 
 
-def test_duplicated_start_opens_one_round(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_duplicated_start_opens_one_round(citizen: Citizen, bot, clock) -> None:
     citizen.text("答题")
     citizen.resend_last()
     bot.store.delete(citizen.last_dedupe_key())
@@ -196,7 +196,7 @@ def test_duplicated_start_opens_one_round(citizen: Citizen, bot, clock) -> None:
     assert len(rounds_of(bot, citizen.openid)) == 1
 
 
-def test_impossibly_fast_round_is_flagged_and_kept_off_the_board(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_impossibly_fast_round_is_flagged_and_kept_off_the_board(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     last = play(citizen, bot, clock, pause=1)
     assert "核查" in last and "抽奖资格" not in last
@@ -211,7 +211,7 @@ def test_impossibly_fast_round_is_flagged_and_kept_off_the_board(citizen: Citize
     assert "您的排名：第1名" in citizen.says("排行")
 
 
-def test_rank_and_my_results(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_rank_and_my_results(citizen: Citizen, citizens, bot, clock) -> None:
     assert "排行榜还没有成绩" in citizen.click("QUIZ_RANK").text
     other = citizens("o_other_abcd")
     other.says("答题")
@@ -225,7 +225,7 @@ def test_rank_and_my_results(citizen: Citizen, citizens, bot, clock) -> None:  #
     assert "4/5题" in mine and "计分" in mine
 
 
-def test_rank_within_the_township(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_rank_within_the_township(citizen: Citizen, citizens, bot, clock) -> None:
     from bot.models import Citizen as CitizenRow
 
     for openid in ("o_t1", "o_t2"):
@@ -244,14 +244,14 @@ def test_rank_within_the_township(citizen: Citizen, citizens, bot, clock) -> Non
 
 
 @pytest.fixture
-def limited(database_url, clock, store):  # noqa: ANN001, ANN201
+def limited(database_url, clock, store):
     app = create_app(make_config(database_url, quiz={"answers_per_minute": 3}), clock=clock, store=store)
     app.extensions["bot"].extensions["quiz_rng"] = lambda: random.Random(7)
     yield app
     app.extensions["bot"].close()
 
 
-def test_answers_are_rate_limited(limited, mode, clock) -> None:  # noqa: ANN001
+def test_answers_are_rate_limited(limited, mode, clock) -> None:
     person = Citizen(WeChatServer(limited.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock), "o_fast")
     bot = limited.extensions["bot"]
     person.says("答题")
@@ -264,7 +264,7 @@ def test_answers_are_rate_limited(limited, mode, clock) -> None:  # noqa: ANN001
     assert "回答正确" in person.says(right(current_question(bot, person.openid)))
 
 
-def test_expire_idle_rounds_for_the_scheduler(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_expire_idle_rounds_for_the_scheduler(citizen: Citizen, bot, clock) -> None:
     citizen.says("答题")
     clock.advance(minutes=31)
     with bot.db.session() as s:

@@ -82,7 +82,7 @@ class SourceAddress(HTTPAdapter):
         self.source = source
         super().__init__()
 
-    def init_poolmanager(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def init_poolmanager(self, *args, **kwargs) -> None:
         kwargs["source_address"] = (self.source, 0)
         super().init_poolmanager(*args, **kwargs)
 
@@ -93,7 +93,7 @@ class Https:
     def __init__(self, base: str, ca: Path) -> None:
         self.base, self.ca = base, ca
 
-    def post(self, path: str, data: bytes, content_type: str):  # noqa: ANN201
+    def post(self, path: str, data: bytes, content_type: str):
         response = requests.post(self.base + path, data=data, headers={"Content-Type": content_type},
                                  verify=str(self.ca), timeout=30)
         return _Response(response)

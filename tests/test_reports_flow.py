@@ -24,7 +24,7 @@ from tests.reports_helpers import (
 from tests.wechat import Citizen, WeChatServer
 
 
-def test_a_full_real_name_report(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_a_full_real_name_report(citizen: Citizen, bot, clock) -> None:
     citizen.dialog([
         ("举报", ["请选择隐患类别", "1. 消防安全", "13. 其他", "返回"]),
         ("1", ["县消防救援大队负责", "96119", "仍可在这里提交", "请描述隐患情况", "例如"]),
@@ -56,7 +56,7 @@ def test_a_full_real_name_report(citizen: Citizen, bot, clock) -> None:  # noqa:
     assert "当前没有进行中的操作" in citizen.says("取消")
 
 
-def test_anonymous_report_with_typed_address_and_no_photos(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_anonymous_report_with_typed_address_and_no_photos(citizen: Citizen, bot) -> None:
     citizen.dialog([("隐患举报", "请选择"), ("危险化学品", "请描述"), ("南河镇化工路仓库门口堆了几十桶稀料没人管", "请发送隐患位置"),
                     ("南河镇化工路8号", ["已记下位置：南河镇化工路8号（南河镇）", "请上传"]), ("跳过", "请留下姓名"),
                     ("匿名", ["请核对", "联系人：匿名", "照片：无"]), ("提交", "举报已提交")])
@@ -82,7 +82,7 @@ def test_menu_buttons(citizen: Citizen) -> None:
     assert "您还没有提交过举报" in citizen.click("REPORT_MINE").text
 
 
-def test_voice_description_and_out_of_remit_category(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_voice_description_and_out_of_remit_category(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择"), ("11", ["县公安局交警大队负责", "122"])])
     assert "没能识别这段语音" in citizen.voice("").text
     assert "请发送隐患位置" in citizen.voice("每天早上有辆面包车超员接送工人，车上挤了十几个人。").text
@@ -92,7 +92,7 @@ def test_voice_description_and_out_of_remit_category(citizen: Citizen, bot) -> N
         assert r.category == "traffic" and "面包车" in r.description
 
 
-def test_wrong_input_at_every_step_is_asked_again_and_nothing_is_lost(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_wrong_input_at_every_step_is_asked_again_and_nothing_is_lost(citizen: Citizen, bot) -> None:
     citizen.dialog([
         ("举报", "请选择"),
         ("abc", "请回复 1–13 之间的序号"),
@@ -128,7 +128,7 @@ def test_wrong_input_at_every_step_is_asked_again_and_nothing_is_lost(citizen: C
         assert staff.reveal(vault_for(bot.config), r).phone == "13800138000"
 
 
-def test_nine_photos_at_most(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_nine_photos_at_most(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择"), ("8", "请描述"), (DESCRIPTION, "位置"), ("跳过", "请上传")])
     for i in range(1, 9):
         assert f"已收到第{i}张" in citizen.image(f"P{i}").text
@@ -139,7 +139,7 @@ def test_nine_photos_at_most(citizen: Citizen, bot) -> None:  # noqa: ANN001
         assert len(photos(s)) == 9
 
 
-def test_back_goes_one_step_and_keeps_answers(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_back_goes_one_step_and_keeps_answers(citizen: Citizen, bot) -> None:
     citizen.dialog([
         ("举报", "请选择"),
         ("返回", ["已经是第一步了", "请选择隐患类别"]),
@@ -163,7 +163,7 @@ def test_back_goes_one_step_and_keeps_answers(citizen: Citizen, bot) -> None:  #
         assert (r.category, r.description, r.address, r.anonymous) == ("gas", STORED, "城关镇南街", False)
 
 
-def test_cancel_asks_first_and_can_be_taken_back(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_cancel_asks_first_and_can_be_taken_back(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择"), ("1", "请描述"), (DESCRIPTION, "位置"), ("跳过", "请上传")])
     citizen.image("KEEP")
     citizen.dialog([
@@ -179,7 +179,7 @@ def test_cancel_asks_first_and_can_be_taken_back(citizen: Citizen, bot) -> None:
     assert "您没有未完成的举报" in citizen.says("继续举报")
 
 
-def test_resume_after_the_store_lost_the_conversation(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_resume_after_the_store_lost_the_conversation(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择"), ("5", "请描述"), (DESCRIPTION, "请发送隐患位置")])
     bot.store.delete(f"conv:{citizen.openid}")
     assert "请上传" not in citizen.says("北坡镇化工厂")  # no step without the conversation ...
@@ -189,7 +189,7 @@ def test_resume_after_the_store_lost_the_conversation(citizen: Citizen, bot) -> 
                     ("确认", "举报已提交")])
 
 
-def test_resume_after_idle_timeout_and_start_over(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_resume_after_idle_timeout_and_start_over(citizen: Citizen, bot, clock) -> None:
     citizen.dialog([("举报", "请选择"), ("6", "请描述")])
     clock.advance(hours=2)
     citizen.says("你好")  # the flow timed out
@@ -205,7 +205,7 @@ def test_resume_after_idle_timeout_and_start_over(citizen: Citizen, bot, clock) 
         assert d.category == "hazchem" and d.step == "description"
 
 
-def test_draft_is_kept_only_for_draft_keep_hours(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_draft_is_kept_only_for_draft_keep_hours(citizen: Citizen, bot, clock) -> None:
     citizen.dialog([("举报", "请选择"), ("6", "请描述")])
     clock.advance(hours=25)
     assert "您没有未完成的举报" in citizen.says("继续举报")
@@ -215,7 +215,7 @@ def test_draft_is_kept_only_for_draft_keep_hours(citizen: Citizen, bot, clock) -
         assert d.category is None
 
 
-def test_resent_messages_store_nothing_twice(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_resent_messages_store_nothing_twice(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择"), ("1", "请描述"), (DESCRIPTION, "位置"), ("跳过", "请上传")])
     first = citizen.image("DUP").text
     assert citizen.resend_last().text == first
@@ -236,7 +236,7 @@ def test_each_step_answer_resent_is_answered_the_same(citizen: Citizen) -> None:
         assert citizen.resend_last().text == reply
 
 
-def test_database_failure_at_confirm_keeps_the_draft(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_database_failure_at_confirm_keeps_the_draft(citizen: Citizen, bot) -> None:
     citizen.dialog([("举报", "请选择"), ("1", "请描述"), (DESCRIPTION, "位置"), ("跳过", "请上传")])
     citizen.image("SAFE")
     citizen.dialog([("完成", "请留下"), ("赵六 13700137000", "请核对")])
@@ -251,7 +251,7 @@ def test_database_failure_at_confirm_keeps_the_draft(citizen: Citizen, bot) -> N
         assert photos(s)[0].report_id == r.id and drafts(s) == []
 
 
-def test_my_reports_and_query(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_my_reports_and_query(citizen: Citizen, citizens, bot, clock) -> None:
     ticket, code = file_report(citizen)
     clock.advance(hours=1)
     second, _ = file_report(citizen, category="2", location=None, photos=0, contact="匿名")
@@ -283,7 +283,7 @@ def test_my_reports_and_query(citizen: Citizen, citizens, bot, clock) -> None:  
     assert "请按格式发送" in citizen.says("查询 YH2021")
 
 
-def test_daily_cap(database_url, clock, store, mode) -> None:  # noqa: ANN001
+def test_daily_cap(database_url, clock, store, mode) -> None:
     app = create_app(make_config(database_url, reports={"daily_cap": 2}), clock=clock, store=store)
     try:
         server = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
@@ -300,7 +300,7 @@ def test_daily_cap(database_url, clock, store, mode) -> None:  # noqa: ANN001
         app.extensions["bot"].close()
 
 
-def test_hazard_statement_is_offered_as_a_report(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_hazard_statement_is_offered_as_a_report(citizen: Citizen, bot) -> None:
     citizen.dialog([
         ("消防通道被堵", ["您说的像是一条", "消防通道被堵", "回复 是"]),
         ("什么意思", "请回复 是 开始举报"),  # 嗯 is a yes (test_yes_no_in_flows)
@@ -326,13 +326,13 @@ def test_questions_are_not_taken_for_reports(citizen: Citizen, question: str) ->
     assert "您说的像是一条" not in citizen.says(question)
 
 
-def test_declining_the_offer(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_declining_the_offer(citizen: Citizen, bot) -> None:
     citizen.dialog([("工地脚手架晃得厉害", "您说的像是一条"), ("否", "需要时发送 举报")])
     with bot.db.session() as s:
         assert drafts(s) == []
 
 
-def test_status_changes_reach_the_reporter_through_the_outbox(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_status_changes_reach_the_reporter_through_the_outbox(citizen: Citizen, bot, clock) -> None:
     ticket, _ = file_report(citizen)
     vault, settings = vault_for(bot.config), bot.config.reports
     with bot.db.session() as s:

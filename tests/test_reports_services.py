@@ -30,7 +30,7 @@ S = ReportStatus
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes"
 
 
-def test_photo_download_fails_then_succeeds(api_app, fake_wechat, mode, clock, tmp_path: Path) -> None:  # noqa: ANN001
+def test_photo_download_fails_then_succeeds(api_app, fake_wechat, mode, clock, tmp_path: Path) -> None:
     bot = api_app.extensions["bot"]
     citizen = Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock))
     media = [fake_wechat.add_media(JPEG), fake_wechat.add_media(JPEG)]
@@ -59,7 +59,7 @@ def test_photo_download_fails_then_succeeds(api_app, fake_wechat, mode, clock, t
         assert evidence.download_pending_photos(s, api, tmp_path, clock.now()).stored == 0  # done is done
 
 
-def test_photos_expire_after_three_days_and_invalid_media_is_not_retried(api_app, fake_wechat, clock,  # noqa: ANN001
+def test_photos_expire_after_three_days_and_invalid_media_is_not_retried(api_app, fake_wechat, clock,
                                                                          tmp_path: Path) -> None:
     bot = api_app.extensions["bot"]
     citizen = Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, clock=clock))
@@ -78,7 +78,7 @@ def test_photos_expire_after_three_days_and_invalid_media_is_not_retried(api_app
         assert second.media_id and second.pic_url  # kept for staff
 
 
-def test_photo_job_runs_through_the_scheduler_registry(database_url, fake_wechat, clock, store,  # noqa: ANN001
+def test_photo_job_runs_through_the_scheduler_registry(database_url, fake_wechat, clock, store,
                                                       tmp_path: Path) -> None:
     from bot import create_app
     from bot.jobs import JOBS
@@ -100,7 +100,7 @@ def test_photo_job_runs_through_the_scheduler_registry(database_url, fake_wechat
         bot.close()
 
 
-def test_identity_is_unreadable_in_the_database_without_the_key(citizen: Citizen, bot, database_url) -> None:  # noqa: ANN001
+def test_identity_is_unreadable_in_the_database_without_the_key(citizen: Citizen, bot, database_url) -> None:
     file_report(citizen, contact="张三丰 13912345678")
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
@@ -128,7 +128,7 @@ def test_identity_never_reaches_the_log(citizen: Citizen, caplog: pytest.LogCapt
         assert secret not in caplog.text
 
 
-def test_only_an_admin_reveals_identity_and_every_attempt_is_audited(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_only_an_admin_reveals_identity_and_every_attempt_is_audited(citizen: Citizen, bot, clock) -> None:
     ticket, _ = file_report(citizen, contact="张三 13800138000")
     vault = vault_for(bot.config)
     with bot.db.session() as s:
@@ -143,7 +143,7 @@ def test_only_an_admin_reveals_identity_and_every_attempt_is_audited(citizen: Ci
         ("小王", "reviewer", "reveal_identity_denied", "想看看"), ("李局", "admin", "reveal_identity", "发放奖励核对身份")]
 
 
-def test_lifecycle_is_enforced(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_lifecycle_is_enforced(citizen: Citizen, bot, clock) -> None:
     ticket, _ = file_report(citizen)
     vault, settings = vault_for(bot.config), bot.config.reports
     with bot.db.session() as s:
@@ -172,7 +172,7 @@ def test_lifecycle_is_enforced(citizen: Citizen, bot, clock) -> None:  # noqa: A
     assert "情况不属实：现场核查未发现电动车充电" in citizen.says(f"查询 {ticket}")
 
 
-def test_deadlines_and_the_overdue_list(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_deadlines_and_the_overdue_list(citizen: Citizen, citizens, bot, clock) -> None:
     late, _ = file_report(citizen)
     on_time, _ = file_report(citizens("o_second"), category="2")
     vault, settings = vault_for(bot.config), bot.config.reports
@@ -193,7 +193,7 @@ def test_deadlines_and_the_overdue_list(citizen: Citizen, citizens, bot, clock) 
         assert [r.ticket for r in deadlines.overdue_reports(s, clock.now())] == [late]
 
 
-def test_possible_duplicates_are_linked_not_rejected(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_possible_duplicates_are_linked_not_rejected(citizen: Citizen, citizens, bot, clock) -> None:
     first, _ = file_report(citizen, location=(36.1950, 113.1160, "人民路"))
     clock.advance(days=1)
     near, _ = file_report(citizens("o_b"), location=(36.1955, 113.1165, "人民路口"))  # ~70 m
@@ -211,7 +211,7 @@ def test_possible_duplicates_are_linked_not_rejected(citizen: Citizen, citizens,
         assert any(e.kind == "duplicate" and first in e.note for e in staff.detail(s, near, clock.now()).events)
 
 
-def test_assign_township_and_filters(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_assign_township_and_filters(citizen: Citizen, citizens, bot, clock) -> None:
     a, _ = file_report(citizen, location=None)
     b, _ = file_report(citizens("o_b"), category="2", location=(36.312, 113.082, ""))
     with bot.db.session() as s:
@@ -224,7 +224,7 @@ def test_assign_township_and_filters(citizen: Citizen, citizens, bot, clock) -> 
         assert (staff.get(s, a).township, staff.get(s, a).township_source) == ("xiling", "staff")
         assert staff.get(s, b).township == "beipo"
 
-        def tickets(**kw) -> list[str]:  # noqa: ANN003
+        def tickets(**kw) -> list[str]:
             return [r.ticket for r in staff.list_reports(s, staff.ReportFilter(**kw), clock.now())]
 
         assert tickets(township="xiling") == [a]
@@ -234,7 +234,7 @@ def test_assign_township_and_filters(citizen: Citizen, citizens, bot, clock) -> 
         assert tickets(since=dt.date(2021, 6, 2)) == []
 
 
-def test_exports_leave_identity_out_unless_an_admin_asks(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_exports_leave_identity_out_unless_an_admin_asks(citizen: Citizen, citizens, bot, clock) -> None:
     file_report(citizen, contact="张三 13800138000")
     file_report(citizens("o_b"), description="=HYPERLINK(\"http://x\") 仓库门口堆了很多稀料桶没人管", contact="匿名")
     vault = vault_for(bot.config)
@@ -263,7 +263,7 @@ def test_exports_leave_identity_out_unless_an_admin_asks(citizen: Citizen, citiz
             ("小王", "export_identity_denied"), ("李局", "export_identity")]
 
 
-def test_contacts_of_closed_reports_are_erased_after_retention(citizen: Citizen, citizens, bot, clock) -> None:  # noqa: ANN001
+def test_contacts_of_closed_reports_are_erased_after_retention(citizen: Citizen, citizens, bot, clock) -> None:
     closed, _ = file_report(citizen, contact="张三 13800138000")
     still_open, _ = file_report(citizens("o_b"), contact="李四 13900139000")
     vault, settings = vault_for(bot.config), bot.config.reports
@@ -285,7 +285,7 @@ def test_contacts_of_closed_reports_are_erased_after_retention(citizen: Citizen,
     assert closed in citizen.says("我的举报")  # the owner HMAC still finds it
 
 
-def test_expired_drafts_are_purged_with_their_photos(api_app, fake_wechat, clock, tmp_path: Path) -> None:  # noqa: ANN001
+def test_expired_drafts_are_purged_with_their_photos(api_app, fake_wechat, clock, tmp_path: Path) -> None:
     bot = api_app.extensions["bot"]
     citizen = Citizen(WeChatServer(api_app.test_client(), TOKEN, APP_ID, AES_KEY, clock=clock))
     citizen.dialog([("举报", "请选择"), ("1", "请描述")])
@@ -315,7 +315,7 @@ def test_category_content_errors_name_the_entry(tmp_path: Path) -> None:
         load_report_categories(tmp_path)
 
 
-def test_cli_lists_changes_and_exports(citizen: Citizen, bot, database_url, tmp_path: Path,  # noqa: ANN001
+def test_cli_lists_changes_and_exports(citizen: Citizen, bot, database_url, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     from bot.cli import main
 

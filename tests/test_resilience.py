@@ -19,21 +19,21 @@ class SwitchableStore(MemoryStore):
         super().__init__()
         self.down = False
 
-    def __getattribute__(self, name: str):  # noqa: ANN204
+    def __getattribute__(self, name: str):
         if name not in ("down", "__dict__", "__class__") and object.__getattribute__(self, "down") and not name.startswith("_"):
             raise StoreError("connection refused")
         return super().__getattribute__(name)
 
 
 @pytest.fixture
-def flaky(config, clock):  # noqa: ANN001, ANN201
+def flaky(config, clock):
     store = SwitchableStore()
     app = create_app(config, clock=clock, store=store, routers=[common.escapes, survey, common.fallback])
     yield app, store
     app.extensions["bot"].close()
 
 
-def test_store_down_answers_stateless_refuses_flows_and_recovers(flaky, mode, clock) -> None:  # noqa: ANN001
+def test_store_down_answers_stateless_refuses_flows_and_recovers(flaky, mode, clock) -> None:
     app, store = flaky
     person = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock), "o_r")
     store.down = True
@@ -49,7 +49,7 @@ def test_store_down_answers_stateless_refuses_flows_and_recovers(flaky, mode, cl
     assert "记下了：小王，30岁" in person.says("30")                   # the flow was kept whole
 
 
-def test_metrics_count_requests_retries_and_errors(app, citizen) -> None:  # noqa: ANN001
+def test_metrics_count_requests_retries_and_errors(app, citizen) -> None:
     citizen.says("我要举报")  # starts a flow: claimed, so its retry is answered from the first delivery
     citizen.resend_last()
     app.test_client().post("/wechat?signature=bad&timestamp=1&nonce=1", data=b"<xml/>")

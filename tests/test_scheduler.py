@@ -19,12 +19,12 @@ from tests.conftest import make_config
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def plan_rows(bot) -> list[Delivery]:  # noqa: ANN001
+def plan_rows(bot) -> list[Delivery]:
     with bot.db.session() as s:
         return list(s.scalars(select(Delivery).where(Delivery.purpose == "push_plan").order_by(Delivery.id)))
 
 
-def test_plan_items_are_queued_when_due_and_only_once(bot, clock) -> None:  # noqa: ANN001
+def test_plan_items_are_queued_when_due_and_only_once(bot, clock) -> None:
     clock.set(shanghai(2021, 6, 1, 19, 29))
     pushplan.run_job(bot)
     assert plan_rows(bot) == []
@@ -37,20 +37,20 @@ def test_plan_items_are_queued_when_due_and_only_once(bot, clock) -> None:  # no
     assert "落实安全责任" in row.payload["articles"][0]["description"]
 
 
-def test_a_township_item_goes_to_that_township(bot, clock) -> None:  # noqa: ANN001
+def test_a_township_item_goes_to_that_township(bot, clock) -> None:
     clock.set(shanghai(2021, 6, 8, 21, 0))
     pushplan.run_job(bot)
     [row] = plan_rows(bot)
     assert row.audience == {"township": "chengguan"}
 
 
-def test_an_item_missed_on_its_day_is_not_sent_the_next_day(bot, clock) -> None:  # noqa: ANN001
+def test_an_item_missed_on_its_day_is_not_sent_the_next_day(bot, clock) -> None:
     clock.set(shanghai(2021, 6, 4, 8, 0))  # the scheduler was down all evening on June 3
     pushplan.run_job(bot)
     assert plan_rows(bot) == []
 
 
-def test_every_plan_item_fits_a_subscription_account(bot) -> None:  # noqa: ANN001
+def test_every_plan_item_fits_a_subscription_account(bot) -> None:
     days = [item.when.date() for item in bot.content.pushes.items]
     assert len(days) == len(set(days))
     assert all(d.year == 2021 and d.month == 6 for d in days)
@@ -77,25 +77,25 @@ cover = "covers/video.jpg"
 """
 
 
-def plan_problems(cfg) -> list[str]:  # noqa: ANN001
+def plan_problems(cfg) -> list[str]:
     """The push plan's problems (the menu's keys are checked, and tested, by the menu's own tests)."""
     return [p for p in check_content(cfg) if "menu.toml" not in p]
 
 
-def test_content_check_flags_two_mass_sends_on_one_day(tmp_path, database_url) -> None:  # noqa: ANN001
+def test_content_check_flags_two_mass_sends_on_one_day(tmp_path, database_url) -> None:
     cfg = make_config(database_url, content={"dir": str(copy_content(tmp_path, SECOND_ON_JUNE_3))})
     problems = plan_problems(cfg)
     assert problems == ["content/pushes.toml: 2021-06-03: 2 mass sends on one day (extra, case-confined-space); "
                         "a subscription account may mass-send once a day"]
 
 
-def test_content_check_flags_a_service_account_over_four_a_month(tmp_path, database_url) -> None:  # noqa: ANN001
+def test_content_check_flags_a_service_account_over_four_a_month(tmp_path, database_url) -> None:
     cfg = make_config(database_url, wechat={"account_type": "service"})
     [problem] = plan_problems(cfg)
     assert "at most 4 a month" in problem and "2021-06" in problem
 
 
-def test_content_check_names_an_unknown_township(tmp_path, database_url) -> None:  # noqa: ANN001
+def test_content_check_names_an_unknown_township(tmp_path, database_url) -> None:
     extra = SECOND_ON_JUNE_3.replace('"all"', '"township:atlantis"').replace("06-03", "06-04")
     cfg = make_config(database_url, content={"dir": str(copy_content(tmp_path, extra))})
     assert plan_problems(cfg) == ["content/pushes.toml: extra: audience: unknown township 'atlantis'"]
@@ -112,7 +112,7 @@ def test_registry_targets_exist() -> None:
 
 # --- leader lock ----------------------------------------------------------------------------
 
-def test_one_leader_and_a_takeover_when_it_dies(store) -> None:  # noqa: ANN001
+def test_one_leader_and_a_takeover_when_it_dies(store) -> None:
     a = LeaderLock(store, ttl=30, owner="a")
     b = LeaderLock(store, ttl=30, owner="b")
     assert a.acquire() and not b.acquire()
@@ -124,7 +124,7 @@ def test_one_leader_and_a_takeover_when_it_dies(store) -> None:  # noqa: ANN001
     assert store.get(LEADER_KEY) is None
 
 
-def test_schedulers_elect_exactly_one_and_hand_over(bot) -> None:  # noqa: ANN001
+def test_schedulers_elect_exactly_one_and_hand_over(bot) -> None:
     first = SchedulerService(bot, owner="first", jobs=JOBS)
     second = SchedulerService(bot, owner="second", jobs=JOBS)
     try:
@@ -145,11 +145,11 @@ def test_schedulers_elect_exactly_one_and_hand_over(bot) -> None:  # noqa: ANN00
 CALLS: list = []
 
 
-def probe(bot) -> None:  # noqa: ANN001
+def probe(bot) -> None:
     CALLS.append(bot)
 
 
-def test_jobs_run_through_the_registry_with_the_bot(bot, monkeypatch) -> None:  # noqa: ANN001
+def test_jobs_run_through_the_registry_with_the_bot(bot, monkeypatch) -> None:
     """The job store holds only a job's id; the function is looked up in bot/jobs.py when it runs."""
     CALLS.clear()
     monkeypatch.setattr("bot.scheduler.JOBS", [Job("probe", "interval", {"minutes": 1}, "tests.test_scheduler:probe")])
@@ -163,7 +163,7 @@ def test_jobs_run_through_the_registry_with_the_bot(bot, monkeypatch) -> None:  
 
 
 @pytest.mark.parametrize("job", JOBS, ids=lambda j: j.id)
-def test_every_job_runs_on_an_empty_database(bot, clock, job) -> None:  # noqa: ANN001
+def test_every_job_runs_on_an_empty_database(bot, clock, job) -> None:
     import importlib
 
     module, _, name = job.target.partition(":")
@@ -171,7 +171,7 @@ def test_every_job_runs_on_an_empty_database(bot, clock, job) -> None:  # noqa: 
 
 
 @pytest.mark.slow
-def test_the_scheduler_command_leads_and_stops_on_sigterm(database_url, tmp_path) -> None:  # noqa: ANN001
+def test_the_scheduler_command_leads_and_stops_on_sigterm(database_url, tmp_path) -> None:
     import signal
     import subprocess
     import sys

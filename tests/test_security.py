@@ -14,7 +14,7 @@ from tests.reports_helpers import file_report
 HOSTILE = "'); DROP TABLE reports;-- 楼道里\" OR 1=1 堆满纸箱 <script>alert(1)</script>"
 
 
-def test_sql_injection_strings_are_stored_literally(citizen, bot) -> None:  # noqa: ANN001
+def test_sql_injection_strings_are_stored_literally(citizen, bot) -> None:
     file_report(citizen, description=HOSTILE)
     with bot.db.session() as s:
         [report] = s.scalars(select(Report)).all()

@@ -18,18 +18,18 @@ TEMPLATE = {"report_status_template": "TPL_STATUS",
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201 - every app in this module talks to the fake
+def config(api_config):
     return api_config
 
 
-def active_citizen(bot, fake, clock, openid: str) -> None:  # noqa: ANN001
+def active_citizen(bot, fake, clock, openid: str) -> None:
     with bot.db.session() as s:
         s.add(Citizen(openid=openid, first_seen_at=clock.now(), last_interaction_at=clock.now()))
         s.commit()
     fake.record_interaction(openid)
 
 
-def push(bot, clock, key: str, **target) -> int:  # noqa: ANN001, ANN003
+def push(bot, clock, key: str, **target) -> int:
     with bot.db.session() as s:
         row = enqueue(s, key=key, purpose=target.pop("purpose", "test"),
                       payload=target.pop("payload", text_payload("您好")),
@@ -38,12 +38,12 @@ def push(bot, clock, key: str, **target) -> int:  # noqa: ANN001, ANN003
         return row.id
 
 
-def row(bot, delivery_id: int) -> Delivery:  # noqa: ANN001
+def row(bot, delivery_id: int) -> Delivery:
     with bot.db.session() as s:
         return s.get(Delivery, delivery_id)
 
 
-def test_active_citizen_gets_a_customer_service_message(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_active_citizen_gets_a_customer_service_message(bot, fake_wechat, clock) -> None:
     active_citizen(bot, fake_wechat, clock, "o1")
     delivery_id = push(bot, clock, "k1", openid="o1")
     assert Sender.from_bot(bot).drain() == 1
@@ -53,7 +53,7 @@ def test_active_citizen_gets_a_customer_service_message(bot, fake_wechat, clock)
     assert [d.message["text"]["content"] for d in fake_wechat.sent_to("o1")] == ["您好"]
 
 
-def test_outside_the_window_without_templates_is_undeliverable(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_outside_the_window_without_templates_is_undeliverable(bot, fake_wechat, clock) -> None:
     active_citizen(bot, fake_wechat, clock, "o1")
     clock.advance(hours=49)
     delivery_id = push(bot, clock, "k1", openid="o1", purpose="report_status")
@@ -64,7 +64,7 @@ def test_outside_the_window_without_templates_is_undeliverable(bot, fake_wechat,
     assert fake_wechat.sent_to("o1") == []
 
 
-def test_service_account_falls_back_to_a_template(database_url, fake_wechat, clock, store) -> None:  # noqa: ANN001
+def test_service_account_falls_back_to_a_template(database_url, fake_wechat, clock, store) -> None:
     from bot import create_app
 
     fake_wechat.account_type = "service"
@@ -87,7 +87,7 @@ def test_service_account_falls_back_to_a_template(database_url, fake_wechat, clo
         bot.close()
 
 
-def test_window_count_exhausted_means_undeliverable_with_the_reason(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_window_count_exhausted_means_undeliverable_with_the_reason(bot, fake_wechat, clock) -> None:
     active_citizen(bot, fake_wechat, clock, "o1")
     ids = [push(bot, clock, f"k{n}", openid="o1") for n in range(6)]
     Sender.from_bot(bot).drain()
@@ -98,7 +98,7 @@ def test_window_count_exhausted_means_undeliverable_with_the_reason(bot, fake_we
     assert fake_wechat.calls["message/custom/send"] == 5  # the sixth was never attempted
 
 
-def test_transient_errors_back_off_then_give_up(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_transient_errors_back_off_then_give_up(bot, fake_wechat, clock) -> None:
     active_citizen(bot, fake_wechat, clock, "o1")
     bot.extensions["api"].access_token()
     fake_wechat.error_rate = 1.0
@@ -118,7 +118,7 @@ def test_transient_errors_back_off_then_give_up(bot, fake_wechat, clock) -> None
     fake_wechat.error_rate = 0.0
 
 
-def test_a_retry_succeeds_once_the_error_clears(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_retry_succeeds_once_the_error_clears(bot, fake_wechat, clock) -> None:
     active_citizen(bot, fake_wechat, clock, "o1")
     bot.extensions["api"].access_token()
     fake_wechat.error_rate = 1.0
@@ -132,7 +132,7 @@ def test_a_retry_succeeds_once_the_error_clears(bot, fake_wechat, clock) -> None
     assert len(fake_wechat.sent_to("o1")) == 1
 
 
-def test_permanent_errors_fail_with_the_reason(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_permanent_errors_fail_with_the_reason(bot, fake_wechat, clock) -> None:
     with bot.db.session() as s:  # we think they are active, WeChat does not know them
         s.add(Citizen(openid="ghost", first_seen_at=clock.now(), last_interaction_at=clock.now()))
         s.commit()
@@ -143,7 +143,7 @@ def test_permanent_errors_fail_with_the_reason(bot, fake_wechat, clock) -> None:
     assert "invalid openid" in done.last_error
 
 
-def test_unfollowed_citizens_are_not_tried(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_unfollowed_citizens_are_not_tried(bot, fake_wechat, clock) -> None:
     active_citizen(bot, fake_wechat, clock, "o1")
     with bot.db.session() as s:
         s.scalar(select(Citizen).where(Citizen.openid == "o1")).unsubscribed_at = clock.now()
@@ -154,7 +154,7 @@ def test_unfollowed_citizens_are_not_tried(bot, fake_wechat, clock) -> None:  # 
     assert fake_wechat.calls["message/custom/send"] == 0
 
 
-def test_audience_rows_are_mass_sends(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_audience_rows_are_mass_sends(bot, fake_wechat, clock) -> None:
     for openid in ("a", "b"):
         fake_wechat.add_user(openid)
     payload = {"type": "news", "articles": [article(title="案例警示", digest="一起有限空间事故", body="先通风、再检测、后作业。",
@@ -169,7 +169,7 @@ def test_audience_rows_are_mass_sends(bot, fake_wechat, clock) -> None:  # noqa:
     assert sent["content_source_url"] == "https://example.org/case/1"
 
 
-def test_township_audience_creates_the_tag(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_township_audience_creates_the_tag(bot, fake_wechat, clock) -> None:
     fake_wechat.add_user("a")
     delivery_id = push(bot, clock, "b:1", audience={"township": "chengguan"})
     Sender.from_bot(bot).drain()
@@ -177,7 +177,7 @@ def test_township_audience_creates_the_tag(bot, fake_wechat, clock) -> None:  # 
     assert list(fake_wechat.tags().values()) == ["城关镇"]
 
 
-def test_expired_leases_become_uncertain_and_are_never_resent(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_expired_leases_become_uncertain_and_are_never_resent(bot, fake_wechat, clock) -> None:
     active_citizen(bot, fake_wechat, clock, "o1")
     fake_wechat.add_user("a")
     personal = push(bot, clock, "k1", openid="o1")
@@ -205,7 +205,7 @@ def test_expired_leases_become_uncertain_and_are_never_resent(bot, fake_wechat, 
     assert row(bot, personal).status == DeliveryStatus.SENT
 
 
-def test_two_senders_never_deliver_a_row_twice(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_two_senders_never_deliver_a_row_twice(bot, fake_wechat, clock) -> None:
     openids = [f"o{n}" for n in range(150)]
     with bot.db.session() as s:
         for openid in openids:
@@ -224,7 +224,7 @@ def test_two_senders_never_deliver_a_row_twice(bot, fake_wechat, clock) -> None:
         assert set(s.scalars(select(Delivery.status))) == {DeliveryStatus.SENT}
 
 
-def test_the_loop_stops_gracefully_with_nothing_in_doubt(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_the_loop_stops_gracefully_with_nothing_in_doubt(bot, fake_wechat, clock) -> None:
     fake_wechat.latency = 0.01
     with bot.db.session() as s:
         for n in range(40):

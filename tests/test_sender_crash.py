@@ -24,7 +24,7 @@ CONCURRENCY = 8
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201
+def config(api_config):
     return api_config
 
 
@@ -57,13 +57,13 @@ def start_sender(config_path: Path) -> subprocess.Popen:
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def statuses(bot) -> dict[str, str]:  # noqa: ANN001
+def statuses(bot) -> dict[str, str]:
     with bot.db.session() as s:
         return dict(s.execute(select(Delivery.openid, Delivery.status)).all())
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(bot, fake_wechat, tmp_path) -> None:  # noqa: ANN001
+def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(bot, fake_wechat, tmp_path) -> None:
     fake_wechat.latency = 0.01
     early = shanghai(2021, 6, 1, 8, 0)  # the sender's simulated clock starts at 09:00
     openids = [f"o{n:04d}" for n in range(ROWS)]

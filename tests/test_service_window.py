@@ -22,12 +22,12 @@ TEMPLATE = {"report_status_template": "TPL_STATUS",
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201 - the bot in this module talks to the fake
+def config(api_config):
     return api_config
 
 
 @pytest.fixture
-def api(fake_wechat, store) -> WeChatAPI:  # noqa: ANN001
+def api(fake_wechat, store) -> WeChatAPI:
     return WeChatAPI("wxtest00000000001", "test-app-secret", fake_wechat.base_url, store, sleep=lambda s: None)
 
 
@@ -39,19 +39,19 @@ def refused(api: WeChatAPI, openid: str) -> int | None:
     return None
 
 
-def citizen_row(bot, openid: str) -> CitizenRow | None:  # noqa: ANN001
+def citizen_row(bot, openid: str) -> CitizenRow | None:
     with bot.db.session() as s:
         return s.scalar(select(CitizenRow).where(CitizenRow.openid == openid))
 
 
-def notice(bot, clock, key: str, openid: str, purpose: str = "report_status") -> int:  # noqa: ANN001
+def notice(bot, clock, key: str, openid: str, purpose: str = "report_status") -> int:
     with bot.db.session() as s:
         row = enqueue(s, key=key, purpose=purpose, openid=openid, payload=text_payload("进度"), now=clock.now())
         s.commit()
         return row.id
 
 
-def delivery(bot, delivery_id: int) -> Delivery:  # noqa: ANN001
+def delivery(bot, delivery_id: int) -> Delivery:
     with bot.db.session() as s:
         return s.get(Delivery, delivery_id)
 
@@ -63,7 +63,7 @@ def delivery(bot, delivery_id: int) -> Delivery:  # noqa: ANN001
     ("event", "location_select"), ("event", "subscribe_msg_popup_event"), ("event", "subscribe_msg_change_event"),
     ("event", "MASSSENDJOBFINISH"), ("event", "TEMPLATESENDJOBFINISH"), ("event", "unsubscribe"),
 ])
-def test_the_fake_opens_nothing_for_pushes_the_platform_does_not_count(api, fake_wechat, msg_type, event) -> None:  # noqa: ANN001
+def test_the_fake_opens_nothing_for_pushes_the_platform_does_not_count(api, fake_wechat, msg_type, event) -> None:
     fake_wechat.add_user("o1")
     assert fake_wechat.record_push("o1", msg_type, event) is None
     assert refused(api, "o1") == 45015
@@ -75,13 +75,13 @@ def test_the_fake_opens_nothing_for_pushes_the_platform_does_not_count(api, fake
     ("event", "CLICK", "menu"), ("event", "scancode_push", "menu"), ("event", "scancode_waitmsg", "menu"),
     ("event", "subscribe", "follow"), ("event", "SCAN", "scan"),
 ])
-def test_the_fake_opens_an_allowance_for_what_the_platform_counts(api, fake_wechat, msg_type, event, kind) -> None:  # noqa: ANN001
+def test_the_fake_opens_an_allowance_for_what_the_platform_counts(api, fake_wechat, msg_type, event, kind) -> None:
     assert fake_wechat.record_push("o1", msg_type, event) == kind
     assert refused(api, "o1") is None
 
 
 @pytest.mark.parametrize("kind", ["menu", "follow", "scan"])
-def test_a_click_follow_or_scan_allows_three_in_one_minute(api, fake_wechat, clock, kind) -> None:  # noqa: ANN001
+def test_a_click_follow_or_scan_allows_three_in_one_minute(api, fake_wechat, clock, kind) -> None:
     fake_wechat.record_interaction("o1", kind)
     assert [refused(api, "o1") for _ in range(4)] == [None, None, None, 45047]
     fake_wechat.record_interaction("o2", kind)
@@ -89,7 +89,7 @@ def test_a_click_follow_or_scan_allows_three_in_one_minute(api, fake_wechat, clo
     assert refused(api, "o2") == 45015
 
 
-def test_a_menu_click_leaves_the_allowance_of_an_earlier_message(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_menu_click_leaves_the_allowance_of_an_earlier_message(api, fake_wechat, clock) -> None:
     # Old fake: the click replaced the message's 48 hours with its own minute (then 45015).
     fake_wechat.record_interaction("o1", "message")
     clock.advance(hours=1)
@@ -98,7 +98,7 @@ def test_a_menu_click_leaves_the_allowance_of_an_earlier_message(api, fake_wecha
     assert refused(api, "o1") is None
 
 
-def test_a_new_message_renews_the_five(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_new_message_renews_the_five(api, fake_wechat, clock) -> None:
     fake_wechat.record_interaction("o1")
     assert [refused(api, "o1") for _ in range(6)] == [None] * 5 + [45047]
     clock.advance(hours=1)
@@ -109,7 +109,7 @@ def test_a_new_message_renews_the_five(api, fake_wechat, clock) -> None:  # noqa
 # --- the bot: what it records --------------------------------------------------------------------
 
 @pytest.fixture
-def person(api_app, clock) -> Citizen:  # noqa: ANN001
+def person(api_app, clock) -> Citizen:
     return Citizen(WeChatServer(api_app.test_client(), "test-token", "wxtest00000000001",
                                 "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", mode="plain", clock=clock), "o_w")
 
@@ -124,7 +124,7 @@ def person(api_app, clock) -> Citizen:  # noqa: ANN001
                                         "<SubscribeStatusString>accept</SubscribeStatusString><PopupScene>0</PopupScene>"
                                         "</List></SubscribeMsgPopupEvent>"),
 ])
-def test_pushes_that_open_nothing_leave_no_window(person, api_bot, name, key, extra) -> None:  # noqa: ANN001
+def test_pushes_that_open_nothing_leave_no_window(person, api_bot, name, key, extra) -> None:
     # Old code: every event but the job reports moved last_interaction_at (a 48-hour window).
     person.event(name, key, extra)
     row = citizen_row(api_bot, "o_w")
@@ -132,13 +132,13 @@ def test_pushes_that_open_nothing_leave_no_window(person, api_bot, name, key, ex
 
 
 @pytest.mark.parametrize("name, kind", [("CLICK", "menu"), ("scancode_push", "menu"), ("SCAN", "scan")])
-def test_a_click_or_scan_is_recorded_with_its_kind_not_as_a_message(person, api_bot, clock, name, kind) -> None:  # noqa: ANN001
+def test_a_click_or_scan_is_recorded_with_its_kind_not_as_a_message(person, api_bot, clock, name, kind) -> None:
     person.event(name, "HELP")
     row = citizen_row(api_bot, "o_w")
     assert (row.last_interaction_at, row.window_event_at, row.window_event_kind) == (None, clock.now(), kind)
 
 
-def test_a_message_in_the_minute_after_a_click_still_counts(person, api_bot, clock) -> None:  # noqa: ANN001
+def test_a_message_in_the_minute_after_a_click_still_counts(person, api_bot, clock) -> None:
     # Old code: the click took the once-a-minute "seen" mark, and the message after it was not noted.
     person.event("CLICK", "HELP")
     clock.advance(seconds=10)
@@ -151,7 +151,7 @@ def test_a_message_in_the_minute_after_a_click_still_counts(person, api_bot, clo
 # --- the sender: never a send the allowance does not permit ------------------------------------------
 
 def test_a_notice_after_a_menu_click_only_is_not_attempted_once_its_minute_is_over(person, api_bot, fake_wechat,
-                                                                                   clock) -> None:  # noqa: ANN001
+                                                                                   clock) -> None:
     person.event("CLICK", "HELP")
     fake_wechat.record_push("o_w", "event", "CLICK")
     clock.advance(minutes=2)
@@ -162,7 +162,7 @@ def test_a_notice_after_a_menu_click_only_is_not_attempted_once_its_minute_is_ov
     assert fake_wechat.calls["message/custom/send"] == 0
 
 
-def test_inside_the_click_minute_three_go_and_the_rest_are_not_attempted(person, api_bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_inside_the_click_minute_three_go_and_the_rest_are_not_attempted(person, api_bot, fake_wechat, clock) -> None:
     person.event("CLICK", "HELP")
     fake_wechat.record_push("o_w", "event", "CLICK")
     ids = [notice(api_bot, clock, f"n{n}", "o_w") for n in range(4)]
@@ -172,7 +172,7 @@ def test_inside_the_click_minute_three_go_and_the_rest_are_not_attempted(person,
     assert fake_wechat.calls["message/custom/send"] == 3
 
 
-def test_sends_since_the_last_message_count_and_a_new_message_renews_them(person, api_bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_sends_since_the_last_message_count_and_a_new_message_renews_them(person, api_bot, fake_wechat, clock) -> None:
     person.says("你好")
     fake_wechat.record_push("o_w", "text")
     sender = Sender.from_bot(api_bot)
@@ -193,7 +193,7 @@ def test_sends_since_the_last_message_count_and_a_new_message_renews_them(person
     assert delivery(api_bot, seventh).status == DeliveryStatus.SENT
 
 
-def test_a_row_another_sender_holds_counts_against_the_allowance(person, api_bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_row_another_sender_holds_counts_against_the_allowance(person, api_bot, fake_wechat, clock) -> None:
     person.says("你好")
     fake_wechat.record_push("o_w", "text")
     held = [notice(api_bot, clock, f"h{n}", "o_w") for n in range(5)]
@@ -207,7 +207,7 @@ def test_a_row_another_sender_holds_counts_against_the_allowance(person, api_bot
 
 # --- the "active in 48 hours" audience -----------------------------------------------------------
 
-def test_the_active_audience_is_who_wrote_and_still_has_room(api_bot, clock) -> None:  # noqa: ANN001
+def test_the_active_audience_is_who_wrote_and_still_has_room(api_bot, clock) -> None:
     now = clock.now()
     with api_bot.db.session() as s:
         s.add_all([
@@ -225,7 +225,7 @@ def test_the_active_audience_is_who_wrote_and_still_has_room(api_bot, clock) -> 
 
 
 def test_a_broadcast_outside_the_window_never_falls_back_to_a_template(database_url, fake_wechat, clock,
-                                                                     store) -> None:  # noqa: ANN001
+                                                                     store) -> None:
     from bot import create_app
     from tests.conftest import make_config
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from bot import create_app
 
 
-def send(app, **message):  # noqa: ANN001, ANN201, ANN003
+def send(app, **message):
     return app.test_client().post("/simulator/api/send", json={"openid": "o_sim_zhangsan", **message})
 
 
-def test_page_renders_citizens_and_places(app) -> None:  # noqa: ANN001
+def test_page_renders_citizens_and_places(app) -> None:
     html = app.test_client().get("/simulator/").get_data(as_text=True)
     assert "张三" in html and "城关镇" in html and "安全模式" in html
 
 
-def test_text_goes_through_the_webhook_in_both_modes(app) -> None:  # noqa: ANN001
+def test_text_goes_through_the_webhook_in_both_modes(app) -> None:
     for aes in (False, True):
         data = send(app, type="text", text="帮助", aes=aes).get_json()
         assert data["status"] == 200
@@ -24,7 +24,7 @@ def test_text_goes_through_the_webhook_in_both_modes(app) -> None:  # noqa: ANN0
         assert "<Content><![CDATA[帮助]]></Content>" in data["request_xml"]
 
 
-def test_follow_event_location_and_voice(app) -> None:  # noqa: ANN001
+def test_follow_event_location_and_voice(app) -> None:
     welcome = send(app, type="event", event="subscribe", key="").get_json()
     assert "安全生产月" in welcome["reply"]["content"]
     located = send(app, type="location", latitude="36.19", longitude="113.11", label="城关镇").get_json()
@@ -33,13 +33,13 @@ def test_follow_event_location_and_voice(app) -> None:  # noqa: ANN001
     assert "<Recognition><![CDATA[帮助]]></Recognition>" in voiced["request_xml"]
 
 
-def test_bad_requests_are_400(app) -> None:  # noqa: ANN001
+def test_bad_requests_are_400(app) -> None:
     assert send(app, type="teleport").status_code == 400
     assert send(app, type="location", latitude="north").status_code == 400
     assert app.test_client().post("/simulator/api/send", json={"openid": "o_stranger", "type": "text"}).status_code == 400
 
 
-def test_simulator_is_404_in_production(config, clock) -> None:  # noqa: ANN001
+def test_simulator_is_404_in_production(config, clock) -> None:
     prod = config.replace(server={"mode": "production", "secret_key": "aDMNP9HXHyE3r7Uj-HXOQxCZrNJKhqxh2mZscKl5GrA"},
                           wechat={"app_secret": "real", "token": "realtoken", "encoding_aes_key": "Z" * 43},
                           security={"identity_key": "2b404ca73e7cd48243d2fb47ba74487757fb68b78618a3e17f3b0d79dc0470e7"})
@@ -49,7 +49,7 @@ def test_simulator_is_404_in_production(config, clock) -> None:  # noqa: ANN001
     app.extensions["bot"].close()
 
 
-def test_photo_upload_becomes_wechat_media_and_pushes_show_in_the_chat(app) -> None:  # noqa: ANN001
+def test_photo_upload_becomes_wechat_media_and_pushes_show_in_the_chat(app) -> None:
     import io
 
     from bot.fakewechat import FakeWeChat, mount
@@ -70,11 +70,11 @@ def test_photo_upload_becomes_wechat_media_and_pushes_show_in_the_chat(app) -> N
     assert client.get("/simulator/api/pushes?openid=o_sim_zhangsan&after=1").get_json()["pushes"] == []
 
 
-def test_push_feed_needs_the_fake_api(app) -> None:  # noqa: ANN001
+def test_push_feed_needs_the_fake_api(app) -> None:
     assert app.test_client().get("/simulator/api/pushes?openid=o_sim_zhangsan").status_code == 404
 
 
-def test_accept_subscribe_records_the_consent_through_the_webhook(database_url, clock, store) -> None:  # noqa: ANN001
+def test_accept_subscribe_records_the_consent_through_the_webhook(database_url, clock, store) -> None:
     from sqlalchemy import select
 
     from bot.fakewechat import FakeWeChat, mount
@@ -98,7 +98,7 @@ def test_accept_subscribe_records_the_consent_through_the_webhook(database_url, 
         service.extensions["bot"].close()
 
 
-def test_accept_subscribe_without_a_subscribe_template_says_so_in_chinese(app) -> None:  # noqa: ANN001
+def test_accept_subscribe_without_a_subscribe_template_says_so_in_chinese(app) -> None:
     from bot.fakewechat import FakeWeChat, mount
 
     mount(app, FakeWeChat(app.extensions["bot"].config.wechat.app_id, "secret"))

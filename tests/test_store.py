@@ -17,14 +17,14 @@ from tests.conftest import DEFAULT_REDIS, REDIS_URL, redis_store
 
 
 @pytest.fixture(params=["memory", "redis"])
-def any_store(request: pytest.FixtureRequest):  # noqa: ANN201
+def any_store(request: pytest.FixtureRequest):
     if request.param == "memory":
         yield MemoryStore()
     else:
         yield from redis_store()
 
 
-def test_get_set_delete(any_store) -> None:  # noqa: ANN001
+def test_get_set_delete(any_store) -> None:
     assert any_store.get("k") is None
     any_store.set("k", "值")
     assert any_store.get("k") == "值"
@@ -32,20 +32,20 @@ def test_get_set_delete(any_store) -> None:  # noqa: ANN001
     assert any_store.get("k") is None
 
 
-def test_ttl_expires(any_store) -> None:  # noqa: ANN001
+def test_ttl_expires(any_store) -> None:
     any_store.set("short", "x", ttl=0.05)
     assert any_store.get("short") == "x"
     time.sleep(0.12)
     assert any_store.get("short") is None
 
 
-def test_set_nx_only_once(any_store) -> None:  # noqa: ANN001
+def test_set_nx_only_once(any_store) -> None:
     assert any_store.set_nx("claim", "a", 5) is True
     assert any_store.set_nx("claim", "b", 5) is False
     assert any_store.get("claim") == "a"
 
 
-def test_delete_if_equals_is_compare_and_delete(any_store) -> None:  # noqa: ANN001
+def test_delete_if_equals_is_compare_and_delete(any_store) -> None:
     any_store.set("token", "t1")
     assert any_store.delete_if_equals("token", "t0") is False
     assert any_store.get("token") == "t1"
@@ -53,11 +53,11 @@ def test_delete_if_equals_is_compare_and_delete(any_store) -> None:  # noqa: ANN
     assert any_store.get("token") is None
 
 
-def test_incr_counts_within_ttl(any_store) -> None:  # noqa: ANN001
+def test_incr_counts_within_ttl(any_store) -> None:
     assert [any_store.incr("rate", 5) for _ in range(3)] == [1, 2, 3]
 
 
-def test_sorted_set_order_and_ranks(any_store) -> None:  # noqa: ANN001
+def test_sorted_set_order_and_ranks(any_store) -> None:
     any_store.zadd("board", {"b": 2.0, "a": 2.0, "c": 1.0, "d": 3.5})
     assert any_store.zcard("board") == 4
     assert any_store.zrange("board", 0, -1) == [("c", 1.0), ("a", 2.0), ("b", 2.0), ("d", 3.5)]
@@ -69,7 +69,7 @@ def test_sorted_set_order_and_ranks(any_store) -> None:  # noqa: ANN001
     assert any_store.zrank("board", "d") == 0
 
 
-def test_lock_excludes_and_times_out(any_store) -> None:  # noqa: ANN001
+def test_lock_excludes_and_times_out(any_store) -> None:
     with any_store.lock("lock:u", ttl=5, wait=0.1):
         with pytest.raises(LockTimeout):
             with any_store.lock("lock:u", ttl=5, wait=0.1):
@@ -78,7 +78,7 @@ def test_lock_excludes_and_times_out(any_store) -> None:  # noqa: ANN001
         pass
 
 
-def test_lock_serialises_threads(any_store) -> None:  # noqa: ANN001
+def test_lock_serialises_threads(any_store) -> None:
     inside = []
     overlaps = []
 
@@ -98,7 +98,7 @@ def test_lock_serialises_threads(any_store) -> None:  # noqa: ANN001
     assert overlaps == []
 
 
-def test_lock_lease_expires_when_holder_dies(any_store) -> None:  # noqa: ANN001
+def test_lock_lease_expires_when_holder_dies(any_store) -> None:
     any_store.set_nx("lock:dead", "someone-else", 0.1)
     with any_store.lock("lock:dead", ttl=5, wait=1.0):
         assert any_store.get("lock:dead") != "someone-else"
@@ -109,21 +109,21 @@ def test_lock_lease_expires_when_holder_dies(any_store) -> None:  # noqa: ANN001
 _ECHO_AND_COUNT = "redis.call('incr', KEYS[1]) return {ARGV[1], redis.call('get', KEYS[1])}"
 
 
-def test_script_runs_with_prefixed_keys(real_redis) -> None:  # noqa: ANN001
+def test_script_runs_with_prefixed_keys(real_redis) -> None:
     echo = real_redis.script(_ECHO_AND_COUNT)
     assert echo(["n"], ["hi"]) == ["hi", "1"]
     assert echo(["n"], ["again"]) == ["again", "2"]
     assert real_redis.get("n") == "2"  # the key was prefixed like every other key of this store
 
 
-def test_script_reloads_after_redis_forgets_it(real_redis) -> None:  # noqa: ANN001
+def test_script_reloads_after_redis_forgets_it(real_redis) -> None:
     echo = real_redis.script(_ECHO_AND_COUNT)
     echo(["n"], ["x"])
     real_redis._redis.script_flush()  # as after a Redis restart
     assert echo(["n"], ["y"]) == ["y", "2"]
 
 
-def test_script_reconnects_after_its_connection_is_killed(real_redis) -> None:  # noqa: ANN001
+def test_script_reconnects_after_its_connection_is_killed(real_redis) -> None:
     echo = real_redis.script(_ECHO_AND_COUNT)
     echo(["n"], ["x"])
     host, port = real_redis._lane()._sock.getsockname()[:2]
@@ -136,14 +136,14 @@ def test_script_reconnects_after_its_connection_is_killed(real_redis) -> None:  
     assert real_redis._lane()._sock.getsockname()[:2] != (host, port)
 
 
-def test_script_error_is_a_store_error(real_redis) -> None:  # noqa: ANN001
+def test_script_error_is_a_store_error(real_redis) -> None:
     broken = real_redis.script("return redis.call('no-such-command')")
     with pytest.raises(StoreError):
         broken([], [])
     assert real_redis.script(_ECHO_AND_COUNT)(["n"], ["still fine"]) == ["still fine", "1"]
 
 
-def test_each_thread_keeps_its_own_script_connection(real_redis) -> None:  # noqa: ANN001
+def test_each_thread_keeps_its_own_script_connection(real_redis) -> None:
     echo = real_redis.script(_ECHO_AND_COUNT)
     lanes = []
 
@@ -177,7 +177,7 @@ def test_script_on_a_server_that_never_answers_fails_within_the_timeout() -> Non
     listener.close()
 
 
-def test_lane_sockets_block_and_leave_timeouts_to_the_kernel(real_redis) -> None:  # noqa: ANN001
+def test_lane_sockets_block_and_leave_timeouts_to_the_kernel(real_redis) -> None:
     real_redis.script(_ECHO_AND_COUNT)(["n"], ["x"])
     sock = real_redis._lane()._sock
     assert sock.gettimeout() is None
@@ -185,7 +185,7 @@ def test_lane_sockets_block_and_leave_timeouts_to_the_kernel(real_redis) -> None
     assert seconds + micros / 1e6 == pytest.approx(1.0)
 
 
-def test_a_forked_child_opens_its_own_lane(real_redis) -> None:  # noqa: ANN001
+def test_a_forked_child_opens_its_own_lane(real_redis) -> None:
     echo = real_redis.script(_ECHO_AND_COUNT)
     echo(["n"], ["parent"])
     parent_port = real_redis._lane()._sock.getsockname()[1]
@@ -205,7 +205,7 @@ def test_a_forked_child_opens_its_own_lane(real_redis) -> None:  # noqa: ANN001
     assert echo(["n"], ["parent again"]) == ["parent again", "3"]
 
 
-def test_close_reaches_every_threads_lane_and_a_later_call_reconnects(real_redis) -> None:  # noqa: ANN001
+def test_close_reaches_every_threads_lane_and_a_later_call_reconnects(real_redis) -> None:
     echo = real_redis.script(_ECHO_AND_COUNT)
     echo(["n"], ["main"])
     worker = threading.Thread(target=lambda: echo(["n"], ["worker"]))
@@ -224,7 +224,7 @@ def test_close_reaches_every_threads_lane_and_a_later_call_reconnects(real_redis
     assert echo(["n"], ["after"]) == ["after", "3"]
 
 
-def test_a_bot_closes_the_store_it_made_but_not_one_handed_to_it(real_redis, config, clock) -> None:  # noqa: ANN001
+def test_a_bot_closes_the_store_it_made_but_not_one_handed_to_it(real_redis, config, clock) -> None:
     from bot.runtime import Bot
 
     url = REDIS_URL or DEFAULT_REDIS

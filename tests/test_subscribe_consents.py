@@ -57,7 +57,7 @@ class Service:
             return {row.template_id: row for row in s.scalars(select(SubscribeConsent))}
 
 
-def make_service(database_url, fake_wechat, clock, store, **push) -> Service:  # noqa: ANN001
+def make_service(database_url, fake_wechat, clock, store, **push) -> Service:
     fake_wechat.account_type = "service"
     config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},
                          push={"report_status_subscribe": SUB, "report_status_subscribe_keys": KEYS, **push})
@@ -74,7 +74,7 @@ def make_service(database_url, fake_wechat, clock, store, **push) -> Service:  #
 
 
 @pytest.fixture
-def service(database_url, fake_wechat, clock, store):  # noqa: ANN001, ANN201
+def service(database_url, fake_wechat, clock, store):
     made = make_service(database_url, fake_wechat, clock, store)
     yield made
     made.bot.close()
@@ -216,7 +216,7 @@ def test_a_busy_wechat_leaves_the_one_time_consent_for_the_retry(service: Servic
     assert service.delivery(notice).status == DeliveryStatus.SENT
 
 
-def test_a_long_term_consent_allows_every_notice(database_url, fake_wechat, clock, store) -> None:  # noqa: ANN001
+def test_a_long_term_consent_allows_every_notice(database_url, fake_wechat, clock, store) -> None:
     made = make_service(database_url, fake_wechat, clock, store, report_status_subscribe_long_term=True)
     try:
         fake_wechat.long_term_templates.add(SUB)
@@ -235,7 +235,7 @@ def test_a_long_term_consent_allows_every_notice(database_url, fake_wechat, cloc
 
 # --- the fake ----------------------------------------------------------------------------------
 
-def test_the_fake_refuses_bizsend_without_consent_and_counts_one_time_ones(fake_wechat, store) -> None:  # noqa: ANN001
+def test_the_fake_refuses_bizsend_without_consent_and_counts_one_time_ones(fake_wechat, store) -> None:
     fake_wechat.account_type = "service"
     fake_wechat.add_user(OPENID)
     api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store, sleep=lambda s: None)
@@ -251,7 +251,7 @@ def test_the_fake_refuses_bizsend_without_consent_and_counts_one_time_ones(fake_
         assert refused.value.errcode == 43101
 
 
-def test_the_fake_pushes_the_events_as_the_docs_show_them(fake_wechat) -> None:  # noqa: ANN001
+def test_the_fake_pushes_the_events_as_the_docs_show_them(fake_wechat) -> None:
     from bot.wechat.inbound import parse_inbound, subscribe_items
 
     pushed: list[str] = []

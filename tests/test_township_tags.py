@@ -10,21 +10,21 @@ from bot.sender import Sender
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201
+def config(api_config):
     return api_config
 
 
-def township_of(bot, openid: str) -> str | None:  # noqa: ANN001
+def township_of(bot, openid: str) -> str | None:
     with bot.db.session() as s:
         return s.scalar(select(Citizen.township).where(Citizen.openid == openid))
 
 
-def tag_rows(bot) -> list[Delivery]:  # noqa: ANN001
+def tag_rows(bot) -> list[Delivery]:
     with bot.db.session() as s:
         return list(s.scalars(select(Delivery).where(Delivery.purpose == "township_tag")))
 
 
-def test_choose_by_number_and_get_tagged(citizen, bot, fake_wechat) -> None:  # noqa: ANN001
+def test_choose_by_number_and_get_tagged(citizen, bot, fake_wechat) -> None:
     fake_wechat.add_user(citizen.openid)
     citizen.dialog([
         ("设置乡镇", ["1. 城关镇", "2. 北坡镇", "序号或名称"]),
@@ -41,7 +41,7 @@ def test_choose_by_number_and_get_tagged(citizen, bot, fake_wechat) -> None:  # 
         assert s.scalar(select(WeChatTag.tag_id).where(WeChatTag.township == "beipo")) == tag_id
 
 
-def test_named_in_one_message_then_changed(citizen, bot, fake_wechat) -> None:  # noqa: ANN001
+def test_named_in_one_message_then_changed(citizen, bot, fake_wechat) -> None:
     fake_wechat.add_user(citizen.openid)
     assert "城关镇" in citizen.says("设置乡镇 城关")
     Sender.from_bot(bot).drain()
@@ -53,7 +53,7 @@ def test_named_in_one_message_then_changed(citizen, bot, fake_wechat) -> None:  
     assert fake_wechat.tagged(tags["南河镇"]) == {citizen.openid}
 
 
-def test_two_quick_changes_end_with_the_last(citizen, bot, fake_wechat) -> None:  # noqa: ANN001
+def test_two_quick_changes_end_with_the_last(citizen, bot, fake_wechat) -> None:
     fake_wechat.add_user(citizen.openid)
     citizen.says("设置乡镇 城关镇")
     Sender.from_bot(bot).drain()
@@ -64,7 +64,7 @@ def test_two_quick_changes_end_with_the_last(citizen, bot, fake_wechat) -> None:
     assert {n for n, t in tags.items() if citizen.openid in fake_wechat.tagged(t)} == {"南河镇"}
 
 
-def test_unknown_name_asks_again_and_cancel_changes_nothing(citizen, bot) -> None:  # noqa: ANN001
+def test_unknown_name_asks_again_and_cancel_changes_nothing(citizen, bot) -> None:
     citizen.dialog([
         ("设置乡镇 火星镇", ["没有找到“火星镇”", "1. 城关镇"]),
         ("取消", "已取消"),
@@ -73,11 +73,11 @@ def test_unknown_name_asks_again_and_cancel_changes_nothing(citizen, bot) -> Non
     assert tag_rows(bot) == []
 
 
-def test_a_retried_message_queues_one_tag_change(citizen, bot) -> None:  # noqa: ANN001
+def test_a_retried_message_queues_one_tag_change(citizen, bot) -> None:
     first = citizen.says("设置乡镇 城关镇")
     assert citizen.resend_last().text == first
     assert len(tag_rows(bot)) == 1
 
 
-def test_help_lists_it(citizen) -> None:  # noqa: ANN001
+def test_help_lists_it(citizen) -> None:
     assert "设置乡镇" in citizen.says("帮助")

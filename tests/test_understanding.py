@@ -25,13 +25,13 @@ def test_the_table_is_large_and_broad() -> None:
     assert len({text for text, _ in CASES}) == len(CASES), "duplicate messages in the table"
 
 
-def test_every_expected_entry_exists(bot) -> None:  # noqa: ANN001
+def test_every_expected_entry_exists(bot) -> None:
     for _, feature in CASES:
         if feature.startswith("knowledge:") and feature != "knowledge:topics":
             assert bot.content.knowledge.get(feature.split(":", 1)[1]), feature
 
 
-def test_citizen_messages_reach_the_right_feature(app) -> None:  # noqa: ANN001
+def test_citizen_messages_reach_the_right_feature(app) -> None:
     registered = {router.name for router in ROUTERS}
     counted = [case for case in CASES if feature_router(case[1]) in registered]
     outcomes = run_cases(app, counted)
@@ -40,7 +40,7 @@ def test_citizen_messages_reach_the_right_feature(app) -> None:  # noqa: ANN001
     assert share >= TARGET, f"{share:.1%} routed correctly; misses:\n" + "\n".join(misses)
 
 
-def test_features_not_built_here_fall_back_gracefully(app, bot) -> None:  # noqa: ANN001
+def test_features_not_built_here_fall_back_gracefully(app, bot) -> None:
     registered = {router.name for router in ROUTERS}
     pending = [case for case in CASES if feature_router(case[1]) not in registered]
     for outcome in run_cases(app, pending):

@@ -29,7 +29,7 @@ guard = threading.Lock()
 
 
 @probe.on(text_in("慢"))
-def slow(msg, ctx):  # noqa: ANN001, ANN201
+def slow(msg, ctx):
     with guard:
         active["now"] += 1
         if active["now"] > 1:
@@ -42,31 +42,31 @@ def slow(msg, ctx):  # noqa: ANN001, ANN201
 
 
 @probe.on(text_in("出错"))
-def broken(msg, ctx):  # noqa: ANN001, ANN201
+def broken(msg, ctx):
     raise RuntimeError("boom")
 
 
 @probe.on(text_in("长"))
-def long_text(msg, ctx):  # noqa: ANN001, ANN201
+def long_text(msg, ctx):
     return "\n".join(f"第{i}行：安全生产人人有责。" for i in range(400))
 
 
 @probe.on(kind("event"))
-def echo_event(msg, ctx):  # noqa: ANN001, ANN201
+def echo_event(msg, ctx):
     calls.append(msg.dedupe_key)
     loc = f"{msg.location.latitude},{msg.location.longitude},{msg.location.label}" if msg.location else ""
     return f"event={msg.event}|key={msg.event_key}|text={msg.text}|loc={loc}"
 
 
 @probe.on()
-def echo(msg, ctx):  # noqa: ANN001, ANN201
+def echo(msg, ctx):
     calls.append(msg.dedupe_key)
     loc = f"{msg.location.latitude},{msg.location.longitude},{msg.location.label}" if msg.location else ""
     return f"kind={msg.kind}|text={msg.text}|media={msg.media_id}|pic={msg.pic_url}|loc={loc}|url={msg.link_url}"
 
 
 @pytest.fixture
-def probe_app(config, clock, store):  # noqa: ANN001, ANN201
+def probe_app(config, clock, store):
     calls.clear()
     active.update(now=0, overlap=False)
     app = create_app(config, clock=clock, store=store, routers=[probe])
@@ -75,12 +75,12 @@ def probe_app(config, clock, store):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def server(probe_app, mode, clock) -> WeChatServer:  # noqa: ANN001
+def server(probe_app, mode, clock) -> WeChatServer:
     return WeChatServer(probe_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
 
 
 @pytest.fixture
-def user(server) -> Citizen:  # noqa: ANN001
+def user(server) -> Citizen:
     return Citizen(server, "o_probe")
 
 
@@ -128,14 +128,14 @@ def test_official_aes_vector_encrypts_byte_exact() -> None:
 
 # --- URL verification ------------------------------------------------------------------------
 
-def test_get_echoes_echostr_with_valid_signature(probe_app) -> None:  # noqa: ANN001
+def test_get_echoes_echostr_with_valid_signature(probe_app) -> None:
     response = probe_app.test_client().get(f"/wechat?{signed(echostr='4917562342')}")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "4917562342"
 
 
 @pytest.mark.parametrize("query", ["", "signature=abc&timestamp=1&nonce=2&echostr=x", "timestamp=1&nonce=2&echostr=x"])
-def test_get_without_valid_signature_is_403(probe_app, query: str) -> None:  # noqa: ANN001
+def test_get_without_valid_signature_is_403(probe_app, query: str) -> None:
     response = probe_app.test_client().get(f"/wechat?{query}")
     assert response.status_code == 403
     assert "x" not in response.get_data(as_text=True)
@@ -144,7 +144,7 @@ def test_get_without_valid_signature_is_403(probe_app, query: str) -> None:  # n
 # --- modes and parsing -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["plain", "aes", "compatible"], indirect=False)
-def test_reply_comes_back_in_the_mode_of_the_message(probe_app, clock, mode: str) -> None:  # noqa: ANN001
+def test_reply_comes_back_in_the_mode_of_the_message(probe_app, clock, mode: str) -> None:
     server = WeChatServer(probe_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
     reply = Citizen(server, "o_mode").text("你好")
     assert reply.status == 200
@@ -188,11 +188,11 @@ def test_every_message_kind_is_parsed(user: Citizen) -> None:
     ("subscribe_msg_change_event", None, "", "event=subscribe_msg_change_event"),
     ("subscribe_msg_sent_event", None, "", "event=subscribe_msg_sent_event"),
 ])
-def test_every_event_is_parsed(user: Citizen, event: str, key, extra: str, expected: str) -> None:  # noqa: ANN001
+def test_every_event_is_parsed(user: Citizen, event: str, key, extra: str, expected: str) -> None:
     assert expected in user.event(event, key, extra).text
 
 
-def test_subscribe_message_events_keep_their_raw_fields(probe_app, clock) -> None:  # noqa: ANN001
+def test_subscribe_message_events_keep_their_raw_fields(probe_app, clock) -> None:
     from bot.wechat.inbound import parse_inbound
 
     msg = parse_inbound("<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
@@ -209,7 +209,7 @@ def test_unknown_msgtype_is_success(user: Citizen) -> None:
 
 # --- status codes ----------------------------------------------------------------------------
 
-def post(app, body: bytes | str, query: str | None = None):  # noqa: ANN001, ANN201
+def post(app, body: bytes | str, query: str | None = None):
     data = body.encode() if isinstance(body, str) else body
     return app.test_client().post(f"/wechat?{query or signed()}", data=data, content_type="text/xml")
 
@@ -218,27 +218,27 @@ GOOD = ("<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateT
         "<MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>")
 
 
-def test_bad_or_missing_signature_is_403(probe_app) -> None:  # noqa: ANN001
+def test_bad_or_missing_signature_is_403(probe_app) -> None:
     assert post(probe_app, GOOD, "signature=0000&timestamp=1&nonce=2").status_code == 403
     assert post(probe_app, GOOD, "timestamp=1&nonce=2").status_code == 403
     assert post(probe_app, GOOD).status_code == 200
 
 
-def test_bad_msg_signature_is_403(probe_app) -> None:  # noqa: ANN001
+def test_bad_msg_signature_is_403(probe_app) -> None:
     encrypted = WeChatServer(None, TOKEN, APP_ID, AES_KEY).encrypt(GOOD)
     body = f"<xml><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
     assert post(probe_app, body, signed(encrypt_type="aes", msg_signature="f" * 40)).status_code == 403
     assert post(probe_app, body, aes_signed(encrypted)).status_code == 200
 
 
-def test_aes_payload_for_another_app_is_400(probe_app) -> None:  # noqa: ANN001
+def test_aes_payload_for_another_app_is_400(probe_app) -> None:
     encrypted = WeChatServer(None, TOKEN, "wxsomeoneelse0001", AES_KEY).encrypt(GOOD)
     body = f"<xml><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
     query = aes_signed(encrypted)
     assert post(probe_app, body, query).status_code == 400
 
 
-def test_truncated_aes_payload_is_400(probe_app) -> None:  # noqa: ANN001
+def test_truncated_aes_payload_is_400(probe_app) -> None:
     encrypted = WeChatServer(None, TOKEN, APP_ID, AES_KEY).encrypt(GOOD)[:40]
     body = f"<xml><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
     query = aes_signed(encrypted)
@@ -259,7 +259,7 @@ XXE = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/pas
     "<xml><MsgType>text</MsgType></xml>",  # no sender
     "\xff\xfe garbage",
 ])
-def test_malformed_bodies_are_400_and_fast(probe_app, body: str) -> None:  # noqa: ANN001
+def test_malformed_bodies_are_400_and_fast(probe_app, body: str) -> None:
     started = time.monotonic()
     response = post(probe_app, body.encode("latin-1") if "\xff" in body else body)
     assert response.status_code == 400
@@ -267,13 +267,13 @@ def test_malformed_bodies_are_400_and_fast(probe_app, body: str) -> None:  # noq
     assert calls == []
 
 
-def test_oversized_body_is_413_before_parsing(probe_app) -> None:  # noqa: ANN001
+def test_oversized_body_is_413_before_parsing(probe_app) -> None:
     body = "<xml>" + "<Content>" + "a" * 70_000 + "</Content></xml>"
     assert post(probe_app, body).status_code == 413
     assert calls == []
 
 
-def wsgi_post(app, body: bytes, query: str, **environ: object) -> str:  # noqa: ANN001
+def wsgi_post(app, body: bytes, query: str, **environ: object) -> str:
     """POST straight through the WSGI app, with the environ a server would build; the status line."""
     env = EnvironBuilder(path="/wechat", query_string=query, method="POST", data=body).get_environ()
     env.update(environ)
@@ -282,7 +282,7 @@ def wsgi_post(app, body: bytes, query: str, **environ: object) -> str:  # noqa: 
     return statuses[0]
 
 
-def test_chunked_bodies_are_read_to_their_end_and_refused_past_the_limit(probe_app) -> None:  # noqa: ANN001
+def test_chunked_bodies_are_read_to_their_end_and_refused_past_the_limit(probe_app) -> None:
     chunked = {"CONTENT_LENGTH": "", "wsgi.input_terminated": True}
     assert wsgi_post(probe_app, GOOD.encode(), signed(), **chunked).startswith("200")
     big = ("<xml><Content>" + "a" * 70_000 + "</Content></xml>").encode()
@@ -290,13 +290,13 @@ def test_chunked_bodies_are_read_to_their_end_and_refused_past_the_limit(probe_a
     assert calls == [f"msg:{sender('o1')}:1"]
 
 
-def test_a_bad_content_length_is_400(probe_app) -> None:  # noqa: ANN001
+def test_a_bad_content_length_is_400(probe_app) -> None:
     assert wsgi_post(probe_app, GOOD.encode(), signed(), CONTENT_LENGTH="-5").startswith("400")
     assert wsgi_post(probe_app, GOOD.encode(), signed(), CONTENT_LENGTH="12abc").startswith("400")
     assert calls == []
 
 
-def test_a_repeated_query_parameter_counts_its_first_value(probe_app) -> None:  # noqa: ANN001
+def test_a_repeated_query_parameter_counts_its_first_value(probe_app) -> None:
     assert post(probe_app, GOOD, signed() + "&signature=0000").status_code == 200
     assert post(probe_app, GOOD, "signature=0000&" + signed()).status_code == 403
 
@@ -342,7 +342,7 @@ def test_event_retries_are_deduped_on_sender_time_event_and_key(user: Citizen) -
     assert len(calls) == 2
 
 
-def test_concurrent_duplicates_run_once(probe_app, mode, clock) -> None:  # noqa: ANN001
+def test_concurrent_duplicates_run_once(probe_app, mode, clock) -> None:
     xml = Citizen(WeChatServer(None, TOKEN, APP_ID, AES_KEY, clock=clock), "o_dup")._envelope(
         "text", f"<Content>{cdata('慢')}</Content>", msg_id=9001)
     results: list = []
@@ -362,7 +362,7 @@ def test_concurrent_duplicates_run_once(probe_app, mode, clock) -> None:  # noqa
     assert all(r.status == 200 for r in results)
 
 
-def test_one_user_is_never_handled_twice_at_once(probe_app, mode, clock) -> None:  # noqa: ANN001
+def test_one_user_is_never_handled_twice_at_once(probe_app, mode, clock) -> None:
     def deliver(msg_id: int) -> None:
         server = WeChatServer(probe_app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=clock)
         Citizen(server, "o_same").text("慢", msg_id=msg_id)
@@ -378,7 +378,7 @@ def test_one_user_is_never_handled_twice_at_once(probe_app, mode, clock) -> None
 
 # --- pushes are answered below Flask -----------------------------------------------------------
 
-def test_a_push_needs_no_flask_request_context(probe_app, monkeypatch) -> None:  # noqa: ANN001
+def test_a_push_needs_no_flask_request_context(probe_app, monkeypatch) -> None:
     def no_context(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a push went through Flask")
 
@@ -387,7 +387,7 @@ def test_a_push_needs_no_flask_request_context(probe_app, monkeypatch) -> None: 
     assert calls  # the probe handler answered it
 
 
-def test_a_bug_below_flask_is_a_plain_500_without_details(probe_app, monkeypatch, caplog) -> None:  # noqa: ANN001
+def test_a_bug_below_flask_is_a_plain_500_without_details(probe_app, monkeypatch, caplog) -> None:
     import bot.webhook
 
     def broken(*_args: object) -> None:

@@ -23,7 +23,7 @@ from tests.reports_helpers import file_report
 from tests.wechat import Citizen, WeChatServer, cdata
 
 
-def post(client, query: dict[str, str], body: str):  # noqa: ANN001, ANN201
+def post(client, query: dict[str, str], body: str):
     return client.post(f"/wechat?{urlencode(query)}", data=body.encode("utf-8"), content_type="text/xml")
 
 
@@ -31,26 +31,26 @@ def text_push(server: WeChatServer, openid: str, content: str) -> str:
     return Citizen(server, openid)._envelope("text", f"<Content>{cdata(content)}</Content>")
 
 
-def observed_url(client, server: WeChatServer, openid: str = "o_someone") -> dict[str, str]:  # noqa: ANN001
+def observed_url(client, server: WeChatServer, openid: str = "o_someone") -> dict[str, str]:
     """A legitimate plaintext push, answered; its query is what the attacker copied."""
     query = server.query(openid=openid)
     assert post(client, query, text_push(server, openid, "帮助")).status_code == 200
     return query
 
 
-def metric(bot, reason: str) -> float:  # noqa: ANN001
+def metric(bot, reason: str) -> float:
     value = bot.metrics.registry.get_sample_value("smb_refused_pushes_total", {"reason": reason})
     return value or 0.0
 
 
 @pytest.fixture
-def plain(app, clock) -> WeChatServer:  # noqa: ANN001
+def plain(app, clock) -> WeChatServer:
     return WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock)
 
 
 # --- item 1: replay ----------------------------------------------------------------------------
 
-def test_a_copied_signature_cannot_list_another_citizens_reports(app, bot, plain, caplog) -> None:  # noqa: ANN001
+def test_a_copied_signature_cannot_list_another_citizens_reports(app, bot, plain, caplog) -> None:
     victim = Citizen(plain, "o_whistleblower")
     ticket, _code = file_report(victim, contact="匿名")
     client = app.test_client()
@@ -65,7 +65,7 @@ def test_a_copied_signature_cannot_list_another_citizens_reports(app, bot, plain
     assert copied["nonce"] not in caplog.text and copied["signature"] not in caplog.text
 
 
-def test_a_copied_signature_cannot_take_over_a_prize_claim(app, bot, plain, clock) -> None:  # noqa: ANN001
+def test_a_copied_signature_cannot_take_over_a_prize_claim(app, bot, plain, clock) -> None:
     from tests.test_quiz_draws import make_winner, play
 
     bot.extensions["quiz_rng"] = lambda: random.Random(99)
@@ -83,7 +83,7 @@ def test_a_copied_signature_cannot_take_over_a_prize_claim(app, bot, plain, cloc
 
 
 @pytest.mark.parametrize("same_query", [True, False])
-def test_a_wechat_retry_of_the_same_body_gets_the_first_reply(app, bot, plain, same_query: bool) -> None:  # noqa: ANN001
+def test_a_wechat_retry_of_the_same_body_gets_the_first_reply(app, bot, plain, same_query: bool) -> None:
     client = app.test_client()
     body = text_push(plain, "o_retry", "我要举报")  # starts a flow: claimed, its reply kept
     query = plain.query(openid="o_retry")
@@ -94,7 +94,7 @@ def test_a_wechat_retry_of_the_same_body_gets_the_first_reply(app, bot, plain, s
     assert metric(bot, "replayed") == 0.0
 
 
-def test_the_stateless_path_refuses_a_replayed_signature_too(app, bot, plain) -> None:  # noqa: ANN001
+def test_the_stateless_path_refuses_a_replayed_signature_too(app, bot, plain) -> None:
     # 帮助 from a citizen in no flow claims nothing in the dedupe (gate.py's free path).
     client = app.test_client()
     query, body = plain.query(openid="o_a"), text_push(plain, "o_a", "帮助")
@@ -105,14 +105,14 @@ def test_the_stateless_path_refuses_a_replayed_signature_too(app, bot, plain) ->
 
 
 @pytest.mark.parametrize("skew, status", [(-301, 403), (-299, 200), (299, 200), (301, 403)])
-def test_timestamps_far_from_the_clock_are_refused(app, bot, plain, clock, skew: int, status: int) -> None:  # noqa: ANN001
+def test_timestamps_far_from_the_clock_are_refused(app, bot, plain, clock, skew: int, status: int) -> None:
     timestamp, nonce = str(int(clock.now().timestamp()) + skew), "n1"
     query = {"signature": sign(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
     assert post(app.test_client(), query, text_push(plain, "o_t", "帮助")).status_code == status
     assert metric(bot, "stale") == (1.0 if status == 403 else 0.0)
 
 
-def test_the_window_is_configured(database_url, clock, store) -> None:  # noqa: ANN001
+def test_the_window_is_configured(database_url, clock, store) -> None:
     config = make_config(database_url, wechat={"signature_max_age_seconds": 60})
     app = create_app(config, clock=clock, store=store)
     try:
@@ -131,13 +131,13 @@ def test_the_window_is_configured(database_url, clock, store) -> None:  # noqa: 
 # --- item 2: safe mode is a promise ----------------------------------------------------------------
 
 @pytest.fixture
-def safe_app(database_url, clock, store):  # noqa: ANN001, ANN201
+def safe_app(database_url, clock, store):
     app = create_app(make_config(database_url, wechat={"message_mode": "safe"}), clock=clock, store=store)
     yield app
     app.extensions["bot"].close()
 
 
-def test_safe_mode_refuses_plaintext_pushes(safe_app, clock) -> None:  # noqa: ANN001
+def test_safe_mode_refuses_plaintext_pushes(safe_app, clock) -> None:
     bot = safe_app.extensions["bot"]
     plain = WeChatServer(safe_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock)
     assert Citizen(plain, "o_s").text("帮助").status == 403
@@ -146,7 +146,7 @@ def test_safe_mode_refuses_plaintext_pushes(safe_app, clock) -> None:  # noqa: A
     assert Citizen(aes, "o_s").text("帮助").status == 200
 
 
-def test_safe_mode_refuses_an_encrypted_push_without_a_valid_msg_signature(safe_app, clock) -> None:  # noqa: ANN001
+def test_safe_mode_refuses_an_encrypted_push_without_a_valid_msg_signature(safe_app, clock) -> None:
     server = WeChatServer(safe_app.test_client(), TOKEN, APP_ID, AES_KEY, mode="aes", clock=clock)
     encrypted = server.encrypt(text_push(server, "o_s", "帮助"))
     envelope = f"<xml><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
@@ -156,14 +156,14 @@ def test_safe_mode_refuses_an_encrypted_push_without_a_valid_msg_signature(safe_
     assert post(client, server.query(body_encrypt="") | {"encrypt_type": "aes"}, no_encrypt).status_code == 403
 
 
-def test_message_mode_is_validated(database_url) -> None:  # noqa: ANN001
+def test_message_mode_is_validated(database_url) -> None:
     with pytest.raises(ConfigError, match=r"\[wechat\] message_mode must be compatible or safe"):
         make_config(database_url, wechat={"message_mode": "secure"})
     with pytest.raises(ConfigError, match="needs \\[wechat\\] encoding_aes_key"):
         make_config(database_url, wechat={"message_mode": "safe", "encoding_aes_key": ""})
 
 
-def test_in_compatible_mode_the_encrypted_part_counts(app, plain) -> None:  # noqa: ANN001
+def test_in_compatible_mode_the_encrypted_part_counts(app, plain) -> None:
     """A push carrying plaintext fields (another citizen's 我的举报) beside the real Encrypt, without
     encrypt_type: the plaintext must not be what is answered."""
     victim = Citizen(plain, "o_victim")
@@ -206,7 +206,7 @@ EXTERNAL = '<!DOCTYPE xml [<!ENTITY ext SYSTEM "file:///etc/hostname">]>'
     hostile(HIDING_PI + EXTERNAL, "&ext;"),
     hostile("", "x") + HIDING_PI + "<!DOCTYPE y>",  # a DTD anywhere, even after the root
 ], ids=["pi-before-doctype", "billion-laughs", "external-entity", "doctype-after-root"])
-def test_dtds_and_entities_are_refused_anywhere(app, body: str) -> None:  # noqa: ANN001
+def test_dtds_and_entities_are_refused_anywhere(app, body: str) -> None:
     server = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain")
     query = server.query()
     query["timestamp"] = "1622512800"
@@ -216,14 +216,14 @@ def test_dtds_and_entities_are_refused_anywhere(app, body: str) -> None:  # noqa
     assert "大大" not in response.get_data(as_text=True)
 
 
-def test_a_5000_level_nested_push_is_400(app, plain) -> None:  # noqa: ANN001
+def test_a_5000_level_nested_push_is_400(app, plain) -> None:
     body = hostile("", "x").replace("</xml>", "<a>" * 5000 + "</a>" * 5000 + "</xml>")
     assert post(app.test_client(), plain.query(), body).status_code == 400
 
 
 @pytest.mark.parametrize("field, length", [("MediaId", 257), ("EventKey", 1025), ("FromUserName", 65),
                                            ("MsgId", 33), ("SomethingNew", 2049)])
-def test_fields_longer_than_wechat_sends_are_400(app, plain, field: str, length: int) -> None:  # noqa: ANN001
+def test_fields_longer_than_wechat_sends_are_400(app, plain, field: str, length: int) -> None:
     body = hostile("", "x").replace("</xml>", f"<{field}>{'9' * length}</{field}></xml>")
     if field in ("FromUserName", "MsgId"):
         body = body.replace(f"<{field}>", f"<{field}Old>", 1).replace(f"</{field}>", f"</{field}Old>", 1)
@@ -232,7 +232,7 @@ def test_fields_longer_than_wechat_sends_are_400(app, plain, field: str, length:
     assert post(app.test_client(), plain.query(), shorter).status_code == 200
 
 
-def test_an_oversized_citizen_text_gets_a_chinese_answer_and_is_not_stored(citizen, bot) -> None:  # noqa: ANN001
+def test_an_oversized_citizen_text_gets_a_chinese_answer_and_is_not_stored(citizen, bot) -> None:
     from bot.models.reports import ReportDraft
 
     citizen.dialog([("举报", "请选择隐患类别"), ("1", "请描述隐患情况")])
@@ -243,7 +243,7 @@ def test_an_oversized_citizen_text_gets_a_chinese_answer_and_is_not_stored(citiz
     assert "请发送隐患位置" in citizen.says("幸福小区3号楼一楼楼道里堆满纸箱，消防通道被堵死了。")
 
 
-def test_a_report_description_has_a_cap(citizen, bot) -> None:  # noqa: ANN001
+def test_a_report_description_has_a_cap(citizen, bot) -> None:
     citizen.dialog([("消防通道被堵", "回复 是"), ("是", "请选择隐患类别"), ("1", "请再补充几句")])
     assert "描述太长了（最多2000个字）" in citizen.says("堵" * 1999)  # with the start it would pass 2000
     assert "请发送隐患位置" in citizen.says("在城关镇万达广场北门")

@@ -13,11 +13,11 @@ from tests.conftest import APP_ID
 
 
 @pytest.fixture
-def api(fake_wechat, store) -> WeChatAPI:  # noqa: ANN001
+def api(fake_wechat, store) -> WeChatAPI:
     return WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store, timeout=2.0, sleep=lambda s: None)
 
 
-def test_custom_text_reaches_a_user_inside_the_window(api, fake_wechat) -> None:  # noqa: ANN001
+def test_custom_text_reaches_a_user_inside_the_window(api, fake_wechat) -> None:
     fake_wechat.record_interaction("o1")
     api.send_custom("o1", {"type": "text", "content": "您好"})
     [item] = fake_wechat.sent_to("o1")
@@ -25,7 +25,7 @@ def test_custom_text_reaches_a_user_inside_the_window(api, fake_wechat) -> None:
     assert fake_wechat.token_fetches == 1
 
 
-def test_the_token_is_shared_through_the_store(fake_wechat, store) -> None:  # noqa: ANN001
+def test_the_token_is_shared_through_the_store(fake_wechat, store) -> None:
     """Two clients (two processes) over one store fetch one token, even when they start together."""
     clients = [WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store) for _ in range(4)]
     tokens: list[str] = []
@@ -38,7 +38,7 @@ def test_the_token_is_shared_through_the_store(fake_wechat, store) -> None:  # n
     assert fake_wechat.token_fetches == 1
 
 
-def test_a_stale_token_is_refreshed_once_and_the_call_retried(api, fake_wechat, store) -> None:  # noqa: ANN001
+def test_a_stale_token_is_refreshed_once_and_the_call_retried(api, fake_wechat, store) -> None:
     fake_wechat.record_interaction("o1")
     api.access_token()
     fake_wechat.invalidate_tokens()
@@ -47,7 +47,7 @@ def test_a_stale_token_is_refreshed_once_and_the_call_retried(api, fake_wechat, 
     assert len(fake_wechat.sent_to("o1")) == 1
 
 
-def test_a_newer_token_from_another_process_is_not_cleared(api, fake_wechat, store) -> None:  # noqa: ANN001
+def test_a_newer_token_from_another_process_is_not_cleared(api, fake_wechat, store) -> None:
     old = api.access_token()
     store.set(api.token_key, "NEWER-TOKEN-FROM-ELSEWHERE")
     # The failed token is cleared only if it is still the cached one.
@@ -55,7 +55,7 @@ def test_a_newer_token_from_another_process_is_not_cleared(api, fake_wechat, sto
     assert store.get(api.token_key) == "NEWER-TOKEN-FROM-ELSEWHERE"
 
 
-def test_retry_is_bounded_when_the_token_stays_bad(fake_wechat, store) -> None:  # noqa: ANN001
+def test_retry_is_bounded_when_the_token_stays_bad(fake_wechat, store) -> None:
     fake = fake_wechat
     api = WeChatAPI(APP_ID, "test-app-secret", fake.base_url, store, sleep=lambda s: None)
     original = fake._check_token
@@ -75,7 +75,7 @@ def test_retry_is_bounded_when_the_token_stays_bad(fake_wechat, store) -> None: 
     assert fake.token_fetches == 3 and len(fake.force_refreshes) == 1
 
 
-def test_expired_token_gets_42001_then_refresh(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_expired_token_gets_42001_then_refresh(api, fake_wechat, clock) -> None:
     fake_wechat.record_interaction("o1")
     token = api.access_token()
     clock.advance(hours=3)
@@ -86,7 +86,7 @@ def test_expired_token_gets_42001_then_refresh(api, fake_wechat, clock) -> None:
     assert fake_wechat.token_fetches == 2
 
 
-def test_the_48_hour_window_and_the_message_count(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_the_48_hour_window_and_the_message_count(api, fake_wechat, clock) -> None:
     with pytest.raises(WeChatAPIError) as err:
         api.send_custom("nobody", {"type": "text", "content": "x"})
     assert err.value.errcode == 40003
@@ -103,7 +103,7 @@ def test_the_48_hour_window_and_the_message_count(api, fake_wechat, clock) -> No
     assert err.value.errcode == 45015
 
 
-def test_a_menu_click_opens_a_short_window(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_menu_click_opens_a_short_window(api, fake_wechat, clock) -> None:
     fake_wechat.record_interaction("o1", kind="event")
     for _ in range(3):
         api.send_custom("o1", {"type": "text", "content": "x"})
@@ -112,7 +112,7 @@ def test_a_menu_click_opens_a_short_window(api, fake_wechat, clock) -> None:  # 
     assert err.value.errcode == 45047
 
 
-def test_mass_send_by_tag_uses_tag_id_and_the_daily_quota(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_mass_send_by_tag_uses_tag_id_and_the_daily_quota(api, fake_wechat, clock) -> None:
     for openid in ("a", "b", "c"):
         fake_wechat.add_user(openid)
     tag = api.create_tag("城关镇")
@@ -138,7 +138,7 @@ def test_mass_send_by_tag_uses_tag_id_and_the_daily_quota(api, fake_wechat, cloc
     assert api.mass_status(result["msg_id"])["msg_status"] == "SEND_SUCCESS"
 
 
-def test_service_account_quota_is_four_a_month_per_user(fake_wechat, store, clock) -> None:  # noqa: ANN001
+def test_service_account_quota_is_four_a_month_per_user(fake_wechat, store, clock) -> None:
     fake_wechat.account_type = "service"
     api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
     fake_wechat.add_user("a")
@@ -149,7 +149,7 @@ def test_service_account_quota_is_four_a_month_per_user(fake_wechat, store, cloc
     assert err.value.errcode == 45028
 
 
-def test_templates_subscribe_messages_and_preview(fake_wechat, store) -> None:  # noqa: ANN001
+def test_templates_subscribe_messages_and_preview(fake_wechat, store) -> None:
     fake_wechat.account_type = "service"
     api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
     fake_wechat.add_user("a")
@@ -163,7 +163,7 @@ def test_templates_subscribe_messages_and_preview(fake_wechat, store) -> None:  
     assert [d.channel for d in fake_wechat.sent_to("a")] == ["template", "subscribe", "preview"]
 
 
-def test_media_download_upload_and_expiry(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_media_download_upload_and_expiry(api, fake_wechat, clock) -> None:
     media_id = fake_wechat.add_media(b"\xff\xd8photo")
     assert api.download_media(media_id) == b"\xff\xd8photo"
     uploaded = api.upload_media("image", "poster.jpg", b"\xff\xd8poster")
@@ -174,7 +174,7 @@ def test_media_download_upload_and_expiry(api, fake_wechat, clock) -> None:  # n
     assert err.value.errcode == 40007
 
 
-def test_menu_and_tags(api, fake_wechat) -> None:  # noqa: ANN001
+def test_menu_and_tags(api, fake_wechat) -> None:
     api.create_menu({"button": [{"type": "click", "name": "帮助", "key": "HELP"}]})
     assert fake_wechat.menu["button"][0]["key"] == "HELP"
     tag = api.create_tag("北坡镇")
@@ -184,7 +184,7 @@ def test_menu_and_tags(api, fake_wechat) -> None:  # noqa: ANN001
     assert err.value.errcode == 45157
 
 
-def test_system_busy_is_retried_once(api, fake_wechat) -> None:  # noqa: ANN001
+def test_system_busy_is_retried_once(api, fake_wechat) -> None:
     fake_wechat.add_user("a")
     api.access_token()
     fake_wechat.error_rate = 1.0
@@ -194,7 +194,7 @@ def test_system_busy_is_retried_once(api, fake_wechat) -> None:  # noqa: ANN001
     assert fake_wechat.calls["tags/create"] == 2
 
 
-def test_transport_failures_say_whether_the_request_may_have_arrived(clock) -> None:  # noqa: ANN001
+def test_transport_failures_say_whether_the_request_may_have_arrived(clock) -> None:
     store = MemoryStore()
     store.set(f"wechat:token:{APP_ID}", "T")
     closed = WeChatAPI(APP_ID, "s", "http://127.0.0.1:9/cgi-bin/", store, timeout=0.5)
@@ -213,7 +213,7 @@ def test_transport_failures_say_whether_the_request_may_have_arrived(clock) -> N
         server.stop()
 
 
-def test_the_app_has_an_api_client(api_bot, fake_wechat) -> None:  # noqa: ANN001
+def test_the_app_has_an_api_client(api_bot, fake_wechat) -> None:
     fake_wechat.record_interaction("o9")
     api_bot.extensions["api"].send_custom("o9", {"type": "text", "content": "hi"})
     assert len(fake_wechat.sent_to("o9")) == 1

@@ -29,34 +29,34 @@ SECRET = "test-app-secret"
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201 - the bot in this module talks to the fake
+def config(api_config):
     return api_config
 
 
 @pytest.fixture
-def api(fake_wechat, store, clock) -> WeChatAPI:  # noqa: ANN001
+def api(fake_wechat, store, clock) -> WeChatAPI:
     return WeChatAPI(APP_ID, SECRET, fake_wechat.base_url, store, timeout=2.0, sleep=lambda s: None, clock=clock)
 
 
-def stable_token(fake, force: bool = False, secret: str = SECRET) -> dict[str, Any]:  # noqa: ANN001
+def stable_token(fake, force: bool = False, secret: str = SECRET) -> dict[str, Any]:
     body = {"grant_type": "client_credential", "appid": APP_ID, "secret": secret, "force_refresh": force}
     _, raw = fake.handle("stable_token", {}, json.dumps(body).encode())
     return json.loads(raw)
 
 
-def old_token(fake) -> dict[str, Any]:  # noqa: ANN001
+def old_token(fake) -> dict[str, Any]:
     _, raw = fake.handle("token", {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}, b"")
     return json.loads(raw)
 
 
-def works(fake, token: str) -> bool:  # noqa: ANN001
+def works(fake, token: str) -> bool:
     _, raw = fake.handle("tags/get", {"access_token": token}, b"")
     return "errcode" not in json.loads(raw)
 
 
 # --- the fake's rules ------------------------------------------------------------------------------
 
-def test_stable_token_normal_mode_hands_back_the_same_token(fake_wechat, clock) -> None:  # noqa: ANN001
+def test_stable_token_normal_mode_hands_back_the_same_token(fake_wechat, clock) -> None:
     first = stable_token(fake_wechat)
     clock.advance(minutes=30)
     again = stable_token(fake_wechat)
@@ -64,7 +64,7 @@ def test_stable_token_normal_mode_hands_back_the_same_token(fake_wechat, clock) 
     assert again["expires_in"] == 7200 - 30 * 60  # what is left of it
 
 
-def test_stable_token_is_renewed_five_minutes_before_it_expires(fake_wechat, clock) -> None:  # noqa: ANN001
+def test_stable_token_is_renewed_five_minutes_before_it_expires(fake_wechat, clock) -> None:
     first = stable_token(fake_wechat)["access_token"]
     clock.advance(minutes=116)
     renewed = stable_token(fake_wechat)["access_token"]
@@ -73,7 +73,7 @@ def test_stable_token_is_renewed_five_minutes_before_it_expires(fake_wechat, clo
     assert not works(fake_wechat, first) and works(fake_wechat, renewed)
 
 
-def test_force_refresh_replaces_the_token_within_its_limits(fake_wechat, clock) -> None:  # noqa: ANN001
+def test_force_refresh_replaces_the_token_within_its_limits(fake_wechat, clock) -> None:
     first = stable_token(fake_wechat)["access_token"]
     forced = stable_token(fake_wechat, force=True)["access_token"]
     assert forced != first and not works(fake_wechat, first) and works(fake_wechat, forced)
@@ -86,7 +86,7 @@ def test_force_refresh_replaces_the_token_within_its_limits(fake_wechat, clock) 
     assert "access_token" in stable_token(fake_wechat)  # normal mode is not affected
 
 
-def test_get_token_invalidates_the_previous_one_after_five_minutes(fake_wechat, clock) -> None:  # noqa: ANN001
+def test_get_token_invalidates_the_previous_one_after_five_minutes(fake_wechat, clock) -> None:
     first = old_token(fake_wechat)["access_token"]
     old_token(fake_wechat)
     clock.advance(minutes=4, seconds=59)
@@ -95,7 +95,7 @@ def test_get_token_invalidates_the_previous_one_after_five_minutes(fake_wechat, 
     assert not works(fake_wechat, first)
 
 
-def test_the_two_kinds_of_token_do_not_touch_each_other(fake_wechat, clock) -> None:  # noqa: ANN001
+def test_the_two_kinds_of_token_do_not_touch_each_other(fake_wechat, clock) -> None:
     stable = stable_token(fake_wechat)["access_token"]
     old_token(fake_wechat)
     old_token(fake_wechat)
@@ -103,7 +103,7 @@ def test_the_two_kinds_of_token_do_not_touch_each_other(fake_wechat, clock) -> N
     assert works(fake_wechat, stable)
 
 
-def test_the_ip_whitelist_names_the_caller(fake_wechat) -> None:  # noqa: ANN001
+def test_the_ip_whitelist_names_the_caller(fake_wechat) -> None:
     fake_wechat.set_ip_whitelist({"10.1.2.3"})
     for answer in (stable_token(fake_wechat), old_token(fake_wechat)):
         assert answer["errcode"] == 40164
@@ -112,7 +112,7 @@ def test_the_ip_whitelist_names_the_caller(fake_wechat) -> None:  # noqa: ANN001
     assert "access_token" in stable_token(fake_wechat)
 
 
-def test_wrong_secret_and_daily_quota(fake_wechat) -> None:  # noqa: ANN001
+def test_wrong_secret_and_daily_quota(fake_wechat) -> None:
     assert stable_token(fake_wechat, secret="wrong")["errcode"] == 40125
     fake_wechat.token_quota["stable_token"] = 2
     stable_token(fake_wechat)
@@ -122,12 +122,12 @@ def test_wrong_secret_and_daily_quota(fake_wechat) -> None:  # noqa: ANN001
 
 # --- the client ------------------------------------------------------------------------------------
 
-def test_the_client_uses_stable_token(api, fake_wechat) -> None:  # noqa: ANN001
+def test_the_client_uses_stable_token(api, fake_wechat) -> None:
     api.access_token()
     assert fake_wechat.calls["stable_token"] == 1 and fake_wechat.calls["token"] == 0
 
 
-def test_another_holder_of_the_secret_does_not_invalidate_our_token(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_another_holder_of_the_secret_does_not_invalidate_our_token(api, fake_wechat, clock) -> None:
     """A staging copy (its own store) and the online debug tool (GET token) fetch too; ours keeps working."""
     ours = api.access_token()
     staging = WeChatAPI(APP_ID, SECRET, fake_wechat.base_url, MemoryStore(), clock=clock)
@@ -141,7 +141,7 @@ def test_another_holder_of_the_secret_does_not_invalidate_our_token(api, fake_we
     assert api.access_token() == ours and len(fake_wechat.sent_to("o1")) == 1
 
 
-def test_a_newer_token_elsewhere_is_taken_in_normal_mode(api, fake_wechat) -> None:  # noqa: ANN001
+def test_a_newer_token_elsewhere_is_taken_in_normal_mode(api, fake_wechat) -> None:
     """Someone force-refreshed: our 40001 is cured by a normal-mode fetch, no force_refresh of ours."""
     api.access_token()
     stable_token(fake_wechat, force=True)
@@ -149,7 +149,7 @@ def test_a_newer_token_elsewhere_is_taken_in_normal_mode(api, fake_wechat) -> No
     assert len(fake_wechat.force_refreshes) == 1  # only the other holder's
 
 
-def test_force_refresh_only_when_the_refused_token_comes_back(api, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_force_refresh_only_when_the_refused_token_comes_back(api, fake_wechat, clock) -> None:
     refused = api.access_token()
     fake_wechat.refuse_token(refused)
     api.create_tag("城关镇")
@@ -164,7 +164,7 @@ def test_force_refresh_only_when_the_refused_token_comes_back(api, fake_wechat, 
     assert len(fake_wechat.force_refreshes) == 2
 
 
-def test_a_token_refusal_pauses_every_client_sharing_the_store(api, fake_wechat, store, clock, caplog) -> None:  # noqa: ANN001
+def test_a_token_refusal_pauses_every_client_sharing_the_store(api, fake_wechat, store, clock, caplog) -> None:
     fake_wechat.set_ip_whitelist({"10.1.2.3"})
     other = WeChatAPI(APP_ID, SECRET, fake_wechat.base_url, store, clock=clock)
     with caplog.at_level(logging.ERROR, logger="bot.wechat.api"):
@@ -185,7 +185,7 @@ def test_a_token_refusal_pauses_every_client_sharing_the_store(api, fake_wechat,
 
 # --- the sender, the console and the CLI during a pause -----------------------------------------------
 
-def queue_for_active_citizens(bot, fake, clock, count: int) -> list[int]:  # noqa: ANN001
+def queue_for_active_citizens(bot, fake, clock, count: int) -> list[int]:
     ids = []
     with bot.db.session() as s:
         for n in range(count):
@@ -198,12 +198,12 @@ def queue_for_active_citizens(bot, fake, clock, count: int) -> list[int]:  # noq
     return ids
 
 
-def rows(bot) -> list[Delivery]:  # noqa: ANN001
+def rows(bot) -> list[Delivery]:
     with bot.db.session() as s:
         return list(s.scalars(select(Delivery).order_by(Delivery.id)))
 
 
-def test_token_refusal_leaves_rows_pending_and_pauses_every_sender(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_token_refusal_leaves_rows_pending_and_pauses_every_sender(bot, fake_wechat, clock) -> None:
     fake_wechat.set_ip_whitelist({"10.1.2.3"})
     queue_for_active_citizens(bot, fake_wechat, clock, 5)
     Sender.from_bot(bot).drain()
@@ -219,7 +219,7 @@ def test_token_refusal_leaves_rows_pending_and_pauses_every_sender(bot, fake_wec
     assert sum(fake_wechat.delivery_counts().values()) == 5
 
 
-def test_a_wrong_secret_is_not_a_failed_delivery(bot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_a_wrong_secret_is_not_a_failed_delivery(bot, fake_wechat, clock) -> None:
     fake_wechat.app_secret = "the-secret-was-reset"
     queue_for_active_citizens(bot, fake_wechat, clock, 2)
     for _ in range(bot.config.push.max_attempts + 2):
@@ -230,7 +230,7 @@ def test_a_wrong_secret_is_not_a_failed_delivery(bot, fake_wechat, clock) -> Non
 
 
 def test_the_pause_shows_on_the_dashboard_and_in_outbox_status(app, bot, fake_wechat, clock, capsys,
-                                                                monkeypatch) -> None:  # noqa: ANN001
+                                                                monkeypatch) -> None:
     from bot import cli, pushes_cli
 
     fake_wechat.set_ip_whitelist({"10.1.2.3"})

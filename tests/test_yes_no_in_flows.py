@@ -41,7 +41,7 @@ def _to_cancel_question(citizen: Citizen) -> None:
 
 
 @pytest.mark.parametrize("word", ["否", "不", "不是", "不對！", "嗯…不用了"])
-def test_no_to_give_up_the_report_keeps_it_and_asks_the_step_again(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
+def test_no_to_give_up_the_report_keeps_it_and_asks_the_step_again(citizen: Citizen, bot, word: str) -> None:
     _to_cancel_question(citizen)
     reply = citizen.says(word)
     assert "接着填写" in reply and "请发送隐患位置" in reply, reply
@@ -53,14 +53,14 @@ def test_no_to_give_up_the_report_keeps_it_and_asks_the_step_again(citizen: Citi
 
 
 @pytest.mark.parametrize("word", ["是", "好的", "嗯", "对", "確定"])
-def test_yes_to_give_up_the_report_discards_it(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
+def test_yes_to_give_up_the_report_discards_it(citizen: Citizen, bot, word: str) -> None:
     _to_cancel_question(citizen)
     assert "已放弃本次举报" in citizen.says(word)
     with bot.db.session() as s:
         assert drafts(s) == []
 
 
-def test_another_answer_to_give_up_withdraws_the_question(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_another_answer_to_give_up_withdraws_the_question(citizen: Citizen, bot) -> None:
     _to_cancel_question(citizen)
     assert "已记下位置" in citizen.says("城关镇人民路12号")
     assert "请留下姓名" in citizen.says("跳过")
@@ -73,7 +73,7 @@ HAZARD = "楼道里有人给电动车充电，天天如此"
 
 
 @pytest.mark.parametrize("word", ["是", "好的", "嗯", "对的", "要。"])
-def test_yes_to_the_offer_starts_the_report_with_the_words(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
+def test_yes_to_the_offer_starts_the_report_with_the_words(citizen: Citizen, bot, word: str) -> None:
     assert "像是一条" in citizen.says(HAZARD)
     # The words name the category (电动车充电 → 消防安全): chosen for the citizen, 改类别 changes it.
     assert "类别：消防安全（不对请回复 改类别）" in citizen.says(word)
@@ -83,7 +83,7 @@ def test_yes_to_the_offer_starts_the_report_with_the_words(citizen: Citizen, bot
 
 
 @pytest.mark.parametrize("word", ["否", "不", "不是", "不用了", "不要。"])
-def test_no_to_the_offer_declines_it(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
+def test_no_to_the_offer_declines_it(citizen: Citizen, bot, word: str) -> None:
     assert "像是一条" in citizen.says(HAZARD)
     assert "需要时发送 举报" in citizen.says(word)
     with bot.db.session() as s:
@@ -97,14 +97,14 @@ def _to_summary(citizen: Citizen) -> None:
 
 
 @pytest.mark.parametrize("word", ["是", "好的", "嗯", "对", "確定"])
-def test_yes_at_the_summary_submits(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
+def test_yes_at_the_summary_submits(citizen: Citizen, bot, word: str) -> None:
     _to_summary(citizen)
     assert "举报已提交" in citizen.says(word)
     with bot.db.session() as s:
         assert len(reports(s)) == 1
 
 
-def test_no_at_the_summary_does_not_submit(citizen: Citizen, bot) -> None:  # noqa: ANN001
+def test_no_at_the_summary_does_not_submit(citizen: Citizen, bot) -> None:
     _to_summary(citizen)
     for word in ("不", "否", "不是"):
         reply = citizen.says(word)
@@ -114,7 +114,7 @@ def test_no_at_the_summary_does_not_submit(citizen: Citizen, bot) -> None:  # no
     assert "举报已提交" in citizen.says("确认")
 
 
-def test_yes_to_the_unfinished_report_carries_on(citizen: Citizen, clock) -> None:  # noqa: ANN001
+def test_yes_to_the_unfinished_report_carries_on(citizen: Citizen, clock) -> None:
     citizen.dialog([("举报", "请选择隐患类别"), ("1", "请描述隐患情况")])
     clock.advance(minutes=40)  # the conversation times out; the draft is kept for a day
     assert "您有一份未完成的举报" in citizen.says("举报")
@@ -126,7 +126,7 @@ def test_yes_to_the_unfinished_report_carries_on(citizen: Citizen, clock) -> Non
 
 
 @pytest.mark.usefixtures("players")
-def test_yes_and_no_at_the_prize_claim_confirmation(citizen: Citizen, bot, clock) -> None:  # noqa: ANN001
+def test_yes_and_no_at_the_prize_claim_confirmation(citizen: Citizen, bot, clock) -> None:
     make_winner(bot, clock, citizen.openid)
     citizen.dialog([(lambda c: c.click("QUIZ_CLAIM"), "姓名"), ("王小明", "11位手机号"),
                     ("13912345678", "请核对"), ("不对", "重新回复领奖人姓名"), ("王晓明", "11位手机号"),
@@ -145,7 +145,7 @@ def test_a_bare_ok_is_no_answer_to_a_true_false_question() -> None:
 
 
 @pytest.mark.parametrize("word", ["嗯", "好的。", "對"])
-def test_yes_takes_the_offer_to_report_after_a_knowledge_answer(citizen: Citizen, bot, word: str) -> None:  # noqa: ANN001
+def test_yes_takes_the_offer_to_report_after_a_knowledge_answer(citizen: Citizen, bot, word: str) -> None:
     from tests.test_intent_dialogs import KNOWLEDGE_STATEMENT
 
     assert citizen.says(KNOWLEDGE_STATEMENT).rstrip().endswith("刚才这段话会完整作为举报描述。")

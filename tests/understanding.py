@@ -82,7 +82,7 @@ class Observer:
         dispatcher = bot.dispatcher
         original = dispatcher.pick
 
-        def pick(msg, ctx):  # noqa: ANN001, ANN202
+        def pick(msg, ctx):
             rule = original(msg, ctx)
             self.picks.append(rule)
             return rule

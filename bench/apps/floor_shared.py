@@ -72,7 +72,7 @@ class _Redis:
         self.connection.send_command(*args)
         return self.connection.read_response()
 
-    def run(self, script, keys: list[str], args: list[str]) -> object:  # noqa: ANN001 - a registered script
+    def run(self, script, keys: list[str], args: list[str]) -> object:
         return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
 
 
@@ -88,7 +88,7 @@ def _postgres() -> psycopg.Connection:
     return _local.postgres
 
 
-def _answer(work) -> Response:  # noqa: ANN001 - a function of the parsed message
+def _answer(work) -> Response:
     args = request.args
     try:
         check_signature(TOKEN, args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", ""))
@@ -105,12 +105,12 @@ def _answer(work) -> Response:  # noqa: ANN001 - a function of the parsed messag
     return Response(xml, mimetype="application/xml")
 
 
-def _read_conversation(msg) -> str:  # noqa: ANN001 - a wechatpy message
+def _read_conversation(msg) -> str:
     _redis().call("GET", f"conv:{msg.source}")
     return "收到"
 
 
-def _store_answer(msg) -> str:  # noqa: ANN001 - a wechatpy message
+def _store_answer(msg) -> str:
     store = _redis()
     token = f"{random.getrandbits(64):016x}"
     keys = [f"dedupe:{msg.id}", f"lock:{msg.source}", f"conv:{msg.source}"]

@@ -16,7 +16,7 @@ robot.config["SESSION_STORAGE"] = False
 
 
 @robot.handler
-def echo(message):  # noqa: ANN001, ANN201
+def echo(message):
     return "收到"
 
 

@@ -58,7 +58,7 @@ def staff_command(args: argparse.Namespace, config: Config) -> int:
         database.dispose()
 
 
-def _run(session, args: argparse.Namespace, now) -> int:  # noqa: ANN001
+def _run(session, args: argparse.Namespace, now) -> int:
     if args.action == "list":
         for user in staff.list_staff(session):
             last = user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "-"

@@ -99,7 +99,7 @@ def _render_form(values: dict[str, Any], *, new: bool, base: int, problems: Prob
 
 
 def _check(new: bool) -> Any:
-    def check(session, seed, current, config, **kwargs):  # noqa: ANN001, ANN202
+    def check(session, seed, current, config, **kwargs):
         return edit_checks.check_event(session, seed, current, config, new=new, **kwargs)
     return check
 

@@ -85,7 +85,7 @@ def _month_end(year: int, month: int) -> dt.date:
 
 # Each rule: a pattern and a function (match, today) -> When | None. Tried in order at every position;
 # the longer forms come first so "下周六" is not read as "下周".
-def _relative_day(offset: int, name: str):  # noqa: ANN202 - small rule factory
+def _relative_day(offset: int, name: str):
     def build(_m: re.Match[str], today: dt.date) -> When:
         day = today + dt.timedelta(days=offset)
         return When(day, day, f"{name} {day_label(day)}")
@@ -93,7 +93,7 @@ def _relative_day(offset: int, name: str):  # noqa: ANN202 - small rule factory
     return build
 
 
-def _weekday_in(week: str):  # noqa: ANN202
+def _weekday_in(week: str):
     def build(m: re.Match[str], today: dt.date) -> When:
         name = m.group("wd")
         if name == "末":

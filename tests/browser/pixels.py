@@ -46,5 +46,5 @@ def rgb_pixels(png: bytes) -> list[tuple[int, int, int]]:
     return pixels
 
 
-def share_of(pixels: list[tuple[int, int, int]], test) -> float:  # noqa: ANN001
+def share_of(pixels: list[tuple[int, int, int]], test) -> float:
     return sum(1 for p in pixels if test(p)) / max(1, len(pixels))

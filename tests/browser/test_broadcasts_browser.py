@@ -17,7 +17,7 @@ STATUS_LINES = """td => { const text = Array.from(td.childNodes).find(n => n.nod
   return new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size; }"""
 
 
-def test_statuses_keep_to_one_line_and_a_draft_is_edited_then_deleted(app, clock, live_server, page,  # noqa: ANN001
+def test_statuses_keep_to_one_line_and_a_draft_is_edited_then_deleted(app, clock, live_server, page,
                                                                        screenshot) -> None:
     console = seed(app, clock)
     clock.set(shanghai(2021, 6, 2, 9, 0))  # a day without a push-plan item: the mass send goes out

@@ -30,7 +30,7 @@ def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
             and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1)
 
 
-def test_an_editor_moves_a_lecture_and_a_citizen_sees_it(sim_app, sim_url, page, new_page, screenshot) -> None:  # noqa: ANN001, F811
+def test_an_editor_moves_a_lecture_and_a_citizen_sees_it(sim_app, sim_url, page, new_page, screenshot) -> None:  # noqa: F811
     add_staff(sim_app, "ed", "editor")
     log_in(page, sim_url, "ed")
     page.click("nav.nav >> text=活动日历")
@@ -80,7 +80,7 @@ def test_an_editor_moves_a_lecture_and_a_citizen_sees_it(sim_app, sim_url, page,
     screenshot(chat, "simulator-edited-event")
 
 
-def test_an_editor_is_told_the_quota_in_the_push_form(sim_app, sim_url, page, screenshot) -> None:  # noqa: ANN001, F811
+def test_an_editor_is_told_the_quota_in_the_push_form(sim_app, sim_url, page, screenshot) -> None:  # noqa: F811
     add_staff(sim_app, "ed", "editor")
     log_in(page, sim_url, "ed")
     page.click("nav.nav >> text=推送内容")

@@ -51,7 +51,7 @@ def spread_over_the_month(app: Any) -> None:
         session.commit()
 
 
-def test_chart_texts_never_overlap(app, clock, live_server, page, screenshot) -> None:  # noqa: ANN001
+def test_chart_texts_never_overlap(app, clock, live_server, page, screenshot) -> None:
     seed(app, clock)
     spread_over_the_month(app)
     clock.set(shanghai(2021, 6, 30, 18, 0))
@@ -70,7 +70,7 @@ def test_chart_texts_never_overlap(app, clock, live_server, page, screenshot) ->
     screenshot(page, "console-charts")
 
 
-def test_series_on_the_same_values_stay_visible_and_toggle(app, clock, live_server, page, screenshot) -> None:  # noqa: ANN001
+def test_series_on_the_same_values_stay_visible_and_toggle(app, clock, live_server, page, screenshot) -> None:
     seed(app, clock)  # nobody unfollows: 取消关注 is 0 every day, on the axis under nothing else
     log_in(page, live_server, ADMIN)
     page.wait_for_url(f"{live_server}/console/")
@@ -91,7 +91,7 @@ def test_series_on_the_same_values_stay_visible_and_toggle(app, clock, live_serv
     assert series.is_visible()
 
 
-def test_a_single_day_shows_bars_with_values(app, clock, live_server, page, screenshot) -> None:  # noqa: ANN001
+def test_a_single_day_shows_bars_with_values(app, clock, live_server, page, screenshot) -> None:
     console = seed(app, clock)
     del console
     clock.set(shanghai(2021, 6, 1, 18, 0))  # the campaign's first day: one day on the x axis

@@ -30,7 +30,7 @@ def staff_count(app: Any, username: str) -> int:
         return session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.username == username))
 
 
-def test_admin_logs_in_and_sees_every_page(app, live_server, page, screenshot) -> None:  # noqa: ANN001
+def test_admin_logs_in_and_sees_every_page(app, live_server, page, screenshot) -> None:
     add_staff(app, "boss", "admin")
     page.goto(f"{live_server}/console/")
     assert page.url.startswith(f"{live_server}/console/login")
@@ -53,7 +53,7 @@ def test_admin_logs_in_and_sees_every_page(app, live_server, page, screenshot) -
     assert "已退出登录" in page.content()
 
 
-def test_wrong_passwords_lock_the_login(app, live_server, page, screenshot) -> None:  # noqa: ANN001
+def test_wrong_passwords_lock_the_login(app, live_server, page, screenshot) -> None:
     add_staff(app, "wang", "reviewer")
     for _ in range(app.extensions["bot"].config.console.login_attempts):
         log_in(page, live_server, "wang", "wrong-password")
@@ -81,7 +81,7 @@ def forger() -> Iterator[Any]:
         yield site
 
 
-def test_forged_posts_are_refused(app, live_server, page, forger) -> None:  # noqa: ANN001
+def test_forged_posts_are_refused(app, live_server, page, forger) -> None:
     add_staff(app, "boss", "admin")
     log_in(page, live_server, "boss")
     page.wait_for_url(f"{live_server}/console/")
@@ -100,7 +100,7 @@ def test_forged_posts_are_refused(app, live_server, page, forger) -> None:  # no
     assert staff_count(app, "mole1") == staff_count(app, "mole2") == 0
 
 
-def test_roles_see_and_reach_only_their_pages(app, live_server, new_page, screenshot) -> None:  # noqa: ANN001
+def test_roles_see_and_reach_only_their_pages(app, live_server, new_page, screenshot) -> None:
     add_staff(app, "wang", "reviewer")
     add_staff(app, "zhao", "editor")
     for username in ("wang", "zhao"):
@@ -118,7 +118,7 @@ def test_roles_see_and_reach_only_their_pages(app, live_server, new_page, screen
     assert staff_count(app, "x1") == 0
 
 
-def test_admin_creates_an_account_that_can_log_in(app, live_server, new_page, screenshot) -> None:  # noqa: ANN001
+def test_admin_creates_an_account_that_can_log_in(app, live_server, new_page, screenshot) -> None:
     add_staff(app, "boss", "admin")
     page = new_page()
     log_in(page, live_server, "boss")
@@ -156,7 +156,7 @@ XSS = ['<script>window.__xss=1</script>', '<img src=x onerror="window.__xss=2">'
        'javascript:window.__xss=3', '"><svg onload=window.__xss=4>']
 
 
-def test_citizen_text_never_executes(app, live_server, page, screenshot, clock) -> None:  # noqa: ANN001
+def test_citizen_text_never_executes(app, live_server, page, screenshot, clock) -> None:
     """Stored XSS: scene texts from the signed webhook are shown, as text, and nothing in them runs."""
     wechat = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="aes", clock=clock)
     for number, payload in enumerate(XSS):
@@ -179,7 +179,7 @@ def test_citizen_text_never_executes(app, live_server, page, screenshot, clock) 
     screenshot(page, "console-dashboard-xss")
 
 
-def test_dashboard_in_the_browser_matches_the_database(app, live_server, page, screenshot, clock) -> None:  # noqa: ANN001
+def test_dashboard_in_the_browser_matches_the_database(app, live_server, page, screenshot, clock) -> None:
     from tests.test_console_pages import expected_figure, make_history
 
     wechat = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock)

@@ -15,7 +15,7 @@ from tests.test_console_chinese import content_words, internal_words, seeded_wor
 pytestmark = pytest.mark.browser
 
 
-def test_every_navigation_page_reads_in_chinese(app, clock, live_server, page, screenshot) -> None:  # noqa: ANN001
+def test_every_navigation_page_reads_in_chinese(app, clock, live_server, page, screenshot) -> None:
     console = seed(app, clock)
     answers = act(console)
     passwords = set(re.findall(r'id="new-password">([^<]+)<', "".join(answers)))

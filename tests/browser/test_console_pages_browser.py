@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def config(database_url: str, fake_wechat, tmp_path: Path):  # noqa: ANN001, ANN201
+def config(database_url: str, fake_wechat, tmp_path: Path):
     return make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
                        reports={"photo_dir": str(tmp_path / "photos")})
 
@@ -35,7 +35,7 @@ def accept_dialogs(page: Any) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
 
 
-def test_triage_a_report_end_to_end(app, live_server, page, screenshot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_triage_a_report_end_to_end(app, live_server, page, screenshot, fake_wechat, clock) -> None:
     citizen = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_whistle")
     fake_wechat.add_user("o_whistle")
     fake_wechat.record_interaction("o_whistle")
@@ -71,7 +71,7 @@ def test_triage_a_report_end_to_end(app, live_server, page, screenshot, fake_wec
         ["已受理", "核查中", "已整改", "已办结"])
 
 
-def test_admin_exports_xlsx_and_reveals_with_a_reason(app, live_server, page, screenshot, clock) -> None:  # noqa: ANN001
+def test_admin_exports_xlsx_and_reveals_with_a_reason(app, live_server, page, screenshot, clock) -> None:
     citizen = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_x")
     ticket, _ = file_report(citizen)
     add_staff(app, "boss", "admin")
@@ -91,7 +91,7 @@ def test_admin_exports_xlsx_and_reveals_with_a_reason(app, live_server, page, sc
     screenshot(page, "console-report-revealed")
 
 
-def test_broadcast_progress_bar_fills(app, live_server, page, screenshot, fake_wechat, clock) -> None:  # noqa: ANN001
+def test_broadcast_progress_bar_fills(app, live_server, page, screenshot, fake_wechat, clock) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))  # June 1's mass send belongs to the push plan
     for openid in ("a", "b", "c"):
         fake_wechat.add_user(openid)
@@ -125,7 +125,7 @@ def test_broadcast_progress_bar_fills(app, live_server, page, screenshot, fake_w
     assert {d.openid for d in fake_wechat.delivered() if d.channel == "mass"} == {"a", "b", "c"}
 
 
-def test_push_plan_pause_and_resume(app, live_server, page, screenshot) -> None:  # noqa: ANN001
+def test_push_plan_pause_and_resume(app, live_server, page, screenshot) -> None:
     add_staff(app, "ed", "editor")
     accept_dialogs(page)
     log_in(page, live_server, "ed")
@@ -141,7 +141,7 @@ def test_push_plan_pause_and_resume(app, live_server, page, screenshot) -> None:
 
 
 def test_a_reply_outside_the_window_shows_undeliverable_on_the_report_page(app, live_server, page, screenshot,
-                                                                           fake_wechat, clock) -> None:  # noqa: ANN001
+                                                                           fake_wechat, clock) -> None:
     citizen = Citizen(WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock), "o_late")
     ticket, _ = file_report(citizen)
     fake_wechat.record_interaction("o_late")

@@ -28,7 +28,7 @@ def play_full_marks(person: Citizen, bot: Any, clock: Any) -> None:
         person.says(right(current_question(bot, person.openid)))
 
 
-def test_run_a_draw_and_verify_it(app, live_server, page, screenshot, clock) -> None:  # noqa: ANN001
+def test_run_a_draw_and_verify_it(app, live_server, page, screenshot, clock) -> None:
     bot = app.extensions["bot"]
     server = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode="plain", clock=clock)
     people = {openid: Citizen(server, openid) for openid in (f"oQuizPlayer_0123456789ab{n:04d}" for n in range(3))}

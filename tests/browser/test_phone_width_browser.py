@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
 
-def test_the_simulator_fits_a_phone_screen(browser, sim_url, screenshot) -> None:  # noqa: ANN001, F811
+def test_the_simulator_fits_a_phone_screen(browser, sim_url, screenshot) -> None:  # noqa: F811
     context = browser.new_context(locale="zh-CN", viewport=PHONE, device_scale_factor=2, is_mobile=True,
                                   has_touch=True)
     try:

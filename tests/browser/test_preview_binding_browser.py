@@ -17,11 +17,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def config(api_config):  # noqa: ANN001, ANN201
+def config(api_config):
     return api_config
 
 
-def test_a_member_binds_their_wechat_and_previews_a_draft_to_it(app, clock, fake_wechat, live_server, page,  # noqa: ANN001
+def test_a_member_binds_their_wechat_and_previews_a_draft_to_it(app, clock, fake_wechat, live_server, page,
                                                                  screenshot) -> None:
     clock.set(shanghai(2021, 6, 2, 9, 0))
     fake_wechat.add_user("o_li_phone")
@@ -55,7 +55,7 @@ def test_a_member_binds_their_wechat_and_previews_a_draft_to_it(app, clock, fake
     screenshot(page, "console-broadcast-previewed")
 
 
-def test_an_admin_unbinds_a_members_wechat_on_the_staff_page(app, clock, fake_wechat, live_server, new_page,  # noqa: ANN001
+def test_an_admin_unbinds_a_members_wechat_on_the_staff_page(app, clock, fake_wechat, live_server, new_page,
                                                               screenshot) -> None:
     from tests.browser.test_broadcasts_browser import STATUS_LINES
 

@@ -20,7 +20,7 @@ JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb004300") + b"\
 
 
 @pytest.fixture
-def sim_app(api_config: Config, clock, store, fake_wechat, tmp_path: Path) -> Iterator[Any]:  # noqa: ANN001
+def sim_app(api_config: Config, clock, store, fake_wechat, tmp_path: Path) -> Iterator[Any]:
     config = api_config.replace(reports={"photo_dir": str(tmp_path / "photos")})
     app = create_app(config, clock=clock, store=store)
     app.extensions["fake_wechat"] = fake_wechat  # the simulator reads pushes from, and uploads photos to, the fake
@@ -29,7 +29,7 @@ def sim_app(api_config: Config, clock, store, fake_wechat, tmp_path: Path) -> It
 
 
 @pytest.fixture
-def sim_url(sim_app) -> Iterator[str]:  # noqa: ANN001
+def sim_url(sim_app) -> Iterator[str]:
     yield from serve(sim_app)
 
 
@@ -44,7 +44,7 @@ def last_reply(page: Any) -> str:
     return page.locator(".msg.bot .bubble").last.inner_text()
 
 
-def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, page, new_page, screenshot,  # noqa: ANN001
+def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, page, new_page, screenshot,
                                                            tmp_path: Path) -> None:
     from bot.sender import Sender
     from tests.browser.test_console_browser import log_in
@@ -98,7 +98,7 @@ def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, p
     screenshot(page, "simulator-status-notice")
 
 
-def test_a_quiz_round_and_an_events_query_in_the_simulator(sim_url, page, screenshot) -> None:  # noqa: ANN001
+def test_a_quiz_round_and_an_events_query_in_the_simulator(sim_url, page, screenshot) -> None:
     page.goto(f"{sim_url}/simulator/")
     say(page, "答题")
     assert "第1/5题" in last_reply(page)
@@ -115,7 +115,7 @@ def test_a_quiz_round_and_an_events_query_in_the_simulator(sim_url, page, screen
     screenshot(page, "simulator-events")
 
 
-def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, page, screenshot, clock) -> None:  # noqa: ANN001
+def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, page, screenshot, clock) -> None:
     """A follower's chat shows the mass-sent article as WeChat does: cover, title, digest, 阅读原文."""
     from bot.clock import shanghai
     from bot.sender import Sender
@@ -144,7 +144,7 @@ def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, 
     screenshot(page, "simulator-article")
 
 
-def test_accepting_subscribe_notices_lets_a_status_notice_arrive_as_one(database_url, fake_wechat, clock, store,  # noqa: ANN001
+def test_accepting_subscribe_notices_lets_a_status_notice_arrive_as_one(database_url, fake_wechat, clock, store,
                                                                          page, screenshot) -> None:
     from bot.sender import Sender
     from bot.services.outbox import enqueue, notice_payload

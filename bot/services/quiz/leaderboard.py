@@ -74,7 +74,7 @@ class Board(Protocol):
     def size(self) -> int: ...
 
 
-def _bytewise(column, session: Session):  # noqa: ANN001, ANN202 - a column expression
+def _bytewise(column, session: Session):
     # Redis breaks score ties by member bytes; PostgreSQL's default collation would not.
     return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
 
@@ -86,7 +86,7 @@ class DbBoard:
         self.session = session
         self.township = township
 
-    def _base(self, *columns):  # noqa: ANN002, ANN202
+    def _base(self, *columns):
         query = select(*columns).select_from(QuizBest)
         if self.township is not None:
             query = query.join(Citizen, Citizen.openid == QuizBest.openid).where(Citizen.township == self.township)

@@ -84,7 +84,7 @@ def _filter(args: argparse.Namespace) -> staff.ReportFilter:
                               township=args.township, overdue=args.overdue, since=args.since, until=args.until)
 
 
-def _line(report, now: dt.datetime) -> str:  # noqa: ANN001 - a Report
+def _line(report, now: dt.datetime) -> str:
     flag = " 超期" if deadlines.is_overdue(report, now) else ""
     due = f" 截止{report.due_at:%m-%d}" if report.due_at else ""
     return (f"{report.ticket}  {report.submitted_at:%Y-%m-%d %H:%M}  {report.category:<12} "
