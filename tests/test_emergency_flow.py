@@ -46,13 +46,18 @@ DANGER_NOW = [
     ("他刚才还好好的 突然人没反应了", "120", "胸外按压"),
     ("被马蜂蜇了好多下喘不上气", "120", "离开蜂群"),
     ("孩子被蜂子蛰了脸都肿了", "120", "护住头颈"),
+    ("110 119 120 随便哪个快来", "110", "119"),              # the numbers alone, with a plea
+    ("119!!!", "119", "120"),
+    ("快叫救护车 我妈倒了", "120", "胸外按压"),
 ]
 
 # Calm questions and harmless words: no alarm (a calm question may still name the number first).
 NOT_DANGER_NOW = ["家里着火应该怎么逃生", "如果家里着火了怎么办", "怎么预防触电", "心肺复苏能救命吗", "好困啊",
                   "吃火锅上火了怎么办", "我要答题", "help", "楼道里堆放杂物，万一着火跑不出去", "这个视频火了吗",
                   # asking whether something is dangerous, or which number: a question about it (training examples)
-                  "暖气片漏水会有危险吗", "家里存汽油有没有危险", "电梯困人打什么电话"]
+                  "暖气片漏水会有危险吗", "家里存汽油有没有危险", "电梯困人打什么电话",
+                  # an emergency number inside an address, an amount, a ticket or a phone number
+                  "我住119号楼快递放门口", "快递费120块太贵了", "查询 YH20211101-7KQ2MX 110234", "我电话13811012345"]
 
 
 @pytest.mark.parametrize(("text", "number", "also"), DANGER_NOW)

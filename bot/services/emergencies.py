@@ -30,6 +30,10 @@ MIN_PINYIN = 5  # shorter pinyin ("huo", "dian") occurs inside too many harmless
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _NOT_LETTER = re.compile(r"[^a-z]+")
 _PHONE = re.compile(r"[0-9-]{3,20}")
+# An emergency number standing alone ("110 119 120 随便哪个快来", "119!!!"): the 救命 kind's topic,
+# danger now beside a pressing word. Not inside a longer number (a ticket, a phone) nor an address
+# or an amount ("119号楼", "120块").
+_CALL_NUMBER = re.compile(r"(?<![0-9])(?:110|119|120|122)(?![0-9号楼路室栋弄幢单米块元斤分岁个年月日次级])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +141,8 @@ class Emergencies:
             now += [k for k in p_now if k not in now]
             topic += [k for k in p_topic if k not in now and k not in topic]
             strong, present, calm = strong or p_strong, present or p_present, calm or p_calm
+        if "help" in self._by_id and "help" not in now and "help" not in topic and _CALL_NUMBER.search(text):
+            topic.append("help")
         strong = strong or "!" in text or "！" in text
         mode = _mode(bool(now), bool(topic), strong=strong, present=present, calm=calm)
         if mode is None:
