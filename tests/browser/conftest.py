@@ -65,7 +65,9 @@ def new_page(browser: Any) -> Iterator[Callable[[], Any]]:
         context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        # Generous: a timeout only decides how long a real failure takes to report, and CI shares
+        # two CPUs with PostgreSQL, Redis and the servers under test.
+        page.set_default_timeout(30_000)
         return page
 
     yield open_page
@@ -85,7 +87,8 @@ def screenshot() -> Callable[[Any, str], Path]:
     def take(page: Any, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # A full page is rasterised whole; the console's longest pages took over 10 s under CI's load.
+        page.screenshot(path=str(path), full_page=True, timeout=60_000)
         return path
 
     return take
