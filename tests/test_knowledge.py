@@ -35,6 +35,12 @@ def test_typos_fillers_and_voice_punctuation_are_tolerated(citizen: Citizen) -> 
     assert "关闭燃气总阀" in citizen.voice("燃气泄漏了怎么办。").text
 
 
+def test_a_question_in_traditional_characters_finds_its_entry(citizen: Citizen, bot) -> None:
+    burns = bot.content.knowledge.get("aid-burn")
+    assert burns is not None and burns.reply() in citizen.says("被燙傷了怎麼處理")
+    assert "不能" in citizen.says("電動車能在樓道充電嗎")
+
+
 def test_a_question_mixed_with_numbers(citizen: Citizen) -> None:
     assert "连续驾驶机动车超过4小时" in citizen.says("开车连续4小时要休息吗")
     assert "醉酒驾驶" in citizen.says("喝了2瓶啤酒能开车吗？")

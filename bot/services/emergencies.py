@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import ContentError, read_toml, require_text
+from bot.services.script import to_simplified
 
 FILE = "emergencies.toml"
 PINYIN_FILE = Path("generated") / "emergency_pinyin.json"
@@ -173,18 +174,6 @@ def _mode(now: bool, topic: bool, *, strong: bool, present: bool, calm: bool) ->
     if topic:
         return "now" if (strong or present) and not calm else "calm"
     return None
-
-
-@functools.cache
-def _converter() -> Any:
-    import opencc  # a C++ table lookup, ~2 µs a message; loaded once per process
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Traditional characters as simplified (參加競賽 → 参加竞赛); simplified text is unchanged."""
-    return _converter().convert(text) if text else text
 
 
 # --- loading ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import ContentError
-from bot.services.emergencies import to_simplified
+from bot.services.script import to_simplified
 
 INTENTS = ("help", "greeting", "quiz", "leaderboard", "my_score", "prize", "report", "hazard_statement",
            "my_reports", "ticket_query", "events", "township", "knowledge", "emergency", "out_of_scope")

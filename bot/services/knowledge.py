@@ -23,6 +23,7 @@ from typing import Any
 from bot.content import ContentError, read_toml, require_text
 from bot.replies import TEXT_LIMIT_BYTES
 from bot.services.content_dates import available_on, date_range
+from bot.services.script import to_simplified
 
 ANSWER_LIMIT_BYTES = 1800  # WeChat drops text replies over 2048 bytes; leave room for the frame
 
@@ -63,8 +64,9 @@ _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 def normalise(text: str) -> str:
-    """Lower-case, fix known slips, drop fillers and punctuation (the gateway already did NFKC)."""
-    text = text.lower()
+    """Simplified, lower-case, known slips fixed, fillers and punctuation dropped (the gateway
+    already did NFKC)."""
+    text = to_simplified(text).lower()
     for wrong, right in TYPOS.items():
         text = text.replace(wrong, right)
     text = _FILLERS.sub("", text)

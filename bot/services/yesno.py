@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Literal
 
-from bot.services.emergencies import to_simplified
+from bot.services.script import to_simplified
 from bot.wechat.inbound import keyword_form
 
 if TYPE_CHECKING:

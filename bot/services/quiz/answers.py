@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.services.emergencies import to_simplified
 from bot.services.quiz.bank import FALSE, LETTERS, TRUE
+from bot.services.script import to_simplified
 from bot.services.yesno import candidates
 
 # Longest first, so "答案是" is removed before "答案".
