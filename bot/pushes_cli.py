@@ -54,11 +54,11 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
                 tune_threads()
                 sender.run(stop_on_signals())
             else:
-                sys.stdout.write(f"delivered {sender.drain()} rows\n")
+                sys.stdout.write(f"已发送 {sender.drain()} 条\n")
         elif args.action == "status":
             with bot.db.session() as session:
-                for status, count in sorted(service.status_counts(session).items()):
-                    sys.stdout.write(f"{status}\t{count}\n")
+                counts = service.status_counts(session)
+            sys.stdout.write(status_lines(counts))
             sys.stdout.write(token_pause_line(bot.extensions["api"]) + "\n")
         elif args.action == "uncertain":
             with bot.db.session() as session:
@@ -70,10 +70,27 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
             with bot.db.session() as session:
                 count = service.requeue(session, args.ids or None, bot.clock.now())
                 session.commit()
-            sys.stdout.write(f"requeued {count} rows\n")
+            sys.stdout.write(f"已重新排队 {count} 条\n")
     finally:
         bot.close()
     return 0
+
+
+# The outbox's states for IT staff: the Chinese word first, the stored value after it (for SQL / logs).
+OUTBOX_STATUSES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败",
+                   "undeliverable": "无法送达", "cancelled": "已取消", "uncertain": "不确定是否送达"}
+# Which setting fixes a token refusal (IT staff read `outbox status` on the server; the console never
+# shows these names). Codes without an entry are fixed on the WeChat platform, not in our config.
+TOKEN_PAUSE_CONFIG = {40125: ("[wechat] app_secret", "BOT_WECHAT_APP_SECRET"),
+                      40013: ("[wechat] app_id", "BOT_WECHAT_APP_ID")}
+
+
+def status_lines(counts: dict[str, int]) -> str:
+    """`outbox status`: one line per state, 中文状态<TAB>stored value<TAB>count."""
+    if not counts:
+        return "发送队列为空\n"
+    return "".join(f"{OUTBOX_STATUSES.get(status, status)}\t{status}\t{count}\n"
+                   for status, count in sorted(counts.items()))
 
 
 def token_pause_line(api: Any) -> str:
@@ -82,7 +99,14 @@ def token_pause_line(api: Any) -> str:
     if pause is None:
         return "微信接口：正常（access_token 可获取）"
     return (f"微信接口：已暂停发送，至 {pause.until:%Y-%m-%d %H:%M:%S}（自 {pause.since:%H:%M:%S} 起），"
-            f"待发送的推送保留不丢。原因：{pause.reason}")
+            f"待发送的推送保留不丢。原因：{pause.reason}{_config_hint(pause.errcode)}")
+
+
+def _config_hint(errcode: int) -> str:
+    setting = TOKEN_PAUSE_CONFIG.get(errcode)
+    if setting is None:
+        return ""
+    return f"（要改的配置：config.toml 的 {setting[0]}，或环境变量 {setting[1]}）"
 
 
 @command("scheduler", "run the scheduler (one leader across processes) and a sender loop until stopped")

@@ -247,7 +247,7 @@ def test_the_pause_shows_on_the_dashboard_and_in_outbox_status(app, bot, fake_we
     monkeypatch.setattr(pushes_cli, "_bot", lambda config: _Unclosed(bot))
     assert cli.main(["outbox", "status"]) == 0
     out = capsys.readouterr().out
-    assert "pending\t1" in out and "已暂停发送" in out and "IP 白名单" in out
+    assert "待发送\tpending\t1" in out and "已暂停发送" in out and "IP 白名单" in out
 
 
 class _Unclosed:
