@@ -49,6 +49,13 @@ DANGER_NOW = [
     ("110 119 120 随便哪个快来", "110", "119"),              # the numbers alone, with a plea
     ("119!!!", "119", "120"),
     ("快叫救护车 我妈倒了", "120", "胸外按压"),
+    # dangers described without their word (written for this test, not from any blind set)
+    ("有个小孩在水库边上往下沉", "110", "救生圈"),
+    ("有个男的站在桥栏杆外面", "110", "120"),
+    ("我闻到楼道里好大一股臭鸡蛋味", "119", "别点火"),
+    ("仓库冒黑烟了里面全是纸箱", "119", "离开"),
+    ("家门口的电线杆倒了电线掉在地上还冒火花", "120", "断电"),
+    ("山上的石头一直往下滚 房子要被冲了", "119", "离开"),
 ]
 
 # Calm questions and harmless words: no alarm (a calm question may still name the number first).
