@@ -133,6 +133,8 @@ TEXTS = {
                   "在别的微信号上提交的举报，请发送：查询 举报编号 查询码。",
     "mine": "您的举报（最近{shown}条，共{total}条）：\n{lines}\n发送 查询 编号 查看详情，例如：查询 {example}",
     "query_usage": "请按格式发送：查询 举报编号，例如：查询 YH20210601-7KQ2MX。\n在其他微信号上查询请加查询码：查询 编号 查询码。",
+    "query_bad_code": "查询码是8位字母或数字，提交举报时和编号一起发给您的，请核对后再发送：查询 编号 查询码。\n"
+                      "在提交举报的微信号上查询，只发 查询 编号 就可以。",
     "query_none": "没有找到这个编号的举报。请核对编号；在提交举报以外的微信号上查询，请在编号后加查询码：查询 编号 查询码。",
     "guide": "【隐患举报须知】\n"
              "· 可以举报：企业的重大事故隐患、安全生产违法行为、瞒报谎报事故，以及身边的消防、燃气、建筑施工、"
@@ -403,7 +405,9 @@ def query_report(msg: Inbound, ctx: Context) -> str:
     """One report: status history and the latest reply. Someone else's ticket reads as unknown."""
     match = QUERY.match(msg.text.strip())
     if not match:
-        return TEXTS["query_usage"]
+        # The ticket is right but what follows is no query code (a six-digit number, a typo).
+        ticket_first = re.match(rf"^查询\s*{TICKET_FORMAT}(?![A-Z0-9])", msg.text.strip(), re.IGNORECASE)
+        return TEXTS["query_bad_code" if ticket_first else "query_usage"]
     return look_up(ctx, match.group(1).upper(), match.group(2))
 
 

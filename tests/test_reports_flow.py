@@ -365,3 +365,9 @@ def test_a_menu_click_inside_the_flow_leaves_it_to_that_button(citizen: Citizen)
     assert "请描述隐患情况" in citizen.says("继续")
     assert "操作在进行中" in citizen.click("HELP").text  # HELP is an escape and keeps the flow
     assert "请发送隐患位置" in citizen.says(DESCRIPTION)
+
+
+def test_a_ticket_with_a_malformed_query_code_is_told_what_the_code_looks_like(citizen: Citizen) -> None:
+    reply = citizen.says("查询 YH20210528-3KQ8MZ 482913")
+    assert "查询码是8位字母或数字" in reply
+    assert "请按格式发送" in citizen.says("查询 YH2021")  # no ticket at all: the format itself
