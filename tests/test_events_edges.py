@@ -26,6 +26,11 @@ def test_a_bare_township_name_gets_its_events(citizen: Citizen, text: str, name:
     assert f"发送 设置乡镇 {name}" in reply and "没有理解" not in reply
 
 
+def test_an_unknown_township_is_not_read_as_a_piece_of_a_known_one(citizen: Citizen) -> None:
+    reply = citizen.says("柳泉镇这边有没有演练")  # not in the county; 龙泉镇 is
+    assert "泉镇" not in reply.split("\n", 1)[0] and "应急演练" in reply
+
+
 def test_ones_own_township_is_not_offered_again(citizen: Citizen) -> None:
     assert "已将您的乡镇设为：城关镇" in citizen.says("设置乡镇 城关镇")
     reply = citizen.says("城关镇")

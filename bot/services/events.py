@@ -334,6 +334,9 @@ def _named_words(leftover: str, events: Events) -> str:
     for size in range(len(leftover), 1, -1):
         for start in range(len(leftover) - size + 1):
             piece = leftover[start:start + size]
+            # "泉镇" is a piece of 龙泉镇, never a place of its own: a citizen's 柳泉镇 is not it.
+            if piece[-1] in "镇乡" and len(piece) < 3:
+                continue
             if piece in haystack and len(_without_generic(piece)) >= 2:
                 return piece
     return ""
