@@ -196,7 +196,17 @@ def serve_hazard(msg: Inbound, ctx: Context) -> str:
     return _answer_then_offer(msg, ctx, "intent:hazard_statement") or report.offer(ctx, msg.original_text)
 
 
+# A greeting in other words that thanks or says goodbye ("谢谢你们 辛苦了") is answered as one.
+_THANKS = ("谢", "辛苦", "感激", "thank", "thx")
+_BYE = ("再见", "拜拜", "回头见", "bye")
+
+
 def serve_greeting(msg: Inbound, ctx: Context) -> str:
+    text = msg.text.lower()
+    if any(word in text for word in _THANKS):
+        return knowledge.TEXTS["thanks"]
+    if any(word in text for word in _BYE):
+        return knowledge.TEXTS["bye"]
     return TEXTS["greeting"]
 
 

@@ -18,7 +18,7 @@ QUIZ_IN_OWN_WORDS = ["给我来一套题", "參加競賽", "考考我用电安�
 HAZARD = "我们那条巷子每天晚上都停着一辆拉化学品的罐车，就停在居民楼底下，好几个月了"
 KNOWLEDGE_STATEMENT = "厂里的灭火器都过期了咋办"
 MESSAGES = [*QUIZ_IN_OWN_WORDS[3:], HAZARD, KNOWLEDGE_STATEMENT, "您好，请问你们这个号是干嘛的",
-            "想问下社保断缴了怎么补", "这周末天气咋样", "问一下答题跟举报", "我手机没电了"]
+            "想问下社保断缴了怎么补", "这周末天气咋样", "问一下答题跟举报", "我手机没电了", "谢谢你们 辛苦了"]
 
 
 def test_messages_here_are_not_training_examples() -> None:
@@ -91,3 +91,8 @@ def test_a_second_unsure_message_gets_the_short_help(citizen: Citizen) -> None:
 def test_a_harmless_remark_is_not_answered_as_danger_now(citizen: Citizen) -> None:
     """Without a danger word, the classifier alone must be sure before it sends anyone to 119."""
     assert "立即拨打" not in citizen.says("我手机没电了").split("\n", 1)[0]
+
+
+def test_thanks_in_other_words_are_answered_as_thanks_not_with_the_introduction(citizen: Citizen) -> None:
+    reply = citizen.says("谢谢你们 辛苦了")
+    assert reply.startswith("不客气") and "服务助手" not in reply
