@@ -56,6 +56,11 @@ DANGER_NOW = [
     ("仓库冒黑烟了里面全是纸箱", "119", "离开"),
     ("家门口的电线杆倒了电线掉在地上还冒火花", "95598", "别靠近"),
     ("山上的石头一直往下滚 房子要被冲了", "119", "离开"),
+    ("孩纸发烧四十度还在抽", "120", "胸外按压"),             # typo 孩纸, convulsing
+    ("门口有个男的拿棍子要打我", "110", "远离"),
+    ("公交车上有人拿着汽油", "110", "远离"),
+    ("后山在往下滑 房子裂开了", "119", "离开"),
+    ("阳台上有个小孩在翻栏杆", "119", "抱住"),                # a child at a height: not the suicide lines
 ]
 
 # Calm questions and harmless words: no alarm (a calm question may still name the number first).
@@ -64,7 +69,7 @@ NOT_DANGER_NOW = ["家里着火应该怎么逃生", "如果家里着火了怎么
                   # asking whether something is dangerous, or which number: a question about it (training examples)
                   "暖气片漏水会有危险吗", "家里存汽油有没有危险", "电梯困人打什么电话",
                   # an emergency number inside an address, an amount, a ticket or a phone number
-                  "我住119号楼快递放门口", "快递费120块太贵了", "查询 YH20211101-7KQ2MX 110234", "我电话13811012345"]
+                  "我爸还抽烟", "还能抽奖吗", "我住119号楼快递放门口", "快递费120块太贵了", "查询 YH20211101-7KQ2MX 110234", "我电话13811012345"]
 
 
 @pytest.mark.parametrize(("text", "number", "also"), DANGER_NOW)

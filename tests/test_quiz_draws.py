@@ -172,7 +172,9 @@ def make_winner(bot, clock, openid: str) -> QuizPrize:
 
 
 def test_claim_flow(players, citizen: Citizen, bot, clock) -> None:
-    assert "没有待领取的奖品" in citizen.says("领奖")
+    nothing_yet = citizen.says("领奖")
+    # Nothing pending: it says how a prize is won (default config: full marks, once a day).
+    assert "没有待领取的奖品" in nothing_yet and "全部答对" in nothing_yet and "每天" in nothing_yet
     prize = make_winner(bot, clock, citizen.openid)
     citizen.dialog([
         (lambda c: c.click("QUIZ_CLAIM"), ["灭火器一具", "姓名"]),
@@ -257,3 +259,10 @@ def test_a_contact_claimed_before_contacts_were_sealed_still_reads() -> None:
     """Rows claimed before migration 0010 hold plain text until they are erased."""
     legacy = QuizPrize(claimant_name="李四", claimant_phone="13800001111")
     assert claims.contact_of(IdentityVault("any-key"), legacy) == claims.Contact("李四", "13800001111")
+
+
+def test_draw_condition_reads_the_configured_rule() -> None:
+    from handlers.quiz import _draw_condition
+
+    assert _draw_condition("full_marks") == "全部答对"
+    assert _draw_condition("at_least:8") == "答对至少8题"
