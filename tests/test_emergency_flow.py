@@ -61,6 +61,11 @@ DANGER_NOW = [
     ("公交车上有人拿着汽油", "110", "远离"),
     ("后山在往下滑 房子裂开了", "119", "离开"),
     ("阳台上有个小孩在翻栏杆", "119", "抱住"),                # a child at a height: not the suicide lines
+    ("插座冒火花了还有烟", "119", "断电"),                    # an electrical fire: power off first, not 95598
+    ("家里有个电瓶在冒烟 怎么办", "119", "离开"),
+    ("我家煤气好像漏了现在要不要开窗", "119", "别点火"),
+    ("孩子把纽扣电池吞下去了要不要紧", "120", "送医院"),
+    ("被困火场了应该怎么逃 我在五楼", "119", ""),               # calm words: the knowledge answer, 119 first
 ]
 
 # Calm questions and harmless words: no alarm (a calm question may still name the number first).
@@ -69,7 +74,7 @@ NOT_DANGER_NOW = ["家里着火应该怎么逃生", "如果家里着火了怎么
                   # asking whether something is dangerous, or which number: a question about it (training examples)
                   "暖气片漏水会有危险吗", "家里存汽油有没有危险", "电梯困人打什么电话",
                   # an emergency number inside an address, an amount, a ticket or a phone number
-                  "我爸还抽烟", "还能抽奖吗", "我住119号楼快递放门口", "快递费120块太贵了", "查询 YH20211101-7KQ2MX 110234", "我电话13811012345"]
+                  "我爸还抽烟", "还能抽奖吗", "车胎气漏了去哪补", "我住119号楼快递放门口", "快递费120块太贵了", "查询 YH20211101-7KQ2MX 110234", "我电话13811012345"]
 
 
 @pytest.mark.parametrize(("text", "number", "also"), DANGER_NOW)
