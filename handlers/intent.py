@@ -20,6 +20,7 @@ from collections.abc import Callable
 from bot.context import Context
 from bot.conversation import State, StateGroup
 from bot.routing import Router, text_in
+from bot.services import knowledge as knowledge_base
 from bot.services.intents import Guess, fold, probability_of
 from bot.services.yesno import says_yes
 from bot.wechat.inbound import Inbound
@@ -149,10 +150,14 @@ def _answered_by_entry(msg: Inbound, ctx: Context, guessed: str) -> str:
 
 
 def serve_out_of_scope(msg: Inbound, ctx: Context) -> str:
-    if _entry_answers(msg, ctx):
-        return _answered_by_entry(msg, ctx, "out_of_scope")
     hotlines = ctx.content.hotlines
     line = hotlines.for_text(msg.text)
+    # An entry that answers outright wins (96333是干什么的, 职业病去哪个医院诊断), but one that leads
+    # only because nothing else matched (the hotline list, for 停电了什么时候来电) does not outweigh
+    # the service line the message names.
+    found = ctx.content.knowledge.understand(msg.text, _today(ctx))
+    if found.band == "direct" and (line == hotlines.default or found.matches[0].score >= knowledge_base.DIRECT):
+        return _answered_by_entry(msg, ctx, "out_of_scope")
     return TEXTS["out_of_scope"].format(line_text=TEXTS["out_of_scope_line"] if line != hotlines.default else "",
                                         number=line.number, name=line.name)
 

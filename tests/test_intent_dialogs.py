@@ -59,7 +59,8 @@ def test_a_knowledge_answer_to_a_statement_offers_the_report_and_keeps_the_words
         assert draft.description == KNOWLEDGE_STATEMENT
 
 
-@pytest.mark.parametrize(("text", "number"), [("想问下社保断缴了怎么补", "12333"), ("这周末天气咋样", "12121")])
+@pytest.mark.parametrize(("text", "number"), [("想问下社保断缴了怎么补", "12333"), ("这周末天气咋样", "12121"),
+                                               ("我家停电了什么时候来电", "95598")])
 def test_out_of_scope_gets_an_honest_short_answer_with_the_right_line(citizen: Citizen, text: str, number: str) -> None:
     reply = citizen.says(text)
     assert "办不了" in reply and number in reply
