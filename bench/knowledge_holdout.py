@@ -109,7 +109,8 @@ def held_out(knowledge: Knowledge, pairs: Iterable[tuple[str, str]], keep_out: b
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--base", default="main", help="the git revision whose content is 'before'")
+    parser.add_argument("--base", default="main", help="the git revision whose content is 'before' "
+                        "(once the additions are on main: the commit before them)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     parser.add_argument("--misses", action="store_true", help="list the added phrasings still missed")
     args = parser.parse_args()
@@ -139,7 +140,8 @@ def main() -> int:
         ("every phrasing in its own content: after", len(new_pairs), held_out(after, new_pairs)),
     ]
     counts = sorted(len(ps) for ps in new.values())
-    lines = [f"Command: `{COMMAND}` (before: `{args.base}`'s content/knowledge; after: this checkout's)", "",
+    command = COMMAND if args.base == "main" else f"{COMMAND} --base {args.base}"
+    lines = [f"Command: `{command}` (before: `{args.base}`'s content/knowledge; after: this checkout's)", "",
              f"Entries: {len(new)}; phrasings {len(old_pairs)} before, {len(new_pairs)} after "
              f"(per entry now {counts[0]}–{counts[-1]}). Each phrasing is asked of an index that does not "
              "contain it (leave one out, every version of the entry); the entry's question and keywords "
