@@ -93,7 +93,7 @@ def test_schedule_then_cancel(app, clock) -> None:
     item = latest(app)
     console.post(f"/console/broadcasts/{item.id}/send", {"at": "2021-06-01T09:00"})
     assert "时间已经过去" in console.get("/console/broadcasts").get_data(as_text=True)
-    console.post(f"/console/broadcasts/{item.id}/send", {"at": "2021-06-04T20:00"})
+    console.post(f"/console/broadcasts/{item.id}/send", {"at": "2021/6/4 20:00"})  # as staff type it
     scheduled = latest(app)
     assert scheduled.status == "scheduled" and scheduled.send_at == shanghai(2021, 6, 4, 20, 0)
     console.post(f"/console/broadcasts/{item.id}/cancel")

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from bot.console import client_ip, current_bot, db, labels, now
 from bot.console.dashboard import day_start
+from bot.console.moments import parse_day
 from bot.console.registry import page
 from bot.models import AuditEntry
 from bot.services.audit import AuditFilter, audit, entries, known_actions, known_actors
@@ -36,10 +37,7 @@ def record(action: str, target: str | None = None, before: dict[str, Any] | None
 
 
 def _day(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return parse_day(text) if text else None
 
 
 def readable(entry: AuditEntry) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from flask_login import current_user
 from bot.clock import TZ
 from bot.console import current_bot, db, found, now
 from bot.console.audit import ACTION_NAMES, record
+from bot.console.moments import moment_problem, parse_moment
 from bot.console.registry import page, route
 from bot.models import Broadcast, BroadcastStatus
 from bot.runtime import content_dir
@@ -228,13 +229,13 @@ def broadcast_preview(broadcast_id: int) -> Response:
 
 
 def parse_at(text: str) -> dt.datetime | None:
-    """A datetime-local value ("2021-06-02T20:00") in Asia/Shanghai; empty means now."""
+    """A date and time as staff type it ("2021/6/2 20:00") in Asia/Shanghai; empty means now."""
     if not text.strip():
         return None
-    try:
-        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=TZ)
-    except ValueError:
-        raise broadcasts.BroadcastRefused("发送时间格式不对，请用日期时间选择框选择") from None
+    moment = parse_moment(text)
+    if moment is None:
+        raise broadcasts.BroadcastRefused(moment_problem("定时")) from None
+    return moment.replace(tzinfo=TZ)
 
 
 @route("/broadcasts/<int:broadcast_id>/send", action="send_broadcast", methods=["POST"])

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bot.console import current_bot, db, now
+from bot.console import current_bot, db, moments, now
 from bot.console.audit import record
 from bot.services import content_edits
 from bot.services.content_edits import StaleEdit
@@ -87,26 +86,17 @@ def read_moment(problems: Problems, field: str, day_name: str, time_name: str,
         if time_text:
             problems.add(field, "填写了时刻，请同时填写日期")
         return None
-    day = _parsed(r"(\d{4})-(\d{1,2})-(\d{1,2})", day_text, dt.date)  # also 2021-6-1
+    day = moments.parse_day(day_text)  # also 2021-6-1, 2021/6/1, 2021年6月1日
     if day is None:
-        problems.add(field, "日期格式应为 2021-06-01")
+        problems.add(field, "日期格式应为 2021-06-01（也可写 2021/6/1 或 2021年6月1日）")
         return None
     if not time_text:
         return day
-    clock = _parsed(r"(\d{1,2})[:：](\d{2})", time_text, dt.time)  # also 9:30, 9：30
+    clock = moments.parse_clock(time_text)  # also 9:30, 9：30, 9点30
     if clock is None:
         problems.add(field, "时刻格式应为 09:30（24 小时制）")
         return None
     return dt.datetime.combine(day, clock)
-
-
-def _parsed(pattern: str, text: str, make: Callable[..., Any]) -> Any:
-    """`make(*numbers)` from the text's numbers, or None if it does not match or is no real date/time."""
-    match = re.fullmatch(pattern, text)
-    try:
-        return make(*map(int, match.groups())) if match else None
-    except ValueError:  # 2021-02-30, 25:00
-        return None
 
 
 def day_and_time(value: Any) -> tuple[str, str]:

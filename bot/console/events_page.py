@@ -44,7 +44,7 @@ REQUIRED = ("title", "kind", "place", "description")
 TEXT_FIELDS = ("title", "kind", "place", "township", "audience", "description", "link", "contact")
 # The lengths the form advertises (checked on the server by bot/console/limits.py).
 MAX = {"id": 64, "title": 100, "place": 200, "audience": 200, "description": 1000, "link": 500, "contact": 100,
-       "reason": 100, "start_day": 10, "end_day": 10, "start_time": 5, "end_time": 5}
+       "reason": 100, "start_day": 12, "end_day": 12, "start_time": 5, "end_time": 5}
 for _endpoint in ("console.event_new", "console.event_edit", "console.event_cancel"):
     ADVERTISED[_endpoint] = dict(MAX)
 LABELS.update({k: v for k, v in EVENT_LABELS.items() if k not in LABELS})

@@ -23,6 +23,8 @@ ADVERTISED: dict[str, dict[str, int]] = {
     "console.broadcast_compose": {"title": 64, "content": 600, "description": 128, "body": 5000, "url": 1000,
                                   "tag": 10},
     "console.quiz_draw_reveal": {"beacon": 200},
+    "console.quiz_draw_create": {"start": 12, "end": 12},
+    "console.broadcast_send": {"at": 20},
     "console.broadcast_update": {"title": 64, "content": 600, "description": 128, "body": 5000, "url": 1000,
                                  "tag": 10},
     "console.report_reveal": {"reason": 200},
@@ -41,7 +43,7 @@ LABELS = {"title": "标题", "content": "文字内容", "description": "摘要",
           "reason": "理由", "note": "说明", "text": "内容", "username": "用户名", "password": "密码",
           "openids": "预览对象", "url": "链接", "image": "图片链接", "target": "对象", "body": "正文",
           "tag": "标签号", "amount": "金额", "current": "当前密码", "new": "新密码", "repeat": "再输一次新密码",
-          "real_name": "姓名"}
+          "real_name": "姓名", "at": "定时", "start": "开始日期", "end": "结束日期"}
 
 
 def field_cap(endpoint: str | None, name: str) -> int:

@@ -43,7 +43,7 @@ REQUIRED = ("kind", "title", "digest", "body", "cover")
 TEXT_FIELDS = ("kind", "title", "digest", "body", "cover", "source")
 # The lengths the form advertises (checked on the server by bot/console/limits.py); the draft box's
 # own limits (title with its 【类别】 ≤ 32, body < 20,000 characters) are content check's.
-MAX = {"id": 64, "title": 32, "digest": 128, "body": 20000, "source": 1024, "tag": 10, "when_day": 10, "when_time": 5}
+MAX = {"id": 64, "title": 32, "digest": 128, "body": 20000, "source": 1024, "tag": 10, "when_day": 12, "when_time": 5}
 for _endpoint in ("console.push_item_new", "console.push_item_edit", "console.push_item_cancel"):
     ADVERTISED[_endpoint] = dict(MAX)
 LABELS.update({k: v for k, v in PUSH_LABELS.items() if k not in LABELS})

@@ -32,6 +32,8 @@ from bot.console.dashboard import (
     day_label,
     mask_openid,
 )
+from bot.console.moments import day_problem
+from bot.console.moments import parse_day as parse_day_text
 from bot.console.registry import page, panel, route
 from bot.models.quiz import DrawStatus, PrizeStatus, QuizAnswer, QuizDraw, QuizPrize, QuizRound, RoundStatus
 from bot.runtime import Bot
@@ -282,10 +284,10 @@ def quiz_draws() -> str:
 
 
 def parse_day(text: str, what: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"请选择{what}。") from None
+    day = parse_day_text(text)
+    if day is None:
+        raise InputError(day_problem(what) if text.strip() else f"请填写{what}。")
+    return day
 
 
 def parse_winners(text: str) -> int:

@@ -21,6 +21,7 @@ from bot.console import current_bot, db, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.charts import bar_chart
 from bot.console.dashboard import Figure, Panel, Table
+from bot.console.moments import parse_day
 from bot.console.registry import page, panel, route
 from bot.models.reports import PhotoStatus, Report, ReportPhoto
 from bot.runtime import Bot
@@ -103,10 +104,7 @@ def reports_townships_panel(session: Session, bot: Bot, moment: dt.datetime) -> 
 # --- the list -------------------------------------------------------------------------------------
 
 def _day(text: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return parse_day(text) if text else None
 
 
 def current_filter(args: Any) -> reports.ReportFilter:
