@@ -65,7 +65,9 @@ DANGER_NOW = [
     ("家里有个电瓶在冒烟 怎么办", "119", "离开"),
     ("我家煤气好像漏了现在要不要开窗", "119", "别点火"),
     ("孩子把纽扣电池吞下去了要不要紧", "120", "送医院"),
-    ("被困火场了应该怎么逃 我在五楼", "119", ""),               # calm words: the knowledge answer, 119 first
+    ("被困火场了应该怎么逃 我在五楼", "119", ""),
+    ("天然气报警器响了但是没闻到味", "119", "别点火"),          # the alarm is the smell: leave first
+    ("插线板烧焦了一股味", "119", "断电"),               # calm words: the knowledge answer, 119 first
 ]
 
 # Calm questions and harmless words: no alarm (a calm question may still name the number first).
