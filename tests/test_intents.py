@@ -148,3 +148,11 @@ def test_a_serving_process_never_imports_scikit_learn() -> None:
             "assert not any(m == 'sklearn' or m.startswith(('sklearn.', 'scipy', 'numpy')) for m in sys.modules), "
             "[m for m in sys.modules if m.startswith(('sklearn', 'scipy', 'numpy'))]")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_a_message_sharing_no_ngram_with_any_example_is_never_sure() -> None:
+    # Only the edge marks match: the probabilities are the intercepts, the same for every such message.
+    model = load_intents(CONTENT)
+    for text in ("咕咕咕", "嘻嘻嘻"):
+        assert not model.guess(text).sure
+    assert model.guess("我要答题").sure

@@ -179,7 +179,13 @@ class IntentModel:
     def _guess(self, text: str) -> Guess:
         ranked = sorted(zip(self.intents, self.probabilities(text), strict=True), key=lambda p: -p[1])
         first, second = ranked[0][1], ranked[1][1]
-        return Guess(tuple(ranked), first >= self.confidence and first - second >= self.margin)
+        sure = first >= self.confidence and first - second >= self.margin and self._has_evidence(text)
+        return Guess(tuple(ranked), sure)
+
+    def _has_evidence(self, text: str) -> bool:
+        """Some n-gram besides the edge marks is known: without one ("咕咕咕") the probabilities are
+        the intercepts alone, a prior that says nothing about this message."""
+        return any(gram in self._rows for gram in grams(fold(text)) if gram not in (START, END))
 
 
 def load_intents(directory: Path) -> IntentModel:
