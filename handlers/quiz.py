@@ -68,7 +68,7 @@ TEXTS = {
     "mine_none": "您还没有答题记录。发送 答题 参加竞猜！",
     "mine_prize": "🎁 {title}：{prize}（{status}）",
     "mine_draw": "🎫 抽奖「{title}」：您的抽奖编号 {pseudonym}（可在公布的抽奖名单中核对）",
-    "claim_none": "您目前没有待领取的奖品。\n怎么获奖：计分的一轮答题{condition}，就获得抽奖资格（{per}）；开奖后中奖者会收到通知，"
+    "claim_none": "您目前没有待领取的奖品。\n怎么获奖：计分的一轮答题中，{eligibility}{per}开奖后中奖者会收到通知，"
                   "再发送 领奖 登记。发送 答题 参加竞猜。",
     "claim_expired": "您的奖品已超过领取期限（中奖后{days}天内），无法再领取。",
     "claim_done": "您的领奖信息已登记，工作人员会尽快联系您发放奖品。",
@@ -495,13 +495,6 @@ def _status_word(rnd: QuizRound) -> str:
 CLAIM_NAME, CLAIM_PHONE = "claim-conversation-name", "claim-conversation-phone"  # the vault's fields
 
 
-def _draw_condition(eligibility: str) -> str:
-    """`full_marks` or `at_least:N` (config), as a citizen reads it."""
-    if eligibility.startswith("at_least:"):
-        return f"答对至少{eligibility.split(':', 1)[1]}题"
-    return "全部答对"
-
-
 @router.on(text_in(*CLAIM_WORDS), menu_key("QUIZ_CLAIM"), help="领奖 — 中奖后登记领奖信息")
 def start_claim(msg: Inbound, ctx: Context) -> str:
     prizes = claims.open_prizes(ctx.session, msg.openid, ctx.now())
@@ -511,8 +504,9 @@ def start_claim(msg: Inbound, ctx: Context) -> str:
             return text("claim_done")
         if PrizeStatus.EXPIRED in statuses or PrizeStatus.WON in statuses:
             return text("claim_expired", days=ctx.config.quiz.claim_days)
-        return text("claim_none", condition=_draw_condition(ctx.config.quiz.draw_eligibility),
-                    per="每天可得一次" if ctx.config.quiz.draw_entry_per == "day" else "活动期间可得一次")
+        cfg = ctx.config.quiz
+        return text("claim_none", eligibility=_eligibility_line(cfg.draw_eligibility, cfg.questions_per_round),
+                    per="每天可得一次抽奖资格。" if cfg.draw_entry_per == "day" else "活动期间可得一次抽奖资格。")
     titles = {p.draw_id: (d.title, d.prize) for p, d in claims.prizes_of(ctx.session, msg.openid)}
     listed = "；".join(f"{titles[p.draw_id][0]} {titles[p.draw_id][1]}" for p in prizes)
     deadline = min(p.claim_deadline for p in prizes)

@@ -261,8 +261,8 @@ def test_a_contact_claimed_before_contacts_were_sealed_still_reads() -> None:
     assert claims.contact_of(IdentityVault("any-key"), legacy) == claims.Contact("李四", "13800001111")
 
 
-def test_draw_condition_reads_the_configured_rule() -> None:
-    from handlers.quiz import _draw_condition
+def test_the_draw_rule_is_read_from_the_configured_eligibility() -> None:
+    from handlers.quiz import _eligibility_line
 
-    assert _draw_condition("full_marks") == "全部答对"
-    assert _draw_condition("at_least:8") == "答对至少8题"
+    assert "全部答对" in _eligibility_line("full_marks", 10)
+    assert "答对8题" in _eligibility_line("at_least:8", 10)
