@@ -63,9 +63,7 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         elif args.action == "uncertain":
             with bot.db.session() as session:
                 for row in service.uncertain(session):
-                    parts = (row.payload or {}).get("parts_sent")
-                    resume = f"（长消息已确认发出前 {parts} 段，重发从第 {parts + 1} 段起）" if parts else ""
-                    sys.stdout.write(f"{row.id}\t{row.key}\t{row.openid or row.audience}\t{row.last_error}{resume}\n")
+                    sys.stdout.write(uncertain_line(row))
         else:
             with bot.db.session() as session:
                 count = service.requeue(session, args.ids or None, bot.clock.now())
@@ -91,6 +89,16 @@ def status_lines(counts: dict[str, int]) -> str:
         return "发送队列为空\n"
     return "".join(f"{OUTBOX_STATUSES.get(status, status)}\t{status}\t{count}\n"
                    for status, count in sorted(counts.items()))
+
+
+def uncertain_line(row: Any) -> str:
+    """One line for `outbox uncertain`: id, key, recipient, and why it is uncertain in Chinese (the
+    sender and WeChat write English; bot/services/notices.py translates it)."""
+    from bot.services.notices import error_text
+
+    parts = (row.payload or {}).get("parts_sent")
+    resume = f"（长消息已确认发出前 {parts} 段，重发从第 {parts + 1} 段起）" if parts else ""
+    return f"{row.id}\t{row.key}\t{row.openid or row.audience}\t{error_text(row.last_error, row.last_errcode)}{resume}\n"
 
 
 def token_pause_line(api: Any) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -230,13 +231,32 @@ def test_photos_are_served_to_report_viewers_only(app, clock, tmp_path: Path) ->
     console = logged_in(app, "reviewer", "li")
     page = console.get(f"/console/reports/{ticket}").get_data(as_text=True)
     assert f'/console/reports/photos/{ids[0]}' in page
-    assert "尝试 3 次" in page and "最近错误：-1 system busy" in page and "待下载" in page
+    assert "尝试 3 次" in page and "最近错误：微信系统繁忙（错误码 -1）" in page and "待下载" in page
     photo = console.get(f"/console/reports/photos/{ids[0]}")
     assert photo.status_code == 200 and photo.data == JPEG and photo.headers["Cache-Control"] == "no-store"
     assert console.get(f"/console/reports/photos/{ids[1]}").status_code == 404  # not downloaded yet
     assert console.get(f"/console/reports/photos/{ids[2]}").status_code == 404  # outside the photo folder
     editor = logged_in(app, "editor", "ed")
     assert editor.get(f"/console/reports/photos/{ids[0]}").status_code == 403
+
+
+def test_photo_download_errors_read_in_chinese(app, clock) -> None:
+    """WeChat's media errors are English ("40007 invalid media_id hint: [...]"); staff read Chinese."""
+    ticket, _ = file_report(person(app, clock, "o_e"), photos=3)
+    with app.extensions["bot"].db.session() as session:
+        failed, expired, unknown = session.scalars(select(ReportPhoto).order_by(ReportPhoto.id)).all()
+        failed.status, failed.attempts = PhotoStatus.FAILED, 1
+        failed.last_error = "40007 invalid media_id hint: [aBcD0123] rid: 60b5a1f2-1a2b3c4d"
+        expired.status, expired.attempts = PhotoStatus.EXPIRED, 4
+        expired.last_error = "-1 system error; WeChat media expired (3 days) before it could be downloaded"
+        unknown.attempts, unknown.last_error = 2, "ReadTimeout: HTTPSConnectionPool(host='api.weixin.qq.com')"
+        session.commit()
+    page = logged_in(app, "reviewer", "li").get(f"/console/reports/{ticket}").get_data(as_text=True)
+    errors = re.findall(r"最近错误：([^<]*)<", page)
+    assert errors == ["微信里已找不到这个文件（媒体编号无效或已过期）（错误码 40007）", "微信只保留 3 天，过期前未能下载",
+                      "原因未记录"]
+    for english in ("invalid media_id", "expired (3 days)", "ReadTimeout", "api.weixin"):
+        assert english not in page
 
 
 def test_exports_follow_the_filter_and_keep_identity_for_admins(app, clock) -> None:

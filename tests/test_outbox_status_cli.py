@@ -31,3 +31,19 @@ def test_a_refused_secret_names_the_setting_and_the_variable() -> None:
 def test_a_whitelist_refusal_points_to_the_platform_not_a_setting() -> None:
     line = pushes_cli.token_pause_line(_Api(40164))
     assert "IP 白名单" in line and "BOT_" not in line
+
+
+def test_uncertain_rows_say_why_in_chinese() -> None:
+    """`outbox uncertain` printed the sender's and WeChat's English as stored."""
+    from bot.models import Delivery
+
+    stopped = Delivery(id=7, key="report:3:status", openid="o_abc", payload={"parts_sent": 2}, last_errcode=None,
+                       last_error="the sender stopped while this was at WeChat; it may have arrived, so it was not "
+                                  "resent (requeue it to send again)")
+    media = Delivery(id=8, key="broadcast:4", openid=None, audience={"all": True}, payload={}, last_errcode=40007,
+                     last_error="invalid media_id hint: [aBcD0123] rid: 60b5a1f2-1a2b3c4d")
+    assert pushes_cli.uncertain_line(stopped) == ("7\treport:3:status\to_abc\t发送时程序中断，可能已送达，未自动重发"
+                                                  "（长消息已确认发出前 2 段，重发从第 3 段起）\n")
+    line = pushes_cli.uncertain_line(media)
+    assert line.endswith("\t微信里已找不到这个文件（媒体编号无效或已过期）（错误码 40007）\n")
+    assert "invalid" not in line and "media_id" not in line

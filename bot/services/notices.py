@@ -31,14 +31,18 @@ ERRCODES = {
     -1: "微信系统繁忙", 40003: "对方的微信用户标识无效", 40037: "模板 ID 无效", 43004: "对方已取消关注公众号",
     43101: "对方没有同意接收这条订阅通知（或同意的次数已用完）", 45015: "已超出 48 小时客服消息时限",
     45047: "客服消息条数已用完", 47003: "模板参数不符合要求", 48001: "公众号没有这个接口的权限（订阅号不能发模板消息）",
-    45028: "群发次数已用完",
+    45028: "群发次数已用完", 40007: "微信里已找不到这个文件（媒体编号无效或已过期）",
 }
 # The few reasons the sender writes in English, by how they begin.
 ENGLISH = {"the citizen unfollowed": "对方已取消关注公众号", "the citizen does not follow": "对方没有关注公众号",
            "gave up after": "多次重试仍未成功", "no answer from WeChat": "微信没有应答，可能已送达，未自动重发",
            "the sender stopped": "发送时程序中断，可能已送达，未自动重发", "cancelled by staff": "工作人员已取消",
-           "requeued by staff": "工作人员已安排重发", "unexpected error": "发送时出现意外错误"}
+           "requeued by staff": "工作人员已安排重发", "unexpected error": "发送时出现意外错误",
+           # A report photo's download (bot/services/reports/evidence.py).
+           "WeChat media expired": "微信只保留 3 天，过期前未能下载",
+           "WeChat answered": "微信返回的不是文件"}
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
+_CODED = re.compile(r"(-?\d+) (.*)", re.DOTALL)
 CAN_STILL_QUERY = ("举报人仍可在公众号发送“查询 {ticket}”查看进度和回复（在提交举报的微信号上直接发送；"
                    "换了微信号需在编号后加查询码）。")
 
@@ -76,6 +80,13 @@ def error_text(error: str | None, errcode: int | None) -> str:
     if errcode is not None:
         return f"微信返回错误码 {errcode}"
     return "原因未记录" if error else ""
+
+
+def coded_error_text(error: str | None) -> str:
+    """An error kept as one text with WeChat's code first ("40007 invalid media_id hint: [...]", as a
+    report photo's download records it), by error_text."""
+    match = _CODED.fullmatch(error or "")
+    return error_text(match.group(2), int(match.group(1))) if match else error_text(error, None)
 
 
 def forecast(session: Session, config: Config, delivery: Delivery, now: dt.datetime) -> str | None:
