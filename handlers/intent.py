@@ -176,7 +176,8 @@ def serve_township(msg: Inbound, ctx: Context) -> str:
 
 
 # A question's grammar: a question about a hazard or about reporting wants its answer first.
-QUESTION = re.compile(r"[吗么嘛呢?？]\W*$|能不能|可不可以|可以吗|会不会|要不要|是不是|怎么|如何|多少|哪里|哪儿|什么|为什么|为啥|咋")
+QUESTION = re.compile(r"[吗么嘛呢?？]\W*$|能不能|可不可以|可以吗|会不会|要不要|是不是|有没有|能否|行不行|可以不|中不中"
+                      r"|怎么|如何|多少|多久|多长时间|几天|哪里|哪儿|什么|为什么|为啥|咋")
 
 
 def _answer_then_offer(msg: Inbound, ctx: Context, option: str) -> str | None:
@@ -184,6 +185,9 @@ def _answer_then_offer(msg: Inbound, ctx: Context, option: str) -> str | None:
     if not QUESTION.search(msg.text):
         return None
     result = ctx.content.knowledge.understand(msg.text, _today(ctx))
+    if result.band == "choose":  # close entries, none sure (举报属实给多少钱): they and the feature as choices
+        entries = [m.entry for m in result.matches[:MAX_CHOICES - 1] if m.score >= ENTRY_FLOOR]
+        return _offer_choices(msg, ctx, [f"entry:{e.id}" for e in entries] + [option])
     if result.band != "direct":
         return None
     reply = knowledge.answer(result.matches[0].entry, ctx, band="direct", score=result.matches[0].score)

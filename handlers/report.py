@@ -80,6 +80,7 @@ TEXTS = {
     "description": "请描述隐患情况（至少10个字）：在哪里、什么问题、持续多久。可以打字，也可以发语音。\n例如：{example}",
     "description_more": "您刚才说：“{text}”。请再补充几句：具体在哪里、什么情况（合起来至少10个字）。",
     "description_prefilled": "已把您刚才说的“{text}”作为描述。",
+    "description_kept": "已记下您说的“{text}”，选好类别后不用再写一遍。",
     "description_long": "描述太长了（最多{limit}个字）。请只写在哪里、什么问题、持续多久。",
     "description_short": "描述太短了（至少10个字）。请说清楚在哪里、什么问题，例如：{example}",
     "voice_unrecognised": "没能识别这段语音，请改为输入文字描述。",
@@ -332,7 +333,9 @@ def _start(ctx: Context, description: str | None = None, category: str | None = 
     draft = drafts.start(ctx.session, _owner(ctx), "category", ctx.now(), description=description)
     preset = _categories(ctx).get(category or "")
     if preset is None or not description or _chars(description) < MIN_DESCRIPTION:
-        return _go(ctx, draft, "category")
+        long_enough = description is not None and _chars(description) >= MIN_DESCRIPTION
+        kept = TEXTS["description_kept"].format(text=quoted(description)) if long_enough else ""
+        return _go(ctx, draft, "category", kept)
     # A confident guess from the citizen's own words: chosen for them, and 改类别 changes it.
     draft.category, draft.description_prefilled = preset.id, False
     _assign_township(ctx, draft, description)
@@ -363,11 +366,28 @@ WANTS_TO_REPORT = regex(r"^(我|我们)?(要|想|准备)(举报|吹哨|反映)")
 ASKS_ABOUT_MINE = regex(r"^(查询|查一下|查查|查看|看看)(一下)?(我的|我上次的|我)?举报|"
                         r"我(的|上次的|上次)?举报.{0,8}(进度|结果|怎么样|处理|回复|到哪|办得)")
 
+# The words before the hazard itself in "我要举报加油站旁边有人抽烟" / "投诉一下：…".
+REPORT_LEAD = re.compile(r"^\W*(?:我|俺|我们|俺们)?(?:要|想|想要|准备|来)?(?:举报|投诉|反映|上报|吹哨|告状)"
+                         r"(?:一下|一个|一件|个|件)?(?:情况|问题|事情|事儿|事|隐患|安全隐患)?[\W的]*")
+DESCRIBES_FROM = 6  # characters after the lead that may say something (not "一下吧", "这个事")
+
+
+def _describes_after_lead(ctx: Context, text: str) -> bool:
+    """The words after the lead describe a hazard: long enough to be a description, or short but
+    naming a kind of hazard (加油站旁边有人抽烟), not a vague "我们小区的问题"."""
+    rest = REPORT_LEAD.sub("", text, count=1)
+    if rest == text or _chars(rest) < DESCRIBES_FROM:
+        return False
+    return _chars(rest) >= MIN_DESCRIPTION or _categories(ctx).guess(rest) is not None
+
 
 @report.on(text_in(*ENTRY_WORDS), WANTS_TO_REPORT, menu_key("REPORT_START"), help="举报 — 反映身边的安全隐患（可匿名）")
 def start_report(msg: Inbound, ctx: Context) -> str:
-    """Start a report, or offer to resume the unfinished one."""
+    """Start a report, or offer to resume the unfinished one. A message that goes on to say what is
+    wrong (我要举报加油站旁边有人抽烟) starts with its words as the description."""
     draft = _draft(ctx)
+    if draft is None and _describes_after_lead(ctx, msg.text):
+        return report_text(ctx, msg.original_text)
     if draft is not None and (draft.category or draft.description):
         category = _categories(ctx).get(draft.category or "")
         ctx.conv.enter(ReportFlow.pending, confirm_cancel=False)

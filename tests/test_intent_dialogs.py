@@ -17,7 +17,10 @@ from tests.wechat import Citizen
 QUIZ_IN_OWN_WORDS = ["给我来一套题", "參加競賽", "考考我用电安全", "來幾道題目考考我吧", "想考考自己防溺水的知识", "嗯那个，今天的竞猜在哪答"]
 HAZARD = "我们那条巷子每天晚上都停着一辆拉化学品的罐车，就停在居民楼底下，好几个月了"
 KNOWLEDGE_STATEMENT = "厂里的灭火器都过期了咋办"
-MESSAGES = [*QUIZ_IN_OWN_WORDS[3:], HAZARD, KNOWLEDGE_STATEMENT, "您好，请问你们这个号是干嘛的",
+REPORT_WITH_HAZARD = "我要举报加油站旁边有人抽烟"
+REPORT_WITH_LONG_HAZARD = "我要举报：我们村东头那个废品站天天晚上烧电线皮，烟很大"
+MESSAGES = [*QUIZ_IN_OWN_WORDS[3:], HAZARD, KNOWLEDGE_STATEMENT, REPORT_WITH_HAZARD, REPORT_WITH_LONG_HAZARD,
+            "我想举报一下我们小区的问题", "举报属实给多少钱", "举报有没有奖励", "您好，请问你们这个号是干嘛的",
             "想问下社保断缴了怎么补", "这周末天气咋样", "问一下答题跟举报", "我手机没电了", "谢谢你们 辛苦了"]
 
 
@@ -57,6 +60,37 @@ def test_a_knowledge_answer_to_a_statement_offers_the_report_and_keeps_the_words
     with bot.db.session() as s:
         (draft,) = drafts(s)
         assert draft.description == KNOWLEDGE_STATEMENT
+
+
+def test_wanting_to_report_then_the_hazard_keeps_its_words_as_the_description(citizen: Citizen, bot) -> None:
+    reply = citizen.says(REPORT_WITH_HAZARD)
+    assert "类别：危险化学品" in reply and f"“{REPORT_WITH_HAZARD}”作为描述" in reply and "位置" in reply, reply
+    with bot.db.session() as s:
+        (draft,) = drafts(s)
+        assert draft.description == REPORT_WITH_HAZARD and draft.category == "hazchem"
+
+
+def test_a_described_report_of_no_clear_kind_asks_the_kind_and_says_the_words_are_kept(citizen: Citizen, bot) -> None:
+    citizen.dialog([
+        (REPORT_WITH_LONG_HAZARD, ["已记下您说的", "不用再写一遍", "请选择隐患类别"]),
+        ("1", ["作为描述", "请发送隐患位置"]),
+    ])
+    with bot.db.session() as s:
+        (draft,) = drafts(s)
+        assert draft.description == REPORT_WITH_LONG_HAZARD and draft.category == "fire"
+
+
+def test_a_vague_lead_is_not_taken_as_the_description(citizen: Citizen, bot) -> None:
+    citizen.dialog([("我想举报一下我们小区的问题", "请选择隐患类别"), ("1", "请描述隐患情况")])
+
+
+def test_a_question_about_reporting_is_answered_not_met_with_the_category_list(citizen: Citizen) -> None:
+    answer = citizen.says("举报有没有奖励")
+    assert "【举报安全隐患有奖励吗" in answer and "回复 举报（或 1）开始" in answer, answer
+    close = citizen.says("举报属实给多少钱")  # two close entries: they and the report as choices
+    assert "请选择隐患类别" not in close
+    assert re.search(r"1\. 举报安全隐患有奖励吗.*\n2\. .*\n3\. 举报安全隐患", close), close
+    assert "请选择隐患类别" in citizen.says("3")
 
 
 @pytest.mark.parametrize(("text", "number"), [("想问下社保断缴了怎么补", "12333"), ("这周末天气咋样", "12121"),
