@@ -44,6 +44,31 @@ CASES = [
     ("开饭馆后厨用燃气有啥要求", "gas-restaurant"),
     ("车里开着空调睡一宿会中毒不", "co-car"),
     ("车停车库里不熄火人在里面睡觉", "co-car"),
+    # electric
+    ("小电驴推到屋里头充一晚上电中不中", "ebike-charging"),
+    ("俺家电瓶车放楼梯口充电物业不让", "ebike-charging"),
+    ("从窗户吊根线下去给电驴充电行不行", "ebike-charging"),
+    ("电动车充着电电池冒烟了", "ebike-charging"),
+    ("电驴子想改一下跑快点可以不", "ebike-standard"),
+    ("买电动车咋看是不是合格的国标车", "ebike-standard"),
+    ("电瓶车一个钟头最快能跑多少公里", "ebike-standard"),
+    ("旧的超标电动车还能骑多久", "ebike-standard"),
+    ("人被电线粘住了甩不开咋办", "electric-shock"),
+    ("俺爹修电灯的时候被电打了一下倒地上了", "electric-shock"),
+    ("孩子手指头戳插座被电着了", "electric-shock"),
+    ("看见有人触点了要不要上手拉", "electric-shock"),
+    ("插线板上插满了电器会不会起火", "electric-home"),
+    ("湿手摸开关会不会电着人", "electric-home"),
+    ("电褥子开一宿睡觉有事没", "electric-blanket"),
+    ("老人用电热毯睡觉安全不安全", "electric-blanket"),
+    ("电暖气跟被子挨得太近了", "electric-blanket"),
+    ("刮大风电线断了耷拉在路边", "electric-power-line"),
+    ("鱼塘上头有根高压线还能钓不", "electric-power-line"),
+    ("娃在电线杆子底下放风筝", "electric-power-line"),
+    ("充电头一直插着不拔费电还危险吗", "electric-charger"),
+    ("充电宝鼓起来了还能用不", "electric-charger"),
+    ("晚上手机压枕头底下充电会着不", "electric-charger"),
+    ("买的便宜充电器充手机发烫", "electric-charger"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -52,6 +77,15 @@ MISSED = [
     ("着大火了人往哪边逃命", "fire-escape"),
     ("火堵住楼梯了人困在家里", "fire-trapped"),
     ("孩子裤子被火点着了", "fire-clothes"),
+    ("家里电闸老是掉是咋回事", "electric-home"),
+    ("烤火炉上面搭毛巾烘干行不", "electric-blanket"),
+]
+
+# Still missed when written, another entry scoring first (a neighbour whose words the wording
+# shares, e.g. 电线 with the electrical-fire entry).
+MISSED_ELSEWHERE = [
+    ("电线外皮都裂了还能用不", "electric-home"),
+    ("断了的电线离我很近该咋走", "electric-power-line"),
 ]
 
 
@@ -69,4 +103,10 @@ def test_a_citizen_wording_reaches_its_entry(bot, text: str, entry_id: str) -> N
 @pytest.mark.xfail(strict=True, reason="the right entry is first but scores under the choice threshold")
 @pytest.mark.parametrize(("text", "entry_id"), MISSED)
 def test_a_citizen_wording_still_missed(bot, text: str, entry_id: str) -> None:
+    assert reaches(bot, text, entry_id)
+
+
+@pytest.mark.xfail(strict=True, reason="another entry scores first")
+@pytest.mark.parametrize(("text", "entry_id"), MISSED_ELSEWHERE)
+def test_a_citizen_wording_still_reaching_another_entry(bot, text: str, entry_id: str) -> None:
     assert reaches(bot, text, entry_id)
