@@ -319,7 +319,12 @@ def test_cli_lists_changes_and_exports(citizen: Citizen, bot, database_url, tmp_
                                        capsys: pytest.CaptureFixture[str]) -> None:
     from bot.cli import main
 
-    ticket, _ = file_report(citizen, contact="张三 13800138000")
+    ticket, _ = file_report(citizen, contact="张三 13800138000", photos=1)
+    with bot.db.session() as s:  # WeChat's media errors are English; `reports show` says them in Chinese
+        (photo,) = photos(s)
+        photo.status, photo.attempts = PhotoStatus.FAILED, 1
+        photo.last_error = "40007 invalid media_id hint: [aBcD0123] rid: 60b5a1f2-1a2b3c4d"
+        s.commit()
     config = tmp_path / "bot.toml"
     config.write_text(f'[server]\nmode = "dev"\ntoday = "2021-06-03"\n[wechat]\napp_id = "wx1"\ntoken = "{bot.config.wechat.token}"\n'
                       f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
@@ -332,6 +337,9 @@ def test_cli_lists_changes_and_exports(citizen: Citizen, bot, database_url, tmp_
     assert run("show", ticket) == 0
     shown = capsys.readouterr().out
     assert "已受理" in shown and "王科长" in shown and "13800138000" not in shown
+    assert "照片" in shown and "下载失败" in shown and "错误码 40007" in shown, shown
+    for english in ("invalid media_id", "photo", "attempts", "failed", "status "):
+        assert english not in shown, shown
     assert run("overdue") == 0
     assert ticket not in capsys.readouterr().out
     assert run("export", "--format", "xlsx", "--out", str(tmp_path / "a.xlsx")) == 0

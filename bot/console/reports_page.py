@@ -28,8 +28,9 @@ from bot.runtime import Bot
 from bot.services import notices
 from bot.services.reports import deadlines, lifecycle
 from bot.services.reports import staff as reports
-from bot.services.reports.evidence import photo_dir
+from bot.services.reports.evidence import PHOTO_STATUS, photo_dir
 from bot.services.reports.identity import vault_of
+from bot.services.reports.lifecycle import EVENT_KINDS
 
 PAGE_SIZE = 30
 NO_TOWNSHIP = "none"
@@ -41,10 +42,6 @@ ACTION_NAMES.update({
     "report.export_identity_denied": "导出举报（含身份）被拒",
 })
 
-PHOTO_STATUS = {PhotoStatus.PENDING: "待下载", PhotoStatus.STORED: "已保存", PhotoStatus.EXPIRED: "已过期（微信仅保留3天）",
-                PhotoStatus.FAILED: "下载失败"}
-EVENT_KINDS = {"status": "状态", "reply": "回复举报人", "note": "内部备注", "assign": "分派", "reward": "奖励",
-               "duplicate": "疑似重复"}
 # The buttons on a report's page: target status → (button, whether a reason is required).
 STATUS_ACTIONS = {
     "accepted": "受理", "rejected": "不予受理", "verifying": "开始核查", "rectified": "已整改",

@@ -22,7 +22,9 @@ from bot.config import Config
 from bot.content import load_content
 from bot.db import Database
 from bot.runtime import content_dir, default_clock
+from bot.services import notices
 from bot.services.reports import deadlines, lifecycle, staff
+from bot.services.reports.evidence import PHOTO_STATUS
 from bot.services.reports.identity import vault_for
 
 
@@ -114,12 +116,13 @@ def reports(args: argparse.Namespace, config: Config) -> int:
                           f"地址 {r.address or '-'}  坐标 {r.latitude},{r.longitude}\n描述 {r.description}\n"
                           f"匿名 {'是' if r.anonymous else '否'}  奖励 {r.reward_eligible} {r.reward_amount or ''}\n")
                 for e in d.events:
-                    out.write(f"  {e.at:%Y-%m-%d %H:%M} {e.actor} {e.kind} "
+                    out.write(f"  {e.at:%Y-%m-%d %H:%M} {e.actor} {lifecycle.EVENT_KINDS.get(e.kind, e.kind)} "
                               f"{lifecycle.label(e.to_status) if e.to_status else ''} {e.note or ''}\n")
                 for p in d.photos:
-                    out.write(f"  photo {p.id} {p.status} attempts={p.attempts} {p.path or p.last_error or ''}\n")
+                    out.write(f"  照片 {p.id} {PHOTO_STATUS.get(p.status, p.status)} 尝试 {p.attempts} 次 "
+                              f"{p.path or notices.coded_error_text(p.last_error)}\n")
                 for other in d.linked:
-                    out.write(f"  possible duplicate: {other.ticket}\n")
+                    out.write(f"  疑似重复：{other.ticket}\n")
             elif args.action == "status":
                 staff.change_status(session, vault, args.ticket, _status_code(args.status), actor=args.actor,
                                     role=args.role, now=now, settings=config.reports, note=args.note)

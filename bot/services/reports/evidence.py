@@ -27,6 +27,10 @@ from bot.config import Config
 from bot.models.reports import PhotoStatus, ReportPhoto
 from bot.runtime import PROJECT_ROOT
 
+# A photo's state as staff read it (console and `reports show`).
+PHOTO_STATUS = {PhotoStatus.PENDING: "待下载", PhotoStatus.STORED: "已保存", PhotoStatus.EXPIRED: "已过期（微信仅保留3天）",
+                PhotoStatus.FAILED: "下载失败"}
+
 log = logging.getLogger(__name__)
 
 MEDIA_LIFETIME = dt.timedelta(days=3)

@@ -30,6 +30,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.CLOSED: frozenset(),
 }
 NEEDS_REASON = frozenset({S.REJECTED, S.UNFOUNDED})
+# A report event's kind as staff read it (console and `reports show`).
+EVENT_KINDS = {"status": "状态", "reply": "回复举报人", "note": "内部备注", "assign": "分派", "reward": "奖励",
+               "duplicate": "疑似重复"}
 
 NOTICE = "【举报进度】您的举报 {ticket} 状态更新为：{label}。{detail}\n发送 查询 {ticket} 可查看详情。"
 DETAILS = {
