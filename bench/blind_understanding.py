@@ -10,6 +10,7 @@ a question about a township's events may be answered by the events feature.
 
     .venv/bin/python -m bench.blind_understanding            # the first set
     .venv/bin/python -m bench.blind_understanding --set v2   # the second, written after the first was read
+    .venv/bin/python -m bench.blind_understanding --set v3   # the third (tests/blind/v3), after v2 was read
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ BLIND_SETS = {
     "v2": BlindSet(BLIND / "understanding_blind_v2.jsonl", "Understanding: blind set v2", (
         "its first run, before the second round of examples (f16d704): 76.5% overall, emergency 79.8%, "
         "79/84 told whom to call first",)),
+    "v3": BlindSet(BLIND / "v3" / "understanding_blind_v3.jsonl", "Understanding: blind set v3", ()),
 }
 
 
