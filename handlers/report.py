@@ -332,9 +332,9 @@ def _start(ctx: Context, description: str | None = None, category: str | None = 
         return _cap_text(ctx)
     draft = drafts.start(ctx.session, _owner(ctx), "category", ctx.now(), description=description)
     preset = _categories(ctx).get(category or "")
-    if preset is None or not description or _chars(description) < MIN_DESCRIPTION:
-        long_enough = description is not None and _chars(description) >= MIN_DESCRIPTION
-        kept = TEXTS["description_kept"].format(text=quoted(description)) if long_enough else ""
+    described = description is not None and _chars(description) >= MIN_DESCRIPTION
+    if preset is None or not described:
+        kept = TEXTS["description_kept"].format(text=quoted(description)) if described else ""
         return _go(ctx, draft, "category", kept)
     # A confident guess from the citizen's own words: chosen for them, and 改类别 changes it.
     draft.category, draft.description_prefilled = preset.id, False
@@ -387,7 +387,7 @@ def start_report(msg: Inbound, ctx: Context) -> str:
     wrong (我要举报加油站旁边有人抽烟) starts with its words as the description."""
     draft = _draft(ctx)
     if draft is None and _describes_after_lead(ctx, msg.text):
-        return report_text(ctx, msg.original_text)
+        return _start_described(ctx, msg.original_text)
     if draft is not None and (draft.category or draft.description):
         category = _categories(ctx).get(draft.category or "")
         ctx.conv.enter(ReportFlow.pending, confirm_cancel=False)
@@ -821,6 +821,11 @@ def report_text(ctx: Context, text: str) -> str:
     an unfinished report would be replaced, ask first."""
     if _draft(ctx) is not None:
         return offer(ctx, text)
+    return _start_described(ctx, text)
+
+
+def _start_described(ctx: Context, text: str) -> str:
+    """A new report with `text` as its description and the category it sounds like."""
     guess = _categories(ctx).guess(text)
     return _start(ctx, description=text, category=guess.id if guess else None)
 
