@@ -26,7 +26,7 @@ from bot.console.registry import page, panel, route
 from bot.models.reports import PhotoStatus, Report, ReportPhoto
 from bot.runtime import Bot
 from bot.services import notices
-from bot.services.reports import deadlines, lifecycle
+from bot.services.reports import deadlines, evidence, lifecycle
 from bot.services.reports import staff as reports
 from bot.services.reports.evidence import PHOTO_STATUS, photo_dir
 from bot.services.reports.identity import vault_of
@@ -155,14 +155,7 @@ def render_detail(ticket: str, identity: Any = None, reveal_reason: str = "") ->
                            unreachable=unreachable, can_still_query=notices.CAN_STILL_QUERY.format(ticket=found.report.ticket),
                            reveal_reason=reveal_reason, allowed=allowed, status_actions=STATUS_ACTIONS,
                            needs_reason=lifecycle.NEEDS_REASON, photo_status=PHOTO_STATUS, event_kinds=EVENT_KINDS,
-                           rewardable=found.report.status in reports.REWARDABLE, photo_error=photo_error, **_names())
-
-
-def photo_error(photo: Any) -> str:
-    """A photo's last download error in Chinese: WeChat's English ("40007 invalid media_id ...") is
-    translated; an expired photo's reason is the last of its "; "-joined errors."""
-    return notices.coded_error_text((photo.last_error or "").rsplit("; ", 1)[-1])
-
+                           rewardable=found.report.status in reports.REWARDABLE, photo_error=evidence.error_text, **_names())
 
 def event_notices(ticket: str) -> dict[int, dict[str, Any]]:
     """Each event's notice to the reporter: its state, why, and whether it cannot arrive."""

@@ -22,8 +22,7 @@ from bot.config import Config
 from bot.content import load_content
 from bot.db import Database
 from bot.runtime import content_dir, default_clock
-from bot.services import notices
-from bot.services.reports import deadlines, lifecycle, staff
+from bot.services.reports import deadlines, evidence, lifecycle, staff
 from bot.services.reports.evidence import PHOTO_STATUS
 from bot.services.reports.identity import vault_for
 
@@ -120,7 +119,7 @@ def reports(args: argparse.Namespace, config: Config) -> int:
                               f"{lifecycle.label(e.to_status) if e.to_status else ''} {e.note or ''}\n")
                 for p in d.photos:
                     out.write(f"  照片 {p.id} {PHOTO_STATUS.get(p.status, p.status)} 尝试 {p.attempts} 次 "
-                              f"{p.path or notices.coded_error_text(p.last_error)}\n")
+                              f"{p.path or evidence.error_text(p)}\n")
                 for other in d.linked:
                     out.write(f"  疑似重复：{other.ticket}\n")
             elif args.action == "status":

@@ -30,6 +30,15 @@ from bot.runtime import PROJECT_ROOT
 # A photo's state as staff read it (console and `reports show`).
 PHOTO_STATUS = {PhotoStatus.PENDING: "待下载", PhotoStatus.STORED: "已保存", PhotoStatus.EXPIRED: "已过期（微信仅保留3天）",
                 PhotoStatus.FAILED: "下载失败"}
+ERRORS_JOINED_BY = "; "  # an expired photo keeps its earlier download error before the expiry
+
+
+def error_text(photo: ReportPhoto) -> str:
+    """A photo's last download error as staff read it (console and `reports show`): WeChat's English
+    ("40007 invalid media_id ...") in Chinese; an expired photo's reason is the last of its errors."""
+    from bot.services.notices import coded_error_text  # notices imports the report services
+
+    return coded_error_text((photo.last_error or "").rsplit(ERRORS_JOINED_BY, 1)[-1])
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +128,7 @@ def download_pending_photos(session: Session, api: MediaSource, photo_dir: Path,
 def _fetch(photo: ReportPhoto, api: MediaSource, root: Path, now: dt.datetime, summary: DownloadSummary) -> None:
     if now - photo.received_at >= MEDIA_LIFETIME:
         photo.status = PhotoStatus.EXPIRED
-        photo.last_error = (photo.last_error + "; " if photo.last_error else "") + \
+        photo.last_error = (photo.last_error + ERRORS_JOINED_BY if photo.last_error else "") + \
             "WeChat media expired (3 days) before it could be downloaded"
         summary.expired += 1
         return
