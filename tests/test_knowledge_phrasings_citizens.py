@@ -69,6 +69,33 @@ CASES = [
     ("充电宝鼓起来了还能用不", "electric-charger"),
     ("晚上手机压枕头底下充电会着不", "electric-charger"),
     ("买的便宜充电器充手机发烫", "electric-charger"),
+    # firstaid
+    ("人倒了叫不醒也不喘气了咋弄", "aid-cpr"),
+    ("按胸口一分钟按多少下", "aid-cpr"),
+    ("俺爸突然一头栽倒了没动静了", "aid-cpr"),
+    ("地铁站里那个电击救心脏的机器谁都能用不", "aid-aed"),
+    ("手指头让镰刀拉了个口子血哗哗的", "aid-bleeding"),
+    ("腿上划破了血一直往外冒咋弄", "aid-bleeding"),
+    ("孩子流鼻血了仰着头行不", "aid-bleeding"),
+    ("胳膊让热油溅了起了泡", "aid-burn"),
+    ("娃把暖壶碰倒了烫着腿了", "aid-burn"),
+    ("烫着了抹点酱油中不中", "aid-burn"),
+    ("俺娘从梯子上掉下来腰动不了", "aid-fracture"),
+    ("脚脖子扭了肿老高", "aid-fracture"),
+    ("腿摔了好像断了能不能先扶起来走", "aid-fracture"),
+    ("叫狗咬了过了好几天了还用打针不", "aid-dog-bite"),
+    ("被野猫挠了一道子出血了", "aid-dog-bite"),
+    ("村里的狗把娃的手咬破了", "aid-dog-bite"),
+    ("吃了山上采的菌子头晕想吐", "aid-food-poisoning"),
+    ("吃了发芽的土豆嗓子发麻肚子难受", "aid-food-poisoning"),
+    ("俺奶奶半夜喘不上气打哪个号叫医院的车", "aid-call-120"),
+    ("打急救的电话接通了该说啥", "aid-call-120"),
+    ("割草的时候让长虫咬了手", "aid-snake-bite"),
+    ("被长虫咬了用嘴吸出来中不中", "aid-snake-bite"),
+    ("脚脖子被啥东西咬了俩小眼可能是蛇", "aid-snake-bite"),
+    ("摘花的时候被蜜蜂叮了刺还在肉里", "aid-bee-sting"),
+    ("让土蜂子蛰了好几下头晕", "aid-bee-sting"),
+    ("捅了个马蜂窝被蛰了一头包", "aid-bee-sting"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -79,6 +106,7 @@ MISSED = [
     ("孩子裤子被火点着了", "fire-clothes"),
     ("家里电闸老是掉是咋回事", "electric-home"),
     ("烤火炉上面搭毛巾烘干行不", "electric-blanket"),
+    ("一桌人吃完席都吐了", "aid-food-poisoning"),
 ]
 
 # Still missed when written, another entry scoring first (a neighbour whose words the wording
@@ -86,6 +114,8 @@ MISSED = [
 MISSED_ELSEWHERE = [
     ("电线外皮都裂了还能用不", "electric-home"),
     ("断了的电线离我很近该咋走", "electric-power-line"),
+    ("那个给心脏电一下的仪器俺们不会用", "aid-aed"),
+    ("叫医院来车拉人要咋说地址", "aid-call-120"),
 ]
 
 
