@@ -126,3 +126,19 @@ def test_reasons_are_always_in_chinese(status, errcode, error, expected) -> None
     row = Delivery(key="k", purpose="report_status", payload={}, status=status, last_errcode=errcode, last_error=error)
     said = notices.reason(row)
     assert expected in said and not re.search(r"[A-Za-z]{3,}", said)
+
+
+@pytest.mark.parametrize("errcode, error, expected", [
+    (-1, "gave up after 5 attempts: -1 system error", "多次重试仍未成功（微信系统繁忙，错误码 -1）"),
+    (-1, "the sender stopped while this was at WeChat; it may have arrived", "发送时程序中断，可能已送达，未自动重发"
+                                                                             "（微信系统繁忙，错误码 -1）"),
+    (45015, "requeued by staff", "工作人员已安排重发（已超出 48 小时客服消息时限，错误码 45015）"),
+    (43004, "the citizen does not follow the account (43004 user not follow)",
+     "对方没有关注公众号（对方已取消关注公众号，错误码 43004）"),
+    (-1002, "no answer from WeChat; it may have arrived", "微信没有应答，可能已送达，未自动重发（错误码 -1002）"),
+    (40007, "invalid media_id hint: [aBcD0123]", "微信里已找不到这个文件（媒体编号无效或已过期）（错误码 40007）"),
+], ids=["gave-up", "sender-stopped", "requeued", "not-following", "no-answer", "code-only"])
+def test_the_senders_own_phrase_comes_first_and_the_code_is_still_read(errcode, error, expected) -> None:
+    """The sender's phrase says what it concluded (可能已送达, gave up, staff requeued); WeChat's code,
+    often left from an earlier attempt, says what WeChat answered. Both are shown, the phrase first."""
+    assert notices.error_text(error, errcode) == expected

@@ -47,3 +47,16 @@ def test_uncertain_rows_say_why_in_chinese() -> None:
     line = pushes_cli.uncertain_line(media)
     assert line.endswith("\t微信里已找不到这个文件（媒体编号无效或已过期）（错误码 40007）\n")
     assert "invalid" not in line and "media_id" not in line
+
+
+def test_an_uncertain_row_with_an_earlier_code_still_says_it_may_have_arrived() -> None:
+    """A row that got "-1 system busy", was retried, and whose sender then died keeps last_errcode -1
+    (recover_expired rewrites only the error): looking the code up first hid "可能已送达"."""
+    from bot.models import Delivery
+
+    stopped = Delivery(id=9, key="report:5:status", openid="o_abc", payload={}, last_errcode=-1,
+                       last_error="the sender stopped while this was at WeChat; it may have arrived, so it was not "
+                                  "resent (requeue it to send again)")
+    line = pushes_cli.uncertain_line(stopped)
+    assert line == ("9\treport:5:status\to_abc\t发送时程序中断，可能已送达，未自动重发"
+                    "（微信系统繁忙，错误码 -1）\n")

@@ -67,19 +67,32 @@ def _in_chinese(delivery: Delivery) -> str:
 
 
 def error_text(error: str | None, errcode: int | None) -> str:
-    """An outbox row's last error as staff read it: Chinese as written, else by WeChat's code or the
-    sender's English phrase; English that matches neither is never shown ("" when there is none)."""
+    """An outbox row's last error as staff read it: Chinese as written, else the sender's English
+    phrase with WeChat's code read beside it, else the code alone; English that matches neither is
+    never shown ("" when there is none).
+
+    The phrase comes first: it is what the sender concluded (可能已送达, gave up, staff requeued),
+    while the code is what WeChat last answered, often on an earlier attempt (recover_expired and
+    requeue rewrite only the error)."""
     error = error or ""
     if _CHINESE.search(error):
         return error
-    if errcode in ERRCODES:
-        return f"{ERRCODES[errcode]}（错误码 {errcode}）"
+    code = _code_text(errcode)
     for start, chinese in ENGLISH.items():
         if error.startswith(start):
-            return chinese + (f"（错误码 {errcode}）" if errcode else "")
+            return chinese + (f"（{code}）" if code else "")
+    if errcode in ERRCODES:
+        return f"{ERRCODES[errcode]}（错误码 {errcode}）"
     if errcode is not None:
         return f"微信返回错误码 {errcode}"
     return "原因未记录" if error else ""
+
+
+def _code_text(errcode: int | None) -> str:
+    """WeChat's code beside a sender's phrase: its meaning where known ("" for none)."""
+    if not errcode:
+        return ""
+    return f"{ERRCODES[errcode]}，错误码 {errcode}" if errcode in ERRCODES else f"错误码 {errcode}"
 
 
 def coded_error_text(error: str | None) -> str:
