@@ -96,6 +96,30 @@ CASES = [
     ("摘花的时候被蜜蜂叮了刺还在肉里", "aid-bee-sting"),
     ("让土蜂子蛰了好几下头晕", "aid-bee-sting"),
     ("捅了个马蜂窝被蛰了一头包", "aid-bee-sting"),
+    # chemicals
+    ("高速上拉药水的大罐车翻了俺们村离得近要跑不", "chem-leak-escape"),
+    ("俺把84跟洁厕的倒一块刷马桶了咳嗽得厉害", "chem-household"),
+    ("两种消毒水兑在一起会中毒不", "chem-household"),
+    ("厕所用两样清洁的药水一起冲味道呛人", "chem-household"),
+    ("厂里干活电瓶水溅眼里了", "chem-burn"),
+    ("手上沾了烧碱火辣辣的疼咋弄", "chem-burn"),
+    ("石灰粉迷了眼能用油擦不", "chem-burn"),
+    ("俺们厂把油漆稀料跟别的桶堆在一个库房行不", "chem-enterprise"),
+    ("厂里的危险品仓库谁都能进去拿东西", "chem-enterprise"),
+    ("老板让俺下窨井掏淤泥啥也不给戴", "confined-space"),
+    ("去掏化粪池之前要干点啥", "confined-space"),
+    ("下到大罐子里头刷罐要防啥", "confined-space"),
+    ("俺男人下井掏泥没上来俺要不要下去拉", "confined-rescue"),
+    ("工友在池子里头昏过去了咋办", "confined-rescue"),
+    ("菜窖好久没开了能直接下吗", "cellar"),
+    ("点个蜡烛放窖里试试有没有气中不中", "cellar"),
+    ("厂里打磨车间满地是铝灰会不会炸", "dust-explosion"),
+    ("面粉厂那种灰也能炸吗", "dust-explosion"),
+    ("给麦子打药打完头晕想吐", "pesticide"),
+    ("背着喷雾器打药要戴啥", "pesticide"),
+    ("拿个可乐瓶子去加油站打点油给三轮车", "petrol-bottle"),
+    ("割草机没油了去打一壶汽油中不中", "petrol-bottle"),
+    ("家里放两桶汽油过冬有事没", "petrol-bottle"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -107,6 +131,8 @@ MISSED = [
     ("家里电闸老是掉是咋回事", "electric-home"),
     ("烤火炉上面搭毛巾烘干行不", "electric-blanket"),
     ("一桌人吃完席都吐了", "aid-food-poisoning"),
+    # chemicals
+    ("俺爹下去拿红薯半天没动静", "cellar"),
 ]
 
 # Still missed when written, another entry scoring first (a neighbour whose words the wording
@@ -116,6 +142,10 @@ MISSED_ELSEWHERE = [
     ("断了的电线离我很近该咋走", "electric-power-line"),
     ("那个给心脏电一下的仪器俺们不会用", "aid-aed"),
     ("叫医院来车拉人要咋说地址", "aid-call-120"),
+    # chemicals: 怪味 and 臭鸡蛋 are also the gas entry's words, 矿泉水瓶 the petrol entry's
+    ("村东头那个厂子飘过来一股怪味熏得人眼泪直流", "chem-leak-escape"),
+    ("外头一股臭鸡蛋味儿呛得慌往哪边躲", "chem-leak-escape"),
+    ("剩下的药水倒进矿泉水瓶子放屋里", "pesticide"),
 ]
 
 
