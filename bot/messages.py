@@ -141,9 +141,8 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
         in_flow = conv.state is not None
         rule = rule or bot.dispatcher.pick(msg, ctx)
         reply = as_reply(rule.handler(msg, ctx)) if rule else None
-        if (isinstance(reply, Text) and rule.guesses and not in_flow and msg.kind in ("text", "voice")
-                and not msg.oversized):
-            reply = Text(with_safety_line(bot.content, msg.text, reply.content))
+        if isinstance(reply, Text) and not in_flow and msg.kind in ("text", "voice") and not msg.oversized:
+            reply = Text(with_safety_line(bot.content, msg.text, reply.content, guessed=rule.guesses))
         if pure and writes(session) > written:
             log.warning("pure rule %s wrote to the database; running %s under the lock",
                         rule.handler.__name__, msg.dedupe_key)  # type: ignore[union-attr]

@@ -199,3 +199,14 @@ def test_the_pinyin_table_is_fresh(bot) -> None:
 
     directory = bot.content.directory
     assert json.loads((directory / PINYIN_FILE).read_text(encoding="utf-8")) == build_pinyin(directory)
+
+
+def test_a_fall_told_as_the_story_of_the_day_is_danger_now(citizen: Citizen) -> None:
+    # "干活的时候" would read as a calm question; told as a statement, it is what is happening.
+    reply = citizen.says("今天工地上干活的时候有个老乡从二楼那个架子上面掉下来了一直没醒过来头上都是血")
+    assert reply.startswith("立即拨打120")
+
+
+def test_when_it_happens_asked_as_a_question_stays_calm(citizen: Citizen) -> None:
+    reply = citizen.says("遇到有人晕倒的时候该怎么办")
+    assert reply.startswith("如果正在发生，请立即拨打120")

@@ -44,3 +44,16 @@ def test_inside_a_flow_the_step_keeps_its_own_check(citizen: Citizen, bot) -> No
     citizen.says("举报")
     reply = citizen.says("我手机没电了")
     assert not reply.startswith(bot.content.emergencies.maybe_line)
+
+
+def test_a_router_that_knew_its_words_still_puts_the_line_first_when_danger_is_said(citizen: Citizen, bot) -> None:
+    text = "6月5日演练的时候有人晕倒了怎么办"  # a date for the events router, and someone fainting
+    assert bot.content.emergencies.read(text).mode == "calm"  # asked calmly: no full warning
+    first, rest = citizen.says(text).split("\n\n", 1)
+    assert first == bot.content.emergencies.maybe_line
+    assert "演练" in rest  # the events answer is still there, below
+
+
+def test_a_date_and_a_danger_word_alone_get_no_line(citizen: Citizen, bot) -> None:
+    # 火灾 only names the topic (no one is in danger): the events answer stands alone.
+    assert not citizen.says("火灾逃生演练在哪里").startswith(bot.content.emergencies.maybe_line)

@@ -56,6 +56,7 @@ class Alarm:
 
     mode: str
     kinds: tuple[Kind, ...]
+    said_now: bool = False  # a phrase for danger happening now was in it, even if asked calmly
 
     @property
     def kind(self) -> Kind:
@@ -71,10 +72,13 @@ class _Words:
     calm: tuple[str, ...]
     now: dict[str, tuple[str, ...]]
     topic: dict[str, tuple[str, ...]]
+    calm_if_asked: tuple[str, ...] = ()  # "的时候": calm in a question, a story of now in a statement
+    asking: tuple[str, ...] = ()
 
     @functools.cached_property
     def _patterns(self) -> tuple[re.Pattern[str] | None, ...]:
-        return tuple(_alternation(words) for words in (self.strong, self.present, self.calm))
+        return tuple(_alternation(words) for words in (self.strong, self.present, self.calm,
+                                                       self.calm_if_asked, self.asking))
 
     @functools.cached_property
     def _kind_patterns(self) -> tuple[dict[str, re.Pattern[str]], dict[str, re.Pattern[str]]]:
@@ -87,14 +91,15 @@ class _Words:
         every = [w for words in (*self.now.values(), *self.topic.values()) for w in words]
         return _alternation(every)
 
-    def read(self, text: str) -> tuple[list[str], list[str], bool, bool, bool]:
+    def read(self, text: str, *, question_mark: bool = False) -> tuple[list[str], list[str], bool, bool, bool]:
         """(kinds said to happen now, kinds only named, strong?, present?, calm?) for folded text."""
         if not text or self._any is None or not self._any.search(text):
             return [], [], False, False, False  # nearly every message: one regex and out
         now_patterns, topic_patterns = self._kind_patterns
         now = [k for k, p in now_patterns.items() if p.search(text)]
         topic = [k for k, p in topic_patterns.items() if k not in now and p.search(text)]
-        strong, present, calm = (bool(p and p.search(text)) for p in self._patterns)
+        strong, present, calm, calm_if_asked, asking = (bool(p and p.search(text)) for p in self._patterns)
+        calm = calm or calm_if_asked and (asking or question_mark)
         return now, topic, strong, present, calm
 
 
@@ -135,10 +140,11 @@ class Emergencies:
     def _read(self, text: str) -> Alarm | None:
         if not text or not text.strip():
             return None
-        now, topic, strong, present, calm = self._words.read(self.fold(text))
+        question_mark = "?" in text or "？" in text
+        now, topic, strong, present, calm = self._words.read(self.fold(text), question_mark=question_mark)
         letters = _NOT_LETTER.sub("", text.lower())
         if len(letters) >= MIN_PINYIN:
-            p_now, p_topic, p_strong, p_present, p_calm = self._pinyin.read(letters)
+            p_now, p_topic, p_strong, p_present, p_calm = self._pinyin.read(letters, question_mark=question_mark)
             now += [k for k in p_now if k not in now]
             topic += [k for k in p_topic if k not in now and k not in topic]
             strong, present, calm = strong or p_strong, present or p_present, calm or p_calm
@@ -152,7 +158,7 @@ class Emergencies:
         kinds = [k for k in self.kinds if k.id in ids]
         if len(kinds) > 1:
             kinds = [k for k in kinds if k.id != "help"]  # a named danger says more than 救命 alone
-        return Alarm(mode, tuple(kinds))
+        return Alarm(mode, tuple(kinds), said_now=bool(now))
 
     def numbers(self, kind: Kind) -> str:
         """The numbers to call, as one phrase ("119、120"; the gas company's line where known)."""
@@ -199,15 +205,19 @@ def load_emergencies(directory: Path) -> Emergencies:
         kinds.append(kind)
     typos, emoji = _table(path, words, "typos"), _table(path, words, "emoji")
     fold_words = _Words(_list(path, words, "strong"), _list(path, words, "present"), _list(path, words, "calm"),
-                        {k.id: k.now for k in kinds}, {k.id: k.topic for k in kinds})
+                        {k.id: k.now for k in kinds}, {k.id: k.topic for k in kinds},
+                        _list(path, words, "calm_if_asked"), _list(path, words, "asking"))
     emergencies = Emergencies(kinds, fold_words, _Words((), (), (), {}, {}), typos=typos, emoji=emoji,
                               ignore=_list(path, words, "ignore"), gas_line=gas_line, gas_unknown=gas_unknown,
                               maybe_line=maybe_line)
     # Trigger words are matched folded: fold them the same way (a traditional or typo'd trigger still works).
-    folded = _Words(*(tuple(emergencies.fold(w) for w in ws) for ws in (fold_words.strong, fold_words.present,
-                                                                          fold_words.calm)),
-                    {k: tuple(emergencies.fold(w) for w in ws) for k, ws in fold_words.now.items()},
-                    {k: tuple(emergencies.fold(w) for w in ws) for k, ws in fold_words.topic.items()})
+    def fold_all(ws: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(emergencies.fold(w) for w in ws)
+
+    folded = _Words(fold_all(fold_words.strong), fold_all(fold_words.present), fold_all(fold_words.calm),
+                    {k: fold_all(ws) for k, ws in fold_words.now.items()},
+                    {k: fold_all(ws) for k, ws in fold_words.topic.items()},
+                    fold_all(fold_words.calm_if_asked), fold_all(fold_words.asking))
     emergencies._words = folded
     emergencies._pinyin = _load_pinyin(directory, path)
     return emergencies
@@ -275,7 +285,8 @@ def _load_pinyin(directory: Path, source: Path) -> _Words:
     if data.get("source_sha256") != source_digest(directory):
         raise ContentError(path, "-", "source_sha256", f"stale against {source.name}: run `{BUILD_COMMAND}`")
     return _Words(tuple(data["strong"]), tuple(data["present"]), tuple(data["calm"]),
-                  {k: tuple(v) for k, v in data["now"].items()}, {k: tuple(v) for k, v in data["topic"].items()})
+                  {k: tuple(v) for k, v in data["now"].items()}, {k: tuple(v) for k, v in data["topic"].items()},
+                  tuple(data["calm_if_asked"]), tuple(data["asking"]))
 
 
 def build_pinyin(directory: Path) -> dict[str, Any]:
@@ -293,6 +304,7 @@ def build_pinyin(directory: Path) -> dict[str, Any]:
         "comment": f"Generated from {FILE} by `{BUILD_COMMAND}`; do not edit.",
         "source_sha256": source_digest(directory),
         "strong": spell(words["strong"]), "present": spell(words["present"]), "calm": spell(words["calm"]),
+        "calm_if_asked": spell(words["calm_if_asked"]), "asking": spell(words["asking"]),
         "now": {k["id"]: spell(k["now"]) for k in data["kind"]},
         "topic": {k["id"]: spell(k.get("topic") or []) for k in data["kind"]},
     }
