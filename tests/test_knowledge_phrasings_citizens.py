@@ -120,6 +120,36 @@ CASES = [
     ("拿个可乐瓶子去加油站打点油给三轮车", "petrol-bottle"),
     ("割草机没油了去打一壶汽油中不中", "petrol-bottle"),
     ("家里放两桶汽油过冬有事没", "petrol-bottle"),
+    # home
+    ("俺娘上厕所的时候滑了一跤", "home-elderly-falls"),
+    ("老太太一个人住怕她摔着", "home-elderly-falls"),
+    ("地上有水老人走路打出溜", "home-elderly-falls"),
+    ("娃老是爬到窗台上去玩", "home-child-window"),
+    ("纱窗能挡住小孩不掉下去不", "home-child-window"),
+    ("孩子一个人在家翻阳台栏杆", "home-child-window"),
+    ("孩子吃糖豆卡嗓子眼了咳不出来", "home-choking"),
+    ("老人吃汤圆噎着了说不出话", "home-choking"),
+    ("娃吞了个硬币喘不上来气", "home-choking"),
+    ("压力锅没凉透能打开不", "home-kitchen"),
+    ("油烟机上的油好几年没擦了", "home-kitchen"),
+    ("楼上的人从窗户往下扔烟头", "home-high-throw"),
+    ("楼上的花盆掉下来砸了俺的车找谁", "home-high-throw"),
+    ("小孩从楼上往下扔东西家长担责吗", "home-high-throw"),
+    ("电梯卡在两层中间了门开不开", "home-elevator"),
+    ("关电梯里头了手机也没信号", "home-elevator"),
+    ("电梯一下子往下出溜了", "home-elevator"),
+    ("家里备个急救箱都放点啥", "home-emergency-kit"),
+    ("万一地震了提前准备啥东西放家里", "home-emergency-kit"),
+    ("逃难的包里要装些啥", "home-emergency-kit"),
+    ("赶集人太多被挤倒了咋护住自己", "campus-stampede"),
+    ("看演出人挤人前面有人摔了", "campus-stampede"),
+    ("放学下楼梯孩子们挤成一团", "campus-stampede"),
+    ("孩子在学校被大孩子欺负了", "campus-safety"),
+    ("放假了孩子在家没人管咋整", "campus-safety"),
+    ("娃上学路上要过大马路不放心", "campus-safety"),
+    ("上化学课酒精灯咋灭", "campus-lab"),
+    ("上实验课要不要戴护目的眼镜", "campus-lab"),
+    ("学校做实验能不能用鼻子闻", "campus-lab"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -130,9 +160,12 @@ MISSED = [
     ("孩子裤子被火点着了", "fire-clothes"),
     ("家里电闸老是掉是咋回事", "electric-home"),
     ("烤火炉上面搭毛巾烘干行不", "electric-blanket"),
+    # firstaid
     ("一桌人吃完席都吐了", "aid-food-poisoning"),
     # chemicals
     ("俺爹下去拿红薯半天没动静", "cellar"),
+    # home
+    ("炒着菜出门拿快递了", "home-kitchen"),
 ]
 
 # Still missed when written, another entry scoring first (a neighbour whose words the wording
@@ -140,6 +173,7 @@ MISSED = [
 MISSED_ELSEWHERE = [
     ("电线外皮都裂了还能用不", "electric-home"),
     ("断了的电线离我很近该咋走", "electric-power-line"),
+    # firstaid: 仪器/会用 are the extinguisher entry's words, 拉人 the rural-road entry's
     ("那个给心脏电一下的仪器俺们不会用", "aid-aed"),
     ("叫医院来车拉人要咋说地址", "aid-call-120"),
     # chemicals: 怪味 and 臭鸡蛋 are also the gas entry's words, 矿泉水瓶 the petrol entry's
