@@ -210,3 +210,8 @@ def test_a_fall_told_as_the_story_of_the_day_is_danger_now(citizen: Citizen) -> 
 def test_when_it_happens_asked_as_a_question_stays_calm(citizen: Citizen) -> None:
     reply = citizen.says("遇到有人晕倒的时候该怎么办")
     assert reply.startswith("如果正在发生，请立即拨打120")
+
+
+@pytest.mark.parametrize("text, number", [("快帮帮我", "119"), ("求救", "119"), ("我老婆肚子疼得打滚满地", "120")])
+def test_a_plea_or_a_pain_past_bearing_is_told_whom_to_call_first(citizen: Citizen, text: str, number: str) -> None:
+    assert number in citizen.says(text).split("\n", 1)[0]
