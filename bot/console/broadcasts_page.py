@@ -8,15 +8,17 @@ static/broadcasts.js polls until nothing is left to send.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
-from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, jsonify, render_template, request
 from flask_login import current_user
 
 from bot.clock import TZ
 from bot.console import current_bot, db, found, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.moments import moment_problem, parse_moment
+from bot.console.outcomes import done, refused
 from bot.console.registry import page, route
 from bot.models import Broadcast, BroadcastStatus
 from bot.runtime import content_dir
@@ -30,6 +32,7 @@ STATUS_NAMES = {BroadcastStatus.DRAFT: "草稿", BroadcastStatus.SCHEDULED: "定
                 BroadcastStatus.CANCELLED: "已取消", BroadcastStatus.SENT: "微信确认已发出",
                 BroadcastStatus.FAILED: "群发失败"}
 OTHER_NAMES = {"cancelled": "已取消", "undeliverable": "无法送达"}
+LIST = "console.broadcasts_list"  # where the actions here return
 
 
 def progress_data(item: Broadcast) -> dict[str, Any]:
@@ -129,6 +132,11 @@ def _audience_text(form: Any) -> str:
     return f"tag:{form.get('tag', '').strip()}" if choice == "tag" else choice
 
 
+def _draft(item: Broadcast) -> dict[str, Any]:
+    """A draft as its audit rows show it, before and after."""
+    return {"title": item.title, "type": item.payload.get("type"), "audience": item.audience}
+
+
 def _summary(item: Broadcast) -> dict[str, Any]:
     return {"status": item.status, "send_at": item.send_at.isoformat() if item.send_at else None,
             "recipients": item.recipients}
@@ -136,22 +144,16 @@ def _summary(item: Broadcast) -> dict[str, Any]:
 
 @route("/broadcasts/compose", action="send_broadcast", methods=["POST"])
 def broadcast_compose() -> Response:
-    session = db()
     form = request.form
     try:
         audience = broadcasts.parse_audience(_audience_text(form), current_bot().content)
-        item = broadcasts.compose(session, title=form.get("title", ""), payload=_payload(form), audience=audience,
+        item = broadcasts.compose(db(), title=form.get("title", ""), payload=_payload(form), audience=audience,
                                   created_by=current_user.username, now=now(),
                                   content_dir=content_dir(current_bot().config))
     except broadcasts.BroadcastRefused as exc:
-        session.rollback()
-        flash(f"未保存：{exc}", "error")
-        return redirect(url_for("console.broadcasts_list"))
-    record("broadcast.compose", f"broadcast:{item.id}", None,
-           {"title": item.title, "type": item.payload["type"], "audience": item.audience})
-    session.commit()
-    flash(f"群发草稿 {item.id} 已保存。可先预览给测试微信号，再发送。", "success")
-    return redirect(url_for("console.broadcasts_list"))
+        return refused(f"未保存：{exc}", LIST)
+    record("broadcast.compose", f"broadcast:{item.id}", None, _draft(item))
+    return done(f"群发草稿 {item.id} 已保存。可先预览给测试微信号，再发送。", LIST)
 
 
 def _item(broadcast_id: int) -> Broadcast:
@@ -162,47 +164,35 @@ def _item(broadcast_id: int) -> Broadcast:
 def broadcast_edit(broadcast_id: int) -> Response | str:
     item = _item(broadcast_id)
     if item.status != BroadcastStatus.DRAFT:
-        flash("只有草稿可以修改：这条群发已经排队或发出。", "error")
-        return redirect(url_for("console.broadcasts_list"))
+        return refused("只有草稿可以修改：这条群发已经排队或发出。", LIST)
     return broadcasts_list(editing=item)
 
 
 @route("/broadcasts/<int:broadcast_id>/update", action="send_broadcast", methods=["POST"])
 def broadcast_update(broadcast_id: int) -> Response:
-    session = db()
     item = _item(broadcast_id)
-    before = {"title": item.title, "type": item.payload.get("type"), "audience": item.audience}
+    before = _draft(item)
     form = request.form
     try:
         audience = broadcasts.parse_audience(_audience_text(form), current_bot().content)
-        broadcasts.update_draft(session, item.id, title=form.get("title", ""), payload=_payload(form),
+        broadcasts.update_draft(db(), item.id, title=form.get("title", ""), payload=_payload(form),
                                 audience=audience, content_dir=content_dir(current_bot().config))
     except broadcasts.BroadcastRefused as exc:
-        session.rollback()
-        flash(f"未保存：{exc}", "error")
-        return redirect(url_for("console.broadcast_edit", broadcast_id=broadcast_id))
-    record("broadcast.update", f"broadcast:{item.id}", before,
-           {"title": item.title, "type": item.payload["type"], "audience": item.audience})
-    session.commit()
-    flash(f"群发草稿 {item.id} 已修改。", "success")
-    return redirect(url_for("console.broadcasts_list"))
+        return refused(f"未保存：{exc}", "console.broadcast_edit", broadcast_id=broadcast_id)
+    record("broadcast.update", f"broadcast:{item.id}", before, _draft(item))
+    return done(f"群发草稿 {item.id} 已修改。", LIST)
 
 
 @route("/broadcasts/<int:broadcast_id>/delete", action="send_broadcast", methods=["POST"])
 def broadcast_delete(broadcast_id: int) -> Response:
-    session = db()
     item = _item(broadcast_id)
-    before = {"title": item.title, "type": item.payload.get("type"), "audience": item.audience}
+    before = _draft(item)
     try:
-        broadcasts.delete_draft(session, item.id)
+        broadcasts.delete_draft(db(), item.id)
     except broadcasts.BroadcastRefused as exc:
-        session.rollback()
-        flash(f"未删除：{exc}", "error")
-        return redirect(url_for("console.broadcasts_list"))
+        return refused(f"未删除：{exc}", LIST)
     record("broadcast.delete", f"broadcast:{broadcast_id}", before, None)
-    session.commit()
-    flash(f"群发草稿 {broadcast_id}“{before['title']}”已删除。", "success")
-    return redirect(url_for("console.broadcasts_list"))
+    return done(f"群发草稿 {broadcast_id}“{before['title']}”已删除。", LIST)
 
 
 @route("/broadcasts/<int:broadcast_id>/preview", action="send_broadcast", methods=["POST"])
@@ -213,19 +203,13 @@ def broadcast_preview(broadcast_id: int) -> Response:
     # Only members who bound their own WeChat (staff_wechat.py): never an openid typed into the form.
     members = [m for m in staff_wechat.preview_recipients(session) if m.id in chosen]
     if not members:
-        flash("未预览：请至少选择一位已绑定微信号的工作人员（在“我的账号”页绑定自己的微信号）。", "error")
-        return redirect(url_for("console.broadcasts_list"))
+        return refused("未预览：请至少选择一位已绑定微信号的工作人员（在“我的账号”页绑定自己的微信号）。", LIST)
     try:
         rows = broadcasts.preview(session, item.id, [m.wechat_openid for m in members], now())
     except broadcasts.BroadcastRefused as exc:
-        session.rollback()
-        flash(f"未预览：{exc}", "error")
-        return redirect(url_for("console.broadcasts_list"))
+        return refused(f"未预览：{exc}", LIST)
     record("broadcast.preview", f"broadcast:{item.id}", None, {"preview_to": [m.display_name for m in members]})
-    session.commit()
-    flash(f"已排队发送 {len(rows)} 条预览（{'、'.join(m.display_name for m in members)}），结果见群发记录。",
-          "success")
-    return redirect(url_for("console.broadcasts_list"))
+    return done(f"已排队发送 {len(rows)} 条预览（{'、'.join(m.display_name for m in members)}），结果见群发记录。", LIST)
 
 
 def parse_at(text: str) -> dt.datetime | None:
@@ -240,38 +224,29 @@ def parse_at(text: str) -> dt.datetime | None:
 
 @route("/broadcasts/<int:broadcast_id>/send", action="send_broadcast", methods=["POST"])
 def broadcast_send(broadcast_id: int) -> Response:
-    session = db()
     item = _item(broadcast_id)
     before = _summary(item)
     try:
         at = parse_at(request.form.get("at", ""))
         if at is not None and at < now():
             raise broadcasts.BroadcastRefused("定时发送的时间已经过去，请选择以后的时间，或留空立即发送")
-        broadcasts.send(session, current_bot().content, current_bot().config, item.id, now(), at)
+        broadcasts.send(db(), current_bot().content, current_bot().config, item.id, now(), at)
     except broadcasts.BroadcastRefused as exc:
-        session.rollback()
         # A refusal is worth a line in the log: someone tried to send and the quota said no.
-        record("broadcast.refused", f"broadcast:{broadcast_id}", note=str(exc))
-        session.commit()
-        flash(f"未发送：{exc}", "error")
-        return redirect(url_for("console.broadcasts_list"))
+        return refused(f"未发送：{exc}", LIST,
+                       keep=partial(record, "broadcast.refused", f"broadcast:{broadcast_id}", note=str(exc)))
     record("broadcast.send", f"broadcast:{item.id}", before, _summary(item))
-    session.commit()
     when = "立即" if item.status == BroadcastStatus.QUEUED else f"于 {item.send_at.astimezone(TZ):%m月%d日 %H:%M}"
-    flash(f"群发 {item.id} 已排队，将{when}发送。", "success")
-    return redirect(url_for("console.broadcasts_list"))
+    return done(f"群发 {item.id} 已排队，将{when}发送。", LIST)
 
 
 @route("/broadcasts/<int:broadcast_id>/cancel", action="send_broadcast", methods=["POST"])
 def broadcast_cancel(broadcast_id: int) -> Response:
-    session = db()
     item = _item(broadcast_id)
     before = _summary(item)
-    count = broadcasts.cancel(session, item.id, now())
+    count = broadcasts.cancel(db(), item.id, now())
     record("broadcast.cancel", f"broadcast:{item.id}", before, _summary(item) | {"cancelled": count})
-    session.commit()
-    flash(f"已取消群发 {item.id}（{count} 条未发出的消息不再发送）。", "success")
-    return redirect(url_for("console.broadcasts_list"))
+    return done(f"已取消群发 {item.id}（{count} 条未发出的消息不再发送）。", LIST)
 
 
 @route("/broadcasts/<int:broadcast_id>/progress", action="send_broadcast")
