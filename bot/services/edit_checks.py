@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,9 @@ EVENT_LABELS = {"id": "编号", "title": "活动名称", "kind": "活动类别",
 PUSH_LABELS = {"id": "编号", "when": "推送时间", "audience": "推送对象", "kind": "类别", "title": "标题",
                "digest": "摘要", "body": "正文", "cover": "封面图片", "source": "原文链接"}
 LABELS = {EVENTS: EVENT_LABELS, PUSHES: PUSH_LABELS}
+ITEM_NAMES = {EVENTS: "活动", PUSHES: "推送"}
 ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+T = TypeVar("T")
 
 # The loaders' findings (English, for developers reading `content check`) as staff read them.
 LOADER_PROBLEMS = (
@@ -139,35 +142,22 @@ def _cross_check_problem(part: str, finding: str, content: Content, config: Any)
 def check_event(session: Session, seed: Content, current: Content, config: Any, *, item_id: str,
                 entry: dict[str, Any] | None, now: dt.datetime, new: bool) -> Problems:
     """Whether this event may be saved (entry None: cancelled)."""
-    problems = Problems(EVENTS)
     original: Event | None = None if new else current.events.get(item_id)
-    if new and not re.fullmatch(ID_PATTERN, item_id):
-        problems.add("id", LOADER_PROBLEMS[2][1])
-        return problems
-    if new and item_id in _known_ids(session, seed, EVENTS):
-        problems.add("id", "这个编号已用过（包括已取消的活动），请换一个")
-        return problems
-    if original is not None and original.has_ended(now):
-        problems.add("start", "活动已经结束，不能再修改或取消")
-        return problems
-    if entry is None:
-        _whole_part(session, seed, current, config, EVENTS, item_id, None, problems)
-        return problems
-    try:
-        event = event_from_entry(seed.directory / "events.toml", item_id, entry, seed.townships)
-    except ContentError as exc:
-        problems.add(*loader_problem(EVENTS, exc))
-        return problems
-    if original is not None and original.has_started(now):
-        if event.start != original.start or event.all_day != original.all_day:
-            problems.add("start", "活动已经开始，开始时间不能再改")
-    elif _starts_in_past(event, now):
-        problems.add("start", "不能把活动安排到已经过去的时间")
-    if event.has_ended(now):
-        problems.add("end", "结束时间已经过去")
-    if not problems:
-        _whole_part(session, seed, current, config, EVENTS, item_id, entry, problems)
-    return problems
+
+    def on_time(event: Event, problems: Problems) -> None:
+        if original is not None and original.has_started(now):
+            if event.start != original.start or event.all_day != original.all_day:
+                problems.add("start", "活动已经开始，开始时间不能再改")
+        elif _starts_in_past(event, now):
+            problems.add("start", "不能把活动安排到已经过去的时间")
+        if event.has_ended(now):
+            problems.add("end", "结束时间已经过去")
+
+    ended = original is not None and original.has_ended(now)
+    return _check_item(session, seed, current, config, EVENTS, item_id=item_id, entry=entry, new=new,
+                       locked=("start", "活动已经结束，不能再修改或取消") if ended else None,
+                       load=lambda e: event_from_entry(seed.directory / "events.toml", item_id, e, seed.townships),
+                       on_time=on_time)
 
 
 def _starts_in_past(event: Event, now: dt.datetime) -> bool:
@@ -178,27 +168,49 @@ def _starts_in_past(event: Event, now: dt.datetime) -> bool:
 def check_push(session: Session, seed: Content, current: Content, config: Any, *, item_id: str,
                entry: dict[str, Any] | None, now: dt.datetime, new: bool, queued: bool) -> Problems:
     """Whether this push item may be saved (entry None: cancelled). `queued`: it is in the outbox."""
-    problems = Problems(PUSHES)
     original: PlanItem | None = None if new else next((i for i in current.pushes.items if i.id == item_id), None)
-    if new and not re.fullmatch(ID_PATTERN, item_id):
-        problems.add("id", LOADER_PROBLEMS[2][1])
-        return problems
-    if new and item_id in _known_ids(session, seed, PUSHES):
-        problems.add("id", "这个编号已用过（包括已取消的推送），请换一个")
-        return problems
-    if original is not None and (original.when <= now or queued):
-        problems.add("when", "推送时间已过或已进入发送队列，不能再修改或取消")
-        return problems
-    if entry is None:
-        _whole_part(session, seed, current, config, PUSHES, item_id, None, problems)
-        return problems
-    try:
-        item = item_from_entry(seed.directory / "pushes.toml", seed.directory, item_id, entry)
-    except ContentError as exc:
-        problems.add(*loader_problem(PUSHES, exc))
-        return problems
-    if item.when <= now:
-        problems.add("when", "不能把推送安排到已经过去的时间")
-        return problems
-    _whole_part(session, seed, current, config, PUSHES, item_id, entry, problems)
+
+    def on_time(item: PlanItem, problems: Problems) -> None:
+        if item.when <= now:
+            problems.add("when", "不能把推送安排到已经过去的时间")
+
+    gone = original is not None and (original.when <= now or queued)
+    return _check_item(session, seed, current, config, PUSHES, item_id=item_id, entry=entry, new=new,
+                       locked=("when", "推送时间已过或已进入发送队列，不能再修改或取消") if gone else None,
+                       load=lambda e: item_from_entry(seed.directory / "pushes.toml", seed.directory, item_id, e),
+                       on_time=on_time)
+
+
+def _check_item(session: Session, seed: Content, current: Content, config: Any, part: str, *, item_id: str,
+                entry: dict[str, Any] | None, new: bool, locked: tuple[str, str] | None,
+                load: Callable[[dict[str, Any]], T], on_time: Callable[[T, Problems], None]) -> Problems:
+    """The steps every edit of an event or a push item passes, stopping at the first that finds a
+    problem: a new item's id; the lock on an item whose time has passed (`locked`: its field and
+    message); the loader (`load`); the part's own rules about time (`on_time`); the whole calendar or
+    plan with the edit applied (a cancellation: without the item)."""
+    problems = Problems(part)
+    if new and (why := _new_id_problem(session, seed, part, item_id)):
+        problems.add("id", why)
+    elif locked is not None:
+        problems.add(*locked)
+    elif entry is None:
+        _whole_part(session, seed, current, config, part, item_id, None, problems)
+    else:
+        try:
+            item = load(entry)
+        except ContentError as exc:
+            problems.add(*loader_problem(part, exc))
+            return problems
+        on_time(item, problems)
+        if not problems:
+            _whole_part(session, seed, current, config, part, item_id, entry, problems)
     return problems
+
+
+def _new_id_problem(session: Session, seed: Content, part: str, item_id: str) -> str | None:
+    """Why a new item may not take this id: malformed, or used before (None when it may)."""
+    if not re.fullmatch(ID_PATTERN, item_id):
+        return LOADER_PROBLEMS[2][1]
+    if item_id in _known_ids(session, seed, part):
+        return f"这个编号已用过（包括已取消的{ITEM_NAMES[part]}），请换一个"
+    return None
