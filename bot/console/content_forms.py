@@ -1,5 +1,7 @@
 """What the event and push-item pages share: reading a form (texts, dates), showing it again with its
-problems and history, saving an edit, and where a saved or refused edit goes next.
+problems and history, saving an edit, and where a saved or refused edit goes next. Each page declares
+its form once (an ItemForm: how it reads and shows an entry, its template); the ItemForm runs the
+add, edit and cancel requests.
 
 An edit is checked by bot/services/edit_checks.py (content check's rules, in Chinese, by field),
 saved as a row of `content_edits`, audited with the item before and after, and committed together;
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -42,16 +45,6 @@ def read_texts(entry: dict[str, Any], fields: tuple[str, ...], required: tuple[s
 def text_values(entry: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The item's id and text fields as the form shows them."""
     return {field: entry.get(field, "") for field in ("id", *fields)}
-
-
-def render_item_form(template: str, part: str, values: dict[str, Any], *, new: bool, base: int,
-                     problems: Problems | None = None, status: int = 200, **extra: Any) -> tuple[str, int]:
-    """An item's form: its values, the problems by field and as lines, its edit history (not for a new one)."""
-    history = [] if new else content_edits.history(db(), part, values["id"])
-    return render_template(template, values=values, new=new, base=base,
-                           errors=problems.by_field if problems else {},
-                           error_lines=problems.lines() if problems else [], history=history, moment=now(),
-                           **extra), status
 
 
 def answer_saved(saved: Saved, *, list_endpoint: str, done: str | Callable[[Saved], str],
@@ -143,6 +136,67 @@ def save_edit(*, part: str, item_id: str, entry: dict[str, Any] | None, base: in
     session.commit()
     bot.live_content.refresh()  # this process at once; the others at their next check
     return Saved(edit=edit, extra=extra)
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemForm:
+    """One part's add, edit and cancel forms (events, push items): how its page reads an entry from
+    the posted form and shows one in it, which template draws it, and where staff go after a save."""
+
+    part: str
+    list_endpoint: str
+    template: str
+    read: Callable[[str, Problems], dict[str, Any]]  # read(item_id, problems): the posted form as an entry
+    values: Callable[[dict[str, Any]], dict[str, Any]]  # an entry as the form's inputs show it
+    context: Callable[[], dict[str, Any]]  # what the template needs besides the item (choices, labels, limits)
+
+    def render(self, values: dict[str, Any], *, new: bool, base: int, problems: Problems | None = None,
+               status: int = 200) -> tuple[str, int]:
+        """The form: its values, the problems by field and as lines, its edit history (not for a new one)."""
+        history = [] if new else content_edits.history(db(), self.part, values["id"])
+        return render_template(self.template, values=values, new=new, base=base,
+                               errors=problems.by_field if problems else {},
+                               error_lines=problems.lines() if problems else [], history=history, moment=now(),
+                               **self.context()), status
+
+    def show(self, entry: dict[str, Any], *, new: bool, base: int) -> tuple[str, int]:
+        return self.render(self.values(entry), new=new, base=base)
+
+    def save_posted(self, item_id: str | None, *, action: str, check: Callable[..., Problems],
+                    done: Callable[[dict[str, Any], Saved], str],
+                    after_save: Callable[[dict[str, Any], content_edits.ContentEdit], Any] | None = None,
+                    note: Callable[[Any], str | None] | None = None) -> Any:
+        """Read the posted form (a new item, item_id None: its id from the form too) and save it, or
+        show it again with its problems. `done(values, saved)` is what staff are told after a save;
+        `after_save(entry, edit)` and `note` are save_edit's, given the entry read."""
+        new = item_id is None
+        problems = Problems(self.part)
+        if item_id is None:
+            item_id = form_text("id")
+        entry = self.read(item_id, problems)
+        if new and not item_id:
+            problems.add("id", "不能为空")
+        base = 0 if new else item_base()
+        values = self.values(entry)
+
+        def again(problems: Problems) -> tuple[str, int]:
+            return self.render(values, new=new, base=base, problems=problems, status=400)
+
+        if problems:
+            return again(problems)
+        saved = save_edit(part=self.part, item_id=item_id, entry=entry, base=base, action=action, check=check,
+                          after_save=partial(after_save, entry) if after_save is not None else None, note=note)
+        return answer_saved(saved, list_endpoint=self.list_endpoint, done=lambda saved: done(values, saved),
+                            again=again)
+
+    def cancel_posted(self, item_id: str, *, action: str, check: Callable[..., Problems],
+                      done: str | Callable[[Saved], str],
+                      after_save: Callable[[content_edits.ContentEdit], Any] | None = None,
+                      note: str | None = None) -> Any:
+        """Cancel the item the posted form was built on, and go back to the list saying whether it was."""
+        saved = save_edit(part=self.part, item_id=item_id, entry=None, base=item_base(), action=action, check=check,
+                          after_save=after_save, note=note)
+        return answer_cancelled(saved, list_endpoint=self.list_endpoint, done=done(saved) if callable(done) else done)
 
 
 def item_base() -> int:

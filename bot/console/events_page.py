@@ -8,6 +8,7 @@ Cancelling an event, or changing its time or venue, tells the citizens who asked
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,12 @@ from sqlalchemy import func, select
 from bot.console import current_bot, db, now
 from bot.console.audit import ACTION_NAMES
 from bot.console.content_forms import (
-    answer_cancelled,
-    answer_saved,
+    ItemForm,
+    Saved,
     day_and_time,
     form_text,
-    item_base,
     read_moment,
     read_texts,
-    render_item_form,
-    save_edit,
     text_values,
 )
 from bot.console.dashboard import PURPOSES
@@ -91,11 +89,13 @@ def _form_values(entry: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _render_form(values: dict[str, Any], *, new: bool, base: int, problems: Problems | None = None,
-                 status: int = 200) -> tuple[str, int]:
-    return render_item_form("console/event_form.html", EVENTS, values, new=new, base=base, problems=problems,
-                            status=status, kinds=[(k.id, k.label) for k in KINDS.values()], labels=EVENT_LABELS,
-                            max=MAX, townships=[(t.id, t.name) for t in current_bot().content.townships.items])
+def _form_context() -> dict[str, Any]:
+    return {"kinds": [(k.id, k.label) for k in KINDS.values()], "labels": EVENT_LABELS, "max": MAX,
+            "townships": [(t.id, t.name) for t in current_bot().content.townships.items]}
+
+
+FORM = ItemForm(EVENTS, "console.events_list", "console/event_form.html", read=_entry_from_form, values=_form_values,
+                context=_form_context)
 
 
 def _check(new: bool) -> Any:
@@ -107,35 +107,21 @@ def _check(new: bool) -> Any:
 @route("/calendar/new", action="edit_calendar", methods=["GET", "POST"])
 def event_new() -> Any:
     if request.method == "GET":
-        return _render_form(_form_values({}), new=True, base=0)
-    problems = Problems(EVENTS)
-    item_id = form_text("id")
-    entry = _entry_from_form(item_id, problems)
-    if not item_id:
-        problems.add("id", "不能为空")
-    if problems:
-        return _render_form(_form_values(entry), new=True, base=0, problems=problems, status=400)
-    return _saved(save_edit(part=EVENTS, item_id=item_id, entry=entry, base=0, action="event.add",
-                            check=_check(True)), _form_values(entry), new=True, base=0, done="已新增活动")
+        return FORM.show({}, new=True, base=0)
+    return FORM.save_posted(None, action="event.add", check=_check(True), done=_told("已新增活动"))
 
 
 @route("/calendar/<event_id>/edit", action="edit_calendar", methods=["GET", "POST"])
 def event_edit(event_id: str) -> Any:
-    session = db()
-    current, base = content_edits.entry_of(session, current_bot().seed_content, EVENTS, event_id)
+    current, base = content_edits.entry_of(db(), current_bot().seed_content, EVENTS, event_id)
     if current is None:
         abort(404)
     if request.method == "GET":
-        return _render_form(_form_values(current), new=False, base=base)
-    problems = Problems(EVENTS)
-    entry = _entry_from_form(event_id, problems)
-    posted_base = item_base()
-    if problems:
-        return _render_form(_form_values(entry), new=False, base=posted_base, problems=problems, status=400)
+        return FORM.show(current, new=False, base=base)
     bot = current_bot()
     before = bot.content.events.get(event_id)
 
-    def tell(edit: content_edits.ContentEdit) -> event_cancellation.Told | None:
+    def tell(entry: dict[str, Any], edit: content_edits.ContentEdit) -> event_cancellation.Told | None:
         if before is None:  # not on the calendar citizens see (no reminders of it can be waiting)
             return None
         after = event_from_entry(Path("console"), event_id, entry, bot.content.townships)
@@ -144,18 +130,16 @@ def event_edit(event_id: str) -> Any:
     def note(told: event_cancellation.Told | None) -> str | None:
         return told.summary() if told is not None and told.reminded else None
 
-    return _saved(save_edit(part=EVENTS, item_id=event_id, entry=entry, base=posted_base, action="event.edit",
-                            check=_check(False), after_save=tell, note=note), _form_values(entry), new=False,
-                  base=posted_base, done="已保存修改")
+    return FORM.save_posted(event_id, action="event.edit", check=_check(False), done=_told("已保存修改"),
+                            after_save=tell, note=note)
 
 
-def _saved(saved: Any, values: dict[str, Any], *, new: bool, base: int, done: str) -> Any:
-    def told(saved: Any) -> str:
+def _told(done: str) -> Callable[[dict[str, Any], Saved], str]:
+    """What staff are told after a save: what was done, and whom it was told to."""
+    def told(values: dict[str, Any], saved: Saved) -> str:
         extra = saved.extra.summary() if saved.extra is not None else ""
         return f"{done}：{values['title']}。公众号的活动查询和提醒将在几秒内按新内容回复。{extra}"
-
-    return answer_saved(saved, list_endpoint="console.events_list", done=told, again=lambda problems: _render_form(
-        values, new=new, base=base, problems=problems, status=400))
+    return told
 
 
 @route("/calendar/<event_id>/cancel", action="edit_calendar", methods=["POST"])
@@ -169,7 +153,6 @@ def event_cancel(event_id: str) -> Response:
     def tell(edit: content_edits.ContentEdit) -> event_cancellation.Told:
         return event_cancellation.tell_reminded(db(), bot.config, event, now(), reason)
 
-    saved = save_edit(part=EVENTS, item_id=event_id, entry=None, base=item_base(), action="event.cancel",
-                      check=_check(False), after_save=tell, note=reason or None)
-    return answer_cancelled(saved, list_endpoint="console.events_list",
-                            done=f"已取消活动：{event.title}。{saved.extra.summary() if saved.extra else ''}")
+    return FORM.cancel_posted(event_id, action="event.cancel", check=_check(False), after_save=tell,
+                              note=reason or None,
+                              done=lambda saved: f"已取消活动：{event.title}。{saved.extra.summary() if saved.extra else ''}")

@@ -9,6 +9,7 @@ edit is what goes out (bot/services/content_edits.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, render_template, request
@@ -18,15 +19,11 @@ from bot.console import current_bot, db, now
 from bot.console.audit import ACTION_NAMES
 from bot.console.broadcasts_page import cover_choices
 from bot.console.content_forms import (
-    answer_cancelled,
-    answer_saved,
+    ItemForm,
     day_and_time,
     form_text,
-    item_base,
     read_moment,
     read_texts,
-    render_item_form,
-    save_edit,
     text_values,
 )
 from bot.console.labels import cover as cover_label
@@ -104,11 +101,13 @@ def _form_values(entry: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _render_form(values: dict[str, Any], *, new: bool, base: int, problems: Problems | None = None,
-                 status: int = 200) -> tuple[str, int]:
-    return render_item_form("console/push_form.html", PUSHES, values, new=new, base=base, problems=problems,
-                            status=status, kinds=list(KINDS.items()), labels=PUSH_LABELS, max=MAX,
-                            covers=cover_choices(), audiences=_audience_choices(), cover_label=cover_label)
+def _form_context() -> dict[str, Any]:
+    return {"kinds": list(KINDS.items()), "labels": PUSH_LABELS, "max": MAX, "covers": cover_choices(),
+            "audiences": _audience_choices(), "cover_label": cover_label}
+
+
+FORM = ItemForm(PUSHES, "console.push_items", "console/push_form.html", read=_entry_from_form, values=_form_values,
+                context=_form_context)
 
 
 def _check(new: bool, queued: bool) -> Any:
@@ -120,16 +119,8 @@ def _check(new: bool, queued: bool) -> Any:
 @route("/plan/new", action="edit_calendar", methods=["GET", "POST"])
 def push_item_new() -> Any:
     if request.method == "GET":
-        return _render_form(_form_values({}), new=True, base=0)
-    problems = Problems(PUSHES)
-    item_id = form_text("id")
-    entry = _entry_from_form(item_id, problems)
-    if not item_id:
-        problems.add("id", "不能为空")
-    if problems:
-        return _render_form(_form_values(entry), new=True, base=0, problems=problems, status=400)
-    return _saved(save_edit(part=PUSHES, item_id=item_id, entry=entry, base=0, action="push_item.add",
-                            check=_check(True, False)), _form_values(entry), new=True, base=0, done="已新增推送")
+        return FORM.show({}, new=True, base=0)
+    return FORM.save_posted(None, action="push_item.add", check=_check(True, False), done=_told("已新增推送"))
 
 
 @route("/plan/<item_id>/edit", action="edit_calendar", methods=["GET", "POST"])
@@ -139,21 +130,12 @@ def push_item_edit(item_id: str) -> Any:
         abort(404)
     queued = bool(_queued([f"plan:{item_id}"]))
     if request.method == "GET":
-        return _render_form(_form_values(current), new=False, base=base)
-    problems = Problems(PUSHES)
-    entry = _entry_from_form(item_id, problems)
-    posted_base = item_base()
-    if problems:
-        return _render_form(_form_values(entry), new=False, base=posted_base, problems=problems, status=400)
-    return _saved(save_edit(part=PUSHES, item_id=item_id, entry=entry, base=posted_base, action="push_item.edit",
-                            check=_check(False, queued)), _form_values(entry), new=False, base=posted_base,
-                  done="已保存修改")
+        return FORM.show(current, new=False, base=base)
+    return FORM.save_posted(item_id, action="push_item.edit", check=_check(False, queued), done=_told("已保存修改"))
 
 
-def _saved(saved: Any, values: dict[str, Any], *, new: bool, base: int, done: str) -> Any:
-    return answer_saved(saved, list_endpoint="console.push_items",
-                        done=f"{done}：{values['title']}。调度器到点按新内容群发，无需重启。",
-                        again=lambda problems: _render_form(values, new=new, base=base, problems=problems, status=400))
+def _told(done: str) -> Callable[[dict[str, Any], Any], str]:
+    return lambda values, _saved: f"{done}：{values['title']}。调度器到点按新内容群发，无需重启。"
 
 
 @route("/plan/<item_id>/cancel", action="edit_calendar", methods=["POST"])
@@ -161,6 +143,5 @@ def push_item_cancel(item_id: str) -> Response:
     item = next((i for i in current_bot().content.pushes.items if i.id == item_id), None)
     if item is None:
         abort(404)
-    saved = save_edit(part=PUSHES, item_id=item_id, entry=None, base=item_base(), action="push_item.cancel",
-                      check=_check(False, bool(_queued([item.key]))))
-    return answer_cancelled(saved, list_endpoint="console.push_items", done=f"已取消推送：{item.title}。它不会再群发。")
+    return FORM.cancel_posted(item_id, action="push_item.cancel", check=_check(False, bool(_queued([item.key]))),
+                              done=f"已取消推送：{item.title}。它不会再群发。")
