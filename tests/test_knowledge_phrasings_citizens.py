@@ -150,6 +150,26 @@ CASES = [
     ("上化学课酒精灯咋灭", "campus-lab"),
     ("上实验课要不要戴护目的眼镜", "campus-lab"),
     ("学校做实验能不能用鼻子闻", "campus-lab"),
+    # mines
+    ("俺家就在矿上那个大泥坝子下头下大雨了怕垮", "tailings-pond"),
+    ("选矿厂倒渣子的那个坝往外冒黄水", "tailings-pond"),
+    ("矿渣堆的坝底下能种地不", "tailings-pond"),
+    ("山后头以前挖煤的老洞子孩子老往里钻", "mine-goaf"),
+    ("俺们村地底下挖空了房子墙都裂了", "mine-goaf"),
+    ("地里突然陷下去一个大坑是咋回事", "mine-goaf"),
+    ("头一回去煤矿上班要知道些啥", "mine-worker"),
+    ("井底下巷道顶上老掉渣子", "mine-worker"),
+    ("矿上不给配自救器就让下", "mine-worker"),
+    ("修路的要炸山让俺们躲出去多远算安全", "blasting"),
+    ("采石场放完炮石头蹦到院子里了", "blasting"),
+    ("犁地翻出来一个生锈的铁疙瘩像炮弹", "explosives-found"),
+    ("娃在河滩捡了根带线的管子像是雷管", "explosives-found"),
+    ("二踢脚点了没响能再点一回不", "fireworks-use"),
+    ("过年娃娃拿鞭炮往下水道里扔", "fireworks-use"),
+    ("放烟花把手炸了血淋淋的", "fireworks-use"),
+    ("隔壁在家里偷着做炮仗", "fireworks-shop"),
+    ("俺想过年在村口摆摊卖点烟花中不中", "fireworks-shop"),
+    ("楼下小超市屋里堆了一屋子鞭炮", "fireworks-shop"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -166,6 +186,8 @@ MISSED = [
     ("俺爹下去拿红薯半天没动静", "cellar"),
     # home
     ("炒着菜出门拿快递了", "home-kitchen"),
+    # mines
+    ("山那边开石头厂天天崩山震得玻璃响", "blasting"),
 ]
 
 # Still missed when written, another entry scoring first (a neighbour whose words the wording
