@@ -215,3 +215,16 @@ def test_when_it_happens_asked_as_a_question_stays_calm(citizen: Citizen) -> Non
 @pytest.mark.parametrize("text, number", [("快帮帮我", "119"), ("求救", "119"), ("我老婆肚子疼得打滚满地", "120")])
 def test_a_plea_or_a_pain_past_bearing_is_told_whom_to_call_first(citizen: Citizen, text: str, number: str) -> None:
     assert number in citizen.says(text).split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("text, number", [
+    ("someone fainted 在我家门口", "120"), ("my mom can't breathe 怎么办", "120"), ("kid swallowed battery", "120"),
+    ("我爸心脏不舒服 pain in chest 满头汗", "120"),
+])
+def test_english_words_for_danger_are_told_whom_to_call_first(citizen: Citizen, text: str, number: str) -> None:
+    assert number in citizen.says(text).split("\n", 1)[0]
+
+
+def test_a_fever_that_burns_to_forty_degrees_is_not_a_fire(citizen: Citizen) -> None:
+    first = citizen.says("宝宝发烧到40度还在抽").split("\n", 1)[0]
+    assert "120" in first and "119" not in first
