@@ -170,6 +170,26 @@ CASES = [
     ("隔壁在家里偷着做炮仗", "fireworks-shop"),
     ("俺想过年在村口摆摊卖点烟花中不中", "fireworks-shop"),
     ("楼下小超市屋里堆了一屋子鞭炮", "fireworks-shop"),
+    # traffic
+    ("俺的车让人从后头怼了一下咋整", "traffic-accident"),
+    ("跟人蹭了一下车要报警不", "traffic-accident"),
+    ("在高速上车抛锚了人站哪儿", "traffic-accident"),
+    ("骑个小电驴上街戴那个帽子有啥用", "traffic-helmet"),
+    ("骑摩托不戴盔交警抓不", "traffic-helmet"),
+    ("坐后排也得系带子吗", "traffic-helmet"),
+    ("晚上吃席喝了二两白的还能开回家不", "traffic-drink"),
+    ("中午整了两瓶啤的下午能骑摩托不", "traffic-drink"),
+    ("吹气测出来多少算醉了", "traffic-drink"),
+    ("开大车跑夜路困得睁不开眼", "traffic-fatigue"),
+    ("开了一上午车了眼皮打架", "traffic-fatigue"),
+    ("高速上犯迷糊能在应急车道眯一会不", "traffic-fatigue"),
+    ("小娃坐前头副座行不行", "traffic-children"),
+    ("抱着娃坐前排出事了能护住不", "traffic-children"),
+    ("村里的路没人行道走哪边", "traffic-pedestrian"),
+    ("老人横穿马路被车撞的多", "traffic-pedestrian"),
+    ("开三马子拉着一车人去地里", "traffic-rural"),
+    ("坐人家的蹦蹦车去赶集行不", "traffic-rural"),
+    ("七座的面包车坐了十来个人", "traffic-rural"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -202,6 +222,9 @@ MISSED_ELSEWHERE = [
     ("村东头那个厂子飘过来一股怪味熏得人眼泪直流", "chem-leak-escape"),
     ("外头一股臭鸡蛋味儿呛得慌往哪边躲", "chem-leak-escape"),
     ("剩下的药水倒进矿泉水瓶子放屋里", "pesticide"),
+    # traffic: 车里睡 is the car exhaust entry's, 衣裳 the burning-clothes entry's
+    ("娃在车里睡着了俺下去买个东西", "traffic-children"),
+    ("晚上出门穿啥衣裳司机能看见", "traffic-pedestrian"),
 ]
 
 
