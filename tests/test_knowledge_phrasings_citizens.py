@@ -190,6 +190,37 @@ CASES = [
     ("开三马子拉着一车人去地里", "traffic-rural"),
     ("坐人家的蹦蹦车去赶集行不", "traffic-rural"),
     ("七座的面包车坐了十来个人", "traffic-rural"),
+    # work
+    ("俺在三楼外墙上刷漆底下没网子", "work-height"),
+    ("站在人字梯最上头那层干活中不中", "work-height"),
+    ("上房顶换瓦片不拴绳行不行", "work-height"),
+    ("戴帽子嫌热把带子解开了有事没", "work-helmet"),
+    ("塑料帽子戴了好几年都褪色了还能戴不", "work-helmet"),
+    ("系的那个保险带钩子挂脚底下行不", "work-harness"),
+    ("在楼边上干活腰上的绳子该往哪挂", "work-harness"),
+    ("架子上的板子没绑住踩上去直晃", "work-scaffold"),
+    ("俺们工地搭架子的没有证", "work-scaffold"),
+    ("架子底下垫的砖头能行吗", "work-scaffold"),
+    ("工地上吊东西的大铁臂从头顶转过去", "work-construction-site"),
+    ("村里盖楼房的工地没有围挡娃老进去", "work-construction-site"),
+    ("头一天上工地干小工要注意啥", "work-construction-site"),
+    ("厂里让俺开铲车可俺没考过证", "work-special-ops"),
+    ("焊工证过期了还能干活吗", "work-special-ops"),
+    ("厂里口罩耳塞都让自己掏钱", "work-ppe"),
+    ("老板说劳保的钱从工资里扣", "work-ppe"),
+    ("领导硬叫俺下去干那个危险活俺不想去", "work-rights"),
+    ("班长说不戴手套不系带也没事俺要听他的不", "work-duties"),
+    ("手差点让机器卷进去了", "work-machinery"),
+    ("修机器不拉闸直接伸手进去掏", "work-machinery"),
+    ("机器上的防护罩嫌碍事拆了", "work-machinery"),
+    ("楼下有人烧电焊火星子往下掉", "work-hot-work"),
+    ("仓库里头要切割钢管旁边都是纸箱子", "work-hot-work"),
+    ("工头叫人不按规矩干活这叫啥", "work-three-violations"),
+    ("在厂里干活手指头让机器轧断了能赔多少", "work-injury"),
+    ("下班骑车回家被车撞了单位管不", "work-injury"),
+    ("老板说是俺自己不小心不给报", "work-injury"),
+    ("收麦子的机器卡住了俺想伸手掏", "farm-machinery"),
+    ("拖拉机后面那个打地的转起来衣裳被卷进去", "farm-machinery"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -208,6 +239,9 @@ MISSED = [
     ("炒着菜出门拿快递了", "home-kitchen"),
     # mines
     ("山那边开石头厂天天崩山震得玻璃响", "blasting"),
+    # work
+    ("厂里闻着味不对俺先跑出来了老板要扣钱", "work-rights"),
+    ("班上偷偷喝两口酒算违反啥", "work-three-violations"),
 ]
 
 # Still missed when written, another entry scoring first (a neighbour whose words the wording
@@ -225,6 +259,13 @@ MISSED_ELSEWHERE = [
     # traffic: 车里睡 is the car exhaust entry's, 衣裳 the burning-clothes entry's
     ("娃在车里睡着了俺下去买个东西", "traffic-children"),
     ("晚上出门穿啥衣裳司机能看见", "traffic-pedestrian"),
+    # work: who pays for a helmet is the PPE entry's question (arguably the better answer); 电线杆
+    # draws the power-line entry, 石料厂 blasting, 中毒 the CO entry, 安全会 a fire entry
+    ("老板不给发安全帽俺自己买个便宜的行不", "work-helmet"),
+    ("没本子能上电线杆接电不", "work-special-ops"),
+    ("厂里开安全会俺不去行不", "work-duties"),
+    ("在石料厂干了好多年现在一走路就喘", "work-occupational-disease"),
+    ("喷漆车间干久了老头疼是不是中毒了", "work-occupational-disease"),
 ]
 
 
