@@ -94,7 +94,8 @@ def test_a_question_about_reporting_is_answered_not_met_with_the_category_list(c
 
 
 @pytest.mark.parametrize(("text", "number"), [("想问下社保断缴了怎么补", "12333"), ("这周末天气咋样", "12121"),
-                                               ("我家停电了什么时候来电", "95598")])
+                                               ("我家停电了什么时候来电", "95598"),
+                                               ("隔壁KTV噪音太大", "12345")])  # not the KTV fire-escape entry
 def test_out_of_scope_gets_an_honest_short_answer_with_the_right_line(citizen: Citizen, text: str, number: str) -> None:
     reply = citizen.says(text)
     assert "办不了" in reply and number in reply
