@@ -221,6 +221,43 @@ CASES = [
     ("老板说是俺自己不小心不给报", "work-injury"),
     ("收麦子的机器卡住了俺想伸手掏", "farm-machinery"),
     ("拖拉机后面那个打地的转起来衣裳被卷进去", "farm-machinery"),
+    # nature
+    ("屋里的灯晃得厉害桌子也在抖往哪钻", "earthquake-indoor"),
+    ("在街上走着地晃起来了", "earthquake-outdoor"),
+    ("赶集的时候地动了往哪站", "earthquake-outdoor"),
+    ("房子塌了人被压在底下出不来", "earthquake-buried"),
+    ("楼塌了俺在下面咋让外头的人知道", "earthquake-buried"),
+    ("河里的水漫到村里了往哪跑", "flood"),
+    ("大水把路冲断了村里人出不去", "flood"),
+    ("雨下得跟瓢泼似的还要去接孩子", "rainstorm"),
+    ("开车过桥洞底下水有半个轮子深", "rainstorm"),
+    ("马路上的井盖被水冲开了", "rainstorm"),
+    ("沟里的水一下子变成黄泥汤了", "mountain-torrent"),
+    ("后山有石头往下滚还轰隆隆响", "mountain-torrent"),
+    ("连下了几天雨后山裂了个缝", "mountain-torrent"),
+    ("外面咔嚓咔嚓的雷能用手机不", "lightning"),
+    ("雷声大的时候在屋里洗头行不", "lightning"),
+    ("俺爹在地里割麦子晕倒了浑身滚烫", "heatstroke"),
+    ("热得头昏眼花想吐", "heatstroke"),
+    ("孩子在太阳底下玩了一下午发烧说胡话", "heatstroke"),
+    ("三伏天老板让晌午头在工地干活", "heat-work"),
+    ("夏天干活有没有防暑的钱", "heat-work"),
+    ("娃偷偷跟同学去河沟里洗澡", "drowning-prevention"),
+    ("村边的大坑积满了水孩子老去玩", "drowning-prevention"),
+    ("有人掉进水塘里扑腾呢俺不会水", "drowning-rescue"),
+    ("孩子从河里捞上来不喘气了", "drowning-rescue"),
+    ("看见有人在河里喊救命", "drowning-rescue"),
+    ("外头下冻雨路上跟镜子一样滑", "cold-snow"),
+    ("雪太大了大棚会不会压垮", "cold-snow"),
+    ("路上都是冰溜子开车咋开", "cold-snow"),
+    ("听说要刮大台风了窗户要贴胶带吗", "typhoon"),
+    ("台风要来了楼顶的东西要搬下来不", "typhoon"),
+    ("一下大雨俺家地下室就灌水", "flood-season-home"),
+    ("雨季到了老房子墙裂缝了还能住不", "flood-season-home"),
+    ("梅雨季节家里要准备些啥", "flood-season-home"),
+    ("在地里锄草天上打雷了", "lightning-outdoor"),
+    ("放牛的时候雷雨来了躲哪", "lightning-outdoor"),
+    ("打雷的时候扛着锄头往家走", "lightning-outdoor"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -266,6 +303,8 @@ MISSED_ELSEWHERE = [
     ("厂里开安全会俺不去行不", "work-duties"),
     ("在石料厂干了好多年现在一走路就喘", "work-occupational-disease"),
     ("喷漆车间干久了老头疼是不是中毒了", "work-occupational-disease"),
+    # nature: 晃起来 is also the outdoor earthquake entry's (走在路上地忽然晃起来了)
+    ("睡着觉床晃起来了是不是地动了", "earthquake-indoor"),
 ]
 
 
