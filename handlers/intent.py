@@ -44,6 +44,9 @@ MIN_STATEMENT = 6        # fewer characters describe no hazard to report
 TEXTS = {
     "choose_header": "我不太确定您的意思，您是想：",
     "choose_footer": "请回复序号；也可以换个说法再说一次。",
+    # One close guess is a yes-or-no question, not a list of one.
+    "choose_one": "您是想{label}吗？回复 1 或 是；不是的话，请换个说法再说一次。",
+    "choose_one_entry": "您想问的是不是：{label}\n回复 1 或 是 查看；不是的话，请换个说法再说一次。",
     "choose_footer_out": "都不是？其他问题可拨打{number}{name}。",
     "offer_after": {
         "intent:hazard_statement": "如果这是您身边存在的隐患，回复 举报（或 1），刚才这段话会完整作为举报描述。",
@@ -274,9 +277,13 @@ def picked_number(msg: Inbound, ctx: Context) -> bool:
     return bool(_NUMBER.match(_plain(msg)))
 
 
-def _one_report_offer(msg: Inbound, ctx: Context) -> bool:
-    """One offer to report (after an answer): 举报 or 是 takes it as well as 1."""
-    return ctx.conv.data.get("choices") in (["intent:hazard_statement"], ["intent:report"])
+REPORT_OFFERS = ("intent:hazard_statement", "intent:report")
+
+
+def _takes_the_one_offer(msg: Inbound, ctx: Context) -> bool:
+    """One offer: 是 takes it as well as 1, and 举报 takes an offer to report."""
+    offered = ctx.conv.data.get("choices") or []
+    return len(offered) == 1 and (says_yes(msg, ctx) or offered[0] in REPORT_OFFERS)
 
 
 @router.on(picked_number, state=IntentChoice.choose)
@@ -286,7 +293,7 @@ def take_choice(msg: Inbound, ctx: Context):
     offered: list[str] = ctx.conv.data.get("choices", [])
     text: str = ctx.conv.data.get("text", "")
     match = _NUMBER.match(_plain(msg))
-    if match is None and not _one_report_offer(msg, ctx):
+    if match is None and not _takes_the_one_offer(msg, ctx):
         ctx.conv.clear()
         return _reroute(msg, ctx)
     index = (int(match.group(1)) if match.group(1).isdigit() else _DIGITS[match.group(1)]) if match else 1
@@ -402,5 +409,8 @@ def _label(ctx: Context, option: str) -> str:
 
 
 def _choices_text(ctx: Context, options: list[str]) -> str:
+    if len(options) == 1:
+        one = "choose_one_entry" if options[0].startswith("entry:") else "choose_one"
+        return TEXTS[one].format(label=_label(ctx, options[0]))
     lines = [f"{n}. {_label(ctx, o)}" for n, o in enumerate(options, start=1)]
     return "\n".join([TEXTS["choose_header"], *lines, TEXTS["choose_footer"]])

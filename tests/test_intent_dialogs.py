@@ -132,3 +132,10 @@ def test_a_harmless_remark_is_not_answered_as_danger_now(citizen: Citizen) -> No
 def test_thanks_in_other_words_are_answered_as_thanks_not_with_the_introduction(citizen: Citizen) -> None:
     reply = citizen.says("谢谢你们 辛苦了")
     assert reply.startswith("不客气") and "服务助手" not in reply
+
+
+def test_one_close_guess_is_asked_as_a_yes_or_no_question_and_yes_takes_it(citizen: Citizen) -> None:
+    asked = citizen.says("拍了照片怎么发给你们")
+    assert asked.startswith("您是想举报安全隐患吗？回复 1 或 是"), asked
+    assert "1. " not in asked  # not a list of one
+    assert "请选择隐患类别" in citizen.says("是")
