@@ -258,6 +258,27 @@ CASES = [
     ("在地里锄草天上打雷了", "lightning-outdoor"),
     ("放牛的时候雷雨来了躲哪", "lightning-outdoor"),
     ("打雷的时候扛着锄头往家走", "lightning-outdoor"),
+    # law
+    ("有人打架动刀子了俺该打哪个号", "numbers-emergency"),
+    ("俺老了记不住那些号码着火跟有人病了各打啥", "numbers-emergency"),
+    ("家里没电了半天不来打给谁", "numbers-emergency"),
+    ("想告那个黑厂子乱来该打哪个热线", "numbers-12350"),
+    ("一二三五零是管啥的", "numbers-12350"),
+    ("不想让人知道是俺反映的能行不", "law-report-right"),
+    ("平头老百姓看见厂子违规能管不", "law-report-right"),
+    ("反映隐患给的奖钱咋领", "law-report-reward"),
+    ("举报了一个大隐患最多能给多少", "law-report-reward"),
+    ("安全法今年又改了哪些地方", "law-work-safety-2021"),
+    ("管行业必须管安全是啥意思", "law-work-safety-2021"),
+    ("厂里出了事老板要担啥责任", "law-boss-duty"),
+    ("当老板的不管安全出了事要坐牢不", "law-boss-duty"),
+    ("出了人命的事多长时间得报上去", "law-accident-report"),
+    ("咋样才算隐患啊", "law-hazard-major"),
+    ("啥样的问题算大隐患要停工", "law-hazard-major"),
+    ("六月份搞的那个安全活动叫啥", "safety-month"),
+    ("今年安全月的口号是啥", "safety-month"),
+    ("矿上塌了死了十来个人算多大的事故", "law-accident-grades"),
+    ("死一个人的事故算哪一级", "law-accident-grades"),
 ]
 
 # Still missed when written (the right entry scores first but under the choice threshold): kept
@@ -279,6 +300,8 @@ MISSED = [
     # work
     ("厂里闻着味不对俺先跑出来了老板要扣钱", "work-rights"),
     ("班上偷偷喝两口酒算违反啥", "work-three-violations"),
+    # law
+    ("俺要是告了老板他知道是俺告的咋办", "law-report-right"),
 ]
 
 # Still missed when written, another entry scoring first (a neighbour whose words the wording
@@ -305,6 +328,9 @@ MISSED_ELSEWHERE = [
     ("喷漆车间干久了老头疼是不是中毒了", "work-occupational-disease"),
     # nature: 晃起来 is also the outdoor earthquake entry's (走在路上地忽然晃起来了)
     ("睡着觉床晃起来了是不是地动了", "earthquake-indoor"),
+    # law: 作坊 draws the fireworks-shop entry, 老板 the employer's-duty entry
+    ("俺告了那个非法的小作坊能给点钱不", "law-report-reward"),
+    ("厂子里伤了人老板不让往上说", "law-accident-report"),
 ]
 
 
