@@ -139,3 +139,14 @@ def test_one_close_guess_is_asked_as_a_yes_or_no_question_and_yes_takes_it(citiz
     assert asked.startswith("您是想举报安全隐患吗？回复 1 或 是"), asked
     assert "1. " not in asked  # not a list of one
     assert "请选择隐患类别" in citizen.says("是")
+
+
+@pytest.mark.parametrize("text", ["俺想检举一家非法储存烟花爆竹的小作坊", "I want to report 消防通道被堵"])
+def test_other_words_for_wanting_to_report_keep_the_hazard_as_the_description(citizen: Citizen, text: str) -> None:
+    reply = citizen.says(text)
+    assert f"已把您刚才说的“{text}”作为描述" in reply, reply
+
+
+def test_a_consumer_complaint_is_not_taken_for_a_report(citizen: Citizen) -> None:
+    reply = citizen.says("我要投诉快递丢件")
+    assert "12315" in reply and "请选择隐患类别" not in reply
