@@ -506,7 +506,8 @@ class Sender:
         if isinstance(exc, TokenUnavailable):
             # No access token, so nothing was sent: the row waits for the pause to end, attempt not counted.
             return Outcome(row.id, DeliveryStatus.PENDING, channel=channel, errcode=exc.errcode,
-                           error=f"暂缓发送：微信拒绝发放 access_token（{reason}），暂停结束后自动重试",
+                           # Staff read this text; WeChat's English errmsg is in the API client's log.
+                           error=f"暂缓发送：微信拒绝发放接口调用凭证（错误码 {exc.errcode}），暂停结束后自动重试",
                            not_before=exc.until, uncount=True)
         if exc.errcode == ANSWER_LOST:
             retry_at = self.clock.now() + dt.timedelta(seconds=min(10 * 2 ** (row.attempts - 1), 3600))

@@ -145,13 +145,14 @@ def followers_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
     )
 
 
-DELIVERY_STATUSES = {
-    DeliveryStatus.PENDING: "待发送",
-    DeliveryStatus.SENDING: "发送中",
-    DeliveryStatus.SENT: "已发送",
-    DeliveryStatus.FAILED: "失败",
-    DeliveryStatus.UNDELIVERABLE: "无法送达",
-}
+# The panel's columns, always shown; a state outside them (uncertain, cancelled) gets a column when it occurs.
+DELIVERY_STATUSES = {s: labels.DELIVERY_STATUSES[s] for s in (
+    DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED,
+    DeliveryStatus.UNDELIVERABLE)}
+
+
+def delivery_status(status: str) -> str:
+    return labels.DELIVERY_STATUSES.get(status, "其他状态")
 
 
 PURPOSES = labels.PURPOSES  # what pushes are for, as staff say it (kept here for older imports)
@@ -161,7 +162,7 @@ PURPOSES = labels.PURPOSES  # what pushes are for, as staff say it (kept here fo
 def deliveries_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
     counts = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
     statuses = list(DELIVERY_STATUSES) + sorted(set(counts) - set(DELIVERY_STATUSES))
-    items = [(DELIVERY_STATUSES.get(s, s), counts.get(s, 0)) for s in statuses]
+    items = [(delivery_status(s), counts.get(s, 0)) for s in statuses]
     by_purpose = session.execute(select(Delivery.purpose, Delivery.status, func.count())
                                  .group_by(Delivery.purpose, Delivery.status)).all()
     purposes = sorted({p for p, _, _ in by_purpose})
@@ -171,7 +172,7 @@ def deliveries_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
     return Panel(
         summary=[(label, Figure(f"deliveries.{s}", count)) for s, (label, count) in zip(statuses, items, strict=True)],
         chart=bar_chart(items, "推送按状态"),
-        table=Table(["用途", *(DELIVERY_STATUSES.get(s, s) for s in statuses)], rows, caption="按用途"),
+        table=Table(["用途", *(delivery_status(s) for s in statuses)], rows, caption="按用途"),
     )
 
 

@@ -38,7 +38,7 @@ PURPOSES = {
 }
 
 DELIVERY_STATUSES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败",
-                     "undeliverable": "无法送达", "cancelled": "已取消"}
+                     "undeliverable": "无法送达", "uncertain": "不确定是否送达", "cancelled": "已取消"}
 
 # Who acted in a report's history, when it was not a staff member.
 ACTORS = {"citizen": "市民", "system": "系统", "scheduler": "定时任务", "-": "未知账号"}

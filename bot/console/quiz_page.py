@@ -20,11 +20,10 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from bot.console import current_bot, db, found, now
+from bot.console import current_bot, db, found, labels, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.charts import bar_chart, line_chart
 from bot.console.dashboard import (
-    DELIVERY_STATUSES,
     Figure,
     Panel,
     Table,
@@ -339,7 +338,7 @@ def render_draw(draw_id: int, verification: draws.Verification | None = None, co
     contacts = {w.prize.id: claims.contact_of(vault, w.prize) for w in winners}
     return render_template("console/quiz_draw.html", draw=draw, winners=winners, contacts=contacts,
                            verification=verification, status_names=DRAW_STATUS, prize_status=PRIZE_STATUS,
-                           notice_status=DELIVERY_STATUSES, check_names=CHECK_NAMES,
+                           notice_status=labels.DELIVERY_STATUSES, check_names=CHECK_NAMES,
                            entry_per=ENTRY_PER.get(draw.entry_per, draw.entry_per),
                            eligibility=eligibility_text(draw.eligibility), mask_openid=mask_openid,
                            mask_phone=claims.mask_phone, erase_days=cfg.claim_erase_days, contact_for=contact_for)

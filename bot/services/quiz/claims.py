@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Delivery
 from bot.models.quiz import PrizeStatus, QuizDraw, QuizPrize
+from bot.services.notices import error_text
 from bot.services.reports.identity import IdentityVault, is_sealed
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -139,7 +140,7 @@ def erase_claim_contacts(session: Session, now: dt.datetime) -> int:
 class Winner:
     prize: QuizPrize
     notice_status: str | None  # the outbox row's status: pending, sent, failed, undeliverable
-    notice_error: str | None
+    notice_error: str | None  # why it has not arrived, in Chinese (WeChat's English is never shown)
 
 
 def winners_of(session: Session, draw_id: int) -> list[Winner]:
@@ -148,7 +149,8 @@ def winners_of(session: Session, draw_id: int) -> list[Winner]:
         select(QuizPrize, Delivery).outerjoin(Delivery, Delivery.key == ("quiz-prize:" + str(draw_id) + ":")
                                               + QuizPrize.openid)
         .where(QuizPrize.draw_id == draw_id).order_by(QuizPrize.pick_order))
-    return [Winner(p, d.status if d else None, d.last_error if d else None) for p, d in rows]
+    return [Winner(p, d.status if d else None, (error_text(d.last_error, d.last_errcode) or None) if d else None)
+            for p, d in rows]
 
 
 @dataclasses.dataclass(frozen=True)
