@@ -72,8 +72,8 @@ def content_names(content: Any) -> labels.Resolvers:
         parsed = value if isinstance(value, dict) else parse_audience(str(value))
         return describe_audience(parsed, content) if parsed else str(value)
 
-    return {"audience": audience,
-            "township": township, "category": category}
+    return {"audience": audience, "township": township, "category": category,
+            "cover": lambda path: labels.cover(str(path), 0)}
 
 
 @page("/audit", "操作日志", action="view_audit", order=90)

@@ -41,14 +41,14 @@ DELIVERY_STATUSES = {"pending": "待发送", "sending": "发送中", "sent": "�
                      "undeliverable": "无法送达", "uncertain": "不确定是否送达", "cancelled": "已取消"}
 
 # Who acted in a report's history, when it was not a staff member.
-ACTORS = {"citizen": "市民", "system": "系统", "scheduler": "定时任务", "-": "未知账号"}
+ACTORS = {"citizen": "市民", "system": "系统", "scheduler": "定时任务", "cli": "服务器命令行", "-": "未知账号"}
 
 ROLES = ROLE_NAMES  # the staff service's own names of its roles
 
 # Fields of audit snapshots and content records.
 FIELDS = {
     # staff and login
-    "username": "用户名", "role": "角色", "disabled": "已停用", "real_name": "姓名",
+    "username": "用户名", "role": "角色", "disabled": "已停用", "real_name": "姓名", "wechat": "已绑定微信号",
     # schedule and broadcasts
     "paused": "已暂停", "ok": "运行成功", "status": "状态", "send_at": "发送时间", "recipients": "接收人数",
     "title": "标题", "type": "类型", "audience": "发送对象", "cancelled": "取消条数", "openids": "预览对象",
@@ -61,6 +61,7 @@ FIELDS = {
     "prize": "奖品", "winners": "中奖人数", "period": "抽奖期间", "entries": "参与条数", "list_digest": "名单摘要",
     "commitment": "承诺值", "beacon": "公开随机数", "seed": "种子", "prizes": "中奖记录", "flagged": "标记为可疑",
     "reviewed_by": "复核人", "delivered": "已发放", "delivered_by": "发放人", "claimed": "已领取",
+    "erase_after": "联系方式删除日期",
     # identity key rotation (python -m bot keys rotate)
     "pending": "待重新加密", "resealed": "已重新加密", "unreadable": "两把密钥都打不开",
     "changed_meanwhile": "加密期间被改动",
@@ -122,7 +123,9 @@ VALUES: dict[str, Mapping[str, str]] = {
     "status": {"draft": "草稿", "scheduled": "定时待发", "queued": "已排队", "cancelled": "已取消", "sent": "已发出",
                "failed": "失败", "committed": "已锁定名单", "revealed": "已开奖", "submitted": "已提交",
                "accepted": "已受理", "rejected": "不予受理", "verifying": "核查中", "rectified": "已整改",
-               "unfounded": "情况不属实", "closed": "已办结"},
+               "unfounded": "情况不属实", "closed": "已办结",
+               # a quiz prize's (the words of the draw page's PRIZE_STATUS)
+               "won": "待领奖", "claimed": "已登记，待发放", "delivered": "已发放", "expired": "逾期未领"},
     "format": {"xlsx": "Excel", "csv": "CSV"},
 }
 # An event's or a push item's kind (their ids do not overlap).
@@ -170,7 +173,7 @@ def value(name: str, raw: Any, resolvers: Resolvers | None = None) -> str:
         return "、".join(value(name, v, resolvers) for v in raw) or "（空）"
     if isinstance(raw, str) and name in VALUES:
         return VALUES[name].get(raw, raw)
-    if isinstance(raw, str) and name in ("send_at", "due_at", "start", "end", "when") and "T" in raw:
+    if isinstance(raw, str) and name in ("send_at", "due_at", "start", "end", "when", "erase_after") and "T" in raw:
         try:
             return dt.datetime.fromisoformat(raw).strftime("%Y-%m-%d %H:%M")
         except ValueError:
@@ -199,7 +202,7 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
     rows = []
     for name in list(dict.fromkeys([*before, *after])):
         old, new = before.get(name), after.get(name)
-        if name in before and name in after and old == new:
+        if name == "id" or (name in before and name in after and old == new):  # an id: the target names it
             continue
         rows.append((field(name), value(name, old, resolvers) if name in before else "",
                      value(name, new, resolvers) if name in after else ""))

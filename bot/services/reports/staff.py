@@ -124,10 +124,11 @@ def assign_township(session: Session, ticket: str, township_id: str, *, actor: s
     if township is None:
         raise ValueError(f"no township {township_id!r}")
     report = get(session, ticket)
-    previous = report.township
+    previous = townships.get(report.township) if report.township else None  # by name: staff read the note
+    was = previous.name if previous else "已删除的乡镇" if report.township else "未定"
     report.township, report.township_source = township.id, "staff"
     return lifecycle.record(session, report, kind="assign", actor=actor, now=now, public=False,
-                            note=f"乡镇：{previous or '未定'} → {township.name}")
+                            note=f"乡镇：{was} → {township.name}")
 
 
 def add_note(session: Session, ticket: str, text: str, *, actor: str, role: str, now: dt.datetime) -> ReportEvent:
