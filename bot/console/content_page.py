@@ -99,7 +99,7 @@ def text_of(value: Any) -> str:
         return ""
     if is_record(value):
         return "；".join(f"{labels.field(k)}：{named(k, v)}" for k, v in fields_of(value).items())
-    return str(value)
+    return labels.with_placeholders_named(str(value))
 
 
 def _records(items: Any, name: str = "") -> Section | None:

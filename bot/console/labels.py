@@ -107,6 +107,16 @@ COVERS = {"calligraphy.jpg": "书法作品", "case.jpg": "案例警示", "defaul
           "notice.jpg": "通知公告", "painting.jpg": "绘画作品", "video.jpg": "视频展播"}
 
 
+# What a placeholder in the content's text stands for (filled in when the bot replies).
+PLACEHOLDERS = {"{gas}": "〔燃气公司抢修电话〕"}
+
+
+def with_placeholders_named(text: str) -> str:
+    for placeholder, name in PLACEHOLDERS.items():
+        text = text.replace(placeholder, name)
+    return text
+
+
 def cover(path: str, number: int) -> str:
     """A cover image under content/covers/ by what it shows (a file not listed: 封面图 N)."""
     return COVERS.get(path.rpartition("/")[2], f"封面图 {number}")
