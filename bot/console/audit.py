@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from bot.console import client_ip, current_bot, db, labels, now
 from bot.console.dashboard import day_start
-from bot.console.moments import parse_day
+from bot.console.moments import filter_day
 from bot.console.registry import page
 from bot.models import AuditEntry
 from bot.services.audit import AuditFilter, audit, entries, known_actions, known_actors
@@ -34,10 +34,6 @@ def record(action: str, target: str | None = None, before: dict[str, Any] | None
            after: dict[str, Any] | None = None, note: str | None = None) -> AuditEntry:
     """Audit an action of the logged-in staff member, in the request's session (the caller commits)."""
     return audit(db(), current_user.username, action, target, before, after, now=now(), ip=client_ip(), note=note)
-
-
-def _day(text: str) -> dt.date | None:
-    return parse_day(text) if text else None
 
 
 def readable(entry: AuditEntry) -> dict[str, Any]:
@@ -79,7 +75,7 @@ def content_names(content: Any) -> labels.Resolvers:
 @page("/audit", "操作日志", action="view_audit", order=90)
 def audit_log() -> str:
     args = request.args
-    since, until = _day(args.get("since", "")), _day(args.get("until", ""))
+    since, until = filter_day(args.get("since", ""), "从"), filter_day(args.get("until", ""), "到")
     where = AuditFilter(actor=args.get("actor", "").strip(), action=args.get("action", "").strip(),
                         target=args.get("target", "").strip(),
                         since=day_start(since) if since else None,

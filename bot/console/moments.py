@@ -68,5 +68,16 @@ def day_problem(what: str) -> str:
     return f"“{what}”的日期看不懂，请按 {DAY_HINT} 这样填写（也可写 2021/6/1 或 2021年6月1日）"
 
 
+def filter_day(text: str | None, what: str) -> dt.date | None:
+    """A list filter's date; one it cannot read is left out of the filter, and a flash says so (else
+    the page would look filtered while it is not)."""
+    day = parse_day(text) if text else None
+    if text and day is None:
+        from flask import flash
+
+        flash(f"{day_problem(what)}。这次没有按“{what}”筛选。", "error")
+    return day
+
+
 def moment_problem(what: str) -> str:
     return f"“{what}”的时间看不懂，请按 {MOMENT_HINT} 这样填写（也可写 2021/6/1 9:30 或 2021年6月1日 9:30）"

@@ -21,7 +21,7 @@ from bot.console import current_bot, db, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.charts import bar_chart
 from bot.console.dashboard import Figure, Panel, Table
-from bot.console.moments import parse_day
+from bot.console.moments import filter_day
 from bot.console.registry import page, panel, route
 from bot.models.reports import PhotoStatus, Report, ReportPhoto
 from bot.runtime import Bot
@@ -100,16 +100,12 @@ def reports_townships_panel(session: Session, bot: Bot, moment: dt.datetime) -> 
 
 # --- the list -------------------------------------------------------------------------------------
 
-def _day(text: str | None) -> dt.date | None:
-    return parse_day(text) if text else None
-
-
 def current_filter(args: Any) -> reports.ReportFilter:
     status = args.get("status") or None
     return reports.ReportFilter(
         status=status if status in lifecycle.LABELS else None, category=args.get("category") or None,
         township=args.get("township") or None, overdue=args.get("overdue") == "1",
-        since=_day(args.get("since")), until=_day(args.get("until")))
+        since=filter_day(args.get("since"), "从"), until=filter_day(args.get("until"), "到"))
 
 
 def filter_args(flt: reports.ReportFilter) -> dict[str, str]:
