@@ -25,12 +25,13 @@ def test_every_emergency_example_is_told_whom_to_call_in_the_first_line(bot, wec
     assert missed == []
 
 
-def test_a_message_that_may_be_danger_gets_the_line_first_and_its_answer_below(citizen: Citizen, bot) -> None:
+def test_a_message_that_may_be_danger_is_told_the_numbers_first_and_once(citizen: Citizen, bot) -> None:
     text = "我手机没电了"  # leans to emergency (stranded?) without a danger word: a false alarm costs one line
     assert bot.content.intents.may_be_danger(text) and bot.content.emergencies.read(text) is None
-    first, rest = citizen.says(text).split("\n\n", 1)
-    assert first == bot.content.emergencies.maybe_line
-    assert "119" not in rest.split("\n", 1)[0]  # once
+    reply = citizen.says(text)
+    # The line, or the one close guess asked as a question that itself names the numbers.
+    assert "119" in reply.split("\n", 1)[0]
+    assert reply.count("119") == 1  # once
 
 
 def test_calm_small_talk_and_sure_features_get_no_line(citizen: Citizen, bot) -> None:
