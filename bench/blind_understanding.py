@@ -57,7 +57,9 @@ BLIND_SETS = {
         "its first run, before the second round of examples (f16d704): 76.5% overall, emergency 79.8%, "
         "79/84 told whom to call first",)),
     "v3": BlindSet(BLIND / "v3" / "understanding_blind_v3.jsonl", "Understanding: blind set v3", (
-        "its first run (0cb56b6): 74.2% overall, emergency 68.9%, 88/90 told whom to call first",)),
+        "its first run (0cb56b6): 74.2% overall, emergency 68.9%, 88/90 told whom to call first",
+        "its rerun (deee9b9): 77.5% overall, 88/90 told first; the 2 danger-now misses were then read and "
+        "fixed, so 'told first' on v3 is not blind from 2026-12-04 on")),
     "v4": BlindSet(BLIND / "v4" / "understanding_blind_v4.jsonl", "Understanding: blind set v4", (
         "its first run (7d1ca86): 70.1% overall, emergency 68.6%, 113/121 told whom to call first",
         "its second run (e8e7751): 71.2% overall, emergency 70.2%, 113/121 told whom to call first; the 8 "
