@@ -11,6 +11,7 @@ import pytest
 from flask import url_for
 from werkzeug.routing import IntegerConverter
 
+from bot.console.limits import LABELS, UNNAMED, label_of
 from tests.console import ConsoleClient, add_staff
 from tests.reports_helpers import file_report
 from tests.wechat import Citizen
@@ -129,3 +130,20 @@ def test_every_typed_field_advertises_its_length() -> None:
                     continue
                 unannounced.append((path.name, re.search(r'name="(\w+)"', field).group(1)))
     assert unannounced == []
+
+
+_NAMED = re.compile(r'<(?:input|textarea|select)\b[^>]*\bname="(\w+)"')
+
+
+def test_every_field_a_template_names_is_refused_in_chinese() -> None:
+    names = {n for path in TEMPLATES.glob("*.html") for n in _NAMED.findall(path.read_text(encoding="utf-8"))}
+    names -= {"csrf_token"}
+    assert len(names) >= 30
+    unlabelled = sorted(n for n in names if n not in LABELS)
+    assert unlabelled == []
+    assert label_of("a_field_added_later") == UNNAMED  # never its code name
+
+
+def test_a_too_long_filter_is_named_in_chinese(admin) -> None:
+    page = admin.get("/console/audit?actor=" + "x" * 201).get_data(as_text=True)
+    assert "“操作人”最多 200 个字" in page and "actor" not in page.split("<main", 1)[-1]
