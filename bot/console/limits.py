@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from bot.console import labels
 from bot.console.registry import bp
 
 # endpoint → field → the maxlength its form advertises. (The draw form's title and prize, 100 each,
@@ -44,14 +45,12 @@ LABELS = {"title": "标题", "content": "文字内容", "description": "摘要",
           "openids": "预览对象", "url": "链接", "image": "图片链接", "target": "对象", "body": "正文",
           "tag": "标签号", "amount": "金额", "current": "当前密码", "new": "新密码", "repeat": "再输一次新密码",
           "real_name": "姓名", "at": "定时", "start": "开始日期", "end": "结束日期",
-          # filters and choices (a mangled address can make any of them too long)
-          "action": "操作", "actor": "操作人", "audience": "发送对象", "base": "基准", "category": "类别",
-          "confirm": "确认", "cover": "封面", "disabled": "停用", "eligible": "参与资格", "end_day": "结束日期",
-          "end_time": "结束时间", "example": "示例", "format": "格式", "id": "编号", "kind": "类型", "next": "下一页",
-          "overdue": "逾期", "role": "角色", "since": "起始日期", "staff": "工作人员", "start_day": "开始日期",
-          "start_time": "开始时间", "status": "状态", "to": "截止日期", "township": "乡镇", "until": "截止日期",
-          "verdict": "结论", "when_day": "日期", "when_time": "时间", "winners": "中奖人数"}
-UNNAMED = "其中一项"  # a field this table does not know is never shown to staff by its code name
+          # form fields the console's own table (labels.FIELDS) does not name
+          "action": "操作", "actor": "操作人", "base": "基准", "confirm": "确认", "eligible": "参与资格",
+          "end_day": "结束日期", "end_time": "结束时间", "id": "编号", "next": "下一页", "staff": "工作人员",
+          "start_day": "开始日期", "start_time": "开始时间", "to": "截止日期", "verdict": "结论", "when_day": "日期",
+          "when_time": "时间"}
+UNNAMED = "其中一项"  # a field neither table knows is never shown to staff by its code name
 
 
 def field_cap(endpoint: str | None, name: str) -> int:
@@ -59,7 +58,8 @@ def field_cap(endpoint: str | None, name: str) -> int:
 
 
 def label_of(name: str) -> str:
-    return LABELS.get(name, UNNAMED)
+    """A field as its form words it, else as the console's one table of labels names it."""
+    return LABELS.get(name) or labels.FIELDS.get(name, UNNAMED)
 
 
 def too_long(name: str, cap: int, length: int) -> tuple[str, int]:
