@@ -361,16 +361,16 @@ guard(report, (ReportFlow.offer, ReportFlow.pending), what="举报", doing="填�
 # --- entry points --------------------------------------------------------------------------------
 
 # "我要吹哨" / "我想举报一个安全隐患": an intent to report, in the citizen's own words.
-# Not 投诉 (我要投诉快递 is for 12315): the intent layer tells those apart.
-WANTS_TO_REPORT = regex(r"^\W*(我|我们|俺|俺们)?(要|想|想要|准备)(举报|检举|吹哨|反映|上报)|^\W*i\s*want\s*to\s*report",
-                        re.IGNORECASE)
+_WHO = r"(?:我|我们|俺|俺们)?"
+_REPORTS = "举报|检举|吹哨|反映|上报"  # not 投诉: 我要投诉快递 is for 12315, and the intent layer tells those apart
+_IN_ENGLISH = r"i\s*want\s*to\s*report"
+WANTS_TO_REPORT = regex(rf"^\W*(?:{_WHO}(?:要|想|想要|准备)(?:{_REPORTS})|{_IN_ENGLISH})", re.IGNORECASE)
 # "查询举报进度" / "我举报的事处理得怎么样了" / "查一下我上次的举报".
 ASKS_ABOUT_MINE = regex(r"^(查询|查一下|查查|查看|看看)(一下)?(我的|我上次的|我)?举报|"
                         r"我(的|上次的|上次)?举报.{0,8}(进度|结果|怎么样|处理|回复|到哪|办得)")
 
 # The words before the hazard itself in "我要举报加油站旁边有人抽烟" / "投诉一下：…".
-REPORT_LEAD = re.compile(r"^\W*(?:(?:我|俺|我们|俺们)?(?:要|想|想要|准备|来)?(?:举报|检举|投诉|反映|上报|吹哨|告状)"
-                         r"|i\s*want\s*to\s*report)"
+REPORT_LEAD = re.compile(rf"^\W*(?:{_WHO}(?:要|想|想要|准备|来)?(?:{_REPORTS}|投诉|告状)|{_IN_ENGLISH})"
                          r"(?:一下|一个|一件|个|件)?(?:情况|问题|事情|事儿|事|隐患|安全隐患)?[\W的]*", re.IGNORECASE)
 DESCRIBES_FROM = 6  # characters after the lead that may say something (not "一下吧", "这个事")
 
