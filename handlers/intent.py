@@ -183,7 +183,7 @@ QUESTION = re.compile(r"[吗么嘛呢?？]\W*$|能不能|可不可以|可以吗|
                       r"|怎么|如何|多少|多久|多长时间|几天|哪里|哪儿|什么|为什么|为啥|咋")
 
 
-def entry_options(found: knowledge_base.Understanding, most: int) -> list[str]:
+def _entry_options(found: knowledge_base.Understanding, most: int) -> list[str]:
     """The closest knowledge entries as choices ("entry:<id>"), those at least ENTRY_FLOOR close."""
     return [f"entry:{m.entry.id}" for m in found.matches[:most] if m.score >= ENTRY_FLOOR]
 
@@ -194,7 +194,7 @@ def _answer_then_offer(msg: Inbound, ctx: Context, option: str) -> str | None:
         return None
     result = ctx.content.knowledge.understand(msg.text, _today(ctx))
     if result.band == "choose":  # close entries, none sure (举报属实给多少钱): they and the feature as choices
-        return _offer_choices(msg, ctx, entry_options(result, MAX_CHOICES - 1) + [option])
+        return _offer_choices(msg, ctx, _entry_options(result, MAX_CHOICES - 1) + [option])
     if result.band != "direct":
         return None
     reply = knowledge.answer(result.matches[0].entry, ctx, band="direct", score=result.matches[0].score)
@@ -343,7 +343,7 @@ def _options(msg: Inbound, ctx: Context) -> list[str]:
             break
         if intent == "knowledge":
             found = ctx.content.knowledge.understand(msg.text, _today(ctx))
-            options += entry_options(found, 2)
+            options += _entry_options(found, 2)
         elif intent == "hazard_statement" and len(fold(msg.text)) < MIN_STATEMENT:
             continue
         elif intent == "help" and options == [] and guess.intent != "help":

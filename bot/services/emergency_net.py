@@ -20,7 +20,7 @@ from bot.content import Content
 NAMES_A_NUMBER = re.compile(r"11[09]|120|122|96333")
 
 
-def with_safety_line(content: Content, text: str, reply: str, *, guessed: bool = True) -> str:
+def with_safety_line(content: Content, text: str, reply: str, *, guessed: bool) -> str:
     if not text.strip():
         return reply
     alarm = content.emergencies.read(text)
