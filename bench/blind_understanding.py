@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.results import write_section
 from bot import create_app
 from bot.clock import FixedClock, shanghai
-from bot.migrate import upgrade
+from bot.infra.migrate import upgrade
 from tests.conftest import make_config
 from tests.understanding import Probe, served_intent
 
@@ -103,7 +103,7 @@ def main() -> int:
     blind_set = BLIND_SETS[args.set]
     cases = load(blind_set)
     workdir = Path(tempfile.mkdtemp(prefix="smb-blind-"))
-    url = f"sqlite:///{workdir / 'bot.db'}"
+    url = f"sqlite:///{workdir / 'bot.infra.db'}"
     upgrade(url)
     app = create_app(make_config(url), clock=FixedClock(shanghai(2021, 6, 1, 10)))
     started = time.monotonic()

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.results import write_section
 from bot import create_app
 from bot.clock import FixedClock, shanghai
-from bot.migrate import upgrade
+from bot.infra.migrate import upgrade
 from bot.wechat.gateway import sign
 from tests.conftest import TOKEN, make_config
 from tests.fuzzing import SIGNATURES, mutated_bodies, signed_request
@@ -37,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     workdir = Path(tempfile.mkdtemp(prefix="smb-fuzz-"))
-    url = f"sqlite:///{workdir / 'bot.db'}"
+    url = f"sqlite:///{workdir / 'bot.infra.db'}"
     upgrade(url)
     app = create_app(make_config(url), clock=FixedClock(shanghai(2021, 6, 1, 10)))
     client = app.test_client()

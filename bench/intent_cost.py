@@ -38,7 +38,7 @@ COMMAND = ".venv/bin/python -m bench.intent_cost"
 
 
 def _without_intents(app):
-    from bot.routing import Dispatcher
+    from bot.chat.routing import Dispatcher
     from handlers import ROUTERS, intent
 
     bot = app.extensions["bot"]

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.clock import shanghai  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
+from bot.infra.db import Database  # noqa: E402
+from bot.infra.migrate import upgrade  # noqa: E402
+from bot.infra.store import RedisStore  # noqa: E402
 from bot.services.quiz import leaderboard  # noqa: E402
-from bot.store import RedisStore  # noqa: E402
 
 
 def rows(n: int, seed: int = 1):

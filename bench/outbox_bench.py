@@ -37,10 +37,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bot.clock import TZ
-from bot.fakewechat import AsyncFakeServer, FakeWeChat
-from bot.migrate import upgrade
+from bot.infra.migrate import upgrade
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.services.outbox import notice_payload
+from bot.wechat.fake import AsyncFakeServer, FakeWeChat
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "wxbench000000001"

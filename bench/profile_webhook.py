@@ -47,7 +47,7 @@ def floor_app():
 def bot_app(database_url: str, redis_url: str):
     from bot import create_app
     from bot.config import load_config
-    from bot.migrate import upgrade
+    from bot.infra.migrate import upgrade
 
     upgrade(database_url)
     os.environ.update(bot_env(database_url, redis_url))

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.results import write_section
 from bot import create_app
 from bot.clock import FixedClock, shanghai
-from bot.migrate import upgrade
+from bot.infra.migrate import upgrade
 from handlers import ROUTERS
 from tests.conftest import make_config
 from tests.understanding import feature_router, run_cases
@@ -98,7 +98,7 @@ def main() -> int:
     # Quiet, but the knowledge logger keeps its INFO records: they say which entry answered.
     logging.disable(logging.INFO - 1)
     workdir = Path(tempfile.mkdtemp(prefix="smb-understanding-"))
-    url = f"sqlite:///{workdir / 'bot.db'}"
+    url = f"sqlite:///{workdir / 'bot.infra.db'}"
     upgrade(url)
     app = create_app(make_config(url), clock=FixedClock(shanghai(2021, 6, 1, 10)))
     registered = {router.name for router in ROUTERS}

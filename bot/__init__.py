@@ -15,7 +15,7 @@ from bot.config import Config, load_config
 
 def create_app(config: Config | None = None, **collaborators: Any) -> Flask:
     """Build the Flask app. `collaborators` (clock, store, routers) replace the defaults in tests."""
-    from bot import webhook
+    from bot.chat import webhook
     from bot.runtime import Bot
 
     config = config or load_config()
@@ -43,10 +43,10 @@ def _trust_proxies(app: Flask, hops: int) -> None:
 
 # Parts that add blueprints or collaborators; each module has `init_app(app, bot)`.
 FEATURES: tuple[str, ...] = (
-    "bot.headers",
-    "bot.metrics_view",
-    "bot.pushes",
+    "bot.infra.headers",
+    "bot.infra.metrics",
+    "bot.wechat.client",
     "bot.console",
-    "bot.simulator",
-    "bot.error_pages",
+    "bot.dev.simulator",
+    "bot.infra.error_pages",
 )

@@ -7,17 +7,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bot.chat.dedupe import Dedupe
+from bot.chat.gate import build_gate
+from bot.chat.routing import Dispatcher
 from bot.clock import TZ, Clock, SimulatedClock, SystemClock
 from bot.config import Config
 from bot.content import Content, load_content
-from bot.db import Database
-from bot.dedupe import Dedupe
-from bot.gate import build_gate
-from bot.last_seen import LastSeen
-from bot.observability import Metrics
-from bot.routing import Dispatcher
+from bot.infra.db import Database
+from bot.infra.last_seen import LastSeen
+from bot.infra.observability import Metrics
+from bot.infra.store import RedisStore, Store, build_store
 from bot.services.content_edits import LiveContent
-from bot.store import RedisStore, Store, build_store
 from bot.wechat.gateway import Gateway
 from bot.wechat.replay import ReplayGuard
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from bot.context import Context
-from bot.routing import Router, event, kind, menu_key, text_in
+from bot.chat.context import Context
+from bot.chat.routing import Router, event, kind, menu_key, text_in
 from bot.wechat.inbound import Inbound
 
 escapes = Router("escapes")

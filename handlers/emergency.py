@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.context import ANSWER_WITHOUT_STORE, Context
-from bot.routing import Router
+from bot.chat.context import ANSWER_WITHOUT_STORE, Context
+from bot.chat.routing import Router
 from bot.services.emergencies import Alarm, Emergencies
 from bot.wechat.inbound import Inbound
 

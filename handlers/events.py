@@ -10,15 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from bot.context import Context
-from bot.conversation import State, StateGroup
-from bot.replies import Article, News, Reply
-from bot.routing import Router, kind, menu_key, regex, text_in
+from bot.chat.context import Context
+from bot.chat.conversation import State, StateGroup
+from bot.chat.routing import Router, kind, menu_key, regex, text_in
 from bot.services import events as calendar
 from bot.services.dates import day_label, impossible_date, parse_when, short_day
 from bot.services.events import Event, EventQuery
 from bot.services.townships import distance_m
 from bot.wechat.inbound import Inbound, keyword_form
+from bot.wechat.replies import Article, News, Reply
 
 router = Router("events")
 

@@ -17,9 +17,9 @@ import logging
 import re
 from collections.abc import Callable
 
-from bot.context import Context
-from bot.conversation import State, StateGroup
-from bot.routing import Router, text_in
+from bot.chat.context import Context
+from bot.chat.conversation import State, StateGroup
+from bot.chat.routing import Router, text_in
 from bot.services import knowledge as knowledge_base
 from bot.services.intents import Guess, fold, probability_of
 from bot.services.yesno import says_yes
@@ -230,7 +230,7 @@ def serve_help(msg: Inbound, ctx: Context) -> str:
     return common.help_text(ctx)
 
 
-# intent -> (handler, pure): pure ones only read (or leave choices), so they need no lock (bot/gate.py).
+# intent -> (handler, pure): pure ones only read (or leave choices), so they need no lock (bot/chat/gate.py).
 SERVE: dict[str, tuple[Callable[[Inbound, Context], object], bool]] = {
     "emergency": (emergency.answer_heard, True),
     "help": (serve_help, True),

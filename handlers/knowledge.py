@@ -12,10 +12,10 @@ import datetime as dt
 import logging
 import re
 
+from bot.chat.context import Context
+from bot.chat.conversation import State, StateGroup
+from bot.chat.routing import Router, menu_key, text_in
 from bot.clock import TZ
-from bot.context import Context
-from bot.conversation import State, StateGroup
-from bot.routing import Router, menu_key, text_in
 from bot.services.knowledge import Entry, Understanding
 from bot.wechat.inbound import Inbound
 from handlers.emergency import calm_line

@@ -17,8 +17,8 @@ import dataclasses
 import weakref
 from collections.abc import Callable, Iterable
 
-from bot.context import Context
-from bot.routing import Dispatcher, Router, Rule, all_of
+from bot.chat.context import Context
+from bot.chat.routing import Dispatcher, Router, Rule, all_of
 from bot.services.yesno import reading, says_no, says_yes
 from bot.wechat.inbound import Inbound, keyword_form
 

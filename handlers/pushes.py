@@ -3,8 +3,8 @@ the citizen's choices about 订阅通知 (subscribe_msg_popup_event / _change_ev
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.routing import Router, event
+from bot.chat.context import Context
+from bot.chat.routing import Router, event
 from bot.services import subscribe_consents
 from bot.services.broadcasts import record_job_finish, record_subscribe_sent
 from bot.services.reports.identity import vault_of

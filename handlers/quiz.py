@@ -9,19 +9,19 @@ import secrets
 
 from sqlalchemy import select
 
+from bot.chat.context import Context
+from bot.chat.conversation import State, StateGroup
+from bot.chat.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.clock import TZ
-from bot.context import Context
-from bot.conversation import State, StateGroup
 from bot.models import Citizen
 from bot.models.quiz import PrizeStatus, QuizRound, RoundStatus
-from bot.replies import TEXT_LIMIT_BYTES
-from bot.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.services.quiz import claims, draws, leaderboard, rounds, topics
 from bot.services.quiz.answers import how_to_answer, parse_answer
 from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
 from bot.services.reports.identity import IdentityError, vault_of
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
+from bot.wechat.replies import TEXT_LIMIT_BYTES
 from handlers.leaving import cancel_while_asking, guard
 
 router = Router("quiz")

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from bot.context import Context
-from bot.conversation import State, StateGroup
+from bot.chat.context import Context
+from bot.chat.conversation import State, StateGroup
+from bot.chat.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.models.reports import Report, ReportDraft, ReportEvent
-from bot.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.services.echo import quoted
 from bot.services.reports import drafts, lifecycle, tickets
 from bot.services.reports.categories import ReportCategories

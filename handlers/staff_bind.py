@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
-from bot.context import Context
-from bot.routing import Router, regex
+from bot.chat.context import Context
+from bot.chat.routing import Router, regex
 from bot.services import staff_wechat
 from bot.wechat.inbound import Inbound
 

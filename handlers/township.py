@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.context import Context
-from bot.conversation import State, StateGroup
-from bot.routing import Router, kind, regex, text_in
+from bot.chat.context import Context
+from bot.chat.conversation import State, StateGroup
+from bot.chat.routing import Router, kind, regex, text_in
 from bot.services.township_choice import set_township
 from bot.wechat.inbound import Inbound
 from handlers.leaving import guard

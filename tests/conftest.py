@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from bot import create_app
 from bot.clock import FixedClock, shanghai
 from bot.config import Config, from_mapping
-from bot.migrate import upgrade
-from bot.store import MemoryStore, RedisStore
+from bot.infra.migrate import upgrade
+from bot.infra.store import MemoryStore, RedisStore
 from tests.wechat import Citizen, WeChatServer
 
 TOKEN = "test-token"
@@ -63,7 +63,7 @@ def pg_server_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "bot.db"
+    path = tmp_path_factory.mktemp("template") / "bot.infra.db"
     upgrade(f"sqlite:///{path}")
     return path
 
@@ -85,7 +85,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = request.getfixturevalue("pg_server_url")
         truncate_all(url)
         return url
-    path = tmp_path / "bot.db"
+    path = tmp_path / "bot.infra.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), path)
     return f"sqlite:///{path}"
 
@@ -191,7 +191,7 @@ def citizens(wechat: WeChatServer):
 @pytest.fixture
 def fake_wechat(clock: FixedClock):
     """The fake WeChat API on a loopback port, on the test clock. `fake_wechat.base_url` is its API base."""
-    from bot.fakewechat import FakeServer, FakeWeChat
+    from bot.wechat.fake import FakeServer, FakeWeChat
 
     fake = FakeWeChat(APP_ID, "test-app-secret", clock=clock)
     server = FakeServer(fake).start()

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from bot.backup import MANIFEST, BackupError, backup, restore
-from bot.db import Database
-from bot.keys import check
+from bot.infra.backup import MANIFEST, BackupError, backup, restore
+from bot.infra.db import Database
 from bot.models import Report
+from bot.services.keys import check
 from bot.services.reports.identity import vault_for
 from tests.conftest import PG_ADMIN_URL, make_config
 from tests.reports_helpers import file_report
@@ -42,7 +42,7 @@ def config(database_url: str, photos: Path):
 def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     """A new, empty database of the run's kind to restore into."""
     if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored' / 'bot.db'}"
+        yield f"sqlite:///{tmp_path / 'restored' / 'bot.infra.db'}"
         return
     name = f"smb_restore_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import Citizen
-from bot.sender import Sender
 from bot.services import broadcasts
 from bot.services.broadcasts import BroadcastRefused
 from bot.services.outbox import news_payload, text_payload

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import AuditEntry, Broadcast, Delivery, StaffUser
-from bot.sender import Sender
 from tests.console import ConsoleClient, add_staff
 from tests.test_console_preview import bind
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.models import Delivery, DeliveryStatus
-from bot.sender import Sender
 from tests.conftest import make_config
 from tests.test_console_calendar import LECTURE, form_of, logged_in
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from bot import scheduler
+from bot.background import scheduler
+from bot.background.jobs import Job
 from bot.clock import shanghai
-from bot.jobs import Job
 from tests.console import ConsoleClient, add_staff
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.background.sender import Sender
 from bot.models import Delivery, DeliveryStatus
-from bot.sender import Sender
 from bot.services import notices
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.console import ConsoleClient, add_staff, figures

@@ -10,9 +10,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import AuditEntry, Broadcast, Delivery, StaffUser
-from bot.sender import Sender
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import ConsoleClient, add_staff
 from tests.wechat import Citizen, WeChatServer

@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot import scheduler
-from bot.jobs import Job
+from bot.background import scheduler
+from bot.background.jobs import Job
 from bot.models import AuditEntry, Delivery, JobPause
 from bot.services import pushplan, schedule
 from tests.console import ConsoleClient, add_staff

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from bot import create_app
 from bot.config import ConfigError
+from bot.infra.store import MemoryStore
 from bot.models import AuditEntry
 from bot.services import staff
-from bot.store import MemoryStore
 from tests.console import ConsoleClient, add_staff
 
 THREADS = 16

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
+from bot.background.sender import Sender
 from bot.models import Citizen
-from bot.sender import Sender
 from bot.services.outbox import enqueue, text_payload
 from tests.console import ConsoleClient, add_staff, dashboard_panel
 

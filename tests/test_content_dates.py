@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import check_content
+from bot.cli.content import check_content
 from bot.clock import shanghai
 from bot.content import ContentError
 from bot.services.content_dates import available_on, campaign_days

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from bot import create_app
-from bot.conversation import State, StateGroup
+from bot.chat.conversation import State, StateGroup
+from bot.chat.routing import Router, kind, menu_key, regex, text_in
 from bot.models import Citizen as CitizenRow
-from bot.routing import Router, kind, menu_key, regex, text_in
 from handlers import ROUTERS, common, emergency
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer

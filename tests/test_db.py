@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from bot.db import Database
+from bot.infra.db import Database
 
 
 def test_postgresql_statements_are_planned_afresh_not_prepared(pg_url: str) -> None:

@@ -147,7 +147,7 @@ def test_two_instances_share_dedupe_and_conversations(two_hosts) -> None:
 
 
 def test_a_stopping_worker_writes_the_last_seen_times_it_holds(pg_url: str) -> None:
-    """Last interaction times wait in the worker for the next batch (bot/last_seen.py); a worker
+    """Last interaction times wait in the worker for the next batch (bot/infra/last_seen.py); a worker
     that is stopped writes them on its way out."""
     openid = f"o_exit_{uuid.uuid4().hex[:6]}"
     engine = create_engine(pg_url)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from bot.clock import shanghai
-from bot.db import Database
+from bot.infra.db import Database
 from bot.services import staff
 from tests import wechat
 from tests.conftest import AES_KEY, APP_ID, TOKEN

@@ -169,7 +169,7 @@ def test_an_emergency_answers_even_when_the_store_is_down(bot, wechat) -> None:
     from tests.wechat import Citizen as Person
 
     def broken(*_args, **_kwargs):
-        from bot.store import StoreError
+        from bot.infra.store import StoreError
 
         raise StoreError("down")
 

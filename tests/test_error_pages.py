@@ -8,7 +8,7 @@ import re
 import pytest
 from werkzeug.exceptions import Forbidden, NotFound, TooManyRequests
 
-from bot.error_pages import chinese_error
+from bot.infra.error_pages import chinese_error
 from tests.console import ConsoleClient, add_staff
 
 # Werkzeug's English page titles: none of them may reach staff.

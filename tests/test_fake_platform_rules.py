@@ -1,5 +1,5 @@
 """Rules of the fake WeChat API that no other module tests on their own, each against the document
-its comment in bot/fakewechat.py cites: sendall refuses the legacy group_id (40050), custom/send unknown
+its comment in bot/wechat/fake.py cites: sendall refuses the legacy group_id (40050), custom/send unknown
 msgtypes (40008), openids (40003) and who unfollowed (45015), stable_token
 takes only a JSON POST (47001 / 40002), template and subscribe sends need a service account (48001)
 and a template id (40037)."""

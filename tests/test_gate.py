@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dedupe import PENDING, SUCCESS, Dedupe
-from bot.gate import ConversationWrite, RedisGate, StoreGate, build_gate
-from bot.store import LockTimeout, MemoryStore, Store
+from bot.chat.dedupe import PENDING, SUCCESS, Dedupe
+from bot.chat.gate import ConversationWrite, RedisGate, StoreGate, build_gate
+from bot.infra.store import LockTimeout, MemoryStore, Store
 
 
 @pytest.fixture(params=["memory", "redis"])

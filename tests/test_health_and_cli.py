@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from bot import create_app
-from bot.store import StoreError
+from bot.infra.store import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def test_healthz_503_when_database_is_down(config, clock) -> None:
 
 
 def test_importing_connects_to_nothing() -> None:
-    code = "import bot, bot.webhook, bot.messages, handlers; import sys; assert 'redis.connection' not in str(sys.modules.get('bot.runtime'))"
+    code = "import bot, bot.chat.webhook, bot.chat.pipeline, handlers; import sys; assert 'redis.connection' not in str(sys.modules.get('bot.runtime'))"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

@@ -25,11 +25,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import String, Text, func, select
 
 from bot import create_app
+from bot.chat.pipeline import REPLY_FIELD
 from bot.config import ConfigError, from_mapping
-from bot.db import Database
-from bot.keys import ROTATE_ACTION, ROTATE_BEGIN_ACTION, SEALED, STORE_SEALED, check, column_name, rotate
-from bot.messages import REPLY_FIELD
+from bot.infra.db import Database
+from bot.infra.store import MemoryStore, RedisStore, StoreError
 from bot.models import AuditEntry, Base, Report, VaultKey
+from bot.services.keys import ROTATE_ACTION, ROTATE_BEGIN_ACTION, SEALED, STORE_SEALED, check, column_name, rotate
 from bot.services.quiz import draws
 from bot.services.reports.identity import (
     HMAC_KEYS,
@@ -40,7 +41,6 @@ from bot.services.reports.identity import (
     vault_for,
     vault_of,
 )
-from bot.store import MemoryStore, RedisStore, StoreError
 from tests.conftest import AES_KEY, APP_ID, REDIS_URL, TOKEN, make_config, redis_store
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right

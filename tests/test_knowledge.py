@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.content import ContentError
-from bot.replies import TEXT_LIMIT_BYTES
 from bot.runtime import PROJECT_ROOT
 from bot.services.knowledge import ANSWER_LIMIT_BYTES, load_knowledge, normalise
+from bot.wechat.replies import TEXT_LIMIT_BYTES
 from handlers.knowledge import TEXTS
 from tests.understanding_cases import CASES
 from tests.wechat import Citizen

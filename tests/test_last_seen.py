@@ -1,4 +1,4 @@
-"""Citizens' last interaction times, gathered per process and written in batches (bot/last_seen.py)."""
+"""Citizens' last interaction times, gathered per process and written in batches (bot/infra/last_seen.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import last_seen as last_seen_module
-from bot.db import Database
-from bot.last_seen import LastSeen
-from bot.migrate import upgrade
+from bot.infra import last_seen as last_seen_module
+from bot.infra.db import Database
+from bot.infra.last_seen import LastSeen
+from bot.infra.migrate import upgrade
 from bot.models import Citizen as CitizenRow
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, shanghai
 from tests.wechat import Citizen, WeChatServer
@@ -144,7 +144,7 @@ def test_a_database_outage_is_logged_once_in_full_then_in_a_line(tmp_path: Path,
     errors: list[int] = []
     seen = LastSeen(db, every=0.02, on_error=lambda: errors.append(1))
     try:
-        with caplog.at_level("INFO", logger="bot.last_seen"):
+        with caplog.at_level("INFO", logger="bot.infra.last_seen"):
             seen.note("o_a", NOON)
             deadline = time.monotonic() + 10
             while len(errors) < 3:

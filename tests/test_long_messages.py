@@ -3,7 +3,7 @@ follows it is never cut off by the reply limit (issue 21 item 6). Through the si
 
 from __future__ import annotations
 
-from bot.replies import TEXT_LIMIT_BYTES, TRUNCATION_NOTE
+from bot.wechat.replies import TEXT_LIMIT_BYTES, TRUNCATION_NOTE
 from tests.reports_helpers import DESCRIPTION, drafts
 from tests.wechat import Citizen
 

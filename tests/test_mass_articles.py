@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
+from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import Delivery, DeliveryStatus
-from bot.sender import Sender
 from bot.services import pushplan
 from bot.services.articles import article, body_html, cover_problem
 from bot.services.broadcasts import BroadcastRefused, compose, preview

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus
-from bot.sender import Sender
 from bot.services import broadcasts, pushplan
 from bot.services.outbox import text_payload
 from tests.console import ConsoleClient, add_staff
@@ -122,7 +122,7 @@ def test_status_names_cover_the_documented_values() -> None:
 
 
 def test_the_simulator_shows_a_mass_sent_article_and_its_cover(api_app, fake_wechat, clock) -> None:
-    from bot.simulator import push_as_reply
+    from bot.dev.simulator import push_as_reply
 
     bot = api_app.extensions["bot"]
     api_app.extensions["fake_wechat"] = fake_wechat
@@ -143,7 +143,7 @@ def test_the_simulator_shows_a_mass_sent_article_and_its_cover(api_app, fake_wec
 
 
 def test_the_demo_posts_job_reports_signed_to_its_own_webhook(api_app, fake_wechat, clock) -> None:
-    from bot.simulator import post_to_webhook
+    from bot.dev.simulator import post_to_webhook
 
     bot = api_app.extensions["bot"]
     fake_wechat.event_sink = lambda xml: post_to_webhook(api_app, xml)

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from bot import create_app
-from bot.checks import check_content
+from bot.chat.routing import Dispatcher
 from bot.cli import main
+from bot.cli.content import check_content
+from bot.cli.menu import MenuSyncError, sync_menu
 from bot.config import Config
 from bot.content import ContentError, load_content
-from bot.menu import MenuSyncError, sync_menu
-from bot.routing import Dispatcher
 from bot.services.menu import build_menu_payload, load_menu, menu_keys_have_handlers
 from handlers import ROUTERS
 from tests.conftest import APP_ID, make_config
@@ -124,7 +124,7 @@ app_secret = "test-app-secret"
 token = "test-token"
 api_base_url = "{api_base_url}"
 [database]
-url = "sqlite:///{tmp_path / 'bot.db'}"
+url = "sqlite:///{tmp_path / 'bot.infra.db'}"
 [content]
 dir = "{directory}"
 ''', encoding="utf-8")

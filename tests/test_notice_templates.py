@@ -9,10 +9,10 @@ import datetime as dt
 import pytest
 
 from bot import create_app
+from bot.background.sender import Sender
 from bot.config import ConfigError
 from bot.models import Citizen as CitizenRow
 from bot.models import Delivery, DeliveryStatus
-from bot.sender import Sender
 from bot.services.notice_templates import fit
 from bot.services.outbox import enqueue, notice_payload
 from bot.wechat.api import ANSWER_LOST, WeChatAPI, WeChatAPIError

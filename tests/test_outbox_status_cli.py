@@ -3,7 +3,7 @@ the exact setting to change."""
 
 import datetime as dt
 
-from bot import pushes_cli
+from bot.cli import pushes as pushes_cli
 from bot.wechat.api import TokenPause
 
 

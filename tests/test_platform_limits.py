@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import pushes_cli
+from bot.background.sender import Sender
 from bot.cli import main
+from bot.cli import pushes as pushes_cli
 from bot.models import Citizen, Delivery, DeliveryStatus
-from bot.replies import Article, News, render, split_text
-from bot.sender import Sender
 from bot.services.outbox import enqueue, requeue, text_payload
 from bot.wechat.api import WeChatAPI, WeChatAPIError
 from bot.wechat.inbound import from_fields
+from bot.wechat.replies import Article, News, render, split_text
 from tests.conftest import APP_ID
 from tests.test_menu import SMALL_MENU, content_dir, write_config
 from tests.test_wechat_token import _Unclosed

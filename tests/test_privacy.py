@@ -18,18 +18,19 @@ from alembic import command
 from gunicorn.config import Config as GunicornConfig
 
 from bot import create_app
-from bot.migrate import alembic_config
+from bot.background.jobs import reports as jobs
+from bot.background.sender import Sender
+from bot.cli.serve import gunicorn_options
+from bot.infra.migrate import alembic_config
+from bot.infra.observability import configure_logging
+from bot.infra.store import MemoryStore, RedisStore
 from bot.models import Citizen as CitizenRow
 from bot.models import Delivery, ReportPhoto
 from bot.models.quiz import QuizAnswer, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
-from bot.observability import configure_logging
-from bot.sender import Sender
-from bot.server import gunicorn_options
 from bot.services import notices
 from bot.services.quiz import draws
-from bot.services.reports import evidence, jobs, staff
+from bot.services.reports import evidence, staff
 from bot.services.reports.identity import vault_of
-from bot.store import MemoryStore, RedisStore
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, redis_store
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
@@ -233,7 +234,7 @@ def test_a_traceback_naming_the_token_url_is_redacted(every_log_line) -> None:
     try:
         raise ConnectionError(f"Max retries exceeded with url: {url}")
     except ConnectionError:
-        logging.getLogger("bot.sender").exception("token fetch failed for %s", url)
+        logging.getLogger("bot.background.sender").exception("token fetch failed for %s", url)
     text = every_log_line.buffer.getvalue()
     assert "Max retries exceeded" in text and "token fetch failed" in text
     assert APP_SECRET not in text and "secret=-" in text

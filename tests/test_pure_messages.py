@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot import create_app
+from bot.chat.routing import Router, text_in
 from bot.models import Citizen as CitizenRow
-from bot.routing import Router, text_in
 from handlers import common
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer

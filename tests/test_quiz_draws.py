@@ -246,11 +246,11 @@ def test_cli_draw_lifecycle(players, bot, clock, database_url, tmp_path, monkeyp
 
 
 def test_quiz_jobs_are_registered_and_run(bot) -> None:
-    from bot.jobs import JOBS
-    from bot.services.quiz import jobs
+    from bot.background.jobs import JOBS
+    from bot.background.jobs import quiz as jobs
 
     targets = {j.target for j in JOBS}
-    assert {"bot.services.quiz.jobs:close_idle_rounds", "bot.services.quiz.jobs:expire_prizes"} <= targets
+    assert {"bot.background.jobs.quiz:close_idle_rounds", "bot.background.jobs.quiz:expire_prizes"} <= targets
     jobs.close_idle_rounds(bot)  # nothing to do on an empty database, and no error
     jobs.expire_prizes(bot)
 

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 from sqlalchemy import event, func, select, text, update
 
-from bot.db import Database
+from bot.infra.db import Database
 from bot.models.quiz import QuizAnswer, QuizRound
 from bot.services.quiz import rounds as rounds_service
 from tests.quiz_helpers import active_round, current_question, right, rounds_of, wrong

@@ -8,7 +8,7 @@ import random
 from sqlalchemy import select
 
 from bot.clock import shanghai
-from bot.db import Database
+from bot.infra.db import Database
 from bot.models import Citizen
 from bot.models.quiz import QuizRound
 from bot.services.quiz import leaderboard
@@ -69,7 +69,7 @@ def test_redis_and_db_agree(database_url: str, real_redis) -> None:
 
 
 def test_without_redis_the_db_answers(database_url: str, store) -> None:
-    from bot.store import MemoryStore
+    from bot.infra.store import MemoryStore
 
     db = Database(database_url)
     with db.session() as s:

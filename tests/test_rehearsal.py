@@ -36,8 +36,8 @@ import sqlalchemy as sa
 from requests.adapters import HTTPAdapter
 
 from bot.clock import SystemClock
-from bot.fakewechat import FakeServer, FakeWeChat
 from bot.services.reports.identity import IdentityError, IdentityVault, open_hmac_keys
+from bot.wechat.fake import FakeServer, FakeWeChat
 from tests.conftest import PG_ADMIN_URL, unavailable
 from tests.reports_helpers import CODE, TICKET
 from tests.test_deploy_files import DEPLOY, ROOT, _tool, nginx_site

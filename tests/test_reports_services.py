@@ -81,10 +81,10 @@ def test_photos_expire_after_three_days_and_invalid_media_is_not_retried(api_app
 def test_photo_job_runs_through_the_scheduler_registry(database_url, fake_wechat, clock, store,
                                                       tmp_path: Path) -> None:
     from bot import create_app
-    from bot.jobs import JOBS
-    from bot.services.reports import jobs
+    from bot.background.jobs import JOBS
+    from bot.background.jobs import reports as jobs
 
-    assert any(j.target == "bot.services.reports.jobs:download_photos" for j in JOBS)
+    assert any(j.target == "bot.background.jobs.reports:download_photos" for j in JOBS)
     config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
                          reports={"photo_dir": str(tmp_path / "photos")})
     app = create_app(config, clock=clock, store=store)

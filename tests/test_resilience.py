@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import create_app
-from bot.store import MemoryStore, StoreError
+from bot.infra.store import MemoryStore, StoreError
 from handlers import common
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.test_conversation import survey

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from bot.checks import check_content
+from bot.background.jobs import JOBS, Job
+from bot.background.scheduler import LEADER_KEY, LeaderLock, SchedulerService, run_job
+from bot.cli.content import check_content
 from bot.clock import shanghai
-from bot.jobs import JOBS, Job
 from bot.models import Delivery
-from bot.scheduler import LEADER_KEY, LeaderLock, SchedulerService, run_job
 from bot.services import pushplan
 from tests.conftest import make_config
 
@@ -142,6 +142,40 @@ def test_schedulers_elect_exactly_one_and_hand_over(bot) -> None:
         second.close()
 
 
+
+def _stored_jobs(bot) -> dict[str, str]:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from sqlalchemy import MetaData
+
+    store = SQLAlchemyJobStore(engine=bot.db.engine, tablename="apscheduler_jobs", metadata=MetaData())
+    return {job.id: job.func_ref for job in store.get_all_jobs()}
+
+
+def test_a_job_row_stored_before_the_layout_move_still_runs_and_is_renamed_at_start(bot) -> None:
+    """0.6.0 stored `bot.scheduler:run_job` in APScheduler's table; bot/scheduler.py keeps that name
+    resolving, and the first start writes the new name."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.util import ref_to_obj
+
+    from bot.background import scheduler as background_scheduler
+
+    old = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=bot.db.engine,
+                                                                        tablename="apscheduler_jobs")})
+    old.add_job("bot.scheduler:run_job", "interval", minutes=1, args=["push_plan"], id="push_plan")
+    old.start(paused=True)
+    old.shutdown(wait=False)
+    assert _stored_jobs(bot) == {"push_plan": "bot.scheduler:run_job"}
+    assert ref_to_obj("bot.scheduler:run_job") is background_scheduler.run_job
+
+    service = SchedulerService(bot, owner="new", jobs=JOBS)
+    try:
+        assert service.step() is True
+        assert _stored_jobs(bot)["push_plan"] == "bot.background.scheduler:run_job"
+    finally:
+        service.close()
+
+
 CALLS: list = []
 
 
@@ -150,9 +184,9 @@ def probe(bot) -> None:
 
 
 def test_jobs_run_through_the_registry_with_the_bot(bot, monkeypatch) -> None:
-    """The job store holds only a job's id; the function is looked up in bot/jobs.py when it runs."""
+    """The job store holds only a job's id; the function is looked up in bot/background/jobs/__init__.py when it runs."""
     CALLS.clear()
-    monkeypatch.setattr("bot.scheduler.JOBS", [Job("probe", "interval", {"minutes": 1}, "tests.test_scheduler:probe")])
+    monkeypatch.setattr("bot.background.scheduler.JOBS", [Job("probe", "interval", {"minutes": 1}, "tests.test_scheduler:probe")])
     service = SchedulerService(bot, owner="x", jobs=[])
     try:
         run_job("probe")

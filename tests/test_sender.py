@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.models import Citizen, Delivery, DeliveryStatus
-from bot.sender import Sender
 from bot.services.articles import article
 from bot.services.outbox import enqueue, news_payload, requeue, text_payload
 from tests.conftest import make_config

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import FLUSH_ROWS
 from bot.clock import shanghai
 from bot.models import Citizen, Delivery, DeliveryStatus
-from bot.sender import FLUSH_ROWS
 from bot.services.outbox import enqueue, text_payload
 from tests.conftest import APP_ID, REDIS_URL
 

@@ -9,9 +9,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.models import Citizen as CitizenRow
 from bot.models import Delivery, DeliveryStatus
-from bot.sender import Sender
 from bot.services import broadcasts
 from bot.services.outbox import enqueue, text_payload
 from bot.wechat.api import WeChatAPI, WeChatAPIError

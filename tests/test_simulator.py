@@ -52,7 +52,7 @@ def test_simulator_is_404_in_production(config, clock) -> None:
 def test_photo_upload_becomes_wechat_media_and_pushes_show_in_the_chat(app) -> None:
     import io
 
-    from bot.fakewechat import FakeWeChat, mount
+    from bot.wechat.fake import FakeWeChat, mount
 
     bot = app.extensions["bot"]
     fake = FakeWeChat(bot.config.wechat.app_id, "secret", clock=bot.clock)
@@ -77,8 +77,8 @@ def test_push_feed_needs_the_fake_api(app) -> None:
 def test_accept_subscribe_records_the_consent_through_the_webhook(database_url, clock, store) -> None:
     from sqlalchemy import select
 
-    from bot.fakewechat import FakeWeChat, mount
     from bot.models import SubscribeConsent
+    from bot.wechat.fake import FakeWeChat, mount
     from tests.conftest import make_config
 
     config = make_config(database_url, wechat={"account_type": "service"},
@@ -99,7 +99,7 @@ def test_accept_subscribe_records_the_consent_through_the_webhook(database_url, 
 
 
 def test_accept_subscribe_without_a_subscribe_template_says_so_in_chinese(app) -> None:
-    from bot.fakewechat import FakeWeChat, mount
+    from bot.wechat.fake import FakeWeChat, mount
 
     mount(app, FakeWeChat(app.extensions["bot"].config.wechat.app_id, "secret"))
     answer = app.test_client().post("/simulator/api/subscribe", json={"openid": "o_sim_zhangsan"})

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from bot.store import LockTimeout, MemoryStore, RedisStore, StoreError
+from bot.infra.store import LockTimeout, MemoryStore, RedisStore, StoreError
 from tests.conftest import DEFAULT_REDIS, REDIS_URL, redis_store
 
 
@@ -164,7 +164,7 @@ def test_each_thread_keeps_its_own_script_connection(real_redis) -> None:
 def test_script_on_a_server_that_never_answers_fails_within_the_timeout() -> None:
     """Lane sockets are blocking with the kernel's timeouts (no poll per call): a hung server still
     ends as a StoreError after socket_timeout, never a stuck worker thread."""
-    from bot.store import RedisStore
+    from bot.infra.store import RedisStore
 
     listener = socket.create_server(("127.0.0.1", 0))
     accepted = []

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import inspect, select
 
 from bot import create_app
-from bot.fakewechat import FakeWeChat
+from bot.background.sender import Sender
 from bot.models import Citizen as CitizenRow
 from bot.models import ConsentStatus, Delivery, DeliveryStatus, SubscribeConsent
-from bot.sender import Sender
 from bot.services import notices, subscribe_consents
 from bot.services.outbox import enqueue, notice_payload
 from bot.services.reports.identity import vault_of
 from bot.wechat.api import WeChatAPI, WeChatAPIError
+from bot.wechat.fake import FakeWeChat
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import WeChatServer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.models import Citizen, Delivery, WeChatTag
-from bot.sender import Sender
 
 
 @pytest.fixture

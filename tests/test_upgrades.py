@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.migrate import DatabaseNewerThanCode, unknown_revisions, upgrade
+from bot.infra.migrate import DatabaseNewerThanCode, unknown_revisions, upgrade
 from bot.version import VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def _stamp_future_revision(url: str) -> None:
 
 
 def test_upgrade_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite:///{tmp_path / 'bot.infra.db'}"
     upgrade(url)
     assert unknown_revisions(url) == []
     _stamp_future_revision(url)
@@ -40,7 +40,7 @@ def test_upgrade_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
 
 
 def test_db_upgrade_command_says_so_in_one_line(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite:///{tmp_path / 'bot.infra.db'}"
     upgrade(url)
     _stamp_future_revision(url)
     done = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, capture_output=True, text=True,

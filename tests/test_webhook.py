@@ -14,7 +14,7 @@ from wechatpy.crypto import PrpCrypto
 from werkzeug.test import EnvironBuilder
 
 from bot import create_app
-from bot.routing import Router, kind, text_in
+from bot.chat.routing import Router, kind, text_in
 from bot.services.reports.identity import vault_for
 from bot.wechat.gateway import Gateway, sign
 from tests.conftest import AES_KEY, APP_ID, TOKEN
@@ -388,12 +388,12 @@ def test_a_push_needs_no_flask_request_context(probe_app, monkeypatch) -> None:
 
 
 def test_a_bug_below_flask_is_a_plain_500_without_details(probe_app, monkeypatch, caplog) -> None:
-    import bot.webhook
+    import bot.chat.webhook
 
     def broken(*_args: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(bot.webhook, "from_fields", broken)
+    monkeypatch.setattr(bot.chat.webhook, "from_fields", broken)
     with caplog.at_level(logging.ERROR):
         response = post(probe_app, GOOD)
     assert response.status_code == 500

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from bot.fakewechat import FakeServer, FakeWeChat
-from bot.store import MemoryStore
+from bot.infra.store import MemoryStore
 from bot.wechat.api import ANSWER_LOST, CONNECT_FAILED, WeChatAPI, WeChatAPIError
+from bot.wechat.fake import FakeServer, FakeWeChat
 from tests.conftest import APP_ID
 
 
@@ -61,7 +61,7 @@ def test_retry_is_bounded_when_the_token_stays_bad(fake_wechat, store) -> None:
     original = fake._check_token
 
     def always_bad(token: str | None) -> None:
-        raise __import__("bot.fakewechat", fromlist=["WeChatError"]).WeChatError(40001, "invalid credential")
+        raise __import__("bot.wechat.fake", fromlist=["WeChatError"]).WeChatError(40001, "invalid credential")
 
     fake._check_token = always_bad
     try:

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.background.sender import Sender
+from bot.infra.store import MemoryStore
 from bot.models import Citizen, Delivery, DeliveryStatus
-from bot.sender import Sender
 from bot.services.outbox import enqueue, text_payload
-from bot.store import MemoryStore
 from bot.wechat.api import TokenUnavailable, WeChatAPI, WeChatAPIError
 from tests.conftest import APP_ID
 from tests.console import ConsoleClient, add_staff, dashboard_panel
@@ -231,7 +231,8 @@ def test_a_wrong_secret_is_not_a_failed_delivery(bot, fake_wechat, clock) -> Non
 
 def test_the_pause_shows_on_the_dashboard_and_in_outbox_status(app, bot, fake_wechat, clock, capsys,
                                                                 monkeypatch) -> None:
-    from bot import cli, pushes_cli
+    from bot import cli
+    from bot.cli import pushes as pushes_cli
 
     fake_wechat.set_ip_whitelist({"10.1.2.3"})
     queue_for_active_citizens(bot, fake_wechat, clock, 1)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from bot.routing import Rule
+from bot.chat.routing import Rule
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 

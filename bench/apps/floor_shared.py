@@ -57,7 +57,7 @@ _local = threading.local()
 
 class _Redis:
     """One connection, commands written and read straight off it: no pool, no retry wrapper, a
-    blocking socket (the bot's own per-message path is as direct, bot/store.py)."""
+    blocking socket (the bot's own per-message path is as direct, bot/infra/store.py)."""
 
     def __init__(self) -> None:
         client = redis.Redis.from_url(REDIS_URL)

@@ -16,7 +16,7 @@ from bot.services.events import KINDS as EVENT_KINDS
 from bot.services.pushplan import KINDS as PUSH_KINDS
 from bot.services.staff import ROLE_NAMES
 
-# Scheduled jobs of bot/jobs.py.
+# Scheduled jobs of bot/background/jobs/__init__.py.
 JOBS = {
     "push_plan": "推送计划（到点群发警示教育内容）",
     "photo_downloads": "下载举报照片",

@@ -1,4 +1,4 @@
-"""The push plan: scheduled jobs (bot/jobs.py) and the warning-education items (content/pushes.toml),
+"""The push plan: scheduled jobs (bot/background/jobs/__init__.py) and the warning-education items (content/pushes.toml),
 with their next run, pause / resume, and "run now" for jobs. Every action is audited.
 
 Pauses are rows of `job_pauses` (bot/services/schedule.py), honoured by the scheduler at each run.
@@ -15,11 +15,11 @@ import logging
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from bot.background.jobs import JOBS, Job
 from bot.clock import TZ
 from bot.console import current_bot, db, labels, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.registry import page, route
-from bot.jobs import JOBS, Job
 from bot.models import Delivery
 from bot.services import broadcasts, notices, schedule
 from bot.services.pushplan import KINDS

@@ -13,8 +13,8 @@ from bot.console import client_ip, current_bot, db, now
 from bot.console.access import MATRIX
 from bot.console.outcomes import done, refused
 from bot.console.registry import page, route
+from bot.infra.store import StoreError
 from bot.services import staff, staff_wechat
-from bot.store import StoreError
 
 LIST = "console.staff_list"  # where every action here returns
 

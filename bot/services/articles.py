@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bot.store import Store
+from bot.infra.store import Store
 from bot.wechat.api import WeChatAPIError
 
 log = logging.getLogger(__name__)

@@ -267,7 +267,7 @@ def _hold_quota(session: Session) -> None:
     """Until the transaction ends, no one else checks the quota or queues a broadcast. PostgreSQL: a
     transaction-scoped advisory lock, taken before the mass sends are counted, so a second sender waits
     and then counts the first one's send (READ COMMITTED reads afresh at each statement). SQLite: every
-    transaction already holds the database's write lock from its BEGIN IMMEDIATE (bot/db.py)."""
+    transaction already holds the database's write lock from its BEGIN IMMEDIATE (bot/infra/db.py)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUOTA_LOCK})
 

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import insert_unless_present
-from bot.last_seen import LastSeen
+from bot.infra.db import insert_unless_present
+from bot.infra.last_seen import LastSeen
 from bot.models import Citizen
 from bot.services import service_window
 from bot.wechat.inbound import Inbound
@@ -16,7 +16,7 @@ from bot.wechat.inbound import Inbound
 
 def get_or_create(session: Session, openid: str, now: dt.datetime) -> Citizen:
     """The citizen's row, created if this is their first trace. Created with ON CONFLICT DO NOTHING:
-    the batched last-seen write (bot/last_seen.py) may insert the same row at the same moment."""
+    the batched last-seen write (bot/infra/last_seen.py) may insert the same row at the same moment."""
     citizen = session.scalar(select(Citizen).where(Citizen.openid == openid))
     if citizen is None:
         session.execute(insert_unless_present(Citizen, ("openid", "first_seen_at"), "id"),
@@ -31,7 +31,7 @@ def record_inbound(last_seen: LastSeen, session: Session, msg: Inbound, now: dt.
 
     Only what the platform counts opens the customer-service window (service_window.opened_by):
     a message moves `last_interaction_at`, noted only for the citizen's first message in a minute
-    (`first_seen`, from the gate) and written in batches (bot/last_seen.py): a minute of slack is
+    (`first_seen`, from the gate) and written in batches (bot/infra/last_seen.py): a minute of slack is
     nothing next to a 48-hour window. A menu click or a scan moves `window_event_at` (batched too);
     a follow is written with the follow itself.
     """

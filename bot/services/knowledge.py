@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import ContentError, read_toml, require_text
-from bot.replies import TEXT_LIMIT_BYTES
 from bot.services.content_dates import available_on, date_range
 from bot.services.script import to_simplified
+from bot.wechat.replies import TEXT_LIMIT_BYTES
 
 ANSWER_LIMIT_BYTES = 1800  # WeChat drops text replies over 2048 bytes; leave room for the frame
 

@@ -1,4 +1,4 @@
-"""Enqueue pushes. Features call `enqueue`; the sender (bot/sender.py) delivers what is due.
+"""Enqueue pushes. Features call `enqueue`; the sender (bot/background/sender.py) delivers what is due.
 
 A row is written in the caller's transaction, so a push exists exactly when the change that caused
 it does. The key makes enqueueing idempotent: the same logical push is one row, however often asked.

@@ -149,7 +149,7 @@ def enqueue_due(session: Session, plan: PushPlan, now: dt.datetime) -> list[Deli
 
 
 def run_job(bot: Any) -> None:
-    """Scheduled every minute (bot/jobs.py)."""
+    """Scheduled every minute (bot/background/jobs/__init__.py)."""
     with bot.db.session() as session:
         added = enqueue_due(session, bot.content.pushes, bot.clock.now())
         session.commit()

@@ -1,6 +1,6 @@
-"""Pausing scheduled work from the console: jobs of bot/jobs.py and push-plan items, and when they run next.
+"""Pausing scheduled work from the console: jobs of bot/background/jobs/__init__.py and push-plan items, and when they run next.
 
-Pauses live in the database (`job_pauses`), read by `bot.scheduler.run_job` and
+Pauses live in the database (`job_pauses`), read by `bot.background.scheduler.run_job` and
 `bot.services.pushplan.enqueue_due` at every run, so they hold whichever process is the leader.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from bot.background.jobs import Job
 from bot.clock import TZ
-from bot.jobs import Job
 from bot.models import JobPause
 
 log = logging.getLogger(__name__)

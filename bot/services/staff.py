@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.infra.store import Store
 from bot.models import StaffUser
 from bot.services.audit import audit
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database
+from bot.infra.db import Database
+from bot.infra.store import Store
 from bot.models import WeChatTag
-from bot.store import Store
 from bot.wechat.api import WeChatAPI, WeChatAPIError
 
 TAG_EXISTS = 45157

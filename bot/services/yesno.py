@@ -17,7 +17,7 @@ from bot.services.script import to_simplified
 from bot.wechat.inbound import keyword_form
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    from bot.chat.context import Context
     from bot.wechat.inbound import Inbound
 
 Answer = Literal["yes", "no"]

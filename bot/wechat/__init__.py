@@ -1,1 +1,1 @@
-"""The WeChat edge: inbound parsing, signatures and encryption, reply rendering, the API client."""
+"""The WeChat edge: inbound parsing, signatures and encryption, reply rendering, the API client and its fake."""

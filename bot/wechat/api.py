@@ -34,7 +34,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from bot.clock import Clock, SystemClock
-from bot.store import LockTimeout, Store
+from bot.infra.store import LockTimeout, Store
 from bot.wechat.transport import Urllib3Session
 
 log = logging.getLogger(__name__)

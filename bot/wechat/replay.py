@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 
 from bot.clock import Clock
-from bot.store import Store
+from bot.infra.store import Store
 
 
 class StaleSignature(Exception):

@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import Delivery
-from bot.sender import Sender
 from tests.browser.test_console_browser import log_in
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.console import add_staff

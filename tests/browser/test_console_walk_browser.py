@@ -22,11 +22,10 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from bot import keys
+from bot.background.sender import Sender
 from bot.console.access import can
 from bot.models import AuditEntry, Delivery, QuizPrize, Report, ReportPhoto, StaffUser
-from bot.sender import Sender
-from bot.services import staff_wechat
+from bot.services import keys, staff_wechat
 from bot.services.outbox import enqueue, text_payload
 from bot.services.quiz import claims
 from bot.services.reports.identity import vault_of

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.background.sender import Sender
 from bot.clock import shanghai
-from bot.sender import Sender
 from tests.browser.test_console_browser import log_in
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import add_staff

@@ -46,7 +46,7 @@ def last_reply(page: Any) -> str:
 
 def test_report_with_location_and_photo_then_a_status_notice(sim_app, sim_url, page, new_page, screenshot,
                                                            tmp_path: Path) -> None:
-    from bot.sender import Sender
+    from bot.background.sender import Sender
     from tests.browser.test_console_browser import log_in
     from tests.console import add_staff
 
@@ -117,8 +117,8 @@ def test_a_quiz_round_and_an_events_query_in_the_simulator(sim_url, page, screen
 
 def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, page, screenshot, clock) -> None:
     """A follower's chat shows the mass-sent article as WeChat does: cover, title, digest, 阅读原文."""
+    from bot.background.sender import Sender
     from bot.clock import shanghai
-    from bot.sender import Sender
     from bot.services import pushplan
 
     page.goto(f"{sim_url}/simulator/")
@@ -146,7 +146,7 @@ def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, 
 
 def test_accepting_subscribe_notices_lets_a_status_notice_arrive_as_one(database_url, fake_wechat, clock, store,
                                                                          page, screenshot) -> None:
-    from bot.sender import Sender
+    from bot.background.sender import Sender
     from bot.services.outbox import enqueue, notice_payload
     from tests.conftest import make_config
 

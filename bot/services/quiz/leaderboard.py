@@ -19,9 +19,9 @@ from sqlalchemy import and_, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.clock import TZ
+from bot.infra.store import RedisStore, Store, StoreError
 from bot.models import Citizen
 from bot.models.quiz import QuizBest, QuizRound
-from bot.store import RedisStore, Store, StoreError
 
 log = logging.getLogger(__name__)
 

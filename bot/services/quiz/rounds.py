@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from bot.clock import TZ
 from bot.config import QuizConfig
-from bot.db import Database, insert_unless_present, typed_sql
+from bot.infra.db import Database, insert_unless_present, typed_sql
+from bot.infra.store import Store
 from bot.models.quiz import QuizAnswer, QuizRound, RoundStatus
 from bot.services.content_dates import available_on
 from bot.services.quiz import leaderboard
 from bot.services.quiz.bank import Question, QuizBank
-from bot.store import Store
 
 # Questions from this many of the player's latest rounds are avoided while the bank allows.
 RECENT_ROUNDS = 20
@@ -267,7 +267,7 @@ def record_answer_at(db: Database, session: Session, cfg: QuizConfig, *, round_i
 
 def _advance_in_session(session: Session, params: dict) -> Row | None:
     """SQLite has no data-modifying WITH: the same two writes in the message's transaction, which took
-    the database's write lock at BEGIN (bot/db.py), so nothing can change the round in between."""
+    the database's write lock at BEGIN (bot/infra/db.py), so nothing can change the round in between."""
     if session.execute(_insert_answer(), params).first() is None:
         return None
     row = session.execute(_advance(), params).first()
@@ -276,7 +276,7 @@ def _advance_in_session(session: Session, params: dict) -> Row | None:
     return row
 
 
-# Written as SQL and built once, like bot/db.py's inserts: the ORM would compile these on every answer.
+# Written as SQL and built once, like bot/infra/db.py's inserts: the ORM would compile these on every answer.
 # The round must be active, at the answered position and not idle; the insert happens only then and
 # only once (both unique keys of quiz_answers), and the round moves only if the answer was inserted.
 _ANSWERABLE_ROUND = (f"id = :round_id AND status = '{RoundStatus.ACTIVE}' AND position = :position "

@@ -4,7 +4,7 @@ Keys are derived with HKDF-SHA256, one per purpose, so the HMAC key cannot decry
 key cannot be guessed from hashes. Ciphertext is AES-256-GCM bound to the column it belongs in
 (associated data), so a name cannot be pasted into the phone column. Nothing here logs a value.
 
-Two secrets, so that the identity key can be rotated (`python -m bot keys rotate`, bot/keys.py):
+Two secrets, so that the identity key can be rotated (`python -m bot keys rotate`, bot/services/keys.py):
 - the sealing key, `[security] identity_key` (env BOT_SECURITY_IDENTITY_KEY): its AES key seals and
   opens every value. A value sealed now reads `v2:<key id>:...`, the id a fingerprint of the key that
   sealed it; `v1:...` (sealed before key ids) is tried with each key given. During a rotation
@@ -181,7 +181,7 @@ class IdentityVault:
         raise IdentityError(f"cannot decrypt {field} (wrong key?)")
 
     def sealed_hmac_keys(self) -> str:
-        """The keyed hashes' keys, sealed with the current key: what the keyring keeps (bot/keys.py)."""
+        """The keyed hashes' keys, sealed with the current key: what the keyring keeps (bot/services/keys.py)."""
         return self.encrypt(HMAC_KEYS, self._hmac.to_json())
 
     def owner(self, openid: str) -> str:

@@ -1,0 +1,1 @@
+"""Work outside a request: the one active scheduler, its jobs, and the sender that delivers the outbox."""

@@ -1,0 +1,1 @@
+"""The message pipeline: the webhook, the gate (dedupe, lock, conversation), routing and what handlers get."""
