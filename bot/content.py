@@ -20,7 +20,7 @@ class ContentError(Exception):
 
 # name -> "module:function"; imported lazily so a part's code loads only with the content.
 PARTS: dict[str, str] = {
-    "replies": "bot.services.replies:load_replies",
+    "replies": "bot.services.reply_texts:load_replies",
     "townships": "bot.services.townships:load_townships",
     "report_categories": "bot.services.reports.categories:load_report_categories",
     "knowledge": "bot.services.knowledge:load_knowledge",

@@ -5,13 +5,13 @@ of the flows (举报, 答题, ...) and a plainly described hazard must be claime
 words win; the intent layer (a classifier, handlers/intent.py) takes what they leave.
 """
 
-from handlers import common, emergency, events, intent, knowledge, pushes, quiz, report, staff_bind, township
+from handlers import common, emergency, events, intent, knowledge, push_events, quiz, report, staff_bind, township
 
 ROUTERS = [
     emergency.router,  # danger now: whom to call comes before everything, in any flow
     common.escapes,
     staff_bind.router,  # 绑定 <code>: a staff member's own WeChat, for broadcast previews
-    pushes.router,
+    push_events.router,
     township.router,
     quiz.router,
     report.report,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.background import scheduler
 from bot.background.jobs import Job
 from bot.models import AuditEntry, Delivery, JobPause
-from bot.services import pushplan, schedule
+from bot.services import job_pauses, pushplan
 from tests.console import ConsoleClient, add_staff
 
 
@@ -41,7 +41,7 @@ def test_next_run_comes_from_the_job_store_when_there_is_one(app, clock) -> None
     sched.start(paused=True)  # writes the job store table, runs nothing
     try:
         with bot.db.session() as session:
-            stored = schedule.stored_next_runs(session)
+            stored = job_pauses.stored_next_runs(session)
         assert set(stored) == {"overdue_reports"} and stored["overdue_reports"].strftime("%H:%M") == "08:30"
     finally:
         sched.shutdown(wait=False)

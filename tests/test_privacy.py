@@ -29,7 +29,7 @@ from bot.models import Delivery, ReportPhoto
 from bot.models.quiz import QuizAnswer, QuizDraw, QuizDrawEntry, QuizPrize, QuizRound
 from bot.services import notices
 from bot.services.quiz import draws
-from bot.services.reports import evidence, staff
+from bot.services.reports import evidence, triage
 from bot.services.reports.identity import vault_of
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, redis_store
 from tests.console import ConsoleClient, add_staff
@@ -194,7 +194,7 @@ def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_pat
     assert ticket in citizen.says("我的举报") and ticket in citizen.says(f"查询 {ticket} {code}")
     with bot.db.session() as s:
         evidence.download_pending_photos(s, bot.extensions["api"], tmp_path, clock.now())
-        staff.change_status(s, vault_of(bot), ticket, "accepted", actor="王科长", role="reviewer", now=clock.now(),
+        triage.change_status(s, vault_of(bot), ticket, "accepted", actor="王科长", role="reviewer", now=clock.now(),
                             settings=bot.config.reports)
         s.commit()
     play_round(citizen, bot, clock)
@@ -421,7 +421,7 @@ def close_report(bot, ticket: str, clock) -> None:
     settings = bot.config.reports
     with bot.db.session() as s:
         for status, note in (("accepted", ""), ("verifying", ""), ("rectified", "已清理"), ("closed", "")):
-            staff.change_status(s, vault_of(bot), ticket, status, actor="王科长", role="reviewer", now=clock.now(),
+            triage.change_status(s, vault_of(bot), ticket, status, actor="王科长", role="reviewer", now=clock.now(),
                                 settings=settings, note=note)
         s.commit()
 
@@ -465,7 +465,7 @@ def test_erasing_a_reports_contacts_purges_its_notices(citizen, bot, clock) -> N
     other, _ = file_report(citizen, photos=0, location=None)
     close_report(bot, ticket, clock)
     with bot.db.session() as s:
-        staff.change_status(s, vault_of(bot), other, "accepted", actor="王科长", role="reviewer", now=clock.now(),
+        triage.change_status(s, vault_of(bot), other, "accepted", actor="王科长", role="reviewer", now=clock.now(),
                             settings=bot.config.reports)
         s.commit()
     clock.advance(days=bot.config.reports.contact_retention_days + 1)

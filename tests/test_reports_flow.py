@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot import create_app
 from bot.models import Delivery, ReportEvent
 from bot.models.reports import ReportStatus
-from bot.services.reports import lifecycle, staff
+from bot.services.reports import lifecycle, triage
 from bot.services.reports.identity import vault_for
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.reports_helpers import (
@@ -51,7 +51,7 @@ def test_a_full_real_name_report(citizen: Citizen, bot, clock) -> None:
         assert [(p.kind, p.media_id, p.report_id, p.draft_id) for p in photos(s)] == [
             ("image", "M1", r.id, None), ("video", "V1", r.id, None)]
         assert drafts(s) == []
-        ident = staff.reveal(vault_for(bot.config), r)
+        ident = triage.reveal(vault_for(bot.config), r)
         assert (ident.openid, ident.name, ident.phone) == (citizen.openid, "张三", "13800138000")
     assert "当前没有进行中的操作" in citizen.says("取消")
 
@@ -125,7 +125,7 @@ def test_wrong_input_at_every_step_is_asked_again_and_nothing_is_lost(citizen: C
         [r] = reports(s)
         assert r.description == "城东路仓库里堆着几十桶油漆和稀料，门口没有警示标志。" * 40  # long text kept whole, as typed
         assert [p.media_id for p in photos(s)] == ["EARLY", "M2", "M3", "M4"]
-        assert staff.reveal(vault_for(bot.config), r).phone == "13800138000"
+        assert triage.reveal(vault_for(bot.config), r).phone == "13800138000"
 
 
 def test_nine_photos_at_most(citizen: Citizen, bot) -> None:
@@ -258,11 +258,11 @@ def test_my_reports_and_query(citizen: Citizen, citizens, bot, clock) -> None:
     mine = citizen.says("我的举报")
     assert f"{ticket}｜消防安全｜已提交｜6月1日" in mine and f"{second}｜危险化学品" in mine and "共2条" in mine
     with bot.db.session() as s:
-        staff.change_status(s, vault_for(bot.config), ticket, ReportStatus.ACCEPTED, actor="王科长", role="reviewer",
+        triage.change_status(s, vault_for(bot.config), ticket, ReportStatus.ACCEPTED, actor="王科长", role="reviewer",
                             now=clock.now(), settings=bot.config.reports)
-        staff.reply_to_reporter(s, vault_for(bot.config), ticket, "已安排城关镇安监站现场核查。", actor="王科长",
+        triage.reply_to_reporter(s, vault_for(bot.config), ticket, "已安排城关镇安监站现场核查。", actor="王科长",
                                 role="reviewer", now=clock.now())
-        staff.add_note(s, ticket, "内部：物业经理电话已查到", actor="王科长", role="reviewer", now=clock.now())
+        triage.add_note(s, ticket, "内部：物业经理电话已查到", actor="王科长", role="reviewer", now=clock.now())
         s.commit()
     shown = citizen.says(f"查询 {ticket}")
     for part in (ticket, "当前状态：已受理", "已提交", "已受理", "最新回复", "城关镇安监站"):
@@ -338,9 +338,9 @@ def test_status_changes_reach_the_reporter_through_the_outbox(citizen: Citizen, 
     with bot.db.session() as s:
         for status, note in ((ReportStatus.ACCEPTED, ""), (ReportStatus.VERIFYING, ""),
                              (ReportStatus.RECTIFIED, "已责令物业清理"), (ReportStatus.CLOSED, "")):
-            staff.change_status(s, vault, ticket, status, actor="王科长", role="reviewer", now=clock.now(),
+            triage.change_status(s, vault, ticket, status, actor="王科长", role="reviewer", now=clock.now(),
                                 settings=settings, note=note)
-        staff.mark_reward(s, vault, ticket, eligible=True, amount=300, actor="李局", role="admin", now=clock.now(),
+        triage.mark_reward(s, vault, ticket, eligible=True, amount=300, actor="李局", role="admin", now=clock.now(),
                           settings=settings)
         s.commit()
         rows = list(s.scalars(select(Delivery).order_by(Delivery.id)))

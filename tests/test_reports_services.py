@@ -17,7 +17,7 @@ from bot.config import ConfigError, from_mapping
 from bot.content import ContentError
 from bot.models import ReportAudit
 from bot.models.reports import PhotoStatus, ReportStatus
-from bot.services.reports import deadlines, drafts, evidence, identity, lifecycle, staff
+from bot.services.reports import deadlines, drafts, evidence, identity, lifecycle, triage
 from bot.services.reports.categories import load_report_categories
 from bot.services.reports.identity import KEYED_PREFIX, IdentityError, IdentityVault, vault_for
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
@@ -132,13 +132,13 @@ def test_only_an_admin_reveals_identity_and_every_attempt_is_audited(citizen: Ci
     ticket, _ = file_report(citizen, contact="张三 13800138000")
     vault = vault_for(bot.config)
     with bot.db.session() as s:
-        with pytest.raises(staff.PermissionDenied):
-            staff.reveal_identity(s, vault, ticket, actor="小王", role="reviewer", reason="想看看", now=clock.now())
-        who = staff.reveal_identity(s, vault, ticket, actor="李局", role="admin", reason="发放奖励核对身份",
+        with pytest.raises(triage.PermissionDenied):
+            triage.reveal_identity(s, vault, ticket, actor="小王", role="reviewer", reason="想看看", now=clock.now())
+        who = triage.reveal_identity(s, vault, ticket, actor="李局", role="admin", reason="发放奖励核对身份",
                                     now=clock.now())
         s.commit()
         assert (who.name, who.phone, who.openid) == ("张三", "13800138000", citizen.openid)
-        audit = staff.audit_log(s, ticket)
+        audit = triage.audit_log(s, ticket)
     assert [(a.actor, a.role, a.action, a.detail) for a in audit] == [
         ("小王", "reviewer", "reveal_identity_denied", "想看看"), ("李局", "admin", "reveal_identity", "发放奖励核对身份")]
 
@@ -148,26 +148,26 @@ def test_lifecycle_is_enforced(citizen: Citizen, bot, clock) -> None:
     vault, settings = vault_for(bot.config), bot.config.reports
     with bot.db.session() as s:
         def change(status: str, note: str = "", role: str = "reviewer") -> None:
-            staff.change_status(s, vault, ticket, status, actor="王科长", role=role, now=clock.now(),
+            triage.change_status(s, vault, ticket, status, actor="王科长", role=role, now=clock.now(),
                                 settings=settings, note=note)
 
         with pytest.raises(lifecycle.TransitionError, match="可改为：已受理、不予受理"):
             change(S.VERIFYING)
         with pytest.raises(lifecycle.TransitionError, match="必须写明理由"):
             change(S.REJECTED)
-        with pytest.raises(staff.PermissionDenied):
+        with pytest.raises(triage.PermissionDenied):
             change(S.ACCEPTED, role="editor")
         change(S.ACCEPTED)
         change(S.VERIFYING)
         with pytest.raises(ValueError, match="after verification"):
-            staff.mark_reward(s, vault, ticket, eligible=True, amount=300, actor="李局", role="admin", now=clock.now(),
+            triage.mark_reward(s, vault, ticket, eligible=True, amount=300, actor="李局", role="admin", now=clock.now(),
                               settings=settings)
         change(S.UNFOUNDED, "现场核查未发现电动车充电")
         change(S.CLOSED)
         with pytest.raises(lifecycle.TransitionError, match="已是最终状态"):
             change(S.ACCEPTED)
         s.commit()
-        report = staff.get(s, ticket)
+        report = triage.get(s, ticket)
         assert report.closed_at == clock.now() and report.due_at is None
     assert "情况不属实：现场核查未发现电动车充电" in citizen.says(f"查询 {ticket}")
 
@@ -177,19 +177,19 @@ def test_deadlines_and_the_overdue_list(citizen: Citizen, citizens, bot, clock) 
     on_time, _ = file_report(citizens("o_second"), category="2")
     vault, settings = vault_for(bot.config), bot.config.reports
     with bot.db.session() as s:
-        staff.change_status(s, vault, on_time, S.ACCEPTED, actor="w", role="reviewer", now=clock.now(),
+        triage.change_status(s, vault, on_time, S.ACCEPTED, actor="w", role="reviewer", now=clock.now(),
                             settings=settings)
         s.commit()
         clock.advance(days=2)
         assert [r.ticket for r in deadlines.overdue_reports(s, clock.now())] == [late]
-        assert [r.ticket for r in staff.list_reports(s, staff.ReportFilter(overdue=True), clock.now())] == [late]
+        assert [r.ticket for r in triage.list_reports(s, triage.ReportFilter(overdue=True), clock.now())] == [late]
         clock.advance(days=60)
         assert [r.ticket for r in deadlines.overdue_reports(s, clock.now())] == [late, on_time]
-        staff.change_status(s, vault, on_time, S.VERIFYING, actor="w", role="reviewer", now=clock.now(),
+        triage.change_status(s, vault, on_time, S.VERIFYING, actor="w", role="reviewer", now=clock.now(),
                             settings=settings)
-        staff.change_status(s, vault, on_time, S.RECTIFIED, actor="w", role="reviewer", now=clock.now(),
+        triage.change_status(s, vault, on_time, S.RECTIFIED, actor="w", role="reviewer", now=clock.now(),
                             settings=settings)
-        assert staff.get(s, on_time).due_at == clock.now() + dt.timedelta(days=10)
+        assert triage.get(s, on_time).due_at == clock.now() + dt.timedelta(days=10)
         assert [r.ticket for r in deadlines.overdue_reports(s, clock.now())] == [late]
 
 
@@ -207,25 +207,25 @@ def test_possible_duplicates_are_linked_not_rejected(citizen: Citizen, citizens,
         assert by_ticket[other_category].duplicate_of_id is None and by_ticket[far].duplicate_of_id is None
         assert by_ticket[stale].duplicate_of_id is None
         assert by_ticket[near].status == S.SUBMITTED
-        assert [r.ticket for r in staff.detail(s, first, clock.now()).linked] == [near]
-        assert any(e.kind == "duplicate" and first in e.note for e in staff.detail(s, near, clock.now()).events)
+        assert [r.ticket for r in triage.detail(s, first, clock.now()).linked] == [near]
+        assert any(e.kind == "duplicate" and first in e.note for e in triage.detail(s, near, clock.now()).events)
 
 
 def test_assign_township_and_filters(citizen: Citizen, citizens, bot, clock) -> None:
     a, _ = file_report(citizen, location=None)
     b, _ = file_report(citizens("o_b"), category="2", location=(36.312, 113.082, ""))
     with bot.db.session() as s:
-        staff.assign_township(s, a, "xiling", actor="王科长", role="reviewer", now=clock.now(),
+        triage.assign_township(s, a, "xiling", actor="王科长", role="reviewer", now=clock.now(),
                               townships=bot.content.townships)
         with pytest.raises(ValueError):
-            staff.assign_township(s, a, "nowhere", actor="王科长", role="reviewer", now=clock.now(),
+            triage.assign_township(s, a, "nowhere", actor="王科长", role="reviewer", now=clock.now(),
                                   townships=bot.content.townships)
         s.commit()
-        assert (staff.get(s, a).township, staff.get(s, a).township_source) == ("xiling", "staff")
-        assert staff.get(s, b).township == "beipo"
+        assert (triage.get(s, a).township, triage.get(s, a).township_source) == ("xiling", "staff")
+        assert triage.get(s, b).township == "beipo"
 
         def tickets(**kw) -> list[str]:
-            return [r.ticket for r in staff.list_reports(s, staff.ReportFilter(**kw), clock.now())]
+            return [r.ticket for r in triage.list_reports(s, triage.ReportFilter(**kw), clock.now())]
 
         assert tickets(township="xiling") == [a]
         assert tickets(category="hazchem") == [b]
@@ -240,8 +240,8 @@ def test_exports_leave_identity_out_unless_an_admin_asks(citizen: Citizen, citiz
     vault = vault_for(bot.config)
     kwargs = dict(now=clock.now(), categories=bot.content.report_categories, townships=bot.content.townships)
     with bot.db.session() as s:
-        header, rows = staff.export_rows(s, vault, staff.ReportFilter(), actor="小王", role="reviewer", **kwargs)
-        data = staff.to_csv(header, rows)
+        header, rows = triage.export_rows(s, vault, triage.ReportFilter(), actor="小王", role="reviewer", **kwargs)
+        data = triage.to_csv(header, rows)
         text = data.decode("utf-8-sig")
         assert "张三" not in text and "13800138000" not in text and "姓名" not in text
         parsed = list(csv.reader(io.StringIO(text)))
@@ -249,13 +249,13 @@ def test_exports_leave_identity_out_unless_an_admin_asks(citizen: Citizen, citiz
         assert parsed[1][2] in ("消防安全",) and parsed[1][4] == "已提交"
         assert any(row[9].startswith("'=HYPERLINK") for row in parsed[1:])  # no formula injection
 
-        with pytest.raises(staff.PermissionDenied):
-            staff.export_rows(s, vault, staff.ReportFilter(), actor="小王", role="reviewer", include_identity=True,
+        with pytest.raises(triage.PermissionDenied):
+            triage.export_rows(s, vault, triage.ReportFilter(), actor="小王", role="reviewer", include_identity=True,
                               **kwargs)
-        header, rows = staff.export_rows(s, vault, staff.ReportFilter(), actor="李局", role="admin",
+        header, rows = triage.export_rows(s, vault, triage.ReportFilter(), actor="李局", role="admin",
                                          include_identity=True, **kwargs)
         s.commit()
-        sheet = load_workbook(io.BytesIO(staff.to_xlsx(header, rows))).active
+        sheet = load_workbook(io.BytesIO(triage.to_xlsx(header, rows))).active
         values = [[c.value for c in row] for row in sheet.iter_rows()]
         assert sheet.title == "举报台账" and values[0][-3:] == ["是否匿名", "姓名", "手机号"]
         assert ["否", "张三", "13800138000"] in [v[-3:] for v in values[1:]]
@@ -268,7 +268,7 @@ def test_contacts_of_closed_reports_are_erased_after_retention(citizen: Citizen,
     still_open, _ = file_report(citizens("o_b"), contact="李四 13900139000")
     vault, settings = vault_for(bot.config), bot.config.reports
     with bot.db.session() as s:
-        staff.change_status(s, vault, closed, S.REJECTED, actor="w", role="reviewer", now=clock.now(),
+        triage.change_status(s, vault, closed, S.REJECTED, actor="w", role="reviewer", now=clock.now(),
                             settings=settings, note="不属于安全生产举报范围")
         s.commit()
         clock.advance(days=179)
@@ -276,12 +276,12 @@ def test_contacts_of_closed_reports_are_erased_after_retention(citizen: Citizen,
         clock.advance(days=2)
         assert identity.erase_old_contacts(s, clock.now(), settings.contact_retention_days) == 1
         s.commit()
-        gone, kept = staff.get(s, closed), staff.get(s, still_open)
+        gone, kept = triage.get(s, closed), triage.get(s, still_open)
         assert (gone.openid_enc, gone.name_enc, gone.phone_enc) == (None, None, None)
         assert gone.contact_erased_at == clock.now() and gone.description  # the report itself stays
         assert vault.decrypt("name", kept.name_enc) == "李四"
         # No one left to notify; the reply is still recorded.
-        staff.reply_to_reporter(s, vault, closed, "补充说明", actor="w", role="reviewer", now=clock.now())
+        triage.reply_to_reporter(s, vault, closed, "补充说明", actor="w", role="reviewer", now=clock.now())
     assert closed in citizen.says("我的举报")  # the owner HMAC still finds it
 
 
@@ -349,4 +349,4 @@ def test_cli_lists_changes_and_exports(citizen: Citizen, bot, database_url, tmp_
                "--actor", "李局") == 0
     assert "13800138000" in (tmp_path / "b.csv").read_text(encoding="utf-8-sig")
     with bot.db.session() as s:
-        assert [a.action for a in staff.audit_log(s)] == ["export_identity_denied", "export_identity"]
+        assert [a.action for a in triage.audit_log(s)] == ["export_identity_denied", "export_identity"]

@@ -80,7 +80,7 @@ def run_job(job_id: str) -> None:
 
 
 def _paused(job_id: str) -> bool:
-    from bot.services.schedule import is_paused, job_key
+    from bot.services.job_pauses import is_paused, job_key
 
     try:
         with _current_bot.db.session() as session:

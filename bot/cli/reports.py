@@ -22,7 +22,7 @@ from bot.config import Config
 from bot.content import load_content
 from bot.infra.db import Database
 from bot.runtime import content_dir, default_clock
-from bot.services.reports import deadlines, evidence, lifecycle, staff
+from bot.services.reports import deadlines, evidence, lifecycle, triage
 from bot.services.reports.evidence import PHOTO_STATUS
 from bot.services.reports.identity import vault_for
 
@@ -82,8 +82,8 @@ def _status_code(text: str) -> str:
     return by_label.get(text, text)
 
 
-def _filter(args: argparse.Namespace) -> staff.ReportFilter:
-    return staff.ReportFilter(status=_status_code(args.status) if args.status else None, category=args.category,
+def _filter(args: argparse.Namespace) -> triage.ReportFilter:
+    return triage.ReportFilter(status=_status_code(args.status) if args.status else None, category=args.category,
                               township=args.township, overdue=args.overdue, since=args.since, until=args.until)
 
 
@@ -104,13 +104,13 @@ def reports(args: argparse.Namespace, config: Config) -> int:
     try:
         with db.session() as session:
             if args.action == "list":
-                for report in staff.list_reports(session, _filter(args), now):
+                for report in triage.list_reports(session, _filter(args), now):
                     out.write(_line(report, now) + "\n")
             elif args.action == "overdue":
                 for report in deadlines.overdue_reports(session, now):
                     out.write(_line(report, now) + "\n")
             elif args.action == "show":
-                d = staff.detail(session, args.ticket, now)
+                d = triage.detail(session, args.ticket, now)
                 r = d.report
                 out.write(f"{r.ticket}  {lifecycle.label(r.status)}{'  超期' if d.overdue else ''}\n"
                           f"类别 {r.category}  部门 {r.department}  乡镇 {r.township or '-'}\n"
@@ -125,30 +125,30 @@ def reports(args: argparse.Namespace, config: Config) -> int:
                 for other in d.linked:
                     out.write(f"  疑似重复：{other.ticket}\n")
             elif args.action == "status":
-                staff.change_status(session, vault, args.ticket, _status_code(args.status), actor=args.actor,
+                triage.change_status(session, vault, args.ticket, _status_code(args.status), actor=args.actor,
                                     role=args.role, now=now, settings=config.reports, note=args.note)
             elif args.action == "assign":
-                staff.assign_township(session, args.ticket, args.township, actor=args.actor, role=args.role, now=now,
+                triage.assign_township(session, args.ticket, args.township, actor=args.actor, role=args.role, now=now,
                                       townships=content.townships)
             elif args.action == "reply":
-                staff.reply_to_reporter(session, vault, args.ticket, args.text, actor=args.actor, role=args.role,
+                triage.reply_to_reporter(session, vault, args.ticket, args.text, actor=args.actor, role=args.role,
                                         now=now)
             elif args.action == "reward":
-                staff.mark_reward(session, vault, args.ticket, eligible=not args.not_eligible, amount=args.amount,
+                triage.mark_reward(session, vault, args.ticket, eligible=not args.not_eligible, amount=args.amount,
                                   actor=args.actor, role=args.role, now=now, settings=config.reports, note=args.note)
             elif args.action == "export":
                 try:
-                    header, rows = staff.export_rows(
+                    header, rows = triage.export_rows(
                         session, vault, _filter(args), actor=args.actor, role=args.role, now=now,
                         include_identity=args.with_identity, categories=content.report_categories,
                         townships=content.townships)
                 finally:
                     session.commit()  # a refused identity export is audited too
-                data = staff.to_csv(header, rows) if args.format == "csv" else staff.to_xlsx(header, rows)
+                data = triage.to_csv(header, rows) if args.format == "csv" else triage.to_xlsx(header, rows)
                 args.out.write_bytes(data)
                 out.write(f"{len(rows)} reports written to {args.out}\n")
             session.commit()
-    except (staff.NotFound, staff.PermissionDenied, lifecycle.TransitionError, ValueError) as exc:
+    except (triage.NotFound, triage.PermissionDenied, lifecycle.TransitionError, ValueError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     finally:

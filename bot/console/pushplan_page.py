@@ -1,7 +1,7 @@
 """The push plan: scheduled jobs (bot/background/jobs/__init__.py) and the warning-education items (content/pushes.toml),
 with their next run, pause / resume, and "run now" for jobs. Every action is audited.
 
-Pauses are rows of `job_pauses` (bot/services/schedule.py), honoured by the scheduler at each run.
+Pauses are rows of `job_pauses` (bot/services/job_pauses.py), honoured by the scheduler at each run.
 "Run now" runs the job in this request: every job is idempotent, so a run that overlaps the
 scheduler's own does no harm.
 """
@@ -21,7 +21,7 @@ from bot.console import current_bot, db, labels, now
 from bot.console.audit import ACTION_NAMES, record
 from bot.console.registry import page, route
 from bot.models import Delivery
-from bot.services import broadcasts, notices, schedule
+from bot.services import broadcasts, job_pauses, notices
 from bot.services.pushplan import KINDS
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def trigger_text(job: Job) -> str:
 def push_plan() -> str:
     session = db()
     moment = now()
-    pauses = schedule.paused(session)
-    stored = schedule.stored_next_runs(session)
+    pauses = job_pauses.paused(session)
+    stored = job_pauses.stored_next_runs(session)
     # The scheduler's store keeps wall-clock times; the page (and its header) speak the campaign clock,
     # which the demo runs from another day: shift by the difference so 下次运行 reads on that clock.
     shift = moment - dt.datetime.now(TZ)
@@ -57,9 +57,9 @@ def push_plan() -> str:
         if job.id in stored:
             next_run, exact = (stored[job.id] + shift if stored[job.id] else None), True
         else:
-            next_run, exact = schedule.next_from_trigger(job, moment)
+            next_run, exact = job_pauses.next_from_trigger(job, moment)
         jobs.append({"job": job, "name": JOB_NAMES.get(job.id, job.id), "trigger": trigger_text(job),
-                     "next": next_run, "exact": exact, "pause": pauses.get(schedule.job_key(job.id))})
+                     "next": next_run, "exact": exact, "pause": pauses.get(job_pauses.job_key(job.id))})
     plan = current_bot().content.pushes
     found = session.execute(select(Delivery.key, Delivery.status, Delivery.last_error, Delivery.last_errcode).where(
         Delivery.key.in_([i.key for i in plan.items]))).all()
@@ -87,9 +87,9 @@ def plan_titles() -> dict[str, str]:
 
 def _target(kind: str, ident: str) -> str:
     if kind == "job" and any(j.id == ident for j in JOBS):
-        return schedule.job_key(ident)
+        return job_pauses.job_key(ident)
     if kind == "plan" and any(i.id == ident for i in current_bot().content.pushes.items):
-        return schedule.plan_key(ident)
+        return job_pauses.plan_key(ident)
     abort(404)
 
 
@@ -100,7 +100,7 @@ def schedule_pause(kind: str, ident: str) -> Response:
     key = _target(kind, ident)
     session = db()
     reason = request.form.get("reason", "")
-    if schedule.pause(session, key, actor=current_user.username, now=now(), reason=reason):
+    if job_pauses.pause(session, key, actor=current_user.username, now=now(), reason=reason):
         record("schedule.pause", key, {"paused": False}, {"paused": True}, note=reason.strip() or None)
         flash(f"已暂停{_named(key)}，恢复前不会运行。", "success")
     else:
@@ -113,7 +113,7 @@ def schedule_pause(kind: str, ident: str) -> Response:
 def schedule_resume(kind: str, ident: str) -> Response:
     key = _target(kind, ident)
     session = db()
-    if schedule.resume(session, key):
+    if job_pauses.resume(session, key):
         record("schedule.resume", key, {"paused": True}, {"paused": False})
         flash(f"已恢复{_named(key)}。", "success")
     else:
@@ -133,11 +133,11 @@ def schedule_run(ident: str) -> Response:
         getattr(importlib.import_module(module), name)(current_bot())
     except Exception:
         log.exception("job %s run from the console failed", job.id)
-        record("schedule.run", schedule.job_key(job.id), after={"ok": False}, note="运行出错，详情见服务日志")
+        record("schedule.run", job_pauses.job_key(job.id), after={"ok": False}, note="运行出错，详情见服务日志")
         db().commit()
         flash(f"任务 {JOB_NAMES.get(job.id, job.id)} 运行出错，详情见日志。", "error")
         return redirect(url_for("console.push_plan"))
-    record("schedule.run", schedule.job_key(job.id), after={"ok": True})
+    record("schedule.run", job_pauses.job_key(job.id), after={"ok": True})
     db().commit()
     flash(f"任务 {JOB_NAMES.get(job.id, job.id)} 已运行完毕。", "success")
     return redirect(url_for("console.push_plan"))

@@ -1,6 +1,6 @@
 """Hazard reports in the console: dashboard panels, the filtered list, a report's page, its actions, exports.
 
-Every change goes through bot/services/reports/staff.py (which keeps the report's history, the
+Every change goes through bot/services/reports/triage.py (which keeps the report's history, the
 reporter's notices in the outbox and the identity audit) and is also written to the console's audit
 log with before/after. The reporter's identity is never on a page unless an admin reveals it with a
 reason; the revealed identity is shown once, in that response, and stored nowhere.
@@ -27,7 +27,7 @@ from bot.models.reports import PhotoStatus, Report, ReportPhoto
 from bot.runtime import Bot
 from bot.services import notices
 from bot.services.reports import deadlines, evidence, lifecycle
-from bot.services.reports import staff as reports
+from bot.services.reports import triage as reports
 from bot.services.reports.evidence import PHOTO_STATUS, photo_dir
 from bot.services.reports.identity import vault_of
 from bot.services.reports.lifecycle import EVENT_KINDS
