@@ -32,7 +32,7 @@ from bench.results import write_section
 from bot import create_app
 from bot.clock import FixedClock, shanghai
 from bot.infra.migrate import upgrade
-from tests.conftest import make_config
+from tests.settings import make_config
 from tests.understanding import Probe, served_intent
 
 COMMAND = ".venv/bin/python -m bench.blind_understanding"

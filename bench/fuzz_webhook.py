@@ -27,8 +27,8 @@ from bot import create_app
 from bot.clock import FixedClock, shanghai
 from bot.infra.migrate import upgrade
 from bot.wechat.gateway import sign
-from tests.conftest import TOKEN, make_config
 from tests.fuzzing import SIGNATURES, mutated_bodies, signed_request
+from tests.settings import TOKEN, make_config
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ from bot import create_app
 from bot.clock import FixedClock, shanghai
 from bot.infra.migrate import upgrade
 from handlers import ROUTERS
-from tests.conftest import make_config
+from tests.settings import make_config
 from tests.understanding import feature_router, run_cases
 from tests.understanding_cases import CASES
 

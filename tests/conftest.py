@@ -1,13 +1,12 @@
 """Fixtures: a real database (SQLite, or PostgreSQL with BOT_TEST_DATABASE_URL), a real store
 (in-process, or Redis with BOT_TEST_REDIS_URL), a frozen clock, and WeChat-like citizens.
 
-BOT_TEST_REQUIRE_SERVICES=1 (set by .ci/run) turns "Redis/PostgreSQL not reachable" from a skip
-into a failure.
+Only fixtures live here; the helpers they use are in tests/settings.py (the test account,
+make_config), tests/services.py (PostgreSQL, Redis) and tests/wechat.py (the WeChat client).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -18,27 +17,12 @@ import sqlalchemy as sa
 
 from bot import create_app
 from bot.clock import FixedClock, shanghai
-from bot.config import Config, from_mapping
+from bot.config import Config
 from bot.infra.migrate import upgrade
 from bot.infra.store import MemoryStore, RedisStore
+from tests.services import DATABASE_URL, PG_ADMIN_URL, REDIS_URL, redis_store, truncate_all, unavailable
+from tests.settings import AES_KEY, APP_ID, APP_SECRET, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
-
-TOKEN = "test-token"
-APP_ID = "wxtest00000000001"
-AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
-REDIS_URL = os.environ.get("BOT_TEST_REDIS_URL", "")
-DATABASE_URL = os.environ.get("BOT_TEST_DATABASE_URL", "")
-PG_ADMIN_URL = os.environ.get("BOT_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
-REQUIRE = os.environ.get("BOT_TEST_REQUIRE_SERVICES") == "1"
-
-
-def unavailable(what: str, exc: Exception) -> None:
-    message = f"{what} not reachable: {exc}"
-    if REQUIRE:
-        pytest.fail(message + " (BOT_TEST_REQUIRE_SERVICES=1)")
-    pytest.skip(message)
-
 
 # --- database -------------------------------------------------------------------------------
 
@@ -68,16 +52,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def truncate_all(url: str) -> None:
-    from bot.models import Base
-
-    engine = sa.create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """SQLite copied from a migrated template, or the session's PostgreSQL database emptied."""
@@ -100,16 +74,6 @@ def pg_url(request: pytest.FixtureRequest) -> str:
 
 # --- store ----------------------------------------------------------------------------------
 
-def redis_store(url: str = "") -> Iterator[RedisStore]:
-    store = RedisStore(url or REDIS_URL or DEFAULT_REDIS, prefix=f"test:{uuid.uuid4().hex[:8]}:")
-    try:
-        store.ping()
-    except Exception as exc:
-        unavailable("Redis", exc)
-    yield store
-    store.flush_prefix()
-
-
 @pytest.fixture
 def real_redis() -> Iterator[RedisStore]:
     yield from redis_store()
@@ -129,22 +93,6 @@ def store() -> Iterator[MemoryStore | RedisStore]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(shanghai(2021, 6, 1, 10, 0))
-
-
-def make_config(database_url: str, **sections: dict) -> Config:
-    raw: dict[str, dict] = {
-        "server": {"mode": "dev", "secret_key": "test-secret"},
-        "wechat": {"app_id": APP_ID, "app_secret": "test-app-secret", "token": TOKEN,
-                   "encoding_aes_key": AES_KEY, "api_base_url": "http://fake-wechat.invalid/cgi-bin/"},
-        "database": {"url": database_url},
-        "redis": {"url": ""},
-        # Last interaction times written with each message: tests read them at once. Batching has
-        # its own tests (test_last_seen.py).
-        "conversation": {"lock_wait_seconds": 1.0, "seen_flush_seconds": 0},
-    }
-    for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
-    return from_mapping(raw)
 
 
 @pytest.fixture
@@ -193,7 +141,7 @@ def fake_wechat(clock: FixedClock):
     """The fake WeChat API on a loopback port, on the test clock. `fake_wechat.base_url` is its API base."""
     from bot.wechat.fake import FakeServer, FakeWeChat
 
-    fake = FakeWeChat(APP_ID, "test-app-secret", clock=clock)
+    fake = FakeWeChat(APP_ID, APP_SECRET, clock=clock)
     server = FakeServer(fake).start()
     fake.base_url = server.base_url
     yield fake

@@ -13,9 +13,9 @@ from sqlalchemy import update
 from bot.clock import shanghai
 from bot.models import Delivery
 from bot.services.outbox import enqueue, text_payload
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import ConsoleClient, add_staff
 from tests.reports_helpers import file_report
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 # The values this seed puts in the database: data staff may see as it is, not internal names.

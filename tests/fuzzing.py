@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from hypothesis import strategies as st
 
 from bot.wechat.gateway import sign
-from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import WeChatServer, cdata
 
 KINDS = ["text", "image", "voice", "video", "shortvideo", "location", "link", "event", "hologram", ""]

@@ -20,8 +20,9 @@ from bot.infra.db import Database
 from bot.models import Report
 from bot.services.keys import check
 from bot.services.reports.identity import vault_for
-from tests.conftest import PG_ADMIN_URL, make_config
 from tests.reports_helpers import file_report
+from tests.services import PG_ADMIN_URL
+from tests.settings import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTACT_NAME, CONTACT_PHONE = "张三", "13800138000"

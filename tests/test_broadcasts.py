@@ -120,7 +120,7 @@ def test_a_service_account_gets_four_a_month(database_url, fake_wechat, clock, s
     import shutil
 
     from bot import create_app
-    from tests.conftest import make_config
+    from tests.settings import make_config
 
     # The shipped content with an empty push plan, so that only staff broadcasts count.
     content = shutil.copytree(ROOT / "content", tmp_path / "content")

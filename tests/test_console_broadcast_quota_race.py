@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.clock import shanghai
 from bot.models import AuditEntry, Broadcast, Delivery
 from bot.services import broadcasts
-from tests.conftest import make_config
+from tests.settings import make_config
 from tests.test_console_broadcasts import compose, logged_in
 
 

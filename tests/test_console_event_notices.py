@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.background.sender import Sender
 from bot.models import Delivery, DeliveryStatus
-from tests.conftest import make_config
+from tests.settings import make_config
 from tests.test_console_calendar import LECTURE, form_of, logged_in
 
 KEYS = "event=thing1 time=time2 place=thing3 change=phrase4"

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from bot.background.sender import Sender
 from bot.models import Delivery, DeliveryStatus
 from bot.services import notices
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.console import ConsoleClient, add_staff, figures
 from tests.reports_helpers import file_report
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import AuditEntry, Broadcast, Delivery, StaffUser
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import ConsoleClient, add_staff
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 

@@ -16,9 +16,9 @@ from sqlalchemy import select, text
 
 from bot.models import AuditEntry, Delivery, Report, ReportAudit, ReportPhoto
 from bot.models.reports import PhotoStatus
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.console import ConsoleClient, add_staff, figures
 from tests.reports_helpers import file_report
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 JPEG = b"\xff\xd8\xff\xe0console-test-jpeg"

@@ -18,8 +18,8 @@ from bot.services.content_dates import available_on, campaign_days
 from bot.services.knowledge import load_knowledge
 from bot.services.quiz.bank import load_bank
 from bot.services.quiz.rounds import choose_questions
-from tests.conftest import make_config
 from tests.quiz_helpers import active_round
+from tests.settings import make_config
 from tests.wechat import Citizen
 
 ROOT = Path(__file__).resolve().parent.parent

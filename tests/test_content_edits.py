@@ -13,7 +13,7 @@ from bot.infra.store import MemoryStore
 from bot.models import ContentEdit
 from bot.services import content_edits
 from bot.services.content_edits import EVENTS, StaleEdit
-from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.test_console_calendar import LECTURE, form_of, logged_in
 from tests.wechat import Citizen, WeChatServer
 

@@ -10,7 +10,7 @@ from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import Router, kind, menu_key, regex, text_in
 from bot.models import Citizen as CitizenRow
 from handlers import ROUTERS, common, emergency
-from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 

@@ -23,7 +23,8 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 
 from bot.clock import SimulatedClock, shanghai
-from tests.conftest import AES_KEY, APP_ID, DEFAULT_REDIS, REDIS_URL, TOKEN, redis_store
+from tests.services import DEFAULT_REDIS, REDIS_URL, redis_store
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ from bot.clock import shanghai
 from bot.infra.db import Database
 from bot.services import staff
 from tests import wechat
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import PASSWORD
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.test_console_calendar import LECTURE, form_values
 from tests.test_deployment import HttpClient, campaign_clock, instance, production_env
 from tests.wechat import Citizen, WeChatServer

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from bot.wechat.api import WeChatAPI, WeChatAPIError
-from tests.conftest import APP_ID
+from tests.settings import APP_ID, APP_SECRET
 
 
 def post(fake, endpoint: str, body: bytes, token: str = "") -> dict:
@@ -23,7 +23,7 @@ def post(fake, endpoint: str, body: bytes, token: str = "") -> dict:
 
 
 def test_sendall_with_the_legacy_group_id_is_refused(fake_wechat, store) -> None:
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     fake_wechat.add_user("a")
     body = {"filter": {"is_to_all": False, "group_id": 2}, "msgtype": "text", "text": {"content": "今晚八点"}}
     answer = post(fake_wechat, "message/mass/sendall", json.dumps(body).encode(), api.access_token())
@@ -32,14 +32,14 @@ def test_sendall_with_the_legacy_group_id_is_refused(fake_wechat, store) -> None
 
 @pytest.mark.parametrize("body, code", [
     (b"grant_type=client_credential&appid=x&secret=y", 47001),  # a form, not JSON
-    (json.dumps({"grant_type": "password", "appid": APP_ID, "secret": "test-app-secret"}).encode(), 40002),
+    (json.dumps({"grant_type": "password", "appid": APP_ID, "secret": APP_SECRET}).encode(), 40002),
 ])
 def test_stable_token_takes_only_a_json_post_with_its_grant_type(fake_wechat, body: bytes, code: int) -> None:
     assert post(fake_wechat, "stable_token", body)["errcode"] == code
 
 
 def test_template_and_subscribe_sends_need_a_service_account_and_a_template(fake_wechat, store) -> None:
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     fake_wechat.add_user("a")
     for send in (lambda: api.send_template("a", "TPL", {"thing1": {"value": "受理"}}),
                  lambda: api.send_subscribe("a", "SUB", {"thing1": {"value": "受理"}})):
@@ -54,7 +54,7 @@ def test_template_and_subscribe_sends_need_a_service_account_and_a_template(fake
 
 
 def test_custom_send_refuses_unknown_types_and_openids_and_who_unfollowed(fake_wechat, store) -> None:
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     fake_wechat.record_interaction("a")
     token = api.access_token()
     assert post(fake_wechat, "message/custom/send", json.dumps(

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.wechat.gateway import sign
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.fuzzing import NOW, SIGNATURES, mutated_bodies, signed_request
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import WeChatServer
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,

@@ -9,8 +9,8 @@ import pytest
 
 from bot import create_app
 from bot.models import AuditEntry
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import ConsoleClient, add_staff
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 # Random-looking secrets: production refuses the samples and short keys.

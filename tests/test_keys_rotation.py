@@ -41,10 +41,11 @@ from bot.services.reports.identity import (
     vault_for,
     vault_of,
 )
-from tests.conftest import AES_KEY, APP_ID, REDIS_URL, TOKEN, make_config, redis_store
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
 from tests.reports_helpers import TICKET, file_report
+from tests.services import REDIS_URL, redis_store
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 ROOT = Path(__file__).resolve().parent.parent

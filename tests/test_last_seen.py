@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.clock import shanghai
 from bot.infra import last_seen as last_seen_module
 from bot.infra.db import Database
 from bot.infra.last_seen import LastSeen
 from bot.infra.migrate import upgrade
 from bot.models import Citizen as CitizenRow
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, shanghai
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 NOON = shanghai(2021, 6, 1, 12, 0)

@@ -20,7 +20,7 @@ from bot.services.articles import article, body_html, cover_problem
 from bot.services.broadcasts import BroadcastRefused, compose, preview
 from bot.services.outbox import enqueue, text_payload
 from bot.wechat.api import WeChatAPI, client_msg_id_for, mass_text_refusal
-from tests.conftest import APP_ID
+from tests.settings import APP_ID, APP_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 COVER = ROOT / "content" / "covers" / "case.jpg"
@@ -34,7 +34,7 @@ def config(api_config):
 
 @pytest.fixture
 def api(fake_wechat, store) -> WeChatAPI:
-    return WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    return WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
 
 
 def raw(api: WeChatAPI, fake: Any, endpoint: str, body: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from bot.models.reports import PhotoStatus, Report, ReportPhoto
 from bot.services.reports import evidence
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import ConsoleClient, add_staff
 from tests.reports_helpers import DESCRIPTION
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isomfake-video-bytes"

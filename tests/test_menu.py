@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.content import ContentError, load_content
 from bot.services.menu import build_menu_payload, load_menu, menu_keys_have_handlers
 from handlers import ROUTERS
-from tests.conftest import APP_ID, make_config
+from tests.settings import APP_ID, make_config
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import create_app
-from tests.conftest import make_config
+from tests.settings import make_config
 
 
 def _client(database_url: str, clock, store, token: str):

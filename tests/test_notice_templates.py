@@ -16,7 +16,7 @@ from bot.models import Delivery, DeliveryStatus
 from bot.services.notice_templates import fit
 from bot.services.outbox import enqueue, notice_payload
 from bot.wechat.api import ANSWER_LOST, WeChatAPI, WeChatAPIError
-from tests.conftest import make_config
+from tests.settings import make_config
 
 KEYS = "ticket=character_string1 status=phrase2 note=thing3 time=time4"
 

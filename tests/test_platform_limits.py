@@ -21,7 +21,7 @@ from bot.services.outbox import enqueue, requeue, text_payload
 from bot.wechat.api import WeChatAPI, WeChatAPIError
 from bot.wechat.inbound import from_fields
 from bot.wechat.replies import Article, News, render, split_text
-from tests.conftest import APP_ID
+from tests.settings import APP_ID, APP_SECRET
 from tests.test_menu import SMALL_MENU, content_dir, write_config
 from tests.test_wechat_token import _Unclosed
 
@@ -67,7 +67,7 @@ def test_split_text_keeps_every_character_in_order() -> None:
 
 
 def test_the_fake_cuts_customer_service_text_past_2048_bytes(fake_wechat, store) -> None:
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     fake_wechat.record_interaction("o1")
     api.send_custom("o1", {"type": "text", "content": LONG})
     [got] = fake_wechat.sent_to("o1")
@@ -174,14 +174,14 @@ def item(**fields: str) -> dict:
     ({"button": [item()] * 4}, 40016),
 ])
 def test_menu_create_answers_the_platform_codes(fake_wechat, store, menu: dict, code: int) -> None:
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     with pytest.raises(WeChatAPIError) as err:
         api.create_menu(menu)
     assert err.value.errcode == code and fake_wechat.menu is None
 
 
 def test_a_good_menu_passes(fake_wechat, store) -> None:
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     menu = {"button": [item(), {"name": "安全月", "sub_button": [
         item(name="扫码", type="scancode_push"), {"name": "网站", "type": "view", "url": "https://x.cn/"}]}]}
     api.create_menu(menu)

@@ -31,14 +31,14 @@ from bot.services import notices
 from bot.services.quiz import draws
 from bot.services.reports import evidence, triage
 from bot.services.reports.identity import vault_of
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config, redis_store
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
 from tests.reports_helpers import file_report
+from tests.services import redis_store
+from tests.settings import AES_KEY, APP_ID, APP_SECRET, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 IDENTITY_KEY = "identity-key-for-the-privacy-tests-0123456789"
-APP_SECRET = "test-app-secret"  # the fake's (tests/conftest.py)
 NAME, PHONE = "王小明", "13912345678"
 JUNE1 = dt.date(2021, 6, 1)
 REPORTER_NAME, REPORTER_PHONE = "张三", "13800138000"

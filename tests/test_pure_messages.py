@@ -10,7 +10,7 @@ from bot import create_app
 from bot.chat.routing import Router, text_in
 from bot.models import Citizen as CitizenRow
 from handlers import common
-from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 careless = Router("careless")

@@ -11,8 +11,8 @@ from bot import create_app
 from bot.clock import shanghai
 from bot.models.quiz import QuizAnswer, QuizBest, QuizRound
 from bot.services.quiz import rounds as rounds_service
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.quiz_helpers import active_round, current_question, right, rounds_of, wrong
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 

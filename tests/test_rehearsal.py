@@ -38,8 +38,8 @@ from requests.adapters import HTTPAdapter
 from bot.clock import SystemClock
 from bot.services.reports.identity import IdentityError, IdentityVault, open_hmac_keys
 from bot.wechat.fake import FakeServer, FakeWeChat
-from tests.conftest import PG_ADMIN_URL, unavailable
 from tests.reports_helpers import CODE, TICKET
+from tests.services import PG_ADMIN_URL, unavailable
 from tests.test_deploy_files import DEPLOY, ROOT, _tool, nginx_site
 from tests.test_deployment import free_port, wait_healthy
 from tests.wechat import Citizen, WeChatServer

@@ -10,7 +10,6 @@ from bot.models import Delivery, ReportEvent
 from bot.models.reports import ReportStatus
 from bot.services.reports import lifecycle, triage
 from bot.services.reports.identity import vault_for
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.reports_helpers import (
     DESCRIPTION,
     STORED,
@@ -21,6 +20,7 @@ from tests.reports_helpers import (
     photos,
     reports,
 )
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 

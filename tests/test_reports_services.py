@@ -20,8 +20,8 @@ from bot.models.reports import PhotoStatus, ReportStatus
 from bot.services.reports import deadlines, drafts, evidence, identity, lifecycle, triage
 from bot.services.reports.categories import load_report_categories
 from bot.services.reports.identity import KEYED_PREFIX, IdentityError, IdentityVault, vault_for
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.reports_helpers import file_report, photos, reports
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 S = ReportStatus

@@ -7,7 +7,7 @@ import pytest
 from bot import create_app
 from bot.infra.store import MemoryStore, StoreError
 from handlers import common
-from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.test_conversation import survey
 from tests.wechat import Citizen, WeChatServer
 

@@ -14,7 +14,7 @@ from bot.cli.content import check_content
 from bot.clock import shanghai
 from bot.models import Delivery
 from bot.services import pushplan
-from tests.conftest import make_config
+from tests.settings import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from bot.background.sender import Sender
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.services.articles import article
 from bot.services.outbox import enqueue, news_payload, requeue, text_payload
-from tests.conftest import make_config
+from tests.settings import make_config
 
 TEMPLATE = {"report_status_template": "TPL_STATUS",
             "report_status_template_keys": "ticket=character_string1 status=phrase2 note=thing3"}

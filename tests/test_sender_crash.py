@@ -16,7 +16,8 @@ from bot.background.sender import FLUSH_ROWS
 from bot.clock import shanghai
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.services.outbox import enqueue, text_payload
-from tests.conftest import APP_ID, REDIS_URL
+from tests.services import REDIS_URL
+from tests.settings import APP_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 400

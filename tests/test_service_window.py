@@ -227,7 +227,7 @@ def test_the_active_audience_is_who_wrote_and_still_has_room(api_bot, clock) -> 
 def test_a_broadcast_outside_the_window_never_falls_back_to_a_template(database_url, fake_wechat, clock,
                                                                      store) -> None:
     from bot import create_app
-    from tests.conftest import make_config
+    from tests.settings import make_config
 
     fake_wechat.account_type = "service"
     bot = create_app(make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},

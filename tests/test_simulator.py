@@ -79,7 +79,7 @@ def test_accept_subscribe_records_the_consent_through_the_webhook(database_url, 
 
     from bot.models import SubscribeConsent
     from bot.wechat.fake import FakeWeChat, mount
-    from tests.conftest import make_config
+    from tests.settings import make_config
 
     config = make_config(database_url, wechat={"account_type": "service"},
                          push={"report_status_subscribe": "SUB_REPORT", "report_status_subscribe_keys": "status=phrase1"})

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from bot.infra.store import LockTimeout, MemoryStore, RedisStore, StoreError
-from tests.conftest import DEFAULT_REDIS, REDIS_URL, redis_store
+from tests.services import DEFAULT_REDIS, REDIS_URL, redis_store
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -20,7 +20,7 @@ from bot.services.outbox import enqueue, notice_payload
 from bot.services.reports.identity import vault_of
 from bot.wechat.api import WeChatAPI, WeChatAPIError
 from bot.wechat.fake import FakeWeChat
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
+from tests.settings import AES_KEY, APP_ID, APP_SECRET, TOKEN, make_config
 from tests.wechat import WeChatServer
 
 SUB = "VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc"  # the docs' example template ids
@@ -238,7 +238,7 @@ def test_a_long_term_consent_allows_every_notice(database_url, fake_wechat, cloc
 def test_the_fake_refuses_bizsend_without_consent_and_counts_one_time_ones(fake_wechat, store) -> None:
     fake_wechat.account_type = "service"
     fake_wechat.add_user(OPENID)
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store, sleep=lambda s: None)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store, sleep=lambda s: None)
     data = {"thing3": {"value": "已受理"}}
     with pytest.raises(WeChatAPIError) as refused:
         api.send_subscribe(OPENID, SUB, data)

@@ -17,7 +17,7 @@ from bot import create_app
 from bot.chat.routing import Router, kind, text_in
 from bot.services.reports.identity import vault_for
 from bot.wechat.gateway import Gateway, sign
-from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer, cdata
 
 # --- a probe router: echoes what the gateway parsed, so each protocol rule is visible ---------
@@ -86,7 +86,7 @@ def user(server) -> Citizen:
 
 def sender(openid: str) -> str:
     """The keyed stand-in for an openid in dedupe keys and log lines, under the tests' config."""
-    from tests.conftest import make_config
+    from tests.settings import make_config
 
     return vault_for(make_config("sqlite://")).sender(openid)
 

@@ -18,8 +18,8 @@ from bot import create_app
 from bot.config import ConfigError
 from bot.models.quiz import QuizPrize
 from bot.wechat.gateway import sign
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.reports_helpers import file_report
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer, cdata
 
 

@@ -9,12 +9,12 @@ import pytest
 from bot.infra.store import MemoryStore
 from bot.wechat.api import ANSWER_LOST, CONNECT_FAILED, WeChatAPI, WeChatAPIError
 from bot.wechat.fake import FakeServer, FakeWeChat
-from tests.conftest import APP_ID
+from tests.settings import APP_ID, APP_SECRET
 
 
 @pytest.fixture
 def api(fake_wechat, store) -> WeChatAPI:
-    return WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store, timeout=2.0, sleep=lambda s: None)
+    return WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store, timeout=2.0, sleep=lambda s: None)
 
 
 def test_custom_text_reaches_a_user_inside_the_window(api, fake_wechat) -> None:
@@ -27,7 +27,7 @@ def test_custom_text_reaches_a_user_inside_the_window(api, fake_wechat) -> None:
 
 def test_the_token_is_shared_through_the_store(fake_wechat, store) -> None:
     """Two clients (two processes) over one store fetch one token, even when they start together."""
-    clients = [WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store) for _ in range(4)]
+    clients = [WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store) for _ in range(4)]
     tokens: list[str] = []
     threads = [threading.Thread(target=lambda c=c: tokens.append(c.access_token())) for c in clients]
     for t in threads:
@@ -57,7 +57,7 @@ def test_a_newer_token_from_another_process_is_not_cleared(api, fake_wechat, sto
 
 def test_retry_is_bounded_when_the_token_stays_bad(fake_wechat, store) -> None:
     fake = fake_wechat
-    api = WeChatAPI(APP_ID, "test-app-secret", fake.base_url, store, sleep=lambda s: None)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake.base_url, store, sleep=lambda s: None)
     original = fake._check_token
 
     def always_bad(token: str | None) -> None:
@@ -140,7 +140,7 @@ def test_mass_send_by_tag_uses_tag_id_and_the_daily_quota(api, fake_wechat, cloc
 
 def test_service_account_quota_is_four_a_month_per_user(fake_wechat, store, clock) -> None:
     fake_wechat.account_type = "service"
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     fake_wechat.add_user("a")
     for n in range(4):
         api.mass_send({"all": True}, {"type": "text", "content": str(n)}, f"m{n}")
@@ -151,7 +151,7 @@ def test_service_account_quota_is_four_a_month_per_user(fake_wechat, store, cloc
 
 def test_templates_subscribe_messages_and_preview(fake_wechat, store) -> None:
     fake_wechat.account_type = "service"
-    api = WeChatAPI(APP_ID, "test-app-secret", fake_wechat.base_url, store)
+    api = WeChatAPI(APP_ID, APP_SECRET, fake_wechat.base_url, store)
     fake_wechat.add_user("a")
     api.send_template("a", "TPL", {"thing1": {"value": "受理"}}, url="https://example.org/r")
     with pytest.raises(WeChatAPIError) as err:

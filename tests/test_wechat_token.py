@@ -22,10 +22,9 @@ from bot.infra.store import MemoryStore
 from bot.models import Citizen, Delivery, DeliveryStatus
 from bot.services.outbox import enqueue, text_payload
 from bot.wechat.api import TokenUnavailable, WeChatAPI, WeChatAPIError
-from tests.conftest import APP_ID
 from tests.console import ConsoleClient, add_staff, dashboard_panel
-
-SECRET = "test-app-secret"
+from tests.settings import APP_ID
+from tests.settings import APP_SECRET as SECRET
 
 
 @pytest.fixture

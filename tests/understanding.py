@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.chat.routing import Rule
-from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 # Which router serves a feature: a case counts only when that router is registered.

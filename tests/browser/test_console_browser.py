@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.models import StaffUser
 from tests.browser.conftest import serve
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import PASSWORD, add_staff
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 pytestmark = pytest.mark.browser

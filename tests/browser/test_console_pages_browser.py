@@ -17,9 +17,9 @@ from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import Delivery
 from tests.browser.test_console_browser import log_in
-from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.console import add_staff
 from tests.reports_helpers import file_report
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 pytestmark = pytest.mark.browser

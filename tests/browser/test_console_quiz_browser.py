@@ -13,9 +13,9 @@ from sqlalchemy import select
 from bot.clock import shanghai
 from bot.models.quiz import QuizDraw, QuizPrize
 from tests.browser.test_console_browser import log_in
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import add_staff
 from tests.quiz_helpers import current_question, right
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 pytestmark = pytest.mark.browser

@@ -30,10 +30,10 @@ from bot.services.outbox import enqueue, text_payload
 from bot.services.quiz import claims
 from bot.services.reports.identity import vault_of
 from tests.browser.test_console_browser import log_in
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import PASSWORD, ConsoleClient, add_staff
 from tests.console_seed import ADMIN, OPENIDS, act, seed, triage
 from tests.reports_helpers import file_report
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.test_console_calendar import form_of
 from tests.test_console_chinese import content_words, internal_words, seeded_words
 from tests.wechat import Citizen, WeChatServer

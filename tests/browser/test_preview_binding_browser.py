@@ -9,8 +9,8 @@ import pytest
 from bot.background.sender import Sender
 from bot.clock import shanghai
 from tests.browser.test_console_browser import log_in
-from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console import add_staff
+from tests.settings import AES_KEY, APP_ID, TOKEN
 from tests.wechat import Citizen, WeChatServer
 
 pytestmark = pytest.mark.browser

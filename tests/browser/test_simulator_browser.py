@@ -148,7 +148,7 @@ def test_accepting_subscribe_notices_lets_a_status_notice_arrive_as_one(database
                                                                          page, screenshot) -> None:
     from bot.background.sender import Sender
     from bot.services.outbox import enqueue, notice_payload
-    from tests.conftest import make_config
+    from tests.settings import make_config
 
     fake_wechat.account_type = "service"
     config = make_config(database_url, wechat={"api_base_url": fake_wechat.base_url, "account_type": "service"},
