@@ -1,8 +1,9 @@
 """隐患举报 / 安全吹哨人: the guided report, 我的举报 and 查询.
 
-Steps: category → description → location → photos → contact → confirm. Every answer is written to
-the draft in the DB at once (bot/services/reports/drafts.py); the conversation in the store only
-says which step is current, so 继续 can rebuild it from the draft whenever the store forgets.
+Steps: category → description → location → photos → contact → confirm, each declared once in the
+table FORM (after the steps' handlers, which it names). Every answer is written to the draft in the
+DB at once (bot/services/reports/drafts.py); the conversation in the store only says which step is
+current, so 继续 can rebuild it from the draft whenever the store forgets.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.wechat.inbound import Inbound, Location
 from handlers.emergency import keeps_text
 from handlers.events import names_a_township
 from handlers.leaving import cancel_while_asking, guard
+from handlers.steps import Step, Steps, say
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,6 @@ class ReportFlow(StateGroup):
 
 keeps_text(ReportFlow.description)  # danger in a description: warned first, and the words are saved
 
-STEPS = ("category", "description", "location", "photos", "contact", "confirm")
-FORM = (ReportFlow.category, ReportFlow.description, ReportFlow.location, ReportFlow.photos, ReportFlow.contact,
-        ReportFlow.confirm)
 MIN_DESCRIPTION = 10
 MAX_DESCRIPTION = 2000  # one message's cap (inbound.CITIZEN_TEXT_CAP); a prefilled start plus more stays within it
 SUMMARY_DESCRIPTION = 200  # the whole description is stored; the summary shows its start
@@ -70,6 +69,13 @@ ENTRY_WORDS = ("举报", "我要举报", "隐患举报", "随手拍", "隐患随
 DONE_WORDS = ("完成", "好了", "发完了", "没有了", "下一步", "ok")
 SKIP_WORDS = ("跳过", "没有", "无", "不用", "不知道", "略过")
 KEEP_WORDS = ("不变", "保留", "不用改", "不改")
+ANONYMOUS_WORDS = ("匿名", "不留", "匿名举报", "不想留")
+SUBMIT_WORDS = ("确认", "提交", "确定", "确认提交")  # and any plain yes (bot/services/yesno.py)
+
+TYPED = kind("text", "voice")
+MEDIA = kind("image", "video", "shortvideo")
+# Not events: a menu click during the flow goes to its own feature; 继续 comes back here.
+MESSAGES = kind("text", "voice", "image", "video", "shortvideo", "location", "link")
 
 TEXTS = {
     "leave_kept": "已填写的内容会保留，之后发送 继续 可接着填写。",
@@ -81,13 +87,17 @@ TEXTS = {
     "description_more": "您刚才说：“{text}”。请再补充几句：具体在哪里、什么情况（合起来至少10个字）。",
     "description_prefilled": "已把您刚才说的“{text}”作为描述。",
     "description_kept": "已记下您说的“{text}”，选好类别后不用再写一遍。",
+    "description_current": "（当前描述：{text}；回复 不变 保留。）",
+    "description_again": "请用文字或语音描述隐患情况（至少10个字）。",
     "description_long": "描述太长了（最多{limit}个字）。请只写在哪里、什么问题、持续多久。",
     "description_short": "描述太短了（至少10个字）。请说清楚在哪里、什么问题，例如：{example}",
     "voice_unrecognised": "没能识别这段语音，请改为输入文字描述。",
     "location": "请发送隐患位置：点输入框旁的 ＋ → 位置，发送定位；或直接输入地址，例如：城关镇人民路12号。"
                 "不清楚位置请回复 跳过。",
+    "location_current": "（当前位置：{place}；回复 不变 保留。）",
     "location_again": "请发送定位，或输入地址（如：城关镇人民路12号），不清楚请回复 跳过。",
     "photos": "请上传现场照片或视频（最多9张），一张一张发送即可；发完回复 完成，没有照片请回复 跳过。",
+    "photos_received": "（已收到{count}张。）",
     "photo_added": "已收到第{count}张。还可以继续发送（最多9张），发完请回复 完成。",
     "photo_full": "已收到第{count}张，达到上限（9张）。请回复 完成 进入下一步。",
     "photo_over": "最多上传9张，这张没有保存。请回复 完成 进入下一步。",
@@ -97,6 +107,8 @@ TEXTS = {
     "contact": "为便于核实情况和发放举报奖励，请留下姓名和手机号（例如：张三 13800138000）。"
                "仅经授权的工作人员可见，加密保存，办结{days}天后删除，绝不透露给被举报单位。\n"
                "也可以回复 匿名（匿名举报无法联系核实，也难以领取奖励）。",
+    "contact_current": "（当前：{contact}；回复 不变 保留。）",
+    "contact_again": "请输入姓名和手机号（例如：张三 13800138000），或回复 匿名。",
     "contact_bad_phone": "手机号好像不对（应为11位手机号，或带区号的座机）。请重新输入，例如：张三 13800138000；"
                          "不想留请回复 匿名。",
     "contact_no_phone": "请同时留下手机号，例如：张三 13800138000；不想留请回复 匿名。",
@@ -204,34 +216,50 @@ def _example(ctx: Context, draft: ReportDraft) -> str:
     return category.example if category else _categories(ctx).items[0].example
 
 
-def _prompt(ctx: Context, draft: ReportDraft, step: str) -> str:
-    """The question of a step, with the current answer when the citizen came back to it."""
-    if step == "category":
-        return TEXTS["category"].format(list=_categories(ctx).numbered()) + "\n" + TEXTS["controls"]
-    if step == "description":
-        if draft.description_prefilled and draft.description:
-            return TEXTS["description_more"].format(text=quoted(draft.description))
-        text = TEXTS["description"].format(example=_example(ctx, draft))
-        if draft.description:
-            text += f"\n（当前描述：{_short(draft.description)}；回复 不变 保留。）"
-        return text + "\n" + TEXTS["controls"]
-    if step == "location":
-        text = TEXTS["location"]
-        if draft.location_given:
-            text += f"\n（当前位置：{_location_text(ctx, draft)}；回复 不变 保留。）"
-        return text + "\n" + TEXTS["controls"]
-    if step == "photos":
-        count = drafts.photo_count(ctx.session, draft)
-        text = TEXTS["photos"]
-        if count:
-            text += f"\n（已收到{count}张。）"
-        return text + "\n" + TEXTS["controls"]
-    if step == "contact":
-        text = TEXTS["contact"].format(days=ctx.config.reports.contact_retention_days)
-        if draft.anonymous is not None:
-            text += f"\n（当前：{_contact_text(ctx, draft)}；回复 不变 保留。）"
-        return text + "\n" + TEXTS["controls"]
-    return _summary(ctx, draft)
+# The steps' questions (FORM below), each with the current answer when the citizen came back to it.
+
+def _ask_category(ctx: Context, draft: ReportDraft) -> str:
+    return _with_controls(TEXTS["category"].format(list=_categories(ctx).numbered()))
+
+
+def _ask_description(ctx: Context, draft: ReportDraft) -> str:
+    if draft.description_prefilled and draft.description:
+        return TEXTS["description_more"].format(text=quoted(draft.description))
+    text = TEXTS["description"].format(example=_example(ctx, draft))
+    if draft.description:
+        text += "\n" + TEXTS["description_current"].format(text=_short(draft.description))
+    return _with_controls(text)
+
+
+def _ask_location(ctx: Context, draft: ReportDraft) -> str:
+    text = TEXTS["location"]
+    if draft.location_given:
+        text += "\n" + TEXTS["location_current"].format(place=_location_text(ctx, draft))
+    return _with_controls(text)
+
+
+def _ask_photos(ctx: Context, draft: ReportDraft) -> str:
+    count = drafts.photo_count(ctx.session, draft)
+    text = TEXTS["photos"]
+    if count:
+        text += "\n" + TEXTS["photos_received"].format(count=count)
+    return _with_controls(text)
+
+
+def _ask_contact(ctx: Context, draft: ReportDraft) -> str:
+    text = TEXTS["contact"].format(days=ctx.config.reports.contact_retention_days)
+    if draft.anonymous is not None:
+        text += "\n" + TEXTS["contact_current"].format(contact=_contact_text(ctx, draft))
+    return _with_controls(text)
+
+
+def _with_controls(question: str) -> str:
+    return question + "\n" + TEXTS["controls"]
+
+
+def _category_again(ctx: Context, draft: ReportDraft | None = None) -> str:
+    categories = _categories(ctx)
+    return TEXTS["category_again"].format(count=len(categories.items), first=categories.items[0].name)
 
 
 def _short(text: str, limit: int = SUMMARY_DESCRIPTION) -> str:
@@ -270,17 +298,13 @@ def _summary(ctx: Context, draft: ReportDraft) -> str:
 def _go(ctx: Context, draft: ReportDraft, step: str, lead: str = "") -> str:
     """Move the draft and the conversation to `step` and ask its question."""
     drafts.touch(draft, step, ctx.now())
-    ctx.conv.enter(getattr(ReportFlow, step), confirm_cancel=False)
-    prompt = _prompt(ctx, draft, step)
+    ctx.conv.enter(FORM.state(step), confirm_cancel=False)
+    prompt = say(FORM[step].ask, ctx, draft)
     return f"{lead}\n{prompt}" if lead else prompt
 
 
-def _next(step: str) -> str:
-    return STEPS[STEPS.index(step) + 1]
-
-
-def _current_step(ctx: Context) -> str:
-    return (ctx.conv.state or "").split(":", 1)[-1]
+def _current_step(ctx: Context) -> Step[ReportDraft]:
+    return FORM.at(ctx.conv.state)
 
 
 def _loaded(ctx: Context) -> ReportDraft | None:
@@ -345,15 +369,188 @@ def _start(ctx: Context, description: str | None = None, category: str | None = 
     return _go(ctx, draft, "location", "\n".join(lead))
 
 
+# --- the steps -----------------------------------------------------------------------------------
+
+@with_draft
+def take_category(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    categories = _categories(ctx)
+    category = categories.choose(msg.text) if msg.text else None
+    if category is None:
+        ctx.conv.update(confirm_cancel=False)
+        return _category_again(ctx)
+    draft.category = category.id
+    lead = "" if category.in_remit else TEXTS["out_of_remit"].format(department=category.department,
+                                                                      phone=category.phone)
+    if draft.description_prefilled and draft.description and _chars(draft.description) >= MIN_DESCRIPTION:
+        draft.description_prefilled = False
+        _assign_township(ctx, draft, draft.description)
+        lead = "\n".join(x for x in (lead, TEXTS["description_prefilled"].format(text=quoted(draft.description))) if x)
+        return _go(ctx, draft, "location", lead)
+    return _go(ctx, draft, "description", lead)
+
+
+@typed_answer
+def take_description(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    text = msg.original_text  # the citizen's own words, punctuation and all
+    if draft.description_prefilled and draft.description:
+        text = f"{draft.description}。{text}"
+    if _chars(text) < MIN_DESCRIPTION:
+        return TEXTS["description_short"].format(example=_example(ctx, draft))
+    if len(text) > MAX_DESCRIPTION:
+        return TEXTS["description_long"].format(limit=MAX_DESCRIPTION)
+    draft.description, draft.description_prefilled = text, False
+    if msg.kind == "voice":
+        drafts.add_voice(ctx.session, draft, msg_key=msg.dedupe_key, media_id=msg.media_id, now=ctx.now())
+    if draft.township_source in (None, "text"):
+        _assign_township(ctx, draft, text)
+    return _go(ctx, draft, "location")
+
+
+@with_draft
+def take_location_pin(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    place = msg.location
+    assert place is not None
+    _pin(ctx, draft, place)
+    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
+
+
+def _pin(ctx: Context, draft: ReportDraft, place: Location) -> None:
+    """A location message as the report's place, and the township it is in (when it is near one)."""
+    draft.latitude, draft.longitude = place.latitude, place.longitude
+    draft.address = place.label or None
+    draft.location_given = True
+    named = ctx.content.townships.find(place.label) if place.label else None
+    nearest = ctx.content.townships.nearest(place.latitude, place.longitude)
+    if named is not None:
+        draft.township, draft.township_source = named.id, "location"
+    elif distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude) <= MAX_TOWNSHIP_DISTANCE_M:
+        draft.township, draft.township_source = nearest.id, "location"
+
+
+@typed_answer
+def take_address(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    text = msg.text.strip()
+    if text in SKIP_WORDS or text.rstrip("。") in SKIP_WORDS:
+        draft.location_given = True
+        draft.address = draft.latitude = draft.longitude = None
+        return _go(ctx, draft, "photos")
+    if _chars(text) < 2:
+        return TEXTS["location_again"]
+    draft.address, draft.latitude, draft.longitude, draft.location_given = text, None, None, True
+    _assign_township(ctx, draft, text)
+    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
+
+
+@with_draft
+def take_photo(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    ctx.conv.update(confirm_cancel=False)
+    count, added = _keep_media(ctx, draft, msg)
+    if not added and count >= drafts.MAX_PHOTOS:
+        return TEXTS["photo_over"]
+    return TEXTS["photo_full" if count >= drafts.MAX_PHOTOS else "photo_added"].format(count=count)
+
+
+@with_draft
+def finish_photos(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    draft.photos_done = True
+    return _go(ctx, draft, "contact")
+
+
+@with_draft
+def take_anonymous(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    draft.anonymous, draft.name_enc, draft.phone_enc = True, None, None
+    return _go(ctx, draft, "confirm")
+
+
+@typed_answer
+def take_contact(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    # "138 0013 8000" and "0355-1234567" are one number; labels like 姓名： are not part of a name.
+    text = re.sub(r"(?<=\d)[\s-]+(?=\d)", "", LABEL_WORDS.sub(" ", msg.text))
+    phone = PHONE.search(text)
+    if phone is None:
+        return TEXTS["contact_bad_phone" if re.search(r"\d{3,}", text) else "contact_no_phone"]
+    name = re.sub(r"[\s,，;；:：/、.。]+", " ", PHONE.sub(" ", text)).strip()
+    if re.search(r"\d", name):
+        return TEXTS["contact_bad_phone"]
+    if not name or not NAME.fullmatch(name):
+        return TEXTS["contact_no_name"]
+    vault = _vault(ctx)
+    draft.anonymous = False
+    draft.name_enc = vault.encrypt("name", name)
+    draft.phone_enc = vault.encrypt("phone", phone.group(1))
+    return _go(ctx, draft, "confirm")
+
+
+@with_draft
+def submit_report(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
+    """Store the report (committed) before the reply gives its ticket; on failure keep the draft."""
+    if _over_cap(ctx):
+        return _cap_text(ctx, with_draft=True)
+    settings = ctx.config.reports
+    try:
+        done = tickets.submit(ctx.session, _vault(ctx), draft, openid=msg.openid, categories=_categories(ctx),
+                              settings=settings, now=ctx.now())
+        ctx.session.commit()
+    except tickets.DraftIncomplete as missing:
+        ctx.session.rollback()
+        draft = _draft(ctx)
+        assert draft is not None
+        return _go(ctx, draft, missing.step)
+    except Exception as exc:
+        ctx.session.rollback()
+        # Only the type: a DB error's text carries the statement's parameters (the citizen's words).
+        log.error("report could not be stored (%s); the draft is kept", type(exc).__name__)
+        ctx.conv.update(confirm_cancel=False)
+        return TEXTS["submit_failed"]
+    ctx.conv.clear()
+    r = done.report
+    due = f"{r.due_at.month}月{r.due_at.day}日" if r.due_at else "近期"
+    return TEXTS["submitted"].format(ticket=r.ticket, code=done.query_code, department=r.department, due=due)
+
+
+def not_yet(msg: Inbound, ctx: Context) -> str:
+    ctx.conv.update(confirm_cancel=False)
+    return "好的，先不提交。" + TEXTS["confirm_again"]
+
+
+def _keep_media(ctx: Context, draft: ReportDraft, msg: Inbound) -> tuple[int, bool]:
+    return drafts.add_photo(ctx.session, draft, msg_key=msg.dedupe_key,
+                            kind="image" if msg.kind == "image" else "video",
+                            media_id=msg.media_id, pic_url=msg.pic_url, now=ctx.now())
+
+
+# --- the form, step by step ----------------------------------------------------------------------
+# Each step once: its question, what it accepts (in order) and which handler takes it, what it says
+# to anything else, where 返回 goes, and when 不变 keeps the answer given before (after 返回).
+
+FORM: Steps[ReportDraft] = Steps(ReportFlow, [
+    Step("category", ask=_ask_category, reask=_category_again,
+         accepts=[(TYPED, take_category)]),
+    Step("description", ask=_ask_description, reask=TEXTS["description_again"], back="category",
+         accepts=[(TYPED, take_description)],
+         kept=lambda draft: draft.description is not None and not draft.description_prefilled),
+    Step("location", ask=_ask_location, reask=TEXTS["location_again"], back="description",
+         accepts=[(kind("location"), take_location_pin), (TYPED, take_address)],
+         kept=lambda draft: draft.location_given),
+    Step("photos", ask=_ask_photos, reask=TEXTS["photos_again"], back="location",
+         accepts=[(MEDIA, take_photo), (text_in(*DONE_WORDS, *SKIP_WORDS), finish_photos)]),
+    Step("contact", ask=_ask_contact, reask=TEXTS["contact_again"], back="photos",
+         accepts=[(text_in(*ANONYMOUS_WORDS), take_anonymous), (TYPED, take_contact)],
+         kept=lambda draft: draft.anonymous is not None),
+    Step("confirm", ask=_summary, reask=TEXTS["confirm_again"], back="contact",
+         accepts=[((text_in(*SUBMIT_WORDS), says_yes), submit_report), (says_no, not_yet)]),
+])
+
+
 def _reprompt(msg: Inbound, ctx: Context) -> str:
     """The current step's question again (after 否 to leaving it, or its own entry word)."""
     draft = _loaded(ctx)
-    return _prompt(ctx, draft, _current_step(ctx)) if draft is not None else TEXTS["draft_gone"]
+    return say(_current_step(ctx).ask, ctx, draft) if draft is not None else TEXTS["draft_gone"]
 
 
 # Another feature's word or a menu click at a step: asked whether to leave (the draft stays in the DB);
 # an offer or the unfinished-draft question has nothing typed yet, so it is left at once.
-guard(report, FORM, what="举报", doing="填写", kept=TEXTS["leave_kept"], prompt=_reprompt,
+guard(report, FORM.states, what="举报", doing="填写", kept=TEXTS["leave_kept"], prompt=_reprompt,
       own_words=ENTRY_WORDS, own_keys=("REPORT_START",))
 guard(report, (ReportFlow.offer, ReportFlow.pending), what="举报", doing="填写", prompt=_reprompt, ask=False)
 
@@ -472,7 +669,7 @@ def resume(msg: Inbound, ctx: Context) -> str:
     if draft is None:
         ctx.conv.clear()
         return TEXTS["no_draft"]
-    return _go(ctx, draft, draft.step if draft.step in STEPS else "category", TEXTS["resumed"])
+    return _go(ctx, draft, draft.step if draft.step in FORM.names else FORM.names[0], TEXTS["resumed"])
 
 
 @report.on(text_in("继续举报"))
@@ -513,18 +710,18 @@ def awaiting_cancel(msg: Inbound, ctx: Context) -> bool:
     return bool(ctx.conv.data.get("confirm_cancel"))
 
 
-@report.on(all_of(awaiting_cancel, says_yes), state=FORM)
+@report.on(all_of(awaiting_cancel, says_yes), state=FORM.states)
 def confirm_discard(msg: Inbound, ctx: Context) -> str:
     """是 / 确定 / 嗯 to "确定要放弃吗": as a second 取消."""
     answer = confirm_cancel(msg, ctx)
     return answer if answer is not None else TEXTS["cancelled"]
 
 
-@report.on(all_of(awaiting_cancel, says_no), state=FORM)
+@report.on(all_of(awaiting_cancel, says_no), state=FORM.states)
 @with_draft
 def keep_filling(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """否 / 不 / 不是 to "确定要放弃吗": nothing is discarded, the step is asked again."""
-    return _go(ctx, draft, _current_step(ctx), TEXTS["resumed"])
+    return _go(ctx, draft, _current_step(ctx).name, TEXTS["resumed"])
 
 
 # --- offer (a hazard statement) and pending (an unfinished draft) --------------------------------
@@ -546,9 +743,6 @@ def decline_offer(msg: Inbound, ctx: Context) -> str:
     ctx.conv.clear()
     return TEXTS["offer_declined"]
 
-
-# Not events: a menu click during the flow goes to its own feature; 继续 comes back here.
-MESSAGES = kind("text", "voice", "image", "video", "shortvideo", "location", "link")
 
 
 @report.on(names_a_township, state=ReportFlow.offer)
@@ -577,222 +771,51 @@ def reask_pending(msg: Inbound, ctx: Context) -> str:
 
 # --- going back and keeping an answer ------------------------------------------------------------
 
-@report.on(text_in("返回", "上一步", "后退"), state=FORM)
+@report.on(text_in("返回", "上一步", "后退"), state=FORM.states)
 @with_draft
 def go_back(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     step = _current_step(ctx)
-    index = STEPS.index(step)
-    if index == 0:
-        return _go(ctx, draft, step, TEXTS["first_step"])
-    return _go(ctx, draft, STEPS[index - 1], TEXTS["back"])
+    if step.back is None:
+        return _go(ctx, draft, step.name, TEXTS["first_step"])
+    return _go(ctx, draft, step.back, TEXTS["back"])
 
 
-@report.on(text_in("改类别", "修改类别", "换类别", "重选类别", "类别不对"), state=FORM)
+@report.on(text_in("改类别", "修改类别", "换类别", "重选类别", "类别不对"), state=FORM.states)
 @with_draft
 def change_category(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """A category chosen for the citizen (or by them) is changed at any step; the rest is kept."""
     return _go(ctx, draft, "category")
 
 
-@report.on(text_in(*KEEP_WORDS), state=(ReportFlow.description, ReportFlow.location, ReportFlow.contact))
+@report.on(text_in(*KEEP_WORDS), state=FORM.states_where(lambda step: step.kept is not None))
 @with_draft
 def keep_answer(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """After 返回: leave this step's answer as it was."""
     step = _current_step(ctx)
-    kept = {"description": draft.description is not None and not draft.description_prefilled,
-            "location": draft.location_given, "contact": draft.anonymous is not None}[step]
-    if not kept:
-        return _prompt(ctx, draft, step)
-    return _go(ctx, draft, _next(step))
+    if step.kept is None or not step.kept(draft):
+        return say(step.ask, ctx, draft)
+    return _go(ctx, draft, FORM.after(step.name).name)
 
 
-# --- the steps -----------------------------------------------------------------------------------
-
-@report.on(kind("text", "voice"), state=ReportFlow.category)
-@with_draft
-def take_category(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    categories = _categories(ctx)
-    category = categories.choose(msg.text) if msg.text else None
-    if category is None:
-        ctx.conv.update(confirm_cancel=False)
-        return TEXTS["category_again"].format(count=len(categories.items), first=categories.items[0].name)
-    draft.category = category.id
-    lead = "" if category.in_remit else TEXTS["out_of_remit"].format(department=category.department,
-                                                                      phone=category.phone)
-    if draft.description_prefilled and draft.description and _chars(draft.description) >= MIN_DESCRIPTION:
-        draft.description_prefilled = False
-        _assign_township(ctx, draft, draft.description)
-        lead = "\n".join(x for x in (lead, TEXTS["description_prefilled"].format(text=quoted(draft.description))) if x)
-        return _go(ctx, draft, "location", lead)
-    return _go(ctx, draft, "description", lead)
-
-
-@report.on(kind("text", "voice"), state=ReportFlow.description)
-@typed_answer
-def take_description(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    text = msg.original_text  # the citizen's own words, punctuation and all
-    if draft.description_prefilled and draft.description:
-        text = f"{draft.description}。{text}"
-    if _chars(text) < MIN_DESCRIPTION:
-        return TEXTS["description_short"].format(example=_example(ctx, draft))
-    if len(text) > MAX_DESCRIPTION:
-        return TEXTS["description_long"].format(limit=MAX_DESCRIPTION)
-    draft.description, draft.description_prefilled = text, False
-    if msg.kind == "voice":
-        drafts.add_voice(ctx.session, draft, msg_key=msg.dedupe_key, media_id=msg.media_id, now=ctx.now())
-    if draft.township_source in (None, "text"):
-        _assign_township(ctx, draft, text)
-    return _go(ctx, draft, "location")
-
-
-@report.on(kind("location"), state=ReportFlow.location)
-@with_draft
-def take_location_pin(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    place = msg.location
-    assert place is not None
-    _pin(ctx, draft, place)
-    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
-
-
-def _pin(ctx: Context, draft: ReportDraft, place: Location) -> None:
-    """A location message as the report's place, and the township it is in (when it is near one)."""
-    draft.latitude, draft.longitude = place.latitude, place.longitude
-    draft.address = place.label or None
-    draft.location_given = True
-    named = ctx.content.townships.find(place.label) if place.label else None
-    nearest = ctx.content.townships.nearest(place.latitude, place.longitude)
-    if named is not None:
-        draft.township, draft.township_source = named.id, "location"
-    elif distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude) <= MAX_TOWNSHIP_DISTANCE_M:
-        draft.township, draft.township_source = nearest.id, "location"
-
-
-@report.on(kind("text", "voice"), state=ReportFlow.location)
-@typed_answer
-def take_address(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    text = msg.text.strip()
-    if text in SKIP_WORDS or text.rstrip("。") in SKIP_WORDS:
-        draft.location_given = True
-        draft.address = draft.latitude = draft.longitude = None
-        return _go(ctx, draft, "photos")
-    if _chars(text) < 2:
-        return TEXTS["location_again"]
-    draft.address, draft.latitude, draft.longitude, draft.location_given = text, None, None, True
-    _assign_township(ctx, draft, text)
-    return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
-
-
-@report.on(kind("image", "video", "shortvideo"), state=ReportFlow.photos)
-@with_draft
-def take_photo(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    ctx.conv.update(confirm_cancel=False)
-    count, added = _keep_media(ctx, draft, msg)
-    if not added and count >= drafts.MAX_PHOTOS:
-        return TEXTS["photo_over"]
-    return TEXTS["photo_full" if count >= drafts.MAX_PHOTOS else "photo_added"].format(count=count)
-
-
-@report.on(text_in(*DONE_WORDS, *SKIP_WORDS), state=ReportFlow.photos)
-@with_draft
-def finish_photos(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    draft.photos_done = True
-    return _go(ctx, draft, "contact")
-
-
-@report.on(text_in("匿名", "不留", "匿名举报", "不想留"), state=ReportFlow.contact)
-@with_draft
-def take_anonymous(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    draft.anonymous, draft.name_enc, draft.phone_enc = True, None, None
-    return _go(ctx, draft, "confirm")
-
-
-@report.on(kind("text", "voice"), state=ReportFlow.contact)
-@typed_answer
-def take_contact(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    # "138 0013 8000" and "0355-1234567" are one number; labels like 姓名： are not part of a name.
-    text = re.sub(r"(?<=\d)[\s-]+(?=\d)", "", LABEL_WORDS.sub(" ", msg.text))
-    phone = PHONE.search(text)
-    if phone is None:
-        return TEXTS["contact_bad_phone" if re.search(r"\d{3,}", text) else "contact_no_phone"]
-    name = re.sub(r"[\s,，;；:：/、.。]+", " ", PHONE.sub(" ", text)).strip()
-    if re.search(r"\d", name):
-        return TEXTS["contact_bad_phone"]
-    if not name or not NAME.fullmatch(name):
-        return TEXTS["contact_no_name"]
-    vault = _vault(ctx)
-    draft.anonymous = False
-    draft.name_enc = vault.encrypt("name", name)
-    draft.phone_enc = vault.encrypt("phone", phone.group(1))
-    return _go(ctx, draft, "confirm")
-
-
-@report.on(text_in("确认", "提交", "确定", "确认提交"), says_yes, state=ReportFlow.confirm)
-@with_draft
-def submit_report(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    """Store the report (committed) before the reply gives its ticket; on failure keep the draft."""
-    if _over_cap(ctx):
-        return _cap_text(ctx, with_draft=True)
-    settings = ctx.config.reports
-    try:
-        done = tickets.submit(ctx.session, _vault(ctx), draft, openid=msg.openid, categories=_categories(ctx),
-                              settings=settings, now=ctx.now())
-        ctx.session.commit()
-    except tickets.DraftIncomplete as missing:
-        ctx.session.rollback()
-        draft = _draft(ctx)
-        assert draft is not None
-        return _go(ctx, draft, missing.step)
-    except Exception as exc:
-        ctx.session.rollback()
-        # Only the type: a DB error's text carries the statement's parameters (the citizen's words).
-        log.error("report could not be stored (%s); the draft is kept", type(exc).__name__)
-        ctx.conv.update(confirm_cancel=False)
-        return TEXTS["submit_failed"]
-    ctx.conv.clear()
-    r = done.report
-    due = f"{r.due_at.month}月{r.due_at.day}日" if r.due_at else "近期"
-    return TEXTS["submitted"].format(ticket=r.ticket, code=done.query_code, department=r.department, due=due)
-
-
-@report.on(says_no, state=ReportFlow.confirm)
-def not_yet(msg: Inbound, ctx: Context) -> str:
-    ctx.conv.update(confirm_cancel=False)
-    return "好的，先不提交。" + TEXTS["confirm_again"]
+FORM.register(report)  # the steps' answers, after the words every step shares (above)
 
 
 # --- anything else inside the flow -----------------------------------------------------------------
 
-@report.on(kind("image", "video", "shortvideo"), state=FORM)
+@report.on(MEDIA, state=FORM.states)
 @with_draft
 def keep_media_elsewhere(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """A photo before (or after) the photo step is kept all the same, and the step asked again."""
     count, added = _keep_media(ctx, draft, msg)
     kept = TEXTS["photo_kept"].format(count=count) if added or count < drafts.MAX_PHOTOS else TEXTS["photo_not_kept"]
-    step = _current_step(ctx)
-    return f"{kept}\n{_prompt(ctx, draft, step)}"
+    return f"{kept}\n{say(_current_step(ctx).ask, ctx, draft)}"
 
 
-def _keep_media(ctx: Context, draft: ReportDraft, msg: Inbound) -> tuple[int, bool]:
-    return drafts.add_photo(ctx.session, draft, msg_key=msg.dedupe_key,
-                            kind="image" if msg.kind == "image" else "video",
-                            media_id=msg.media_id, pic_url=msg.pic_url, now=ctx.now())
-
-
-@report.on(MESSAGES, state=FORM)
+@report.on(MESSAGES, state=FORM.states)
 @with_draft
 def reask(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """Anything else at a step (a location where text is wanted, a link): ask again."""
-    step = _current_step(ctx)
-    again = {"category": None, "description": None, "location": TEXTS["location_again"],
-             "photos": TEXTS["photos_again"], "contact": None, "confirm": TEXTS["confirm_again"]}[step]
-    if step == "category":
-        categories = _categories(ctx)
-        again = TEXTS["category_again"].format(count=len(categories.items), first=categories.items[0].name)
-    elif step == "description":
-        again = "请用文字或语音描述隐患情况（至少10个字）。"
-    elif step == "contact":
-        again = "请输入姓名和手机号（例如：张三 13800138000），或回复 匿名。"
-    return again
+    return say(_current_step(ctx).reask, ctx, draft)
 
 
 # --- a hazard statement or a place out of the blue (last: explicit words above win) ----------------
