@@ -5,7 +5,19 @@ of the flows (举报, 答题, ...) and a plainly described hazard must be claime
 words win; the intent layer (a classifier, handlers/intent.py) takes what they leave.
 """
 
-from handlers import common, emergency, events, intent, knowledge, push_events, quiz, report, staff_bind, township
+from handlers import (
+    common,
+    emergency,
+    events,
+    intent,
+    knowledge,
+    prize_claim,
+    push_events,
+    quiz,
+    report,
+    staff_bind,
+    township,
+)
 
 ROUTERS = [
     emergency.router,  # danger now: whom to call comes before everything, in any flow
@@ -14,6 +26,7 @@ ROUTERS = [
     push_events.router,
     township.router,
     quiz.router,
+    prize_claim.router,  # 领奖: a winner's name and phone
     report.report,
     events.router,
     knowledge.router,  # its numbered choices, the topic list, small talk

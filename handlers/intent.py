@@ -24,7 +24,7 @@ from bot.services import knowledge as knowledge_base
 from bot.services.intents import Guess, fold, probability_of
 from bot.services.yesno import says_yes
 from bot.wechat.inbound import Inbound
-from handlers import common, emergency, events, knowledge, quiz, report, township
+from handlers import common, emergency, events, knowledge, prize_claim, quiz, report, township
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ SERVE: dict[str, tuple[Callable[[Inbound, Context], object], bool]] = {
     "quiz": (quiz.start_quiz, False),
     "leaderboard": (quiz.show_rank, False),
     "my_score": (quiz.show_mine, False),
-    "prize": (quiz.start_claim, False),
+    "prize": (prize_claim.start_claim, False),
     "report": (serve_report, False),
     "hazard_statement": (serve_hazard, False),
     "my_reports": (report.list_mine, False),

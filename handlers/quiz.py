@@ -1,4 +1,4 @@
-"""有奖竞猜: rounds of questions in the chat, the leaderboard, my results and prize claims (领奖)."""
+"""有奖竞猜: rounds of questions in the chat, the leaderboard and my results (prize claims: handlers/prize_claim.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ from bot.models.quiz import PrizeStatus, QuizRound, RoundStatus
 from bot.services.quiz import claims, draws, leaderboard, rounds, topics
 from bot.services.quiz.answers import how_to_answer, parse_answer
 from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
-from bot.services.reports.identity import IdentityError, vault_of
-from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
 from bot.wechat.replies import TEXT_LIMIT_BYTES
 from handlers.leaving import cancel_while_asking, guard
@@ -68,37 +66,16 @@ TEXTS = {
     "mine_none": "您还没有答题记录。发送 答题 参加竞猜！",
     "mine_prize": "🎁 {title}：{prize}（{status}）",
     "mine_draw": "🎫 抽奖「{title}」：您的抽奖编号 {pseudonym}（可在公布的抽奖名单中核对）",
-    "claim_none": "您目前没有待领取的奖品。\n怎么获奖：计分的一轮答题中，{eligibility}{per}开奖后中奖者会收到通知，"
-                  "再发送 领奖 登记。发送 答题 参加竞猜。",
-    "claim_expired": "您的奖品已超过领取期限（中奖后{days}天内），无法再领取。",
-    "claim_done": "您的领奖信息已登记，工作人员会尽快联系您发放奖品。",
-    "claim_start": "恭喜获奖：{prizes}\n请在{deadline}前完成登记。\n请回复领奖人姓名（发送 取消 可退出）：",
-    "claim_name_bad": "姓名请填写2–20个汉字或字母，请重新回复领奖人姓名：",
-    "claim_phone": "请回复11位手机号。\n手机号仅用于工作人员联系您发放奖品，奖品发放{days}天后删除。",
-    "claim_phone_bad": "手机号格式不对，请回复11位大陆手机号，如 13800138000：",
-    "claim_confirm": "请核对：\n姓名：{name}\n手机：{phone}\n回复 确认 提交，回复 修改 重新填写。",
-    "claim_lost": "抱歉，刚才登记的信息因系统维护没能保存，请重新回复领奖人姓名：",
-    "claim_confirm_reask": "请回复 确认 提交，或回复 修改 重新填写。",
-    "claimed": "已登记领奖信息，工作人员会通过 {phone} 联系您发放奖品。感谢参与安全生产月竞猜！",
 }
 
 STATUS_WORDS = {RoundStatus.ACTIVE: "进行中", RoundStatus.EXPIRED: "已超时", RoundStatus.ABANDONED: "已取消"}
 PRIZE_WORDS = {PrizeStatus.WON: "待领奖", PrizeStatus.CLAIMED: "已登记，待发放", PrizeStatus.DELIVERED: "已发放",
                PrizeStatus.EXPIRED: "已过期"}
 ENTRY_WORDS = ("答题", "有奖竞猜", "知识竞赛", "竞答", "开始答题", "我要答题", "答题活动")
-CLAIM_WORDS = ("领奖", "领取奖品", "兑奖")
-CONFIRM_WORDS = ("确认", "提交", "确认提交")  # and any plain yes (bot/services/yesno.py)
 
 
 class Quiz(StateGroup):
     answering = State()
-
-
-class PrizeClaim(StateGroup):
-    flow_name = "prizeclaim"
-    name = State()
-    phone = State()
-    confirm = State()
 
 
 def _question_again(msg: Inbound, ctx: Context) -> str:
@@ -110,21 +87,10 @@ def _question_again(msg: Inbound, ctx: Context) -> str:
     return render_question(question, rnd.position, rnd.total)
 
 
-def _claim_step_again(msg: Inbound, ctx: Context) -> str:
-    step = ctx.conv.state
-    if step == PrizeClaim.name:
-        return "请回复领奖人姓名："
-    if step == PrizeClaim.phone:
-        return text("claim_phone", days=ctx.config.quiz.claim_erase_days)
-    return text("claim_confirm_reask")
-
-
-# Another feature's word or a menu click during a round or a claim: asked whether to leave first.
+# Another feature's word or a menu click during a round: asked whether to leave first.
 guard(router, Quiz.answering, what="答题", doing="答题", prompt=_question_again, own_words=ENTRY_WORDS,
       own_keys=("QUIZ_START",),
       kept=lambda ctx: f"这一轮会保留，{ctx.config.quiz.round_idle_minutes}分钟内发送 答题 可接着答。")
-guard(router, PrizeClaim, what="领奖登记", doing="登记", prompt=_claim_step_again, own_words=CLAIM_WORDS,
-      own_keys=("QUIZ_CLAIM",), kept="已填写的姓名、手机号不会保存，之后发送 领奖 可重新登记。")
 
 
 def text(key: str, **values: object) -> str:
@@ -170,10 +136,10 @@ def _intro(ctx: Context, started: rounds.Started) -> str:
     if started.practice_reason == rounds.PracticeReason.DAILY_CAP:
         return text("intro_cap", cap=cfg.counted_rounds_per_day)
     return text("intro_counted", n=started.round.total, cap=cfg.counted_rounds_per_day,
-                eligibility=_eligibility_line(cfg.draw_eligibility, started.round.total))
+                eligibility=eligibility_line(cfg.draw_eligibility, started.round.total))
 
 
-def _eligibility_line(rule: str, total: int) -> str:
+def eligibility_line(rule: str, total: int) -> str:
     needed = draws.eligibility_min_score(rule, total)
     return text("eligible_full") if needed >= total else text("eligible_at_least", n=needed)
 
@@ -489,94 +455,3 @@ def _status_word(rnd: QuizRound) -> str:
         return "练习"
     return "待核查" if rnd.flagged else "计分"
 
-
-# --- 领奖 -----------------------------------------------------------------------------------------
-
-CLAIM_NAME, CLAIM_PHONE = "claim-conversation-name", "claim-conversation-phone"  # the vault's fields
-
-
-@router.on(text_in(*CLAIM_WORDS), menu_key("QUIZ_CLAIM"), help="领奖 — 中奖后登记领奖信息")
-def start_claim(msg: Inbound, ctx: Context) -> str:
-    prizes = claims.open_prizes(ctx.session, msg.openid, ctx.now())
-    if not prizes:
-        statuses = {prize.status for prize, _ in claims.prizes_of(ctx.session, msg.openid)}
-        if PrizeStatus.CLAIMED in statuses:
-            return text("claim_done")
-        if PrizeStatus.EXPIRED in statuses or PrizeStatus.WON in statuses:
-            return text("claim_expired", days=ctx.config.quiz.claim_days)
-        cfg = ctx.config.quiz
-        return text("claim_none", eligibility=_eligibility_line(cfg.draw_eligibility, cfg.questions_per_round),
-                    per="每天可得一次抽奖资格。" if cfg.draw_entry_per == "day" else "活动期间可得一次抽奖资格。")
-    titles = {p.draw_id: (d.title, d.prize) for p, d in claims.prizes_of(ctx.session, msg.openid)}
-    listed = "；".join(f"{titles[p.draw_id][0]} {titles[p.draw_id][1]}" for p in prizes)
-    deadline = min(p.claim_deadline for p in prizes)
-    ctx.conv.enter(PrizeClaim.name)
-    return text("claim_start", prizes=listed, deadline=f"{deadline:%m月%d日%H:%M}")
-
-
-@router.on(kind("text", "voice"), state=PrizeClaim.name)
-def take_claim_name(msg: Inbound, ctx: Context) -> str:
-    name = claims.normalize_name(msg.text)
-    if name is None:
-        return text("claim_name_bad")
-    # Sealed in the conversation too: it lives in the store (Redis) until the claim is confirmed.
-    ctx.conv.enter(PrizeClaim.phone, name=vault_of(ctx.bot).encrypt(CLAIM_NAME, name))
-    return text("claim_phone", days=ctx.config.quiz.claim_erase_days)
-
-
-@router.on(kind("text", "voice"), state=PrizeClaim.phone)
-def take_claim_phone(msg: Inbound, ctx: Context) -> str:
-    phone = claims.normalize_phone(msg.text)
-    if phone is None:
-        return text("claim_phone_bad")
-    vault = vault_of(ctx.bot)
-    try:
-        name = vault.open_if_sealed(CLAIM_NAME, ctx.conv.data["name"])
-    except IdentityError:
-        return _claim_lost(ctx)
-    ctx.conv.enter(PrizeClaim.confirm, phone=vault.encrypt(CLAIM_PHONE, phone))
-    return text("claim_confirm", name=name, phone=phone)
-
-
-def _claim_lost(ctx: Context) -> str:
-    """The contact kept between two messages was sealed with an identity key no longer configured
-    (the previous key removed after a rotation, README: Key custody): ask for it again."""
-    ctx.conv.enter(PrizeClaim.name)
-    return text("claim_lost")
-
-
-@router.on(text_in(*CONFIRM_WORDS), says_yes, state=PrizeClaim.confirm)
-def confirm_claim(msg: Inbound, ctx: Context) -> str:
-    data = ctx.conv.data
-    vault = vault_of(ctx.bot)
-    try:
-        name, phone = vault.open_if_sealed(CLAIM_NAME, data["name"]), vault.open_if_sealed(CLAIM_PHONE, data["phone"])
-    except IdentityError:
-        return _claim_lost(ctx)
-    ctx.conv.clear()
-    claimed = claims.claim_prizes(ctx.session, vault, msg.openid, name=name, phone=phone, now=ctx.now())
-    if not claimed:
-        return start_claim(msg, ctx)
-    return text("claimed", phone=claims.mask_phone(phone))
-
-
-@router.on(text_in("修改", "重填", "重新填写"), says_no, state=PrizeClaim.confirm)
-def redo_claim(msg: Inbound, ctx: Context) -> str:
-    ctx.conv.enter(PrizeClaim.name)
-    return "好的，请重新回复领奖人姓名："
-
-
-@router.on_cancel("prizeclaim")
-def leave_claim(msg: Inbound, ctx: Context) -> str | None:
-    """取消 leaves the claim (None: cleared as any flow); 算了 to "离开当前的领奖登记吗？" stays."""
-    return cancel_while_asking(msg, ctx, _claim_step_again, "登记")
-
-
-@router.on(state=PrizeClaim)
-def reask_claim(msg: Inbound, ctx: Context) -> str:
-    step = ctx.conv.state
-    if step == PrizeClaim.name:
-        return text("claim_name_bad")
-    if step == PrizeClaim.phone:
-        return text("claim_phone_bad")
-    return text("claim_confirm_reask")

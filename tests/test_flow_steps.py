@@ -6,6 +6,7 @@ import pytest
 
 from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import Router, kind
+from handlers.prize_claim import CLAIM, PrizeClaim
 from handlers.report import FORM, ReportFlow
 from handlers.steps import Step, Steps
 
@@ -46,3 +47,6 @@ def test_the_report_form_is_every_step_of_a_report_but_the_offer_and_the_pending
     assert [step.back for step in FORM] == [None, *FORM.names[:-1]]  # 返回 is always the step before
     assert FORM.at("report:photos").name == "photos" and FORM.after("photos").name == "contact"
 
+
+def test_the_prize_claim_goes_back_from_its_summary_to_the_name() -> None:
+    assert CLAIM.states == tuple(PrizeClaim.states()) and CLAIM["confirm"].back == "name"

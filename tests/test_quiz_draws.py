@@ -262,7 +262,7 @@ def test_a_contact_claimed_before_contacts_were_sealed_still_reads() -> None:
 
 
 def test_the_draw_rule_is_read_from_the_configured_eligibility() -> None:
-    from handlers.quiz import _eligibility_line
+    from handlers.quiz import eligibility_line
 
-    assert "全部答对" in _eligibility_line("full_marks", 10)
-    assert "答对8题" in _eligibility_line("at_least:8", 10)
+    assert "全部答对" in eligibility_line("full_marks", 10)
+    assert "答对8题" in eligibility_line("at_least:8", 10)

@@ -54,7 +54,7 @@ from bot.services.reports.identity import (
     is_sealed,
     stored_hmac_keys,
 )
-from handlers.quiz import CLAIM_NAME, CLAIM_PHONE, PrizeClaim
+from handlers.prize_claim import CLAIM_NAME, CLAIM_PHONE, PrizeClaim
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class StoreSealed:
     parts: Callable[[str], list[tuple[str, str]]]
 
 
-# Every store key whose value holds something sealed (bot/chat/pipeline.py, bot/chat/gate.py, handlers/quiz.py).
+# Every store key whose value holds something sealed (bot/chat/pipeline.py, bot/chat/gate.py, handlers/prize_claim.py).
 STORE_SEALED: tuple[StoreSealed, ...] = (
     StoreSealed("dedupe:", "replies kept for WeChat's retries", _kept_reply),
     StoreSealed("conv:", "conversations: a prize claim's contact", _conversation),
