@@ -49,23 +49,21 @@ def test_next_run_comes_from_the_job_store_when_there_is_one(app, clock) -> None
     assert "来自调度器的任务存储" in html
 
 
-def test_pause_is_honoured_by_the_scheduler_and_resume_restores(app, monkeypatch) -> None:
+def test_pause_is_honoured_by_the_scheduler_and_resume_restores(app) -> None:
     bot = app.extensions["bot"]
-    ran = []
-    monkeypatch.setattr(scheduler, "_current_bot", bot)
-    monkeypatch.setattr(scheduler, "JOBS", [Job("photo_downloads", "interval", {"minutes": 1},
-                                                "tests.test_console_pushplan:remember")])
-    monkeypatch.setattr("tests.test_console_pushplan.RAN", ran)
+    RAN.clear()
+    runner = scheduler.JobRunner(bot, [Job("photo_downloads", "interval", {"minutes": 1},
+                                           "tests.test_console_pushplan:remember")])
     console = logged_in(app)
     console.post("/console/schedule/job/photo_downloads/pause", {"reason": "微信接口维护"})
-    scheduler.run_job("photo_downloads")
-    assert ran == []
+    runner.run("photo_downloads")
+    assert RAN == []
     html = console.get("/console/schedule").get_data(as_text=True)
     assert 'data-job="photo_downloads" data-paused="1"' in html and "微信接口维护" in html
     console.post("/console/schedule/job/photo_downloads/pause")  # twice: nothing more
     console.post("/console/schedule/job/photo_downloads/resume")
-    scheduler.run_job("photo_downloads")
-    assert ran == ["ran"]
+    runner.run("photo_downloads")
+    assert RAN == ["ran"]
     assert audits(app) == [("schedule.pause", "job:photo_downloads", {"paused": False}, {"paused": True}),
                            ("schedule.resume", "job:photo_downloads", {"paused": True}, {"paused": False})]
     assert console.post("/console/schedule/job/no_such_job/pause").status_code == 404

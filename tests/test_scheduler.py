@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.background.jobs import JOBS, Job
-from bot.background.scheduler import LEADER_KEY, LeaderLock, SchedulerService, run_job
+from bot.background.scheduler import LEADER_KEY, JobRunner, LeaderLock, SchedulerService, run_job
 from bot.cli.content import check_content
 from bot.clock import shanghai
 from bot.models import Delivery
@@ -183,16 +183,24 @@ def probe(bot) -> None:
     CALLS.append(bot)
 
 
-def test_jobs_run_through_the_registry_with_the_bot(bot, monkeypatch) -> None:
-    """The job store holds only a job's id; the function is looked up in bot/background/jobs/__init__.py when it runs."""
+def test_jobs_run_through_the_registry_with_the_bot(bot) -> None:
+    """The job store holds only `run_job` and a job's id; the scheduler of this process looks the
+    function up in its registry (bot/background/jobs/__init__.py by default) when it runs."""
     CALLS.clear()
-    monkeypatch.setattr("bot.background.scheduler.JOBS", [Job("probe", "interval", {"minutes": 1}, "tests.test_scheduler:probe")])
-    service = SchedulerService(bot, owner="x", jobs=[])
+    service = SchedulerService(bot, owner="x", jobs=[Job("probe", "interval", {"minutes": 1}, "tests.test_scheduler:probe")])
     try:
         run_job("probe")
         run_job("no-such-job")  # a job removed from the registry is skipped, not an error
     finally:
         service.close()
+    run_job("probe")  # no scheduler in this process any more: skipped
+    assert CALLS == [bot]
+
+
+def test_a_runner_calls_its_own_registry_without_a_scheduler(bot) -> None:
+    CALLS.clear()
+    JobRunner(bot, [Job("probe", "interval", {"minutes": 1}, "tests.test_scheduler:probe")]).run("probe")
+    JobRunner(bot, []).run("probe")
     assert CALLS == [bot]
 
 

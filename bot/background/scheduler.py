@@ -35,8 +35,6 @@ LEADER_KEY = "scheduler:leader"
 # max_instances: a slow run is never overlapped by the next one.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1}
 
-_current_bot: Any = None  # the Bot of this process; jobs in the store name only their id
-
 
 class LeaderLock:
     """A lease in the store: held by one owner at a time, renewed while alive."""
@@ -63,32 +61,64 @@ class LeaderLock:
         return self.store.get(self.key) == self.owner
 
 
+class JobRunner:
+    """Runs a job by its id: finds it in `jobs`, skips it while paused in the console, calls it with the bot."""
+
+    def __init__(self, bot: Any, jobs: list[Job] | None = None) -> None:
+        self.bot = bot
+        self.jobs = JOBS if jobs is None else jobs
+
+    def run(self, job_id: str) -> None:
+        job = next((j for j in self.jobs if j.id == job_id), None)
+        if job is None:
+            log.warning("job %s has no registry entry; skipped", job_id)
+            return
+        if self._paused(job_id):
+            log.info("job %s is paused in the console; skipped", job_id)
+            return
+        module, _, name = job.target.partition(":")
+        try:
+            getattr(importlib.import_module(module), name)(self.bot)
+        except Exception:
+            log.exception("job %s failed", job_id)
+
+    def _paused(self, job_id: str) -> bool:
+        from bot.services.job_pauses import is_paused, job_key
+
+        try:
+            with self.bot.db.session() as session:
+                return is_paused(session, job_key(job_id))
+        except Exception:
+            # Cannot tell: run it (every job is idempotent), rather than silently stop all work.
+            log.exception("cannot read pauses for job %s", job_id)
+            return False
+
+
+class _ProcessRunner:
+    """The runner `run_job` hands a stored job to. A job row holds only `run_job` and the job's id,
+    so the process's SchedulerService installs its JobRunner here, and removes it when it closes."""
+
+    def __init__(self) -> None:
+        self.runner: JobRunner | None = None
+
+    def install(self, runner: JobRunner) -> None:
+        self.runner = runner
+
+    def remove(self, runner: JobRunner) -> None:
+        if self.runner is runner:
+            self.runner = None
+
+
+PROCESS_RUNNER = _ProcessRunner()
+
+
 def run_job(job_id: str) -> None:
-    """What the job store holds for every job: looked up in the registry at run time."""
-    job = next((j for j in JOBS if j.id == job_id), None)
-    if job is None or _current_bot is None:
-        log.warning("job %s has no registry entry or no bot in this process; skipped", job_id)
+    """What the job store holds for every job (as `bot.background.scheduler:run_job`, args=[job_id])."""
+    runner = PROCESS_RUNNER.runner
+    if runner is None:
+        log.warning("job %s: no scheduler in this process; skipped", job_id)
         return
-    if _paused(job_id):
-        log.info("job %s is paused in the console; skipped", job_id)
-        return
-    module, _, name = job.target.partition(":")
-    try:
-        getattr(importlib.import_module(module), name)(_current_bot)
-    except Exception:
-        log.exception("job %s failed", job_id)
-
-
-def _paused(job_id: str) -> bool:
-    from bot.services.job_pauses import is_paused, job_key
-
-    try:
-        with _current_bot.db.session() as session:
-            return is_paused(session, job_key(job_id))
-    except Exception:
-        # Cannot tell: run it (every job is idempotent), rather than silently stop all work.
-        log.exception("cannot read pauses for job %s", job_id)
-        return False
+    runner.run(job_id)
 
 
 def build_scheduler(bot: Any, jobs: list[Job] | None = None) -> BackgroundScheduler:
@@ -108,12 +138,12 @@ class SchedulerService:
 
     def __init__(self, bot: Any, *, lock_ttl: float = 30.0, renew_every: float = 10.0,
                  jobs: list[Job] | None = None, owner: str | None = None) -> None:
-        global _current_bot
-        _current_bot = bot
         self.bot = bot
         self.lock = LeaderLock(bot.store, ttl=lock_ttl, owner=owner)
         self.renew_every = renew_every
-        self.jobs = jobs
+        self.jobs = JOBS if jobs is None else jobs
+        self.runner = JobRunner(bot, self.jobs)
+        PROCESS_RUNNER.install(self.runner)
         self.scheduler: BackgroundScheduler | None = None
 
     @property
@@ -152,6 +182,7 @@ class SchedulerService:
     def close(self) -> None:
         self._stop_scheduler()
         self.lock.release()
+        PROCESS_RUNNER.remove(self.runner)
 
 
 class Workers:

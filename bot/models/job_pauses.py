@@ -1,6 +1,6 @@
 """Pauses staff set on scheduled work: a job of bot/background/jobs/__init__.py ("job:<id>") or a push-plan item ("plan:<id>").
 
-A row means paused; deleting it resumes. The scheduler's `run_job` and the push plan's `enqueue_due`
+A row means paused; deleting it resumes. The scheduler's `JobRunner` and the push plan's `enqueue_due`
 read this table, so a pause holds in whichever process leads, and survives restarts and store loss.
 """
 

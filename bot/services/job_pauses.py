@@ -1,6 +1,6 @@
 """Pausing scheduled work from the console: jobs of bot/background/jobs/__init__.py and push-plan items, and when they run next.
 
-Pauses live in the database (`job_pauses`), read by `bot.background.scheduler.run_job` and
+Pauses live in the database (`job_pauses`), read by the scheduler's `JobRunner` and
 `bot.services.pushplan.enqueue_due` at every run, so they hold whichever process is the leader.
 """
 
