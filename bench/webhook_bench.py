@@ -85,7 +85,8 @@ def server(app: str, workers: int, env: dict[str, str]) -> Iterator[tuple[str, s
                             env={**os.environ, **env, "BENCH_TOKEN": TOKEN, "BENCH_APP_ID": APP_ID,
                                  "BENCH_AES_KEY": AES_KEY}, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    path, body = signed(text_xml("o_probe", "帮助"), False, 1)
+    # A fresh nonce per probe: the replay guard refuses a signature it saw (the store outlives a server).
+    path, body = signed(text_xml("o_probe", "帮助"), False, f"probe-{uuid.uuid4().hex}")
     for _ in range(200):
         try:
             if requests.post(base + path, data=body.encode(), timeout=15).status_code == 200:
