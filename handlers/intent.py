@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
-from bot.chat.routing import Router, text_in
+from bot.chat.routing import GO_ON, GoOn, Router, text_in
 from bot.services import knowledge as knowledge_base
 from bot.services.intents import Guess, fold, probability_of
 from bot.services.yesno import says_yes
@@ -318,18 +318,17 @@ def take_choice(msg: Inbound, ctx: Context):
 take_choice.intent = "choice"  # type: ignore[attr-defined]
 
 
-@router.on(state=IntentChoice.choose)
-def leave_choice(msg: Inbound, ctx: Context):
+@router.on(state=IntentChoice.choose, pure=True)  # it only drops context
+def leave_choice(msg: Inbound, ctx: Context) -> GoOn:
     """Anything else: the choices are dropped and the message routed afresh (a second unsure message
     in a row then gets the short help rather than more choices)."""
     ctx.conv.clear()
     return _reroute(msg, ctx)
 
 
-def _reroute(msg: Inbound, ctx: Context):
+def _reroute(msg: Inbound, ctx: Context) -> GoOn:
     ctx.memo["intent.asked_before"] = True
-    rule = ctx.bot.dispatcher.pick(msg, ctx)
-    return rule.handler(msg, ctx) if rule else None
+    return GO_ON
 
 
 def _options(msg: Inbound, ctx: Context) -> list[str]:

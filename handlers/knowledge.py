@@ -14,7 +14,7 @@ import re
 
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
-from bot.chat.routing import Router, menu_key, text_in
+from bot.chat.routing import GO_ON, GoOn, Router, menu_key, text_in
 from bot.clock import TZ
 from bot.services.knowledge import Entry, Understanding
 from bot.wechat.inbound import Inbound
@@ -125,12 +125,11 @@ def show_choices_again(offered: list[str], ctx: Context) -> str:
     return choices_text(entries)
 
 
-@router.on(state=Knowledge.choose)
-def leave_choice(msg: Inbound, ctx: Context):
+@router.on(state=Knowledge.choose, pure=True)  # it only drops context
+def leave_choice(msg: Inbound, ctx: Context) -> GoOn:
     """Anything but a number: the choices are dropped and the message is routed as a fresh one."""
     ctx.conv.clear()
-    rule = ctx.bot.dispatcher.pick(msg, ctx)
-    return rule.handler(msg, ctx) if rule else None
+    return GO_ON
 
 
 # --- entry points -----------------------------------------------------------------------------

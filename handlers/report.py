@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
-from bot.chat.routing import Router, all_of, kind, menu_key, regex, text_in
+from bot.chat.routing import GO_ON, GoOn, Router, all_of, kind, menu_key, regex, text_in
 from bot.models.reports import Report, ReportDraft, ReportEvent
 from bot.services.echo import quoted
 from bot.services.reports import drafts, lifecycle, tickets
@@ -746,11 +746,10 @@ def decline_offer(msg: Inbound, ctx: Context) -> str:
 
 
 @report.on(names_a_township, state=ReportFlow.offer)
-def leave_offer_for_township(msg: Inbound, ctx: Context):
+def leave_offer_for_township(msg: Inbound, ctx: Context) -> GoOn:
     """"城关镇" after a place was offered (the offer says to send it for that township's events)."""
     ctx.conv.clear()
-    rule = ctx.bot.dispatcher.pick(msg, ctx)
-    return rule.handler(msg, ctx) if rule else None
+    return GO_ON
 
 
 @report.on(MESSAGES, state=ReportFlow.offer)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.conversation import ConversationWrite
 from bot.chat.dedupe import PENDING, SUCCESS, Dedupe
-from bot.chat.gate import ConversationWrite, RedisGate, StoreGate, build_gate
+from bot.chat.gate import RedisGate, StoreGate, build_gate
 from bot.infra.store import LockTimeout, MemoryStore, Store
 
 

@@ -3,18 +3,54 @@
 Kept in the store under `conv:<openid>`, read and written by the gate (bot/chat/gate.py) around the
 handler. Idle expiry is judged by the injected clock (so tests and the demo can move time), and the
 store TTL only cleans up afterwards.
+
+The stored form lives here alone: JSON {"state", "data", "touched", "idle"}, and `"context": true`
+when the conversation only keeps context (a list to page, choices offered). The gate must tell such
+a citizen from one in the middle of a flow before any handler runs, on Redis inside its script:
+that reading is `is_idle` here and, for the script, `LUA_IS_IDLE` beside it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
 
-from bot.chat.gate import ConversationWrite
 from bot.clock import Clock
 
 CLEANUP_AFTER = dt.timedelta(days=2)  # keep expired state long enough to say "timed out"
+
+
+CONTEXT_FIELD = "context"
+
+# The same test as is_idle, as a Lua function for the gate's Redis script (gate.py).
+LUA_IS_IDLE = f"""
+local function is_idle(saved)
+  if not saved then return true end
+  local ok, conversation = pcall(cjson.decode, saved)
+  return ok and type(conversation) == 'table' and conversation['{CONTEXT_FIELD}'] == true
+end
+"""
+
+
+def is_idle(saved: str | None) -> bool:
+    """No conversation kept, or one that only keeps context: the citizen is in no flow."""
+    if saved is None:
+        return True
+    try:
+        conversation = json.loads(saved)
+    except ValueError:
+        return False
+    return isinstance(conversation, dict) and conversation.get(CONTEXT_FIELD) is True
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversationWrite:
+    """How the conversation changed: a new value to keep (for `ttl` seconds), or None to forget it."""
+
+    value: str | None
+    ttl: float = 0.0
 
 
 class State(str):
@@ -118,5 +154,5 @@ class Conversation:
         idle = self.data.get("_idle", self._idle.total_seconds())
         payload = {"state": self.state, "data": self.data, "touched": self._clock.now().isoformat(), "idle": idle}
         if not self.holds_work:
-            payload["context"] = True  # read by the gate's script: pure messages need no lock (gate.py)
+            payload[CONTEXT_FIELD] = True  # read by the gate (is_idle): pure messages need no lock
         return ConversationWrite(json.dumps(payload, ensure_ascii=False), ttl=idle + CLEANUP_AFTER.total_seconds())

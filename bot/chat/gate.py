@@ -11,17 +11,17 @@ falls back to the step-by-step path, which waits.
 A message that only reads (help, an event or a knowledge question: a rule declared `pure`) from a
 citizen in no flow needs neither: `enter(..., free_if_idle=True)` then claims and locks nothing
 (`Entry.free`) and there is nothing to leave; running it twice, on a retry, gives the same answer.
-"No flow" includes a conversation that only keeps context (a list being paged: saved with
-`"context": true`). What such a message changes in that context is saved only if nobody changed
+"No flow" includes a conversation that only keeps context (a list being paged: the conversation's
+`is_idle`, bot/chat/conversation.py). What such a message changes in that context is saved only if nobody changed
 the conversation or took the lock meanwhile (`keep_context`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 
+from bot.chat.conversation import LUA_IS_IDLE, ConversationWrite, is_idle
 from bot.chat.dedupe import PENDING, Dedupe
 from bot.infra.store import LockTimeout, RedisStore, Store
 
@@ -43,14 +43,6 @@ class Entry:
                                  # `conversation` is then context only, or None
 
 
-@dataclasses.dataclass(frozen=True)
-class ConversationWrite:
-    """How the conversation changed: a new value to keep (for `ttl` seconds), or None to forget it."""
-
-    value: str | None
-    ttl: float = 0.0
-
-
 class StoreGate:
     def __init__(self, store: Store, dedupe: Dedupe, *, lock_wait: float) -> None:
         self.store = store
@@ -64,7 +56,7 @@ class StoreGate:
         and lock nothing and say so (`Entry.free`)."""
         if free_if_idle and self.store.get(f"dedupe:{key}") is None and self.store.get(f"lock:{openid}") is None:
             conversation = self.store.get(f"conv:{openid}")
-            if conversation is None or json.loads(conversation).get("context"):
+            if is_idle(conversation):
                 return Entry(key, openid, conversation=conversation, free=True,
                              first_seen=self._note_seen(openid, note_seen))
         replay = self.dedupe.claim(key)
@@ -113,14 +105,12 @@ class StoreGate:
 # ARGV: pending marker, dedupe ttl ms, lock token, lock ttl ms, seen ttl ms, note seen (1/0), free if idle (1/0).
 # Returns {0, earlier reply or marker} | {1} (claimed, lock busy) | {2, conversation or '', first seen}
 # | {3, context conversation or '', first seen} (free: nothing claimed or locked).
-_ENTER = """
+_ENTER = LUA_IS_IDLE + """
 local earlier = redis.call('get', KEYS[1])
 if earlier then return {0, earlier} end
 if ARGV[7] == '1' and redis.call('exists', KEYS[2]) == 0 then
   local saved = redis.call('get', KEYS[3])
-  local ok, conversation = true, nil
-  if saved then ok, conversation = pcall(cjson.decode, saved) end
-  if not saved or (ok and type(conversation) == 'table' and conversation['context'] == true) then
+  if is_idle(saved) then
     local first = 0
     if ARGV[6] == '1' and redis.call('set', KEYS[4], '1', 'nx', 'px', ARGV[5]) then first = 1 end
     return {3, saved or '', first}

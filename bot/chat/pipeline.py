@@ -1,4 +1,9 @@
-"""A message's path after the gateway: dedupe, per-user lock, conversation, router, handler, reply."""
+"""A message's path after the gateway: router, gate (dedupe, per-user lock, conversation), handler, reply.
+
+A citizen's message is routed once, as for a citizen in no flow, before the gate: its rule decides
+the path (pure: neither claim nor lock; any other: claimed and locked by the gate's first round
+trip). Only when the gate finds a conversation is it routed again, for that conversation.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from bot.chat.context import ANSWER_WITHOUT_STORE, Context
 from bot.chat.conversation import Conversation
 from bot.chat.dedupe import SUCCESS
 from bot.chat.gate import Entry
-from bot.chat.routing import Rule
+from bot.chat.routing import GO_ON, Rule
 from bot.infra.db import writes
 from bot.infra.store import LockTimeout, StoreError
 from bot.runtime import Bot
@@ -27,19 +32,69 @@ log = logging.getLogger(__name__)
 
 def handle(bot: Bot, msg: Inbound) -> str:
     """The plaintext reply XML (or `success`) for one delivery of a message."""
+    session = bot.db.session()  # one for the message: routing and the handler share it
     try:
-        # A citizen's message from outside any flow may need no claim and no lock (gate.py).
-        # Only a message takes the gate's once-a-minute "seen" mark (a menu click in that minute must
-        # not hide a message: the two open different allowances, service_window.py).
+        return _handle(bot, msg, session)
+    finally:
+        session.close()
+
+
+@dataclasses.dataclass
+class Routed:
+    """A message routed for the conversation the store held (`saved`, None for none)."""
+
+    saved: str | None
+    ctx: Context
+    rule: Rule | None = None
+    picked: bool = False  # False: not routed yet, or routing failed; run() routes (and answers a failure)
+
+    @property
+    def pure(self) -> bool:
+        return self.picked and self.rule is not None and self.rule.pure
+
+
+def routed(bot: Bot, msg: Inbound, session: Session, saved: str | None, *, pick: bool = True) -> Routed:
+    """The message's context for `saved`, and its rule when `pick`."""
+    conv = Conversation(msg.openid, bot.clock, bot.idle, saved=saved)
+    found = Routed(saved, Context(msg=msg, conv=conv, session=session, bot=bot, log=log))
+    if pick:
+        try:
+            found.rule, found.picked = bot.dispatcher.pick(msg, found.ctx), True
+        except Exception:
+            pass  # run() routes it again, and answers the failure
+        finally:
+            if session.in_transaction():
+                session.rollback()  # a matcher's reads must not hold a connection while the gate waits
+    return found
+
+
+def for_conversation(bot: Bot, msg: Inbound, session: Session, earlier: Routed | None, saved: str | None,
+                     *, pick: bool = True) -> Routed:
+    """`earlier` when it was routed for this very conversation, else the message routed afresh for it."""
+    if earlier is not None and earlier.picked and earlier.saved == saved:
+        return earlier
+    return routed(bot, msg, session, saved, pick=pick)
+
+
+def _handle(bot: Bot, msg: Inbound, session: Session) -> str:
+    # A citizen's message is routed once, before the gate, as for a citizen in no flow (most are):
+    # a pure rule needs no claim and no lock (gate.py), any other is claimed and locked on the
+    # first round trip. Should the gate find a conversation, the message is routed again for it.
+    # Only a message takes the gate's once-a-minute "seen" mark (a menu click in that minute must
+    # not hide a message: the two open different allowances, service_window.py).
+    first = routed(bot, msg, session, None) if msg.is_person_action else None
+    try:
         entry = bot.gate.enter(msg.dedupe_key, msg.openid,
                                note_seen=service_window.opened_by(msg) == service_window.MESSAGE,
-                               free_if_idle=msg.is_person_action)
+                               free_if_idle=first is not None and first.pure)
         if entry.free:
-            out = run_free(bot, msg, entry)
-            if out is not None:
-                return out
-            # Not pure (its rule is not, or the handler wrote and was rolled back): the ordinary
-            # way, claimed and locked.
+            first = for_conversation(bot, msg, session, first, entry.conversation)
+            if first.pure:
+                out = run_free(bot, msg, first, entry)
+                if out is not None:
+                    return out
+                first = None  # its handler wrote and was rolled back: the conversation is stale
+            # Not pure (for this context, or it wrote after all): the ordinary way, claimed and locked.
             entry = dataclasses.replace(bot.gate.enter(msg.dedupe_key, msg.openid, note_seen=False),
                                         first_seen=entry.first_seen)
     except LockTimeout:
@@ -47,15 +102,15 @@ def handle(bot: Bot, msg: Inbound) -> str:
         # WeChat's retry of this one can run); say so rather than drop it silently.
         return render(Text(bot.content.replies["busy"]), msg, _timestamp(bot))
     except StoreError:
-        return handle_without_store(bot, msg)
+        return handle_without_store(bot, msg, session)
     if entry.replay is not None:
         bot.metrics.dedupe_hits.inc()
         log.info("retry of %s answered from the first delivery", msg.dedupe_key)
         return opened_reply(bot, entry.replay)
-    conv = Conversation(msg.openid, bot.clock, bot.idle, saved=entry.conversation)
-    out = run(bot, msg, conv, first_seen=entry.first_seen)
+    message = for_conversation(bot, msg, session, first, entry.conversation, pick=False)
+    out = run(bot, msg, message, first_seen=entry.first_seen)
     try:
-        bot.gate.leave(entry, conv.change(), sealed_reply(bot, out))
+        bot.gate.leave(entry, message.ctx.conv.change(), sealed_reply(bot, out))
     except StoreError:
         # The handler's database work is committed, but its step could not be kept: say something
         # went wrong so the citizen repeats it (the lock and claim expire on their own).
@@ -84,22 +139,12 @@ def opened_reply(bot: Bot, kept: str) -> str:
         return SUCCESS
 
 
-def run_free(bot: Bot, msg: Inbound, entry: Entry) -> str | None:
-    """A message from a citizen in no flow (at most a context, such as a list to page), without
-    claim or lock, when its rule is pure; nothing to leave but the context (gate.py). None when the
-    rule is not pure, or its handler wrote to the database after all (rolled back)."""
-    conv = Conversation(msg.openid, bot.clock, bot.idle, saved=entry.conversation)
-    session = bot.db.session()
-    try:
-        rule = bot.dispatcher.pick(msg, Context(msg=msg, conv=conv, session=session, bot=bot, log=log))
-    except Exception:
-        return None  # the ordinary path routes it again and answers the failure
-    finally:
-        session.close()
-    if rule is None or not rule.pure:
-        return None
-    out = run(bot, msg, conv, first_seen=entry.first_seen, rule=rule)
-    change = conv.change()
+def run_free(bot: Bot, msg: Inbound, message: Routed, entry: Entry) -> str | None:
+    """A message from a citizen in no flow (at most a context, such as a list to page) whose rule is
+    pure, without claim or lock; nothing to leave but the context (gate.py). None when its handler
+    wrote to the database after all (rolled back), or went on to a rule that is not pure."""
+    out = run(bot, msg, message, first_seen=entry.first_seen, free=True)
+    change = message.ctx.conv.change()
     if out is not None and change is not None:
         try:
             if not bot.gate.keep_context(entry, change):
@@ -110,7 +155,7 @@ def run_free(bot: Bot, msg: Inbound, entry: Entry) -> str | None:
     return out
 
 
-def handle_without_store(bot: Bot, msg: Inbound) -> str:
+def handle_without_store(bot: Bot, msg: Inbound, session: Session) -> str:
     """The store (Redis) is down: answer what needs no state, refuse to start or continue flows.
 
     Without the store there is no dedupe, no lock and no conversation, so anything that would
@@ -120,30 +165,44 @@ def handle_without_store(bot: Bot, msg: Inbound) -> str:
     bot.metrics.store_errors.inc()
     bot.metrics.degraded.inc()
     log.warning("store unavailable; handling %s without state", msg.dedupe_key)
-    conv = Conversation(msg.openid, bot.clock, bot.idle)
-    return run(bot, msg, conv, first_seen=False, stateless=True)
+    return run(bot, msg, routed(bot, msg, session, None, pick=False), first_seen=False, stateless=True)
 
 
-def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, stateless: bool = False,
-        rule: Rule | None = None) -> str:
-    """Route and handle one message under the user's lock; never raises.
+MAX_PASSES = 3  # a handler's GO_ON routes again; more than this many passes is a loop
 
-    Given a pure `rule` (run_free: no lock), returns None instead of committing when its handler
-    wrote to the database after all."""
-    session = bot.db.session()
-    pure = rule is not None
+
+def run(bot: Bot, msg: Inbound, message: Routed, *, first_seen: bool, stateless: bool = False,
+        free: bool = False) -> str:
+    """Handle one message (under the user's lock unless `free`) with the rule it was routed to, or
+    routed here when it was not; never raises.
+
+    `free` (run_free: no lock): returns None instead of committing when a handler wrote to the
+    database after all, or the message went on to a rule that is not pure."""
+    ctx, conv, session = message.ctx, message.ctx.conv, message.ctx.session
+    rule = message.rule
     try:
         now = bot.clock.now()
         citizens.record_inbound(bot.last_seen, session, msg, now, first_seen=first_seen)
         _commit(session)
         written = writes(session)  # a follow or unfollow is recorded whatever the rule
-        ctx = Context(msg=msg, conv=conv, session=session, bot=bot, log=log)
         in_flow = conv.state is not None
-        rule = rule or bot.dispatcher.pick(msg, ctx)
-        reply = as_reply(rule.handler(msg, ctx)) if rule else None
+        if not message.picked:
+            rule = bot.dispatcher.pick(msg, ctx)
+        answer = rule.handler(msg, ctx) if rule else None
+        passes = 1
+        while answer is GO_ON:  # "not mine, go on": routed again, the conversation as the handler left it
+            if passes == MAX_PASSES:
+                raise RuntimeError(f"{msg.dedupe_key} went on {passes} times")
+            passes += 1
+            rule = bot.dispatcher.pick(msg, ctx)
+            if free and rule is not None and not rule.pure:
+                session.rollback()
+                return None  # type: ignore[return-value]
+            answer = rule.handler(msg, ctx) if rule else None
+        reply = as_reply(answer)  # type: ignore[arg-type]
         if isinstance(reply, Text) and not in_flow and msg.kind in ("text", "voice") and not msg.oversized:
-            reply = Text(with_safety_line(bot.content, msg.text, reply.content, guessed=rule.guesses))
-        if pure and writes(session) > written:
+            reply = Text(with_safety_line(bot.content, msg.text, reply.content, guessed=rule.guesses))  # type: ignore[union-attr]
+        if free and writes(session) > written:
             log.warning("pure rule %s wrote to the database; running %s under the lock",
                         rule.handler.__name__, msg.dedupe_key)  # type: ignore[union-attr]
             session.rollback()
@@ -164,8 +223,6 @@ def run(bot: Bot, msg: Inbound, conv: Conversation, *, first_seen: bool, statele
         bot.metrics.handler_errors.labels(rule.router if rule else "-").inc()
         log.exception("handler failed for citizen %s msg=%s", msg.sender, msg.dedupe_key)
         reply = Text(bot.content.replies["apology"])
-    finally:
-        session.close()
     return SUCCESS if reply is None else render(reply, msg, _timestamp(bot))
 
 

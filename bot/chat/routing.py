@@ -10,6 +10,10 @@ The order of routers is `handlers.ROUTERS`; within a router, the order of declar
 leaves context in the conversation (a list to page, choices offered): for a citizen in no flow it
 then runs without the dedupe claim and the lock (bot/chat/gate.py). Should it write to the database
 after all, the write is rolled back and the message runs again the ordinary way.
+
+A handler that finds a message is not its own after all (numbered choices answered with a new
+question) returns `GO_ON`: the pipeline routes the message again, with the conversation as the
+handler left it (e.g. cleared). Handlers never call the dispatcher themselves.
 """
 
 from __future__ import annotations
@@ -25,8 +29,18 @@ if TYPE_CHECKING:
     from bot.chat.context import Context
     from bot.wechat.replies import Reply
 
+
+class GoOn:
+    """The type of GO_ON, a handler's "not mine, go on"."""
+
+    def __repr__(self) -> str:
+        return "GO_ON"
+
+
+GO_ON = GoOn()
+
 Matcher = Callable[[Inbound, "Context"], bool]
-Handler = Callable[[Inbound, "Context"], "Reply | str | None"]
+Handler = Callable[[Inbound, "Context"], "Reply | str | GoOn | None"]
 
 
 def text_in(*words: str) -> Matcher:
