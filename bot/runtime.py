@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,8 @@ class Bot:
         self.gate = build_gate(self.store, dedupe, lock_wait=config.conversation.lock_wait_seconds)
         self.metrics = Metrics()
         self.last_seen = LastSeen(self.db, config.conversation.seen_flush_seconds, on_error=self.metrics.db_errors.inc)
+        # Where each quiz round's draw of questions comes from; tests hand in a seeded one.
+        self.quiz_rng: Callable[[], random.Random] = fresh_rng
         # Filled by the features that need them (the WeChat API client, the outbox, ...).
         self.extensions: dict[str, Any] = {}
 
@@ -63,6 +68,10 @@ class Bot:
         self.db.dispose()
         if self._owns_store and isinstance(self.store, RedisStore):
             self.store.close()
+
+
+def fresh_rng() -> random.Random:
+    return random.Random(secrets.randbits(128))
 
 
 def content_dir(config: Config) -> Path:

@@ -17,7 +17,7 @@ def cancel(msg: Inbound, ctx: Context) -> str:
     """Leave whatever flow the citizen is in; a flow may ask to confirm first."""
     if ctx.conv.state is None:
         return ctx.texts("nothing_to_cancel")
-    hook = ctx.bot.dispatcher.cancel_hooks.get(ctx.conv.flow or "")
+    hook = ctx.dispatcher.cancel_hooks.get(ctx.conv.flow or "")
     if hook is not None:
         answer = hook(msg, ctx)
         if answer is not None:
@@ -45,7 +45,7 @@ def _command(line: str) -> str:
 
 def feature_list(ctx: Context) -> list[str]:
     """The generated help: main features with their lines, then the other commands, 取消 last."""
-    return [*_ordered(tuple(ctx.bot.dispatcher.help_lines())), ctx.texts("help_footer")]
+    return [*_ordered(tuple(ctx.dispatcher.help_lines())), ctx.texts("help_footer")]
 
 
 @functools.lru_cache(maxsize=8)

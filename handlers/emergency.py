@@ -108,7 +108,7 @@ def answer_heard(msg: Inbound, ctx: Context) -> str:
 
 def _step_rule(msg: Inbound, ctx: Context):
     state = ctx.conv.state
-    for rule in ctx.bot.dispatcher.steps:
+    for rule in ctx.dispatcher.steps:
         if state in rule.states and rule.test(msg, ctx):  # type: ignore[operator]
             return rule
     return None

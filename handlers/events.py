@@ -13,10 +13,10 @@ import re
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import Router, kind, menu_key, regex, text_in
+from bot.services import citizens
 from bot.services import events as calendar
 from bot.services.dates import day_label, impossible_date, parse_when, short_day
 from bot.services.events import Event, EventQuery
-from bot.services.townships import distance_m
 from bot.wechat.inbound import Inbound, keyword_form
 from bot.wechat.replies import Article, News, Reply
 
@@ -82,7 +82,6 @@ class Browse(StateGroup):
 
 
 NEAR_IDLE = dt.timedelta(minutes=30)
-NEAR_MAX_DISTANCE_M = 20_000  # farther than this from every township: ask for the township instead
 
 
 def asks_about_events(msg: Inbound, ctx: Context) -> bool:
@@ -243,7 +242,7 @@ def township_events(msg: Inbound, ctx: Context) -> Reply | str:
     township = township_named(msg, ctx)
     assert township is not None
     reply = answer(ctx, EventQuery(township=township.id))
-    if isinstance(reply, str) and calendar.citizen_township(ctx.session, msg.openid) != township.id:
+    if isinstance(reply, str) and citizens.township_of(ctx.session, msg.openid) != township.id:
         reply += "\n" + TEXTS["township_hint"].format(name=township.name)
     return reply
 
@@ -286,7 +285,7 @@ def answer(ctx: Context, query: EventQuery) -> Reply | str:
     _quiet_expiry(ctx)
     events, now = ctx.content.events, ctx.now()
     if query.near_me:
-        township = calendar.citizen_township(ctx.session, ctx.msg.openid)
+        township = citizens.township_of(ctx.session, ctx.msg.openid)
         if township is None:
             ctx.conv.enter(Browse.near, idle=NEAR_IDLE, query=_kept_query(query))
             return TEXTS["ask_township"]
@@ -334,13 +333,11 @@ def near_by_location(msg: Inbound, ctx: Context) -> Reply | str:
     """The location sent after "附近有演练吗": the nearest township's events answer the question."""
     place = msg.location
     assert place is not None
-    townships = ctx.content.townships
-    nearest = townships.nearest(place.latitude, place.longitude)
-    far = distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude)
-    if far > NEAR_MAX_DISTANCE_M:
-        return TEXTS["too_far"].format(name=nearest.name, km=round(far / 1000))
-    reply = answer(ctx, _asked_near(ctx).with_township(nearest.id))
-    return f"{TEXTS['nearest'].format(name=nearest.name)}\n{reply}" if isinstance(reply, str) else reply
+    near = ctx.content.townships.closest(place.latitude, place.longitude)
+    if not near.within_reach:
+        return TEXTS["too_far"].format(name=near.township.name, km=round(near.distance_m / 1000))
+    reply = answer(ctx, _asked_near(ctx).with_township(near.township.id))
+    return f"{TEXTS['nearest'].format(name=near.township.name)}\n{reply}" if isinstance(reply, str) else reply
 
 
 def _township_said(msg: Inbound, ctx: Context):

@@ -75,7 +75,7 @@ def _is_guard(rule: Rule) -> bool:
 def _step_takes_it(msg: Inbound, ctx: Context) -> bool:
     """The current step has a rule of its own for this very word (继续, 确认, 举报 at an offer)."""
     state = ctx.conv.state
-    for rule in ctx.bot.dispatcher.steps:
+    for rule in ctx.dispatcher.steps:
         if _is_guard(rule) or state not in rule.states:  # type: ignore[operator]
             continue
         if any(msg.keyword in {keyword_form(w) for w in _words(m)} for m in rule.matchers) and rule.test(msg, ctx):
@@ -91,7 +91,7 @@ def command_in(msg: Inbound, ctx: Context) -> bool:
 
 
 def _command(msg: Inbound, ctx: Context) -> bool:
-    dispatcher = ctx.bot.dispatcher
+    dispatcher = ctx.dispatcher
     if msg.kind == "event":
         return msg.event == "click" and msg.event_key in dispatcher.menu_keys()
     if msg.kind not in ("text", "voice") or not msg.text:
@@ -156,7 +156,7 @@ def guard(router: Router, states: object, *, what: str, doing: str, prompt: Prom
 
 def _after_escapes(msg: Inbound, ctx: Context) -> Rule | None:
     """The rule the dispatcher would pick once no escape has taken the message."""
-    dispatcher, state = ctx.bot.dispatcher, ctx.conv.state
+    dispatcher, state = ctx.dispatcher, ctx.conv.state
     for rule in dispatcher.steps:
         if state in rule.states and not _is_guard(rule) and rule.test(msg, ctx):  # type: ignore[operator]
             return rule
@@ -205,7 +205,7 @@ def _goal(msg: Inbound, ctx: Context) -> str:
 def _run(msg: Inbound, ctx: Context, lead: str = "") -> object:
     """Route `msg` afresh (the flow is already left) and put `lead` before its reply."""
     fresh = dataclasses.replace(ctx, msg=msg, memo={})
-    rule = ctx.bot.dispatcher.pick(msg, fresh)
+    rule = ctx.dispatcher.pick(msg, fresh)
     reply = rule.handler(msg, fresh) if rule else None
     for key, value in fresh.memo.items():  # e.g. an answer that must go out without the store
         ctx.memo.setdefault(key, value)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import Router, kind, menu_key, text_in
-from bot.models.quiz import PrizeStatus
 from bot.services.quiz import claims
-from bot.services.reports.identity import IdentityError, vault_of
+from bot.services.quiz.claims import PrizeStatus
+from bot.services.reports.identity import IdentityError
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
 from handlers.leaving import cancel_while_asking, guard
@@ -92,7 +92,7 @@ def take_claim_name(msg: Inbound, ctx: Context) -> str:
     if name is None:
         return text("name_bad")
     # Sealed in the conversation too: it lives in the store (Redis) until the claim is confirmed.
-    ctx.conv.enter(PrizeClaim.phone, name=vault_of(ctx.bot).encrypt(CLAIM_NAME, name))
+    ctx.conv.enter(PrizeClaim.phone, name=ctx.vault.encrypt(CLAIM_NAME, name))
     return _ask_phone(ctx)
 
 
@@ -102,7 +102,7 @@ def take_claim_phone(msg: Inbound, ctx: Context) -> str:
     phone = claims.normalize_phone(msg.text)
     if phone is None:
         return text("phone_bad")
-    vault = vault_of(ctx.bot)
+    vault = ctx.vault
     try:
         name = vault.open_if_sealed(CLAIM_NAME, ctx.conv.data["name"])
     except IdentityError:
@@ -120,7 +120,7 @@ def _claim_lost(ctx: Context) -> str:
 
 def confirm_claim(msg: Inbound, ctx: Context) -> str:
     data = ctx.conv.data
-    vault = vault_of(ctx.bot)
+    vault = ctx.vault
     try:
         name, phone = vault.open_if_sealed(CLAIM_NAME, data["name"]), vault.open_if_sealed(CLAIM_PHONE, data["phone"])
     except IdentityError:

@@ -7,7 +7,6 @@ from bot.chat.context import Context
 from bot.chat.routing import Router, event
 from bot.services import subscribe_consents
 from bot.services.broadcasts import record_job_finish, record_subscribe_sent
-from bot.services.reports.identity import vault_of
 from bot.wechat.inbound import Inbound, subscribe_items
 
 router = Router("pushes")
@@ -31,7 +30,7 @@ def record_push_report(msg: Inbound, ctx: Context) -> None:
 def record_subscribe_choice(msg: Inbound, ctx: Context) -> None:
     """The citizen accepted or declined 订阅通知 of each template in the event (every `List` item)."""
     made = subscribe_consents.choices(subscribe_items(msg))
-    subscribe_consents.record(ctx.session, vault_of(ctx.bot), msg.openid, made, ctx.now(),
+    subscribe_consents.record(ctx.session, ctx.vault, msg.openid, made, ctx.now(),
                               popup=msg.event == "subscribe_msg_popup_event")
     return None
 
@@ -40,7 +39,7 @@ def record_subscribe_choice(msg: Inbound, ctx: Context) -> None:
 def record_subscribe_result(msg: Inbound, ctx: Context) -> None:
     """WeChat's word on each 订阅通知 it sent: a failure makes its notice undeliverable, and a refusal
     by the citizen withdraws the consent we recorded."""
-    vault = vault_of(ctx.bot)
+    vault = ctx.vault
     for item in subscribe_items(msg):
         code = str(item.get("ErrorCode") or "0").strip()
         if code in ("", "0"):

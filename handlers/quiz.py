@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import random
-import secrets
-
-from sqlalchemy import select
 
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import Router, all_of, kind, menu_key, regex, text_in
 from bot.clock import TZ
-from bot.models import Citizen
-from bot.models.quiz import PrizeStatus, QuizRound, RoundStatus
+from bot.services import citizens
 from bot.services.quiz import claims, draws, leaderboard, rounds, topics
 from bot.services.quiz.answers import how_to_answer, parse_answer
 from bot.services.quiz.bank import CATEGORIES, KINDS, LETTERS, Question
+from bot.services.quiz.claims import PrizeStatus
+from bot.services.quiz.rounds import QuizRound, RoundStatus
 from bot.wechat.inbound import Inbound
 from bot.wechat.replies import TEXT_LIMIT_BYTES
 from handlers.leaving import cancel_while_asking, guard
@@ -97,12 +94,6 @@ def text(key: str, **values: object) -> str:
     return TEXTS[key].format(**values) if values else TEXTS[key]
 
 
-def new_rng(ctx: Context) -> random.Random:
-    """Tests inject `bot.extensions["quiz_rng"]` (a factory) for a deterministic draw of questions."""
-    factory = ctx.bot.extensions.get("quiz_rng")
-    return factory() if factory else random.Random(secrets.randbits(128))
-
-
 # --- rounds -------------------------------------------------------------------------------------
 
 # "参加有奖竞猜" / "我要参加知识竞赛" / "今天的题答了吗": wanting to play, in the citizen's words.
@@ -114,7 +105,7 @@ WANTS_TO_PLAY = regex(r"^(我要|我想|想|要)?(参加|参与|开始|玩|来)(
 def start_quiz(msg: Inbound, ctx: Context) -> str:
     cfg = ctx.config.quiz
     started = rounds.start_round(ctx.session, ctx.content.quiz, cfg, openid=msg.openid, now=ctx.now(),
-                                 key=msg.dedupe_key, rng=new_rng(ctx), category=topics.named_topic(msg.text or ""))
+                                 key=msg.dedupe_key, rng=ctx.quiz_rng(), category=topics.named_topic(msg.text or ""))
     rnd = started.round
     if rnd.status != RoundStatus.ACTIVE:
         return text("round_over")
@@ -203,7 +194,7 @@ def take_answer(msg: Inbound, ctx: Context) -> str:
     following = ctx.content.quiz.get(seen.question_id(1)) if seen.position + 1 < seen.total else None
     if following is not None:
         now = ctx.now()
-        advanced = rounds.record_answer_at(ctx.bot.db, ctx.session, ctx.config.quiz, round_id=seen.round_id,
+        advanced = rounds.record_answer_at(ctx.db, ctx.session, ctx.config.quiz, round_id=seen.round_id,
                                            position=seen.position, question=question, given=given,
                                            key=msg.dedupe_key, now=now)
         if advanced is not None:
@@ -237,8 +228,7 @@ def _answer_from_row(msg: Inbound, ctx: Context, rate_checked: bool = False) -> 
     if rnd is None or rnd.status != RoundStatus.ACTIVE:
         ctx.conv.clear()
         return text("round_over")
-    if rounds.is_idle(cfg, rnd, now):
-        rnd.status = RoundStatus.EXPIRED
+    if rounds.expire_if_idle(ctx.session, cfg, rnd, now):
         ctx.conv.clear()
         return text("round_expired", minutes=cfg.round_idle_minutes)
     bank = ctx.content.quiz
@@ -418,7 +408,7 @@ def show_rank(msg: Inbound, ctx: Context) -> str:
         lines.append(text("rank_none"))
     else:
         lines.append(text("rank_mine", rank=mine.rank, score=mine.score, time=duration(mine.duration_seconds)))
-        township = ctx.session.scalar(select(Citizen.township).where(Citizen.openid == msg.openid))
+        township = citizens.township_of(ctx.session, msg.openid)
         if township:
             local = leaderboard.DbBoard(ctx.session, township=township)
             here = local.standing(msg.openid)

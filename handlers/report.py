@@ -23,7 +23,7 @@ from bot.models.reports import Report, ReportDraft, ReportEvent
 from bot.services.echo import quoted
 from bot.services.reports import drafts, lifecycle, tickets
 from bot.services.reports.categories import ReportCategories
-from bot.services.reports.identity import IdentityVault, vault_of
+from bot.services.reports.identity import IdentityVault
 from bot.services.townships import distance_m
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound, Location
@@ -162,7 +162,7 @@ TEXTS = {
 # --- helpers ------------------------------------------------------------------------------------
 
 def _vault(ctx: Context) -> IdentityVault:
-    return vault_of(ctx.bot)
+    return ctx.vault
 
 
 def _owner(ctx: Context) -> str:

@@ -135,7 +135,7 @@ def test_a_round_is_possible_every_day_and_never_serves_a_question_outside_its_d
 
 def test_a_citizen_can_play_on_every_campaign_day(citizen: Citizen, bot, clock) -> None:
     seeds = iter(range(1000))
-    bot.extensions["quiz_rng"] = lambda: random.Random(next(seeds))
+    bot.quiz_rng = lambda: random.Random(next(seeds))
     bank = bot.content.quiz
     for day in JUNE:
         clock.set(shanghai(day.year, day.month, day.day, 10, 0))

@@ -60,7 +60,7 @@ def deployment(database_url: str, clock, store, key: str, previous: str = "") ->
     config = make_config(database_url, security={"identity_key": key, "previous_identity_key": previous})
     app = create_app(config, clock=clock, store=store)
     app.testing = True
-    app.extensions["bot"].extensions["quiz_rng"] = lambda: random.Random(7)
+    app.extensions["bot"].quiz_rng = lambda: random.Random(7)
     try:
         yield app
     finally:

@@ -20,7 +20,7 @@ JUNE1, JUNE2 = dt.date(2021, 6, 1), dt.date(2021, 6, 2)
 
 @pytest.fixture(autouse=True)
 def seeded(bot) -> None:
-    bot.extensions["quiz_rng"] = lambda: random.Random(99)
+    bot.quiz_rng = lambda: random.Random(99)
 
 
 def play(person: Citizen, bot, clock, marks: str = "rrrrr", pause: float = 12) -> None:

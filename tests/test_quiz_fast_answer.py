@@ -22,7 +22,7 @@ from tests.wechat import Citizen
 
 @pytest.fixture(autouse=True)
 def seeded(bot) -> None:
-    bot.extensions["quiz_rng"] = lambda: random.Random(20210601)
+    bot.quiz_rng = lambda: random.Random(20210601)
 
 
 @contextlib.contextmanager

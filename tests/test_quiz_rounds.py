@@ -18,7 +18,7 @@ from tests.wechat import Citizen, WeChatServer
 
 @pytest.fixture(autouse=True)
 def seeded(bot) -> None:
-    bot.extensions["quiz_rng"] = lambda: random.Random(20210601)
+    bot.quiz_rng = lambda: random.Random(20210601)
 
 
 def play(citizen: Citizen, bot, clock, answers: str = "rrrrr", pause: float = 12) -> str:
@@ -246,7 +246,7 @@ def test_rank_within_the_township(citizen: Citizen, citizens, bot, clock) -> Non
 @pytest.fixture
 def limited(database_url, clock, store):
     app = create_app(make_config(database_url, quiz={"answers_per_minute": 3}), clock=clock, store=store)
-    app.extensions["bot"].extensions["quiz_rng"] = lambda: random.Random(7)
+    app.extensions["bot"].quiz_rng = lambda: random.Random(7)
     yield app
     app.extensions["bot"].close()
 

@@ -68,7 +68,7 @@ def test_a_copied_signature_cannot_list_another_citizens_reports(app, bot, plain
 def test_a_copied_signature_cannot_take_over_a_prize_claim(app, bot, plain, clock) -> None:
     from tests.test_quiz_draws import make_winner, play
 
-    bot.extensions["quiz_rng"] = lambda: random.Random(99)
+    bot.quiz_rng = lambda: random.Random(99)
     winner = Citizen(plain, "o_winner")
     play(winner, bot, clock)
     clock.advance(days=2)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
+import random
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from bot.chat.conversation import Conversation
+from bot.services.reports.identity import IdentityVault, vault_of
 from bot.wechat.inbound import Inbound
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from bot.chat.routing import Dispatcher
+    from bot.config import Config
+    from bot.content import Content
+    from bot.infra.db import Database
+    from bot.infra.store import Store
     from bot.runtime import Bot
 
 
@@ -23,6 +31,9 @@ ANSWER_WITHOUT_STORE = "answer_without_store"
 
 @dataclasses.dataclass
 class Context:
+    """Handlers reach the process's collaborators through the properties below, never through
+    `bot`: what a handler may use is listed here, once."""
+
     msg: Inbound
     conv: Conversation
     session: Session
@@ -33,16 +44,34 @@ class Context:
     memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
-    def content(self) -> Any:
+    def content(self) -> Content:
         return self.bot.content
 
     @property
-    def config(self) -> Any:
+    def config(self) -> Config:
         return self.bot.config
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self.bot.store
+
+    @property
+    def db(self) -> Database:
+        """For the one write that runs outside the message's session (a quiz answer on PostgreSQL)."""
+        return self.bot.db
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The routing table, for handlers that look at other rules (help lines, leaving a flow)."""
+        return self.bot.dispatcher
+
+    @property
+    def vault(self) -> IdentityVault:
+        return vault_of(self.bot)
+
+    def quiz_rng(self) -> random.Random:
+        """A new generator for one round's draw of questions."""
+        return self.bot.quiz_rng()
 
     def now(self) -> dt.datetime:
         return self.bot.clock.now()

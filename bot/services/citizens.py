@@ -25,6 +25,11 @@ def get_or_create(session: Session, openid: str, now: dt.datetime) -> Citizen:
     return citizen
 
 
+def township_of(session: Session, openid: str) -> str | None:
+    """The township a citizen told us (handlers/township.py), or None."""
+    return session.scalar(select(Citizen.township).where(Citizen.openid == openid))
+
+
 def record_inbound(last_seen: LastSeen, session: Session, msg: Inbound, now: dt.datetime, *, first_seen: bool) -> None:
     """Note what this message tells us about its sender; follows and unfollows are committed before
     the handler runs.

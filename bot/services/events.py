@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from bot.clock import TZ
 from bot.content import ContentError, read_toml, require_text
-from bot.models.citizens import Citizen
 from bot.models.events import EventReminder, ReminderStatus
 from bot.services import outbox
 from bot.services.dates import When, day_label, find_when, short_day
@@ -456,11 +455,6 @@ def campaign_summary(events: Events) -> list[tuple[str, str]]:
 # --- reminders ----------------------------------------------------------------------------------
 
 REMINDER_TEXT = "【活动提醒】{title}\n时间：{when}\n地点：{place}{link}\n请合理安排时间，注意出行安全。发送 我的提醒 可查看或取消提醒。"
-
-
-def citizen_township(session: Session, openid: str) -> str | None:
-    """The township a citizen told us (set by the township feature), for "附近有演练吗"."""
-    return session.scalar(select(Citizen.township).where(Citizen.openid == openid))
 
 
 def remind_at(event: Event, hours_before: int) -> dt.datetime:

@@ -9,6 +9,9 @@ from pathlib import Path
 from bot.content import ContentError, read_toml, require_text
 
 EARTH_RADIUS_M = 6_371_000
+# A place farther than this from every township is in none of them (a pin outside the county, or a
+# wrong one): a report's township is then left to staff, and "附近有演练吗" asks for the township.
+WITHIN_REACH_M = 20_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,6 +21,16 @@ class Township:
     aliases: tuple[str, ...]
     latitude: float
     longitude: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Nearest:
+    township: Township
+    distance_m: float
+
+    @property
+    def within_reach(self) -> bool:
+        return self.distance_m <= WITHIN_REACH_M
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # one per content load: compared (and hashed) by identity
@@ -33,7 +46,12 @@ class Townships:
         return max(matches, key=lambda m: m[0])[1] if matches else None
 
     def nearest(self, latitude: float, longitude: float) -> Township:
-        return min(self.items, key=lambda t: distance_m(latitude, longitude, t.latitude, t.longitude))
+        return self.closest(latitude, longitude).township
+
+    def closest(self, latitude: float, longitude: float) -> Nearest:
+        """The nearest township and how far the point is from it."""
+        return min((Nearest(t, distance_m(latitude, longitude, t.latitude, t.longitude)) for t in self.items),
+                   key=lambda n: n.distance_m)
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

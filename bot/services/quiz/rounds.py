@@ -75,6 +75,15 @@ def is_idle(cfg: QuizConfig, rnd: QuizRound, now: dt.datetime) -> bool:
     return rnd.last_activity_at < idle_before(cfg, now)
 
 
+def expire_if_idle(session: Session, cfg: QuizConfig, rnd: QuizRound, now: dt.datetime) -> bool:
+    """Close `rnd` (expired, never scored) when it sat idle past the limit; True when it did."""
+    if not is_idle(cfg, rnd, now):
+        return False
+    rnd.status = RoundStatus.EXPIRED
+    session.flush()
+    return True
+
+
 def current_round(session: Session, cfg: QuizConfig, openid: str, now: dt.datetime) -> QuizRound | None:
     """The player's active round, closing any that sat idle past the limit (expired, not scored)."""
     active = None
