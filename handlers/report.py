@@ -801,7 +801,7 @@ FORM.register(report)  # the steps' answers, after the words every step shares (
 
 # --- anything else inside the flow -----------------------------------------------------------------
 
-@report.on(MEDIA, state=FORM.states)
+@report.on(MEDIA, state=FORM.states_where(lambda step: step.name != "photos"))  # the photo step takes its own
 @with_draft
 def keep_media_elsewhere(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     """A photo before (or after) the photo step is kept all the same, and the step asked again."""

@@ -14,6 +14,11 @@ after all, the write is rolled back and the message runs again the ordinary way.
 A handler that finds a message is not its own after all (numbered choices answered with a new
 question) returns `GO_ON`: the pipeline routes the message again, with the conversation as the
 handler left it (e.g. cleared). Handlers never call the dispatcher themselves.
+
+The dispatcher refuses, when it is built, a rule that can never match at one of its states: one
+whose every message an earlier rule there always takes (`kind("image")` after `kind("image")`).
+Matchers say what they can match at most (`reach`: the message kinds) and what they match whatever
+the message says (`always`); a matcher that says nothing is taken to reach every kind, always none.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.wechat.inbound import Inbound, keyword_form
+from bot.wechat.inbound import MESSAGE_KINDS, Inbound, keyword_form
 
 if TYPE_CHECKING:
     from bot.chat.context import Context
@@ -42,6 +47,10 @@ GO_ON = GoOn()
 Matcher = Callable[[Inbound, "Context"], bool]
 Handler = Callable[[Inbound, "Context"], "Reply | str | GoOn | None"]
 
+EVERY_KIND = frozenset(MESSAGE_KINDS)
+TYPED = frozenset({"text", "voice"})
+NOTHING: frozenset[str] = frozenset()
+
 
 def text_in(*words: str) -> Matcher:
     """Exact keyword or synonym, ignoring spaces, case and punctuation (voice adds a 。)."""
@@ -51,6 +60,8 @@ def text_in(*words: str) -> Matcher:
         return msg.kind in ("text", "voice") and bool(msg.text) and msg.keyword in wanted
 
     match.words = tuple(words)  # type: ignore[attr-defined]
+    match.reach = TYPED  # type: ignore[attr-defined]
+    match.label = f"text_in({', '.join(words)})"  # type: ignore[attr-defined]
     return match
 
 
@@ -60,6 +71,8 @@ def regex(pattern: str, flags: int = 0) -> Matcher:
     def match(msg: Inbound, _ctx: Context) -> bool:
         return msg.kind in ("text", "voice") and bool(compiled.search(msg.text))
 
+    match.reach = TYPED  # type: ignore[attr-defined]
+    match.label = f"regex({pattern})"  # type: ignore[attr-defined]
     return match
 
 
@@ -67,6 +80,8 @@ def kind(*kinds: str) -> Matcher:
     def match(msg: Inbound, _ctx: Context) -> bool:
         return msg.kind in kinds
 
+    match.reach = match.always = frozenset(kinds)  # type: ignore[attr-defined]
+    match.label = f"kind({', '.join(kinds)})"  # type: ignore[attr-defined]
     return match
 
 
@@ -76,6 +91,8 @@ def event(*names: str) -> Matcher:
     def match(msg: Inbound, _ctx: Context) -> bool:
         return msg.kind == "event" and msg.event in wanted
 
+    match.reach = frozenset({"event"})  # type: ignore[attr-defined]
+    match.label = f"event({', '.join(names)})"  # type: ignore[attr-defined]
     return match
 
 
@@ -86,6 +103,8 @@ def menu_key(*keys: str) -> Matcher:
         return msg.kind == "event" and msg.event == "click" and msg.event_key in keys
 
     match.menu_keys = tuple(keys)  # type: ignore[attr-defined]
+    match.reach = frozenset({"event"})  # type: ignore[attr-defined]
+    match.label = f"menu_key({', '.join(keys)})"  # type: ignore[attr-defined]
     return match
 
 
@@ -97,6 +116,7 @@ def any_of(*matchers: Matcher) -> Matcher:
         return False
 
     match.parts = matchers  # type: ignore[attr-defined]
+    match.joins = "any_of"  # type: ignore[attr-defined]
     return match
 
 
@@ -108,11 +128,40 @@ def all_of(*matchers: Matcher) -> Matcher:
         return True
 
     match.parts = matchers  # type: ignore[attr-defined]
+    match.joins = "all_of"  # type: ignore[attr-defined]
     return match
 
 
 def anything(_msg: Inbound, _ctx: Context) -> bool:
     return True
+
+
+anything.reach = anything.always = EVERY_KIND  # type: ignore[attr-defined]
+
+
+# Read when the dispatcher is built (or the flows printed), never per message: any_of and all_of
+# (built again by Rule.test) only keep their parts.
+
+def reach(matcher: Matcher) -> frozenset[str]:
+    """The message kinds `matcher` can match at most (a matcher that does not say: any)."""
+    return _combined(matcher, reach) if hasattr(matcher, "joins") else getattr(matcher, "reach", EVERY_KIND)
+
+
+def always(matcher: Matcher) -> frozenset[str]:
+    """The message kinds `matcher` matches whatever the message says (a matcher that does not say: none)."""
+    return _combined(matcher, always) if hasattr(matcher, "joins") else getattr(matcher, "always", NOTHING)
+
+
+def _combined(matcher: Matcher, kinds_of: Callable[[Matcher], frozenset[str]]) -> frozenset[str]:
+    kinds = [kinds_of(part) for part in matcher.parts]  # type: ignore[attr-defined]
+    return NOTHING.union(*kinds) if matcher.joins == "any_of" else EVERY_KIND.intersection(*kinds)  # type: ignore[attr-defined]
+
+
+def describe(matcher: Matcher) -> str:
+    """The matcher as it was declared: text_in(返回, 上一步), all_of(pending, says_yes), or a function's name."""
+    if hasattr(matcher, "joins"):
+        return f"{matcher.joins}({', '.join(map(describe, matcher.parts))})"  # type: ignore[attr-defined]
+    return getattr(matcher, "label", None) or getattr(matcher, "__name__", repr(matcher))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +179,20 @@ class Rule:
     def test(self) -> Matcher:
         """The rule's matchers as one call (most rules have just one)."""
         return self.matchers[0] if len(self.matchers) == 1 else any_of(*self.matchers)
+
+    @property
+    def reach(self) -> frozenset[str]:
+        return NOTHING.union(*map(reach, self.matchers))
+
+    @property
+    def always(self) -> frozenset[str]:
+        return NOTHING.union(*map(always, self.matchers))
+
+    @property
+    def name(self) -> str:
+        """The handler, by its module within handlers/ (report.take_photo, leaving.guard.leave)."""
+        module = self.handler.__module__.removeprefix("handlers.")
+        return f"{module}.{self.handler.__qualname__.replace('.<locals>', '')}"
 
     def menu_keys(self) -> set[str]:
         keys: set[str] = set()
@@ -185,6 +248,10 @@ def _state_set(state: Any) -> frozenset[str] | None:
     return frozenset(s for item in state for s in (_state_set(item) or ()))
 
 
+class UnreachableRule(ValueError):
+    """A rule that can never match at one of its states: earlier rules there take all it could."""
+
+
 class Dispatcher:
     """Picks the one rule for a message: escapes, then the active step, then entry points."""
 
@@ -198,6 +265,17 @@ class Dispatcher:
         self._escapes = [(r, r.test) for r in self.escapes]
         self._steps = [(r, r.test) for r in self.steps]
         self._entries = [(r, r.test) for r in self.entries]
+        self._refuse_shadowed()
+
+    def _refuse_shadowed(self) -> None:
+        for index, rule in enumerate(self.escapes):
+            _refuse_if_shadowed(rule, self.escapes[:index], "every state (an escape)")
+        for index, rule in enumerate(self.steps):
+            for state in sorted(rule.states or ()):
+                earlier = [r for r in self.steps[:index] if state in r.states]  # type: ignore[operator]
+                _refuse_if_shadowed(rule, [*self.escapes, *earlier], state)
+        for index, rule in enumerate(self.entries):
+            _refuse_if_shadowed(rule, [*self.escapes, *self.entries[:index]], "no step (an entry point)")
 
     def pick(self, msg: Inbound, ctx: Context) -> Rule | None:
         for rule, test in self._escapes:
@@ -221,3 +299,13 @@ class Dispatcher:
 
     def all_rules(self) -> Iterable[Rule]:
         return [*self.escapes, *self.steps, *self.entries]
+
+
+def _refuse_if_shadowed(rule: Rule, earlier: Sequence[Rule], where: str) -> None:
+    if not rule.reach:
+        raise UnreachableRule(f"{rule.name} can never match at {where}: no message is of every kind it asks for")
+    taken = NOTHING.union(*(r.always for r in earlier))
+    if rule.reach <= taken:
+        firsts = ", ".join(r.name for r in earlier if r.always & rule.reach)
+        raise UnreachableRule(f"{rule.name} can never match at {where}: every {'/'.join(sorted(rule.reach))} "
+                           f"message is taken first by {firsts}")
