@@ -30,6 +30,7 @@ GROUPS: tuple[str, ...] = (
     "bot.cli.reports",
     "bot.cli.understanding",
     "bot.cli.pushes",
+    "bot.cli.flows",
 )
 
 
