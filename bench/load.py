@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
-from wechatpy.crypto import PrpCrypto
-
-from bot.wechat.gateway import sign
+from bot.wechat.gateway import Gateway
+from bot.wechat.signing import PushSigner
 
 TOKEN = "bench-token"
 APP_ID = "wxbench000000001"
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+_SIGNER = PushSigner(Gateway(TOKEN, APP_ID, AES_KEY))
 
 # The stateless mix: help, event and knowledge questions as citizens type them.
 STATELESS = ["帮助", "菜单", "活动", "今天有什么活动", "明天有演练吗", "6月1日", "本周 宣讲", "城关镇 宣讲",
@@ -41,14 +39,9 @@ def text_xml(openid: str, content: str, created: int = 1622512800) -> str:
 
 def signed(xml: str, aes: bool, nonce: int | str) -> tuple[str, str]:
     """(path with query, body) as WeChat would POST them."""
-    timestamp, nonce_s = "1622512800", str(nonce)
-    query = {"signature": sign(TOKEN, timestamp, nonce_s), "timestamp": timestamp, "nonce": nonce_s}
-    body = xml
-    if aes:
-        encrypted = PrpCrypto(base64.b64decode(AES_KEY + "=")).encrypt(xml, APP_ID).decode()
-        query |= {"encrypt_type": "aes", "msg_signature": sign(TOKEN, timestamp, nonce_s, encrypted)}
-        body = f"<xml><ToUserName>{cdata('gh_bench')}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
-    return "/wechat?" + urlencode(query), body
+    push = _SIGNER.push(xml, timestamp="1622512800", nonce=str(nonce), mode="aes" if aes else "plain",
+                        account="gh_bench")
+    return push.url(), push.body
 
 
 def stateless_messages(count: int, openids: int, seed: int = 1) -> Iterator[tuple[str, str]]:

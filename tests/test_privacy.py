@@ -115,14 +115,11 @@ class RecordingServer(WeChatServer):
         self.signed: set[str] = set()
         self.codes: set[str] = set()
 
+    def nonce(self) -> str:
+        return uuid.uuid4().hex
+
     def query(self, body_encrypt: str | None = None, **extra: str) -> dict[str, str]:
         query = super().query(body_encrypt, **extra)
-        query["nonce"] = uuid.uuid4().hex
-        from bot.wechat.gateway import sign
-
-        query["signature"] = sign(self.token, query["timestamp"], query["nonce"])
-        if body_encrypt is not None:
-            query["msg_signature"] = sign(self.token, query["timestamp"], query["nonce"], body_encrypt)
         self.signed |= {query["nonce"], query["signature"], query.get("msg_signature", query["signature"])}
         return query
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from bot import create_app
+from tests.settings import AES_KEY, APP_ID, TOKEN
+from tests.wechat import WeChatServer
 
 
 def send(app, **message):
@@ -22,6 +28,19 @@ def test_text_goes_through_the_webhook_in_both_modes(app) -> None:
         assert ("<Encrypt>" in data["request_body"]) is aes
         assert ("<Encrypt>" in data["reply_body"]) is aes
         assert "<Content><![CDATA[帮助]]></Content>" in data["request_xml"]
+
+
+@pytest.mark.parametrize("mode", ["plain", "aes"])
+def test_a_message_signed_by_the_simulator_or_by_the_test_client_is_accepted_alike(app, mode) -> None:
+    """Both sign (and encrypt) with bot/wechat/signing.py: the message the simulator built, pushed again
+    by the tests' WeChat client as a new message (its own MsgId), is accepted and answered the same."""
+    simulated = send(app, type="text", text="帮助", aes=mode == "aes").get_json()
+    assert simulated["status"] == 200 and ("<Encrypt>" in simulated["request_body"]) is (mode == "aes")
+    xml = re.sub(r"<MsgId>\d+</MsgId>", "<MsgId>1</MsgId>", simulated["request_xml"])
+    server = WeChatServer(app.test_client(), TOKEN, APP_ID, AES_KEY, mode=mode, clock=app.extensions["bot"].clock)
+    reply = server.push(xml, openid="o_sim_zhangsan")
+    assert reply.status == 200 and reply.text == simulated["reply"]["content"]
+    assert (reply.fields["ToUserName"], reply.fields["FromUserName"]) == ("o_sim_zhangsan", "gh_simulator")
 
 
 def test_follow_event_location_and_voice(app) -> None:

@@ -9,20 +9,17 @@ import dataclasses
 import hashlib
 import itertools
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import xmltodict
-from wechatpy.crypto import PrpCrypto
 
-from bot.wechat.gateway import sign
+from bot.wechat.gateway import Gateway
+from bot.wechat.signing import MODES, PushSigner, cdata
 
 _msg_ids = itertools.count(10_000_000_000)
 _nonces = itertools.count(1)
-
-
-def cdata(value: str) -> str:
-    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 @dataclasses.dataclass
@@ -48,29 +45,32 @@ class Reply:
 
 
 class WeChatServer:
-    """Everything WeChat's side knows: token, AppID, AES key and the mode it pushes in."""
+    """Everything WeChat's side knows: token, AppID, AES key and the mode it pushes in.
+
+    Pushes are signed and encrypted by bot/wechat/signing.py, as the dev simulator's are."""
 
     def __init__(self, client: Any, token: str, app_id: str, aes_key: str, mode: str = "plain",
-                 clock: Any = None, path: str = "/wechat") -> None:
-        assert mode in ("plain", "aes", "compatible")
+                 clock: Any = None, path: str = "/wechat", nonces: Iterator[int] | None = None) -> None:
+        assert mode in MODES
         self.client, self.token, self.app_id, self.aes_key, self.mode = client, token, app_id, aes_key, mode
         self.clock = clock
         self.path = path
+        self.signer = PushSigner(Gateway(token, app_id, aes_key))
+        # A Redis store remembers every (timestamp, nonce) for minutes: a run against a long-lived one
+        # passes nonces of its own, so that a rerun is not refused as a replay.
+        self.nonces = nonces if nonces is not None else _nonces
 
     def now(self) -> int:
         return int(self.clock.now().timestamp()) if self.clock else int(time.time())
 
+    def nonce(self) -> str:
+        return str(next(self.nonces))
+
     def query(self, body_encrypt: str | None = None, **extra: str) -> dict[str, str]:
-        timestamp, nonce = str(self.now()), str(next(_nonces))
-        query = {"signature": sign(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-                 "openid": extra.pop("openid", "")}
-        if body_encrypt is not None:
-            query |= {"encrypt_type": "aes", "msg_signature": sign(self.token, timestamp, nonce, body_encrypt)}
-        return query | extra
+        return self.signer.query(str(self.now()), self.nonce(), body_encrypt, openid=extra.pop("openid", ""), **extra)
 
     def encrypt(self, xml: str) -> str:
-        key = __import__("base64").b64decode(self.aes_key + "=")
-        return PrpCrypto(key).encrypt(xml, self.app_id).decode("ascii")
+        return self.signer.encrypt(xml)
 
     def push(self, xml: str, openid: str = "") -> Reply:
         """POST a message the way WeChat would in this server's mode and parse the reply."""
@@ -78,8 +78,7 @@ class WeChatServer:
             body, query = xml, self.query(openid=openid)
         else:
             encrypted = self.encrypt(xml)
-            inner = xml[len("<xml>"):-len("</xml>")] if self.mode == "compatible" else ""
-            body = f"<xml><ToUserName>{cdata('gh_test')}</ToUserName>{inner}<Encrypt>{cdata(encrypted)}</Encrypt></xml>"
+            body = self.signer.envelope(xml, encrypted, "gh_test", self.mode)
             query = self.query(body_encrypt=encrypted, openid=openid)
         response = self.client.post(f"{self.path}?{urlencode(query)}", data=body.encode("utf-8"),
                                     content_type="text/xml")
@@ -91,12 +90,8 @@ class WeChatServer:
             return Reply(response.status_code, body, "", {})
         xml = body
         if self.mode != "plain":
-            envelope = xmltodict.parse(body)["xml"]
-            expected = sign(self.token, envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"])
-            assert envelope["MsgSignature"] == expected, "reply MsgSignature is wrong"
-            assert envelope["Nonce"] == query["nonce"]
-            key = __import__("base64").b64decode(self.aes_key + "=")
-            xml = PrpCrypto(key).decrypt(envelope["Encrypt"], self.app_id)
+            assert xmltodict.parse(body)["xml"]["Nonce"] == query["nonce"], "a reply carries the push's nonce"
+            xml = self.signer.open_reply(body)  # BadSignature if its MsgSignature is wrong
         fields = xmltodict.parse(xml)["xml"]
         return Reply(response.status_code, body, xml, fields)
 

@@ -74,8 +74,13 @@ class Gateway:
         except Exception as exc:  # bad base64, padding or length: the payload is damaged
             raise MalformedMessage(f"cannot decrypt: {type(exc).__name__}") from None
 
+    def encrypt_payload(self, xml: str) -> str:
+        """The AES payload of `xml` for this AppID: what an Encrypt field holds (replies and pushes alike)."""
+        return self._crypto.encrypt(xml, self.app_id).decode("ascii")
+
     def encrypt(self, xml: str, nonce: str, timestamp: str) -> str:
-        encrypted = self._crypto.encrypt(xml, self.app_id).decode("ascii")
+        """A reply's encrypted envelope, signed (MsgSignature) at `timestamp` with the push's nonce."""
+        encrypted = self.encrypt_payload(xml)
         signature = sign(self.token, timestamp, nonce, encrypted)
         return (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
                 f"<MsgSignature><![CDATA[{signature}]]></MsgSignature>"

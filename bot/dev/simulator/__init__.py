@@ -10,15 +10,14 @@ import itertools
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlencode
 
 import xmltodict
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
 from bot.runtime import Bot
 from bot.services import notice_templates
-from bot.wechat.gateway import sign
 from bot.wechat.inbound import strip_illegal
+from bot.wechat.signing import PushSigner
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -97,25 +96,16 @@ def send() -> Response:
     created = int(bot.clock.now().timestamp())
     xml = build_message(openid, kind, fields, created)
     # Signed at the bot's clock, as WeChat signs at its own: the webhook refuses timestamps far from it.
-    timestamp, nonce = str(created), secrets.token_hex(5)
-    query = {"signature": sign(bot.config.wechat.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-             "openid": openid}
-    body = xml
     aes = bool(data.get("aes")) and bot.config.aes_enabled
-    if aes:
-        encrypted = bot.gateway.encrypt(xml, nonce, timestamp)
-        envelope = xmltodict.parse(encrypted)["xml"]
-        body = f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><Encrypt>{cdata(envelope['Encrypt'])}</Encrypt></xml>"
-        query |= {"encrypt_type": "aes", "msg_signature": sign(bot.config.wechat.token, timestamp, nonce,
-                                                               envelope["Encrypt"])}
-    response = current_app.test_client().post(f"/wechat?{urlencode(query)}", data=body.encode("utf-8"),
-                                              content_type="text/xml")
+    signer = PushSigner(bot.gateway)
+    push = signer.push(xml, timestamp=str(created), nonce=secrets.token_hex(5), mode="aes" if aes else "plain",
+                       account=ACCOUNT, openid=openid)
+    response = current_app.test_client().post(push.url(), data=push.body.encode("utf-8"), content_type="text/xml")
     reply_body = response.get_data(as_text=True)
     reply_xml = reply_body
     if aes and response.status_code == 200 and reply_body.startswith("<xml>"):
-        envelope = xmltodict.parse(reply_body)["xml"]
-        reply_xml = bot.gateway.decrypt(reply_body, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
-    return jsonify(status=response.status_code, request_xml=xml, request_body=body, reply_body=reply_body,
+        reply_xml = signer.open_reply(reply_body)
+    return jsonify(status=response.status_code, request_xml=xml, request_body=push.body, reply_body=reply_body,
                    reply_xml=reply_xml, reply=parse_reply(reply_xml, response.status_code))
 
 
@@ -201,16 +191,10 @@ def post_to_webhook(app: Flask, xml: str) -> int:
     """Push one XML (e.g. the fake's MASSSENDJOBFINISH) to this app's webhook as WeChat would: signed,
     and encrypted when the account is in safe mode. Returns the HTTP status."""
     bot: Bot = app.extensions["bot"]
-    timestamp, nonce = str(int(bot.clock.now().timestamp())), secrets.token_hex(5)
-    query = {"signature": sign(bot.config.wechat.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
-    body = xml
-    if bot.config.aes_enabled:
-        envelope = xmltodict.parse(bot.gateway.encrypt(xml, nonce, timestamp))["xml"]
-        body = f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><Encrypt>{cdata(envelope['Encrypt'])}</Encrypt></xml>"
-        query |= {"encrypt_type": "aes", "msg_signature": sign(bot.config.wechat.token, timestamp, nonce,
-                                                               envelope["Encrypt"])}
-    response = app.test_client().post(f"/wechat?{urlencode(query)}", data=body.encode("utf-8"),
-                                      content_type="text/xml")
+    push = PushSigner(bot.gateway).push(xml, timestamp=str(int(bot.clock.now().timestamp())),
+                                        nonce=secrets.token_hex(5), mode="aes" if bot.config.aes_enabled else "plain",
+                                        account=ACCOUNT)
+    response = app.test_client().post(push.url(), data=push.body.encode("utf-8"), content_type="text/xml")
     return response.status_code
 
 
