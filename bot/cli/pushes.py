@@ -67,9 +67,8 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
                 for row in service.uncertain(session):
                     sys.stdout.write(uncertain_line(row))
         else:
-            with bot.db.session() as session:
+            with bot.db.transaction() as session:
                 count = service.requeue(session, args.ids or None, bot.clock.now())
-                session.commit()
             sys.stdout.write(f"已重新排队 {count} 条\n")
     finally:
         bot.close()
@@ -173,7 +172,7 @@ def broadcast(args: argparse.Namespace, config: Config) -> int:
     bot = _bot(config)
     out = sys.stdout.write
     try:
-        with bot.db.session() as session:
+        with bot.db.transaction() as session:
             now = bot.clock.now()
             if args.action == "compose":
                 if bool(args.text) == bool(args.body):
@@ -204,7 +203,6 @@ def broadcast(args: argparse.Namespace, config: Config) -> int:
                 for item in service.listing(session):
                     out(f"{item.id}\t{item.status}\t{item.title}\t"
                         f"{service.describe_audience(item.audience, bot.content)}\n")
-            session.commit()
     except service.BroadcastRefused as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 1

@@ -71,12 +71,10 @@ def _session(config: Config) -> Iterator[Session]:
     from bot.infra.db import Database
 
     db = Database(config.database.url)
-    session = db.session()
     try:
-        yield session
-        session.commit()
+        with db.transaction() as session:
+            yield session
     finally:
-        session.close()
         db.dispose()
 
 

@@ -102,7 +102,7 @@ def reports(args: argparse.Namespace, config: Config) -> int:
     now = default_clock(config).now()
     out = sys.stdout
     try:
-        with db.session() as session:
+        with db.transaction() as session:
             if args.action == "list":
                 for report in triage.list_reports(session, _filter(args), now):
                     out.write(_line(report, now) + "\n")
@@ -143,11 +143,12 @@ def reports(args: argparse.Namespace, config: Config) -> int:
                         include_identity=args.with_identity, categories=content.report_categories,
                         townships=content.townships)
                 finally:
-                    session.commit()  # a refused identity export is audited too
+                    # A refused identity export is audited too: committed here, before PermissionDenied
+                    # leaves the transaction (which would roll the audit row back).
+                    session.commit()
                 data = triage.to_csv(header, rows) if args.format == "csv" else triage.to_xlsx(header, rows)
                 args.out.write_bytes(data)
                 out.write(f"{len(rows)} reports written to {args.out}\n")
-            session.commit()
     except (triage.NotFound, triage.PermissionDenied, lifecycle.TransitionError, ValueError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

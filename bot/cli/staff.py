@@ -49,10 +49,8 @@ def staff_command(args: argparse.Namespace, config: Config) -> int:
     database = Database(config.database.url)
     now = default_clock(config).now()
     try:
-        with database.session() as session:
-            code = _run(session, args, now)
-            session.commit()
-            return code
+        with database.transaction() as session:
+            return _run(session, args, now)
     except staff.StaffError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

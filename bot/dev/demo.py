@@ -41,7 +41,7 @@ def ensure_demo_staff(bot: Bot) -> str:
     """An admin account for the console, with a fresh password printed at each start."""
     from bot.services import staff
 
-    with bot.db.session() as session:
+    with bot.db.transaction() as session:
         user = staff.find(session, DEMO_STAFF)
         if user is None:
             _, password = staff.add(session, DEMO_STAFF, "admin", actor="demo", now=bot.clock.now())
@@ -51,7 +51,6 @@ def ensure_demo_staff(bot: Bot) -> str:
             password = staff.set_password(session, user, actor="demo", now=bot.clock.now())
         # The demo prints this password for whoever runs it; no real account is handed out here.
         staff.find(session, DEMO_STAFF).must_change_password = False
-        session.commit()
     return password
 
 

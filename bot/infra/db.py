@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,13 @@ class Database:
 
     def session(self) -> Session:
         return self.sessions()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session for one unit of work (a CLI command, a job): committed when the block ends,
+        rolled back when it raises, closed either way. Services only flush; this commits."""
+        with self.session() as session, committed(session):
+            yield session
 
     def execute_alone(self, statement: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> list[Row]:
         """Run one statement (once per parameter set, given a list) in a transaction of its own,
@@ -60,6 +68,18 @@ class Database:
         self.engine.dispose()
         self._alone.dispose()
         self._reader.dispose()
+
+
+@contextlib.contextmanager
+def committed(session: Session) -> Iterator[Session]:
+    """Commit what the block wrote to an open session when it ends, roll it back when it raises;
+    the session stays open (Database.transaction, the console's request session)."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
 
 
 def writes(session: Session) -> int:

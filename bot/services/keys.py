@@ -200,7 +200,7 @@ def keep_hmac_keys(session: Session, vault: IdentityVault, now: dt.datetime) -> 
     elif not stored.startswith(vault.sealed_prefix):
         session.execute(update(VaultKey).where(VaultKey.name == HMAC_KEYS)
                         .values(sealed=vault.sealed_hmac_keys(), updated_at=now))
-    session.commit()
+    session.flush()
 
 
 def _check_first_keys(session: Session, vault: IdentityVault, sample: int = 5) -> None:
@@ -227,7 +227,8 @@ def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_
     """Re-seal every sealed value with the vault's current key: the columns, one commit a batch,
     then the store's values (when `store` is given). The vault must open what is sealed (its
     previous key) and carry the keyring's HMAC keys (vault_for)."""
-    with database.session() as session:
+    # The keyring and the audit of the start are committed before the first batch re-seals anything.
+    with database.transaction() as session:
         keep_hmac_keys(session, vault, now)
         columns = [ColumnRotation(column_name(column), session.scalar(
             select(func.count()).select_from(column.class_).where(_pending(column, vault))) or 0)
@@ -240,7 +241,6 @@ def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_
         # Audited as it begins too: a run that is stopped leaves its trace.
         audit(session, "cli", ROTATE_BEGIN_ACTION, f"key:{vault.key_id}", after={"pending": rotation.counts()["pending"]},
               now=now)
-        session.commit()
     done = 0
 
     def batch_done(part: str) -> None:
@@ -252,9 +252,8 @@ def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_
     for (column, field), counts in zip(SEALED, columns, strict=True):
         last_id = 0
         while True:
-            with database.session() as session:
+            with database.transaction() as session:  # one transaction a batch: a stopped run keeps what it did
                 batch = _reseal_batch(session, vault, column, field, counts, last_id, batch_size)
-                session.commit()
             if batch is None:
                 break
             last_id = batch
@@ -264,9 +263,8 @@ def rotate(database: Database, vault: IdentityVault, now: dt.datetime, *, batch_
             for key in keys[start:start + batch_size]:
                 _reseal_stored(store, vault, part, key, counts)  # type: ignore[arg-type]
             batch_done(counts.column)
-    with database.session() as session:
+    with database.transaction() as session:
         audit(session, "cli", ROTATE_ACTION, f"key:{vault.key_id}", after=rotation.counts(), now=now)
-        session.commit()
     log.info("identity key rotation to key %s: %s", vault.key_id, rotation.counts())
     return rotation
 

@@ -40,10 +40,10 @@ def ensure_tag(db: Database, api: WeChatAPI, store: Store, township: str, name: 
                 raise
             # Created earlier (by staff, or before a crash): adopt it.
             tag_id = api.list_tags()[tag_name(name)]
-        with db.session() as session:
-            session.add(WeChatTag(township=township, name=tag_name(name), tag_id=tag_id, created_at=now))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
+        # Its own transaction, committed at once: the tag now exists at WeChat, whatever the caller does next.
+        try:
+            with db.transaction() as session:
+                session.add(WeChatTag(township=township, name=tag_name(name), tag_id=tag_id, created_at=now))
+        except IntegrityError:
+            pass  # recorded meanwhile (a sender in another process, past the lock's ttl): same tag
         return tag_id

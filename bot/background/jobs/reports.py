@@ -29,10 +29,9 @@ def list_overdue(bot: Any) -> None:
 
 def erase_contacts(bot: Any) -> None:
     """Erase contact data of closed reports after the retention period; the reports stay."""
-    with bot.db.session() as session:
+    with bot.db.transaction() as session:
         erased = identity.erase_old_contacts(session, bot.clock.now(), bot.config.reports.contact_retention_days,
                                              identity.vault_of(bot))
-        session.commit()
     if erased:
         log.info("erased contact data of %d closed reports", erased)
 
@@ -41,18 +40,16 @@ def forget_notice_recipients(bot: Any) -> None:
     """Null the openid of report notices once they are final (48 hours after sending)."""
     from bot.services import notices
 
-    with bot.db.session() as session:
+    with bot.db.transaction() as session:
         forgotten = notices.forget_recipients(session, bot.clock.now())
-        session.commit()
     if forgotten:
         log.info("forgot the recipient of %d final report notices", forgotten)
 
 
 def purge_drafts(bot: Any) -> None:
     """Drop unfinished reports older than draft_keep_hours (with their photos)."""
-    with bot.db.session() as session:
+    with bot.db.transaction() as session:
         purged = drafts.purge_expired(session, bot.clock.now(), bot.config.reports.draft_keep_hours,
                                       evidence.photo_dir(bot.config))
-        session.commit()
     if purged:
         log.info("purged %d abandoned report drafts", purged)
