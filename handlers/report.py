@@ -14,17 +14,14 @@ import logging
 import re
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import GO_ON, GoOn, Router, all_of, kind, menu_key, regex, text_in
-from bot.models.reports import Report, ReportDraft, ReportEvent
+from bot.models.reports import Report, ReportDraft
 from bot.services.echo import quoted
 from bot.services.reports import drafts, lifecycle, tickets
 from bot.services.reports.categories import ReportCategories
 from bot.services.reports.identity import IdentityVault
-from bot.services.townships import distance_m
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound, Location
 from handlers.emergency import keeps_text
@@ -55,7 +52,6 @@ MIN_DESCRIPTION = 10
 MAX_DESCRIPTION = 2000  # one message's cap (inbound.CITIZEN_TEXT_CAP); a prefilled start plus more stays within it
 SUMMARY_DESCRIPTION = 200  # the whole description is stored; the summary shows its start
 ADDRESS_ECHO = 60  # an address said back (已记下位置, the summary): its start when it is long
-MAX_TOWNSHIP_DISTANCE_M = 20_000  # a pin farther than this from every township is left to staff
 PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·• ]{1,20}")
 LABEL_WORDS = re.compile(r"(姓名|名字|手机号码|手机号|手机|电话号码|电话|联系方式|联系人|我叫|我是)[:：]?")
@@ -420,11 +416,11 @@ def _pin(ctx: Context, draft: ReportDraft, place: Location) -> None:
     draft.address = place.label or None
     draft.location_given = True
     named = ctx.content.townships.find(place.label) if place.label else None
-    nearest = ctx.content.townships.nearest(place.latitude, place.longitude)
+    near = ctx.content.townships.closest(place.latitude, place.longitude)
     if named is not None:
         draft.township, draft.township_source = named.id, "location"
-    elif distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude) <= MAX_TOWNSHIP_DISTANCE_M:
-        draft.township, draft.township_source = nearest.id, "location"
+    elif near.within_reach:
+        draft.township, draft.township_source = near.township.id, "location"
 
 
 @typed_answer
@@ -641,8 +637,7 @@ def look_up(ctx: Context, ticket: str, code: str | None) -> str:
 
 def _report_text(ctx: Context, r: Report) -> str:
     category = _categories(ctx).get(r.category)
-    events = list(ctx.session.scalars(select(ReportEvent).where(ReportEvent.report_id == r.id, ReportEvent.public)
-                                      .order_by(ReportEvent.at, ReportEvent.id)))
+    events = tickets.public_history(ctx.session, r)
     history = []
     for e in events:
         if e.kind != "status":
@@ -827,9 +822,9 @@ def offer_report_here(msg: Inbound, ctx: Context) -> str:
     ctx.conv.enter(ReportFlow.offer, offer_text="", offer_place=dataclasses.asdict(place))
     label = quoted(place.label, ADDRESS_ECHO) if place.label else f"定位 {place.latitude:.5f}, {place.longitude:.5f}"
     lines = [TEXTS["offer_place"].format(place=label)]
-    nearest = ctx.content.townships.nearest(place.latitude, place.longitude)
-    if distance_m(place.latitude, place.longitude, nearest.latitude, nearest.longitude) <= MAX_TOWNSHIP_DISTANCE_M:
-        lines.append(TEXTS["offer_place_events"].format(township=nearest.name))
+    near = ctx.content.townships.closest(place.latitude, place.longitude)
+    if near.within_reach:
+        lines.append(TEXTS["offer_place_events"].format(township=near.township.name))
     if _draft(ctx) is not None:
         lines.append(TEXTS["offer_replaces"])
     return "\n".join(lines)

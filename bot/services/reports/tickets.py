@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.config import ReportsConfig
-from bot.models.reports import Report, ReportDraft, ReportPhoto, ReportStatus
+from bot.models.reports import Report, ReportDraft, ReportEvent, ReportPhoto, ReportStatus
 from bot.services.reports import deadlines, duplicates, lifecycle
 from bot.services.reports.categories import ReportCategories
 from bot.services.reports.identity import IdentityVault
@@ -131,3 +131,9 @@ def lookup(session: Session, vault: IdentityVault, ticket: str, *, owner: str, c
     if code and vault.code_matches(code, report.query_code_hash):
         return report
     return None
+
+
+def public_history(session: Session, report: Report) -> list[ReportEvent]:
+    """What the citizen may see of a report's handling (status changes and staff replies), oldest first."""
+    return list(session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id, ReportEvent.public)
+                                .order_by(ReportEvent.at, ReportEvent.id)))
