@@ -105,7 +105,7 @@ def test_editor_sees_no_report_panels(app) -> None:
     assert "reports." not in "".join(figures(html)) and 'data-panel="reports"' not in html
 
 
-def test_list_filters_pages_and_hides_identity(app, clock, monkeypatch) -> None:
+def test_list_filters_pages_and_hides_identity(app, clock) -> None:
     tickets = file_several(app, clock)
     console = logged_in(app, "reviewer", "li")
     html = console.get("/console/reports").get_data(as_text=True)
@@ -124,7 +124,7 @@ def test_list_filters_pages_and_hides_identity(app, clock, monkeypatch) -> None:
     console.login("li")
     overdue = console.get("/console/reports?overdue=1").get_data(as_text=True)
     assert tickets[3] in overdue and tickets[4] not in overdue  # accepted: 60 days to verify
-    monkeypatch.setattr("bot.console.reports_page.PAGE_SIZE", 2)
+    app.config["CONSOLE_REPORTS_PAGE_SIZE"] = 2
     first = console.get("/console/reports").get_data(as_text=True)
     assert "下一页" in first and first.count("data-ticket=") == 2
     last = console.get("/console/reports?page=3").get_data(as_text=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from bot.models.reports import PhotoStatus, Report, ReportPhoto
 from bot.services.reports import evidence
 from tests.console import ConsoleClient, add_staff
 from tests.reports_helpers import DESCRIPTION
-from tests.settings import AES_KEY, APP_ID, TOKEN
+from tests.settings import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat import Citizen, WeChatServer
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isomfake-video-bytes"
@@ -42,6 +43,13 @@ def report_with(citizen: Citizen, *, video: str = "", voice: str = "") -> None:
     assert "请留下姓名和手机号" in citizen.says("完成")
     assert "请核对您的举报" in citizen.says("匿名")
     assert "举报已提交" in citizen.says("确认")
+
+
+@pytest.fixture
+def api_config(database_url: str, fake_wechat, tmp_path: Path):
+    """The fake WeChat API, and [reports] photo_dir the test's directory, where `download` stores."""
+    return make_config(database_url, wechat={"api_base_url": fake_wechat.base_url},
+                       reports={"photo_dir": str(tmp_path)})
 
 
 def evidence_rows(bot) -> list[ReportPhoto]:
@@ -109,15 +117,14 @@ def test_a_failed_video_download_is_retried_then_expires(api_app, api_bot, fake_
 
 
 def test_a_spoken_description_is_kept_as_amr_and_shown_to_staff(api_app, api_bot, fake_wechat, clock,
-                                                                 tmp_path: Path, monkeypatch) -> None:
+                                                                 tmp_path: Path) -> None:
     voice_id = fake_wechat.add_media(AMR, "audio/amr")
     report_with(citizen_of(api_app, clock), voice=voice_id, video=fake_wechat.add_media(MP4, "video/mp4"))
     assert download(api_bot, tmp_path, clock).stored == 2
     voice, video = evidence_rows(api_bot)
     assert (voice.kind, voice.media_id) == ("voice", voice_id) and voice.path.endswith(".amr")
     assert (tmp_path / voice.path).read_bytes() == AMR and video.path.endswith(".mp4")
-    # Staff get a download link for it (the photo directory is the test's).
-    monkeypatch.setattr("bot.console.reports_page.photo_dir", lambda config: tmp_path)
+    # Staff get a download link for it (from the photo directory of the test's config).
     with api_bot.db.session() as s:
         ticket = s.scalar(select(Report.ticket))
     add_staff(api_app, "boss", "admin")
