@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+# Relative paths in the config (content, photos, an SQLite file) are relative to the project's root.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 SECRET_KEYS = {("wechat", "app_secret"), ("wechat", "token"), ("wechat", "encoding_aes_key"),
                ("server", "secret_key"), ("security", "identity_key"), ("security", "previous_identity_key"),
                ("server", "metrics_token")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import random
 import secrets
@@ -14,17 +15,16 @@ from bot.chat.dedupe import Dedupe
 from bot.chat.gate import build_gate
 from bot.chat.routing import Dispatcher
 from bot.clock import TZ, Clock, SimulatedClock, SystemClock
-from bot.config import Config
+from bot.config import PROJECT_ROOT, Config
 from bot.content import Content, load_content
 from bot.infra.db import Database
 from bot.infra.last_seen import LastSeen
 from bot.infra.observability import Metrics
 from bot.infra.store import RedisStore, Store, build_store
 from bot.services.content_edits import LiveContent
+from bot.services.reports.identity import IdentityVault, vault_for
 from bot.wechat.gateway import Gateway
 from bot.wechat.replay import ReplayGuard
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Bot:
@@ -58,6 +58,13 @@ class Bot:
     @property
     def content(self) -> Content:
         return self.live_content.get()
+
+    @functools.cached_property
+    def vault(self) -> IdentityVault:
+        """The identity vault, built on first use (key derivations and one keyring read) and kept for the
+        process. A database error is raised, never kept: a vault without the keyring's keys would hash
+        owners wrongly."""
+        return vault_for(self.config)
 
     @property
     def idle(self) -> dt.timedelta:

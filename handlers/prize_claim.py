@@ -11,7 +11,7 @@ from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import Router, kind, menu_key, text_in
 from bot.services.quiz import claims
-from bot.services.quiz.claims import PrizeStatus
+from bot.services.quiz.claims import CLAIM_FLOW, CLAIM_NAME, CLAIM_PHONE, PrizeStatus
 from bot.services.reports.identity import IdentityError
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
@@ -42,12 +42,11 @@ TEXTS = {
 CLAIM_WORDS = ("领奖", "领取奖品", "兑奖")
 CONFIRM_WORDS = ("确认", "提交", "确认提交")  # and any plain yes (bot/services/yesno.py)
 REDO_WORDS = ("修改", "重填", "重新填写")  # and any plain no
-CLAIM_NAME, CLAIM_PHONE = "claim-conversation-name", "claim-conversation-phone"  # the vault's fields
 TYPED = kind("text", "voice")
 
 
 class PrizeClaim(StateGroup):
-    flow_name = "prizeclaim"
+    flow_name = CLAIM_FLOW
     name = State()
     phone = State()
     confirm = State()
@@ -155,7 +154,7 @@ CLAIM: Steps[None] = Steps(PrizeClaim, [
 CLAIM.register(router)
 
 
-@router.on_cancel("prizeclaim")
+@router.on_cancel(CLAIM_FLOW)
 def leave_claim(msg: Inbound, ctx: Context) -> str | None:
     """取消 leaves the claim (None: cleared as any flow); 算了 to "离开当前的领奖登记吗？" stays."""
     return cancel_while_asking(msg, ctx, _claim_step_again, "登记")

@@ -147,9 +147,9 @@ def test_reminders_follow_a_moved_event(app, citizen, bot) -> None:
     console = logged_in(app)
     form = form_of(console, f"/console/calendar/{LECTURE}/edit")
     console.post(f"/console/calendar/{LECTURE}/edit", form | {"start_day": "2021-06-03", "end_day": "2021-06-03"})
-    from bot.services.events import reminder_job
+    from bot.background.jobs.events import queue_reminders
 
-    reminder_job(bot)
+    queue_reminders(bot)
     with bot.db.session() as session:
         row = session.scalar(select(EventReminder))
         assert row.event_start.isoformat() == "2021-06-03T15:00:00+08:00"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.background.jobs.pushes import queue_plan
 from bot.clock import shanghai
 from bot.models import Delivery
-from bot.services import pushplan
 from tests.test_console_calendar import audits, form_of, logged_in
 from tests.test_content_edits import second_worker  # noqa: F401 - fixture
 
@@ -34,10 +34,10 @@ def test_a_moved_item_goes_out_at_its_new_time_from_another_process(app, second_
     assert response.status_code == 302, response.get_data(as_text=True)
     assert "已保存修改" in console.get("/console/plan").get_data(as_text=True)
     clock.set(shanghai(2021, 6, 3, 20, 5))
-    pushplan.run_job(scheduler_bot)
+    queue_plan(scheduler_bot)
     assert f"plan:{CASE}" not in queued_keys(scheduler_bot)
     clock.set(shanghai(2021, 6, 4, 20, 31))
-    pushplan.run_job(scheduler_bot)
+    queue_plan(scheduler_bot)
     assert queued_keys(scheduler_bot)[f"plan:{CASE}"] == "【事故案例】有限空间作业：先通风、再检测"
     [(action, target, before, after)] = audits(app, "push_item.")
     assert (action, target, before["when"], after["when"]) == ("push_item.edit", f"pushes:{CASE}", "2021-06-03T20:00",
@@ -66,7 +66,7 @@ def test_quota_draft_box_and_time_rules_answer_by_field(app) -> None:
 
 def test_past_and_queued_items_cannot_be_edited_or_cancelled(app, bot, clock) -> None:
     clock.set(shanghai(2021, 6, 1, 19, 31))  # the launch article (19:30) is due ...
-    pushplan.run_job(bot)  # ... and queued
+    queue_plan(bot)  # ... and queued
     console = logged_in(app)
     page = console.get("/console/plan").get_data(as_text=True)
     assert 'data-push="2021-launch" data-locked="1"' in page and "已进入发送队列，不能修改" in page
@@ -85,14 +85,14 @@ def test_a_cancelled_item_is_not_sent_and_its_id_is_not_given_again(app, bot, cl
     assert "已取消推送" in page and f'data-push="{CASE}"' not in page and f'data-cancelled="{CASE}"' in page
     clock.set(shanghai(2021, 6, 3, 20, 1))
     console = logged_in(app, username="ed2")
-    pushplan.run_job(bot)
+    queue_plan(bot)
     assert f"plan:{CASE}" not in queued_keys(bot)
     new = {"id": CASE, "when_day": "2021-06-04", "when_time": "20:00", "audience": "all", "kind": "case",
            "title": "新案例", "digest": "摘要", "body": "正文第一段。", "cover": "covers/case.jpg"}
     assert "编号：这个编号已用过" in console.post("/console/plan/new", new).get_data(as_text=True)
     assert console.post("/console/plan/new", new | {"id": "case-new"}).status_code == 302
     clock.set(shanghai(2021, 6, 4, 20, 1))
-    pushplan.run_job(bot)
+    queue_plan(bot)
     assert queued_keys(bot)["plan:case-new"] == "【事故案例】新案例"
     assert [a[0] for a in audits(app, "push_item.")] == ["push_item.cancel", "push_item.add"]
 

@@ -8,9 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.background import scheduler
-from bot.background.jobs import Job
+from bot.background.jobs import Job, pushes
 from bot.models import AuditEntry, Delivery, JobPause
-from bot.services import job_pauses, pushplan
+from bot.services import job_pauses
 from tests.console import ConsoleClient, add_staff
 
 
@@ -83,13 +83,13 @@ def test_paused_plan_item_is_held_until_resumed(app, clock) -> None:
     console = logged_in(app)
     console.post(f"/console/schedule/plan/{first.id}/pause")
     clock.set(first.when + dt.timedelta(minutes=1))
-    pushplan.run_job(bot)
+    pushes.queue_plan(bot)
     with bot.db.session() as session:
         assert session.scalar(select(Delivery).where(Delivery.key == first.key)) is None
         assert session.get(JobPause, first.key) is not None
     console = logged_in(app, username="ed2")  # the first session went idle meanwhile
     console.post(f"/console/schedule/plan/{first.id}/resume")
-    pushplan.run_job(bot)
+    pushes.queue_plan(bot)
     with bot.db.session() as session:
         assert session.scalar(select(Delivery).where(Delivery.key == first.key)).purpose == "push_plan"
     assert "待发送" in console.get("/console/schedule").get_data(as_text=True)
@@ -111,7 +111,7 @@ def test_a_failing_run_is_reported_not_raised(app, monkeypatch) -> None:
     def broken(bot) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pushplan, "run_job", broken)
+    monkeypatch.setattr(pushes, "queue_plan", broken)
     console = logged_in(app)
     console.post("/console/schedule/job/push_plan/run")
     assert "运行出错" in console.get("/console/schedule").get_data(as_text=True)

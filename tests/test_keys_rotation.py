@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import String, Text, func, select
 
 from bot import create_app
-from bot.chat.pipeline import REPLY_FIELD
 from bot.config import ConfigError, from_mapping
 from bot.infra.db import Database
 from bot.infra.store import MemoryStore, RedisStore, StoreError
@@ -34,12 +33,12 @@ from bot.services.keys import ROTATE_ACTION, ROTATE_BEGIN_ACTION, SEALED, STORE_
 from bot.services.quiz import draws
 from bot.services.reports.identity import (
     HMAC_KEYS,
+    REPLY_FIELD,
     TAG_PURPOSES,
     IdentityError,
     IdentityVault,
     key_id,
     vault_for,
-    vault_of,
 )
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
@@ -140,13 +139,13 @@ def test_after_a_rotation_only_the_new_key_finds_everything(database_url: str, c
         play_full_marks(winner, old, clock)
         clock.advance(days=1)
         with old.extensions["bot"].db.session() as session:
-            draw = draws.create_draw(session, old.extensions["bot"].config.quiz, vault=vault_of(old.extensions["bot"]),
+            draw = draws.create_draw(session, old.extensions["bot"].config.quiz, vault=old.extensions["bot"].vault,
                                      title="周抽奖", prize="灭火器一具", winners=1, period_start=JUNE1, period_end=JUNE1,
                                      by="staff", now=clock.now())
             [prize] = draws.reveal_draw(session, old.extensions["bot"].config.quiz, draw.id,
-                                        vault=vault_of(old.extensions["bot"]), by="staff", now=clock.now())
+                                        vault=old.extensions["bot"].vault, by="staff", now=clock.now())
             session.commit()
-            published = draws.published_list(vault_of(old.extensions["bot"]), session, draw.id)
+            published = draws.published_list(old.extensions["bot"].vault, session, draw.id)
         claim(winner)
         reporter = person(old, clock, "o_reporter")
         ticket, code = file_report(reporter, contact="张三 13800138000")
@@ -191,8 +190,8 @@ def test_after_a_rotation_only_the_new_key_finds_everything(database_url: str, c
         audit_page = console.get("/console/audit").get_data(as_text=True)
         assert "更换身份密钥" in audit_page and "已重新加密" in audit_page
         with bot.db.session() as session:
-            assert draws.published_list(vault_of(bot), session, draw.id) == published
-            assert draws.verify_draw(session, draw.id, vault_of(bot)).ok
+            assert draws.published_list(bot.vault, session, draw.id) == published
+            assert draws.verify_draw(session, draw.id, bot.vault).ok
             entry = session.scalars(select(AuditEntry).where(AuditEntry.action == ROTATE_ACTION)).one()
             assert (entry.actor, entry.target) == ("cli", f"key:{key_id(NEW_KEY)}")
             assert entry.after["resealed"] == 7 and entry.after["unreadable"] == 0
@@ -413,9 +412,9 @@ def half_typed_claim(app, clock) -> Citizen:
     clock.advance(days=1)
     bot = app.extensions["bot"]
     with bot.db.session() as session:
-        draw = draws.create_draw(session, bot.config.quiz, vault=vault_of(bot), title="周抽奖", prize="灭火器一具",
+        draw = draws.create_draw(session, bot.config.quiz, vault=bot.vault, title="周抽奖", prize="灭火器一具",
                                  winners=1, period_start=JUNE1, period_end=JUNE1, by="staff", now=clock.now())
-        draws.reveal_draw(session, bot.config.quiz, draw.id, vault=vault_of(bot), by="staff", now=clock.now())
+        draws.reveal_draw(session, bot.config.quiz, draw.id, vault=bot.vault, by="staff", now=clock.now())
         session.commit()
     winner.dialog([(lambda c: c.click("QUIZ_CLAIM"), "姓名"), ("1", "姓名请填写"), ("王小明", "11位手机号")])
     return winner

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import PROJECT_ROOT
 from bot.content import ContentError
-from bot.runtime import PROJECT_ROOT
 from bot.services.knowledge import ANSWER_LIMIT_BYTES, load_knowledge, normalise
 from bot.wechat.replies import TEXT_LIMIT_BYTES
 from handlers.knowledge import TEXTS

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import requests
 
+from bot.background.jobs.pushes import queue_plan
 from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import Delivery, DeliveryStatus
-from bot.services import pushplan
 from bot.services.articles import article, body_html, cover_problem
 from bot.services.broadcasts import BroadcastRefused, compose, preview
 from bot.services.outbox import enqueue, text_payload
@@ -182,7 +182,7 @@ def test_article_limits_and_covers(tmp_path: Path) -> None:
 
 def run_plan(bot, clock, moment: dt.datetime) -> Delivery:
     clock.set(moment)
-    pushplan.run_job(bot)
+    queue_plan(bot)
     Sender.from_bot(bot).drain()
     with bot.db.session() as s:
         return s.query(Delivery).filter(Delivery.purpose == "push_plan").one()
@@ -207,7 +207,7 @@ def test_a_cover_is_uploaded_once(bot, fake_wechat, clock) -> None:
     fake_wechat.add_user("a")
     run_plan(bot, clock, shanghai(2021, 6, 1, 19, 31))
     clock.set(shanghai(2021, 6, 8, 19, 1))  # lecture-chengguan: another notice, the same cover
-    pushplan.run_job(bot)
+    queue_plan(bot)
     Sender.from_bot(bot).drain()
     assert fake_wechat.calls["material/add_material"] == 1 and fake_wechat.calls["draft/add"] == 2
 
@@ -218,7 +218,7 @@ def test_a_cover_deleted_in_the_wechat_admin_is_uploaded_again(bot, fake_wechat,
     thumb = fake_wechat.article(fake_wechat.mass_jobs()[first.wechat_msg_id]["message"]["mpnews"]["media_id"])[0]
     fake_wechat.delete_material(thumb["thumb_media_id"])
     clock.set(shanghai(2021, 6, 8, 19, 1))  # the same cover again
-    pushplan.run_job(bot)
+    queue_plan(bot)
     Sender.from_bot(bot).drain()
     with bot.db.session() as s:
         again = s.query(Delivery).filter(Delivery.key == "plan:lecture-chengguan").one()

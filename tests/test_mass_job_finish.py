@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.background.jobs.pushes import queue_plan
 from bot.background.sender import Sender
 from bot.clock import shanghai
 from bot.models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus
-from bot.services import broadcasts, pushplan
+from bot.services import broadcasts
 from bot.services.outbox import text_payload
 from tests.console import ConsoleClient, add_staff
 
@@ -78,7 +79,7 @@ def test_a_failed_job_fails_its_delivery_and_broadcast(bot, fake_wechat, clock, 
 def test_a_failure_report_for_a_plan_item_shows_on_the_push_plan_page(app, bot, fake_wechat, clock, wechat) -> None:
     fake_wechat.add_user("a")
     clock.set(shanghai(2021, 6, 1, 19, 31))
-    pushplan.run_job(bot)
+    queue_plan(bot)
     Sender.from_bot(bot).drain()
     with bot.db.session() as s:
         msg_id = s.scalar(select(Delivery.wechat_msg_id).where(Delivery.key == "plan:2021-launch"))
@@ -128,7 +129,7 @@ def test_the_simulator_shows_a_mass_sent_article_and_its_cover(api_app, fake_wec
     api_app.extensions["fake_wechat"] = fake_wechat
     fake_wechat.add_user("o_sim_zhangsan")
     clock.set(shanghai(2021, 6, 1, 19, 31))
-    pushplan.run_job(bot)
+    queue_plan(bot)
     Sender.from_bot(bot).drain()
     [pushed] = api_app.test_client().get("/simulator/api/pushes?openid=o_sim_zhangsan").get_json()["pushes"]
     card = pushed["reply"]
@@ -150,7 +151,7 @@ def test_the_demo_posts_job_reports_signed_to_its_own_webhook(api_app, fake_wech
     fake_wechat.add_user("a")
     fake_wechat.fail_next_mass("err(40002)")
     clock.set(shanghai(2021, 6, 1, 19, 31))
-    pushplan.run_job(bot)
+    queue_plan(bot)
     Sender.from_bot(bot).drain()
     fake_wechat.finish_mass_jobs()
     with bot.db.session() as s:

@@ -30,7 +30,6 @@ from bot.models.quiz import QuizAnswer, QuizDraw, QuizDrawEntry, QuizPrize, Quiz
 from bot.services import notices
 from bot.services.quiz import draws
 from bot.services.reports import evidence, triage
-from bot.services.reports.identity import vault_of
 from tests.console import ConsoleClient, add_staff
 from tests.quiz_helpers import current_question, right
 from tests.reports_helpers import file_report
@@ -74,7 +73,7 @@ def test_the_citizens_table_does_not_find_a_reporters_photos_or_answers(citizen,
     guesses = {unkeyed_sender(openid) for openid in openids}
     assert [key for key in keys if any(guess in key for guess in guesses)] == []
     # With the identity key the bot still recognises its own keys (retries of the same message).
-    mine = vault_of(bot).sender(citizen.openid)
+    mine = bot.vault.sender(citizen.openid)
     assert sum(mine in key for key in keys) >= 8
 
 
@@ -191,7 +190,7 @@ def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_pat
     assert ticket in citizen.says("我的举报") and ticket in citizen.says(f"查询 {ticket} {code}")
     with bot.db.session() as s:
         evidence.download_pending_photos(s, bot.extensions["api"], tmp_path, clock.now())
-        triage.change_status(s, vault_of(bot), ticket, "accepted", actor="王科长", role="reviewer", now=clock.now(),
+        triage.change_status(s, bot.vault, ticket, "accepted", actor="王科长", role="reviewer", now=clock.now(),
                             settings=bot.config.reports)
         s.commit()
     play_round(citizen, bot, clock)
@@ -199,8 +198,8 @@ def report_then_claim_a_prize(app, server: RecordingServer, fake, clock, tmp_pat
     with bot.db.session() as s:
         day = (clock.now() - dt.timedelta(days=1)).date()
         draw = draws.create_draw(s, bot.config.quiz, title="周抽奖", prize="灭火器一具", winners=1,
-                                 period_start=day, period_end=day, by="staff", now=clock.now(), vault=vault_of(bot))
-        draws.reveal_draw(s, bot.config.quiz, draw.id, by="staff", now=clock.now(), vault=vault_of(bot))
+                                 period_start=day, period_end=day, by="staff", now=clock.now(), vault=bot.vault)
+        draws.reveal_draw(s, bot.config.quiz, draw.id, by="staff", now=clock.now(), vault=bot.vault)
         s.commit()
     fake.record_interaction(citizen.openid)
     assert Sender.from_bot(bot).drain() >= 2
@@ -365,7 +364,7 @@ def test_the_published_draw_list_names_no_openid_and_each_winner_finds_their_num
 
 
 def test_an_entrant_swapped_behind_a_pseudonym_is_caught(players_of_one_day, bot, clock) -> None:
-    vault = vault_of(bot)
+    vault = bot.vault
     with bot.db.session() as s:
         draw = draws.create_draw(s, bot.config.quiz, title="t", prize="p", winners=1, period_start=JUNE1,
                                  period_end=JUNE1, by="a", now=clock.now(), vault=vault)
@@ -380,7 +379,7 @@ def test_an_entrant_swapped_behind_a_pseudonym_is_caught(players_of_one_day, bot
 
 
 def test_a_draw_from_before_pseudonyms_still_verifies_and_publishes_none(players_of_one_day, bot, clock) -> None:
-    vault = vault_of(bot)
+    vault = bot.vault
     with bot.db.session() as s:
         draw = draws.create_draw(s, bot.config.quiz, title="t", prize="p", winners=1, period_start=JUNE1,
                                  period_end=JUNE1, by="a", now=clock.now(), vault=vault)
@@ -418,7 +417,7 @@ def close_report(bot, ticket: str, clock) -> None:
     settings = bot.config.reports
     with bot.db.session() as s:
         for status, note in (("accepted", ""), ("verifying", ""), ("rectified", "已清理"), ("closed", "")):
-            triage.change_status(s, vault_of(bot), ticket, status, actor="王科长", role="reviewer", now=clock.now(),
+            triage.change_status(s, bot.vault, ticket, status, actor="王科长", role="reviewer", now=clock.now(),
                                 settings=settings, note=note)
         s.commit()
 
@@ -440,7 +439,7 @@ def test_an_anonymous_reporters_notices_name_no_ticket_and_forget_the_openid(api
     jobs.forget_notice_recipients(api_bot)
     with api_bot.db.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Delivery).where(Delivery.openid == citizen.openid)) == 0
-        assert len(notices.of_report(s, vault_of(api_bot), ticket)) == 4  # staff still see what became of them
+        assert len(notices.of_report(s, api_bot.vault, ticket)) == 4  # staff still see what became of them
 
 
 def test_a_notice_is_not_forgotten_while_it_counts_against_the_window(api_bot, api_citizen, fake_wechat,
@@ -462,15 +461,15 @@ def test_erasing_a_reports_contacts_purges_its_notices(citizen, bot, clock) -> N
     other, _ = file_report(citizen, photos=0, location=None)
     close_report(bot, ticket, clock)
     with bot.db.session() as s:
-        triage.change_status(s, vault_of(bot), other, "accepted", actor="王科长", role="reviewer", now=clock.now(),
+        triage.change_status(s, bot.vault, other, "accepted", actor="王科长", role="reviewer", now=clock.now(),
                             settings=bot.config.reports)
         s.commit()
     clock.advance(days=bot.config.reports.contact_retention_days + 1)
     jobs.erase_contacts(bot)
     with bot.db.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
-        assert notices.of_report(s, vault_of(bot), ticket) == {}
-        assert len(notices.of_report(s, vault_of(bot), other)) == 1  # still open: kept
+        assert notices.of_report(s, bot.vault, ticket) == {}
+        assert len(notices.of_report(s, bot.vault, other)) == 1  # still open: kept
 
 
 def test_the_migration_takes_tickets_out_of_old_notice_keys(citizen, bot, clock, database_url) -> None:
@@ -478,7 +477,7 @@ def test_the_migration_takes_tickets_out_of_old_notice_keys(citizen, bot, clock,
     close_report(bot, ticket, clock)
     with bot.db.session() as s:
         rows = list(s.scalars(sa.select(Delivery).order_by(Delivery.id)))
-        events = notices.of_report(s, vault_of(bot), ticket)
+        events = notices.of_report(s, bot.vault, ticket)
         by_row = {row.id: event_id for event_id, row in events.items()}
         for row in rows:  # as the old code keyed them
             row.key = f"report:{ticket}:status:{by_row[row.id]}"
@@ -491,5 +490,5 @@ def test_the_migration_takes_tickets_out_of_old_notice_keys(citizen, bot, clock,
     with bot.db.session() as s:
         keys = list(s.scalars(sa.select(Delivery.key).order_by(Delivery.id)))
         assert keys == [f"report-legacy:{by_row[row.id]}" for row in rows]
-        assert {e: d.id for e, d in notices.of_report(s, vault_of(bot), ticket).items()} == {
+        assert {e: d.id for e, d in notices.of_report(s, bot.vault, ticket).items()} == {
             e: d.id for e, d in events.items()}

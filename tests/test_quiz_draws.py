@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.models import Delivery
 from bot.models.quiz import QuizDraw, QuizPrize
 from bot.services.quiz import claims, draws
-from bot.services.reports.identity import IdentityError, IdentityVault, vault_for, vault_of
+from bot.services.reports.identity import IdentityError, IdentityVault, vault_for
 from tests.quiz_helpers import current_question, right, wrong
 from tests.wechat import Citizen
 
@@ -61,12 +61,12 @@ def test_eligible_entries_per_day_and_per_campaign(players, bot) -> None:
 def test_draw_commit_reveal_verify(players, bot, clock) -> None:
     cfg = bot.config.quiz
     with bot.db.session() as s:
-        draw = draws.create_draw(s, cfg, vault=vault_of(bot), title="第一周抽奖", prize="50元话费", winners=3, period_start=JUNE1,
+        draw = draws.create_draw(s, cfg, vault=bot.vault, title="第一周抽奖", prize="50元话费", winners=3, period_start=JUNE1,
                                  period_end=JUNE2, by="张三", now=clock.now())
         s.commit()
         assert draw.entry_count == 6 and draw.commitment == draws.commitment_of(draw.seed)
         assert "not revealed yet" in "\n".join(draws.verify_draw(s, draw.id).lines)
-        prizes = draws.reveal_draw(s, cfg, draw.id, vault=vault_of(bot), by="李四", now=clock.now(), beacon="3D 123")
+        prizes = draws.reveal_draw(s, cfg, draw.id, vault=bot.vault, by="李四", now=clock.now(), beacon="3D 123")
         s.commit()
         assert len(prizes) == 3 and len({p.openid for p in prizes}) == 3  # one prize per person
         # Anyone with the published list, seed and beacon gets the same winners.
@@ -89,9 +89,9 @@ def test_draw_commit_reveal_verify(players, bot, clock) -> None:
             (p.id, "pending") for p in prizes]
         # Final: no re-run, no second draw over the same days.
         with pytest.raises(draws.DrawError, match="revealed .* by 李四"):
-            draws.reveal_draw(s, cfg, draw.id, vault=vault_of(bot), by="李四", now=clock.now(), beacon="again")
+            draws.reveal_draw(s, cfg, draw.id, vault=bot.vault, by="李四", now=clock.now(), beacon="again")
         with pytest.raises(draws.DrawError, match="already covers"):
-            draws.create_draw(s, cfg, vault=vault_of(bot), title="x", prize="y", winners=1, period_start=JUNE2, period_end=JUNE2,
+            draws.create_draw(s, cfg, vault=bot.vault, title="x", prize="y", winners=1, period_start=JUNE2, period_end=JUNE2,
                               by="张三", now=clock.now())
         # Tampering with the stored list or winners is caught.
         s.execute(QuizPrize.__table__.update().where(QuizPrize.pick_order == 1).values(openid="o_someone_else"))
@@ -104,22 +104,22 @@ def test_draw_refusals(players, bot, clock) -> None:
     cfg = bot.config.quiz
     with bot.db.session() as s:
         with pytest.raises(draws.DrawError, match="must be over"):
-            draws.create_draw(s, cfg, vault=vault_of(bot), title="t", prize="p", winners=1, period_start=JUNE1,
+            draws.create_draw(s, cfg, vault=bot.vault, title="t", prize="p", winners=1, period_start=JUNE1,
                               period_end=clock.now().date(), by="a", now=clock.now())
         with pytest.raises(draws.DrawError, match="no eligible entries"):
-            draws.create_draw(s, cfg, vault=vault_of(bot), title="t", prize="p", winners=1, period_start=dt.date(2021, 5, 1),
+            draws.create_draw(s, cfg, vault=bot.vault, title="t", prize="p", winners=1, period_start=dt.date(2021, 5, 1),
                               period_end=dt.date(2021, 5, 2), by="a", now=clock.now())
 
 
 def test_verification_names_each_check(players, bot, clock) -> None:
     cfg = bot.config.quiz
     with bot.db.session() as s:
-        draw = draws.create_draw(s, cfg, vault=vault_of(bot), title="t", prize="p", winners=2, period_start=JUNE1, period_end=JUNE2,
+        draw = draws.create_draw(s, cfg, vault=bot.vault, title="t", prize="p", winners=2, period_start=JUNE1, period_end=JUNE2,
                                  by="a", now=clock.now())
         before = draws.verify_draw(s, draw.id)
         assert [(c.name, c.passed) for c in before.checks] == [("entries", True), ("digest", True)]
         assert before.ok and not before.revealed and before.winners == ()
-        draws.reveal_draw(s, cfg, draw.id, vault=vault_of(bot), by="a", now=clock.now())
+        draws.reveal_draw(s, cfg, draw.id, vault=bot.vault, by="a", now=clock.now())
         after = draws.verify_draw(s, draw.id)
         assert [(c.name, c.passed) for c in after.checks] == [
             ("entries", True), ("digest", True), ("commitment", True), ("winners", True)]
@@ -136,7 +136,7 @@ def test_draw_needs_a_title_a_prize_and_bounded_texts(players, bot, clock) -> No
     cfg = bot.config.quiz
 
     def create(title: str, prize: str) -> QuizDraw:
-        return draws.create_draw(s, cfg, vault=vault_of(bot), title=title, prize=prize, winners=1, period_start=JUNE1,
+        return draws.create_draw(s, cfg, vault=bot.vault, title=title, prize=prize, winners=1, period_start=JUNE1,
                                  period_end=JUNE2, by="a", now=clock.now())
 
     with bot.db.session() as s:
@@ -148,9 +148,9 @@ def test_draw_needs_a_title_a_prize_and_bounded_texts(players, bot, clock) -> No
         draw = create(" 周抽奖 ", "长" * 100)
         assert draw.title == "周抽奖"
         with pytest.raises(draws.DrawError, match="beacon is longer than 200"):
-            draws.reveal_draw(s, cfg, draw.id, vault=vault_of(bot), by="a", now=clock.now(), beacon="1" * 201)
+            draws.reveal_draw(s, cfg, draw.id, vault=bot.vault, by="a", now=clock.now(), beacon="1" * 201)
         assert draw.status == "committed"
-        assert draws.reveal_draw(s, cfg, draw.id, vault=vault_of(bot), by="a", now=clock.now(), beacon="1" * 200)
+        assert draws.reveal_draw(s, cfg, draw.id, vault=bot.vault, by="a", now=clock.now(), beacon="1" * 200)
 
 
 def test_pick_winners_is_a_fair_permutation() -> None:
@@ -164,9 +164,9 @@ def test_pick_winners_is_a_fair_permutation() -> None:
 def make_winner(bot, clock, openid: str) -> QuizPrize:
     cfg = bot.config.quiz
     with bot.db.session() as s:
-        draw = draws.create_draw(s, cfg, vault=vault_of(bot), title="周抽奖", prize="灭火器一具", winners=10, period_start=JUNE1,
+        draw = draws.create_draw(s, cfg, vault=bot.vault, title="周抽奖", prize="灭火器一具", winners=10, period_start=JUNE1,
                                  period_end=JUNE2, by="staff", now=clock.now())
-        prizes = draws.reveal_draw(s, cfg, draw.id, vault=vault_of(bot), by="staff", now=clock.now())
+        prizes = draws.reveal_draw(s, cfg, draw.id, vault=bot.vault, by="staff", now=clock.now())
         s.commit()
         return next(p for p in prizes if p.openid == openid)
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.background.jobs import JOBS, Job
+from bot.background.jobs.pushes import queue_plan
 from bot.background.scheduler import LEADER_KEY, JobRunner, LeaderLock, SchedulerService, run_job
 from bot.cli.content import check_content
 from bot.clock import shanghai
 from bot.models import Delivery
-from bot.services import pushplan
 from tests.settings import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,11 +26,11 @@ def plan_rows(bot) -> list[Delivery]:
 
 def test_plan_items_are_queued_when_due_and_only_once(bot, clock) -> None:
     clock.set(shanghai(2021, 6, 1, 19, 29))
-    pushplan.run_job(bot)
+    queue_plan(bot)
     assert plan_rows(bot) == []
     clock.set(shanghai(2021, 6, 1, 19, 30))
-    pushplan.run_job(bot)
-    pushplan.run_job(bot)
+    queue_plan(bot)
+    queue_plan(bot)
     [row] = plan_rows(bot)
     assert row.key == "plan:2021-launch" and row.audience == {"all": True}
     assert row.not_before == shanghai(2021, 6, 1, 19, 30)
@@ -39,14 +39,14 @@ def test_plan_items_are_queued_when_due_and_only_once(bot, clock) -> None:
 
 def test_a_township_item_goes_to_that_township(bot, clock) -> None:
     clock.set(shanghai(2021, 6, 8, 21, 0))
-    pushplan.run_job(bot)
+    queue_plan(bot)
     [row] = plan_rows(bot)
     assert row.audience == {"township": "chengguan"}
 
 
 def test_an_item_missed_on_its_day_is_not_sent_the_next_day(bot, clock) -> None:
     clock.set(shanghai(2021, 6, 4, 8, 0))  # the scheduler was down all evening on June 3
-    pushplan.run_job(bot)
+    queue_plan(bot)
     assert plan_rows(bot) == []
 
 

@@ -17,7 +17,6 @@ from bot.models import Citizen as CitizenRow
 from bot.models import ConsentStatus, Delivery, DeliveryStatus, SubscribeConsent
 from bot.services import notices, subscribe_consents
 from bot.services.outbox import enqueue, notice_payload
-from bot.services.reports.identity import vault_of
 from bot.wechat.api import WeChatAPI, WeChatAPIError
 from bot.wechat.fake import FakeWeChat
 from tests.settings import AES_KEY, APP_ID, APP_SECRET, TOKEN, make_config
@@ -109,7 +108,7 @@ def test_each_accept_in_a_popup_allows_one_more_send(service: Service) -> None:
 def test_consent_is_kept_under_a_keyed_hash_not_the_openid(service: Service) -> None:
     service.fake.subscribe_popup(OPENID, {SUB: "accept"})
     row = service.consents()[SUB]
-    assert row.citizen == vault_of(service.bot).keyed_tag(subscribe_consents.CONSENT_TAG, OPENID)
+    assert row.citizen == service.bot.vault.keyed_tag(subscribe_consents.CONSENT_TAG, OPENID)
     assert OPENID not in row.citizen
     columns = {c["name"] for c in inspect(service.bot.db.engine).get_columns("subscribe_consents")}
     assert "openid" not in columns

@@ -122,12 +122,11 @@ class Citizen:
 
     def last_dedupe_key(self) -> str:
         """The store key under which the bot remembers the last message (to make it forget, as after a flush)."""
-        from bot.services.reports.identity import vault_of
         from bot.wechat.inbound import parse_inbound
 
         assert self.last_xml is not None
         bot = self.server.client.application.extensions["bot"]
-        return "dedupe:" + parse_inbound(self.last_xml, vault_of(bot).sender).dedupe_key
+        return "dedupe:" + parse_inbound(self.last_xml, bot.vault.sender).dedupe_key
 
     def resend_last(self) -> Reply:
         assert self.last_xml is not None

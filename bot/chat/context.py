@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from bot.chat.conversation import Conversation
-from bot.services.reports.identity import IdentityVault, vault_of
+from bot.services.reports.identity import IdentityVault
 from bot.wechat.inbound import Inbound
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Context:
 
     @property
     def vault(self) -> IdentityVault:
-        return vault_of(self.bot)
+        return self.bot.vault
 
     def quiz_rng(self) -> random.Random:
         """A new generator for one round's draw of questions."""

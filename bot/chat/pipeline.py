@@ -23,7 +23,7 @@ from bot.infra.store import LockTimeout, StoreError
 from bot.runtime import Bot
 from bot.services import citizens, service_window
 from bot.services.emergency_net import with_safety_line
-from bot.services.reports.identity import IdentityError, vault_of
+from bot.services.reports.identity import REPLY_FIELD, IdentityError
 from bot.wechat.inbound import Inbound
 from bot.wechat.replies import Text, as_reply, render
 
@@ -120,20 +120,17 @@ def _handle(bot: Bot, msg: Inbound, session: Session) -> str:
     return out
 
 
-REPLY_FIELD = "dedupe-reply"
-
-
 def sealed_reply(bot: Bot, reply: str) -> str:
     """The reply as the store keeps it for WeChat's retries: encrypted with the identity vault, for
     a reply can hold a new report's query code, a reporter's or a winner's name and phone, and the
     store (Redis) is not where those may lie in clear. `success` needs no sealing."""
-    return reply if reply == SUCCESS else vault_of(bot).encrypt(REPLY_FIELD, reply)
+    return reply if reply == SUCCESS else bot.vault.encrypt(REPLY_FIELD, reply)
 
 
 def opened_reply(bot: Bot, kept: str) -> str:
     """A kept reply, decrypted (one kept in clear before this release, or `success`, as it is)."""
     try:
-        return vault_of(bot).open_if_sealed(REPLY_FIELD, kept)
+        return bot.vault.open_if_sealed(REPLY_FIELD, kept)
     except IdentityError:
         log.warning("a kept reply could not be decrypted (identity key changed?); answered success")
         return SUCCESS

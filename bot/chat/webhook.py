@@ -15,7 +15,6 @@ from bot.chat import pipeline as messages
 from bot.infra.headers import response_headers
 from bot.infra.store import StoreError
 from bot.runtime import Bot
-from bot.services.reports.identity import vault_of
 from bot.wechat.gateway import BadSignature, NotEncrypted, PlaintextRefused, WrongApp
 from bot.wechat.inbound import CITIZEN_TEXT_CAP, Inbound, MalformedMessage, UnknownKind, from_fields, parse_xml
 from bot.wechat.replay import ReplayedSignature, StaleSignature
@@ -140,7 +139,7 @@ def receive(bot: Bot, args: Mapping[str, str], raw: bytes) -> tuple[str, str]:
     try:
         xml, fields, encrypted = message_xml(bot, args, raw.decode("utf-8"), safe=safe)
         _claim_signature(bot, timestamp, nonce, xml)
-        msg = from_fields(fields, vault_of(bot).sender)
+        msg = from_fields(fields, bot.vault.sender)
     except BadSignature:
         abort(403)
     except PlaintextRefused:

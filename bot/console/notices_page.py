@@ -17,7 +17,6 @@ from bot.console.dashboard import Figure, Panel
 from bot.console.registry import panel, route
 from bot.runtime import Bot
 from bot.services import notices
-from bot.services.reports.identity import vault_of
 
 
 @panel("undelivered", "无法送达的通知", action="view_dashboard", order=91)
@@ -31,7 +30,7 @@ def undelivered_panel(session: Session, bot: Bot, moment: dt.datetime) -> Panel:
 @route("/notices/undelivered", action="view_dashboard")
 def undelivered_notices() -> str:
     found = notices.undelivered(db())
-    tickets = notices.report_tickets(db(), vault_of(current_bot()), found)
+    tickets = notices.report_tickets(db(), current_bot().vault, found)
     rows = [{"delivery": d, "purpose": labels.purpose(d.purpose), "state": notices.state(d),
              "reason": notices.reason(d), "ticket": tickets.get(d.id)} for d in found]
     return render_template("console/notices.html", rows=rows)

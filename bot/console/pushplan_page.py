@@ -57,7 +57,7 @@ def push_plan() -> str:
         if job.id in stored:
             next_run, exact = (stored[job.id] + shift if stored[job.id] else None), True
         else:
-            next_run, exact = job_pauses.next_from_trigger(job, moment)
+            next_run, exact = job.next_run(moment)
         jobs.append({"job": job, "name": JOB_NAMES.get(job.id, job.id), "trigger": trigger_text(job),
                      "next": next_run, "exact": exact, "pause": pauses.get(job_pauses.job_key(job.id))})
     plan = current_bot().content.pushes

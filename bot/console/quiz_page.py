@@ -39,7 +39,6 @@ from bot.runtime import Bot
 from bot.services.quiz import claims, draws, rounds
 from bot.services.quiz.bank import CATEGORIES, KINDS, Question, QuizBank
 from bot.services.quiz.rounds import campaign_day
-from bot.services.reports.identity import vault_of
 
 ACTION_NAMES.update({"quiz.draw.create": "创建抽奖", "quiz.draw.reveal": "开奖", "quiz.draw.entries": "导出抽奖名单",
                      "quiz.prize.deliver": "奖品发放", "quiz.prize.contact_denied": "查看中奖人完整号码被拒",
@@ -313,7 +312,7 @@ def quiz_draw_create() -> Response:
                                  prize=form.get("prize", ""), winners=parse_winners(form.get("winners", "")),
                                  period_start=parse_day(form.get("start", ""), "开始日期"),
                                  period_end=parse_day(form.get("end", ""), "结束日期"),
-                                 by=current_user.username, now=now(), vault=vault_of(current_bot()))
+                                 by=current_user.username, now=now(), vault=current_bot().vault)
     except (InputError, draws.DrawError) as exc:
         session.rollback()
         flash(f"未创建抽奖：{refusal_text(exc)}", "error")
@@ -334,7 +333,7 @@ def render_draw(draw_id: int, verification: draws.Verification | None = None, co
     bot = current_bot()
     cfg = bot.config.quiz
     winners = claims.winners_of(db(), draw.id)
-    vault = vault_of(bot)
+    vault = bot.vault
     contacts = {w.prize.id: claims.contact_of(vault, w.prize) for w in winners}
     return render_template("console/quiz_draw.html", draw=draw, winners=winners, contacts=contacts,
                            verification=verification, status_names=DRAW_STATUS, prize_status=PRIZE_STATUS,
@@ -351,7 +350,7 @@ def quiz_draw(draw_id: int) -> str:
 
 @route("/quiz/draws/<int:draw_id>/verify", action="view_quiz")
 def quiz_draw_verify(draw_id: int) -> str:
-    return render_draw(draw_id, draws.verify_draw(db(), _draw(draw_id).id, vault_of(current_bot())))
+    return render_draw(draw_id, draws.verify_draw(db(), _draw(draw_id).id, current_bot().vault))
 
 
 @route("/quiz/draws/<int:draw_id>/reveal", action="manage_draws", methods=["POST"])
@@ -363,7 +362,7 @@ def quiz_draw_reveal(draw_id: int) -> Response:
     beacon = request.form.get("beacon", "").strip()
     try:
         prizes = draws.reveal_draw(session, current_bot().config.quiz, draw.id, by=current_user.username, now=now(),
-                                   vault=vault_of(current_bot()),
+                                   vault=current_bot().vault,
                                    beacon=beacon)
     except draws.DrawError as exc:
         session.rollback()
@@ -381,7 +380,7 @@ def quiz_draw_entries(draw_id: int) -> Response:
     """The frozen list as published (one line per entry), for anyone to check the digest and the winners.
     A POST with the CSRF token: the download writes an audit row."""
     draw = _draw(draw_id)
-    text = draws.published_list(vault_of(current_bot()), db(), draw.id)
+    text = draws.published_list(current_bot().vault, db(), draw.id)
     record("quiz.draw.entries", f"draw:{draw.id}", None, {"entries": draw.entry_count})
     db().commit()
     response = Response(text, mimetype="text/plain; charset=utf-8")
@@ -398,7 +397,7 @@ def quiz_prize_contact(prize_id: int) -> str:
         flash("这位中奖人还没有登记联系方式，或联系方式已按期删除。", "error")
         return render_draw(prize.draw_id)
     try:
-        claims.phone_for_delivery(vault_of(current_bot()), prize)
+        claims.phone_for_delivery(current_bot().vault, prize)
     except claims.ClaimError as exc:
         # A delivered prize's winner is not called again: the refusal is audited like the look would be.
         record("quiz.prize.contact_denied", f"prize:{prize.id}", None, None, note=f"第 {prize.draw_id} 号抽奖")

@@ -29,7 +29,6 @@ from bot.services import notices
 from bot.services.reports import deadlines, evidence, lifecycle
 from bot.services.reports import triage as reports
 from bot.services.reports.evidence import PHOTO_STATUS, photo_dir
-from bot.services.reports.identity import vault_of
 from bot.services.reports.lifecycle import EVENT_KINDS
 
 PAGE_SIZE = 30
@@ -158,7 +157,7 @@ def event_notices(ticket: str) -> dict[int, dict[str, Any]]:
     """Each event's notice to the reporter: its state, why, and whether it cannot arrive."""
     session, moment, config = db(), now(), current_bot().config
     out = {}
-    for event_id, delivery in notices.of_report(session, vault_of(current_bot()), ticket).items():
+    for event_id, delivery in notices.of_report(session, current_bot().vault, ticket).items():
         doomed = notices.forecast(session, config, delivery, moment)
         out[event_id] = {"status": delivery.status, "state": notices.state(delivery),
                          "reason": f"预计无法送达：{doomed}" if doomed else notices.reason(delivery),
@@ -168,7 +167,7 @@ def event_notices(ticket: str) -> dict[int, dict[str, Any]]:
 
 def notice_flash(ticket: str, event: Any) -> tuple[str, str]:
     """What became of the notice the action just queued, as the flash after it says."""
-    delivery = notices.of_report(db(), vault_of(current_bot()), ticket).get(event.id) if event is not None else None
+    delivery = notices.of_report(db(), current_bot().vault, ticket).get(event.id) if event is not None else None
     still = notices.CAN_STILL_QUERY.format(ticket=ticket)
     if delivery is None:
         return "举报人的联系方式已清除，没有发送通知。" + still, "error"
@@ -246,7 +245,7 @@ def _settings() -> Any:
 
 
 def _vault() -> Any:
-    return vault_of(current_bot())
+    return current_bot().vault
 
 
 @route("/reports/<ticket>/status", action="triage_reports", methods=["POST"])

@@ -28,10 +28,9 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bot.config import Config, ConfigError
+from bot.config import PROJECT_ROOT, Config, ConfigError
 from bot.infra.db import make_engine
 from bot.infra.migrate import alembic_config, upgrade
-from bot.runtime import PROJECT_ROOT
 from bot.version import VERSION
 
 MANIFEST = "manifest.json"

@@ -9,13 +9,15 @@ untouched: WeChat's servers need the webhook's status codes and bodies exactly a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from bot.runtime import Bot
+if TYPE_CHECKING:  # the Bot only as a type: infra sits below the app that wires it
+    from bot.runtime import Bot
+
 
 # Title and explanation per status, in words a non-technical member of staff understands.
 MESSAGES: dict[int, tuple[str, str]] = {

@@ -8,9 +8,13 @@ Pushes to /wechat are answered below Flask (webhook.PushesBelowFlask) with `resp
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, Response
 
-from bot.runtime import Bot
+if TYPE_CHECKING:  # the Bot only as a type: infra sits below the app that wires it
+    from bot.runtime import Bot
+
 
 HTML_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")

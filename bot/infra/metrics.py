@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hmac
 import time
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
 from bot.models.outbox import Delivery, DeliveryStatus
-from bot.runtime import Bot
+
+if TYPE_CHECKING:  # the Bot only as a type: infra sits below the app that wires it
+    from bot.runtime import Bot
 
 bp = Blueprint("metrics", __name__)
 

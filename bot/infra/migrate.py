@@ -7,9 +7,8 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bot.config import ConfigError
+from bot.config import PROJECT_ROOT, ConfigError
 from bot.infra.db import ensure_sqlite_dir, make_engine
-from bot.runtime import PROJECT_ROOT
 
 
 class DatabaseNewerThanCode(ConfigError):

@@ -566,12 +566,3 @@ def enqueue_due_reminders(session: Session, now: dt.datetime, events: Events | N
     if queued:
         log.info("queued %d event reminders", queued)
     return queued
-
-
-def reminder_job(bot: Any) -> int:
-    """The scheduler's job: refresh reminders from the content, then queue the due ones."""
-    with bot.db.session() as session:
-        refresh_reminders(session, bot.content.events, bot.config.events.reminder_hours_before)
-        queued = enqueue_due_reminders(session, bot.clock.now(), bot.content.events)
-        session.commit()
-    return queued

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from bot.background.jobs import Job
 from bot.clock import TZ
 from bot.models import JobPause
 
@@ -69,20 +67,3 @@ def stored_next_runs(session: Session) -> dict[str, dt.datetime | None]:
         session.rollback()
         return {}
     return {job_id: dt.datetime.fromtimestamp(ts, TZ) if ts is not None else None for job_id, ts in rows}
-
-
-def next_from_trigger(job: Job, now: dt.datetime) -> tuple[dt.datetime | None, bool]:
-    """(next run, exact): cron and date triggers are exact; an interval's phase is known only to the store."""
-    args: dict[str, Any] = dict(job.trigger_args)
-    if job.trigger == "interval":
-        return now + dt.timedelta(**args), False
-    if job.trigger == "cron":
-        from apscheduler.triggers.cron import CronTrigger
-
-        return CronTrigger(timezone=TZ, **args).get_next_fire_time(None, now), True
-    if job.trigger == "date":
-        from apscheduler.triggers.date import DateTrigger
-
-        moment = DateTrigger(timezone=TZ, **args).get_next_fire_time(None, now)
-        return (moment if moment and moment >= now else None), True
-    return None, False

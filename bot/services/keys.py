@@ -38,23 +38,22 @@ from collections.abc import Callable
 from sqlalchemy import ColumnElement, func, inspect, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from bot.chat.pipeline import REPLY_FIELD
 from bot.infra.db import Database
 from bot.infra.store import Store
 from bot.models import Report, ReportDraft
 from bot.models.quiz import QuizPrize
 from bot.models.vault import VaultKey
 from bot.services.audit import audit
-from bot.services.quiz.claims import NAME_FIELD, PHONE_FIELD
+from bot.services.quiz.claims import CLAIM_FLOW, CLAIM_NAME, CLAIM_PHONE, NAME_FIELD, PHONE_FIELD
 from bot.services.reports.identity import (
     HMAC_KEYS,
+    REPLY_FIELD,
     SEALED_PREFIXES,
     IdentityError,
     IdentityVault,
     is_sealed,
     stored_hmac_keys,
 )
-from handlers.prize_claim import CLAIM_NAME, CLAIM_PHONE, PrizeClaim
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ SEALED: tuple[tuple[InstrumentedAttribute, str], ...] = (
 ROTATE_ACTION, ROTATE_BEGIN_ACTION = "keys.rotate", "keys.rotate.begin"
 
 # Conversation data the vault seals, by (flow, data key): a new sealed conversation value belongs here.
-SEALED_CONVERSATION_DATA = {(PrizeClaim.flow_name, "name"): CLAIM_NAME, (PrizeClaim.flow_name, "phone"): CLAIM_PHONE}
+SEALED_CONVERSATION_DATA = {(CLAIM_FLOW, "name"): CLAIM_NAME, (CLAIM_FLOW, "phone"): CLAIM_PHONE}
 
 
 def _kept_reply(value: str) -> list[tuple[str, str]]:

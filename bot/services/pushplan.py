@@ -148,15 +148,6 @@ def enqueue_due(session: Session, plan: PushPlan, now: dt.datetime) -> list[Deli
             for item in due if item.key not in known and item.key not in held]
 
 
-def run_job(bot: Any) -> None:
-    """Scheduled every minute (bot/background/jobs/__init__.py)."""
-    with bot.db.session() as session:
-        added = enqueue_due(session, bot.content.pushes, bot.clock.now())
-        session.commit()
-    for delivery in added:
-        bot.log.info("push plan: queued %s", delivery.key)
-
-
 # --- content check -------------------------------------------------------------------------------
 
 def check_plan(content: Any, dispatcher: Any, config: Any) -> list[str]:

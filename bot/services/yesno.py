@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol
 
 from bot.services.script import to_simplified
-from bot.wechat.inbound import keyword_form
-
-if TYPE_CHECKING:
-    from bot.chat.context import Context
-    from bot.wechat.inbound import Inbound
+from bot.wechat.inbound import Inbound, keyword_form
 
 Answer = Literal["yes", "no"]
+
+
+class Memo(Protocol):
+    """What the matchers need of a message's context (bot/chat/context.py): a memo kept for one message."""
+
+    memo: dict[str, Any]
 
 YES = frozenset({
     "是", "是的", "对", "对的", "好", "好的", "好滴", "好嘞", "嗯", "恩", "要", "要的", "行", "可以", "确定", "确认",
@@ -72,7 +74,7 @@ def reading(text: str) -> Answer | None:
     return None
 
 
-def _read(msg: Inbound, ctx: Context) -> Answer | None:
+def _read(msg: Inbound, ctx: Memo) -> Answer | None:
     if msg.kind not in ("text", "voice") or not msg.text:
         return None
     if "yesno" not in ctx.memo:  # several rules ask; read it once
@@ -80,11 +82,11 @@ def _read(msg: Inbound, ctx: Context) -> Answer | None:
     return ctx.memo["yesno"]
 
 
-def says_yes(msg: Inbound, ctx: Context) -> bool:
+def says_yes(msg: Inbound, ctx: Memo) -> bool:
     """Matcher: the message is a plain yes."""
     return _read(msg, ctx) == "yes"
 
 
-def says_no(msg: Inbound, ctx: Context) -> bool:
+def says_no(msg: Inbound, ctx: Memo) -> bool:
     """Matcher: the message is a plain no."""
     return _read(msg, ctx) == "no"

@@ -28,7 +28,6 @@ from bot.models import AuditEntry, Delivery, QuizPrize, Report, ReportPhoto, Sta
 from bot.services import keys, staff_wechat
 from bot.services.outbox import enqueue, text_payload
 from bot.services.quiz import claims
-from bot.services.reports.identity import vault_of
 from tests.browser.test_console_browser import log_in
 from tests.console import PASSWORD, ConsoleClient, add_staff
 from tests.console_seed import ADMIN, OPENIDS, act, seed, triage
@@ -278,7 +277,7 @@ def audit_everything(app: Any, clock: Any, ticket: str) -> list[str]:
         staff_wechat.bind(session, staff_wechat.new_code(session, boss_user, clock.now()), "oStaffBoss0123456789ab",
                           clock.now())
         winner = session.scalar(select(QuizPrize.openid).where(QuizPrize.id == 1))
-        claims.claim_prizes(session, vault_of(bot), winner, name="赵六", phone="13912345678", now=clock.now())
+        claims.claim_prizes(session, bot.vault, winner, name="赵六", phone="13912345678", now=clock.now())
         session.commit()
         wang_id, boss_id = wang.id, boss_user.id
     steps = [
@@ -335,7 +334,7 @@ def audit_everything(app: Any, clock: Any, ticket: str) -> list[str]:
     clock.advance(minutes=bot.config.console.idle_minutes + 1)
     idle.get("/console/")
     clock.advance(minutes=-bot.config.console.idle_minutes - 1)
-    keys.rotate(bot.db, vault_of(bot), clock.now())
+    keys.rotate(bot.db, bot.vault, clock.now())
     return answers
 
 

@@ -117,16 +117,16 @@ def test_a_quiz_round_and_an_events_query_in_the_simulator(sim_url, page, screen
 
 def test_the_push_plans_first_item_arrives_as_an_article_card(sim_app, sim_url, page, screenshot, clock) -> None:
     """A follower's chat shows the mass-sent article as WeChat does: cover, title, digest, 阅读原文."""
+    from bot.background.jobs.pushes import queue_plan
     from bot.background.sender import Sender
     from bot.clock import shanghai
-    from bot.services import pushplan
 
     page.goto(f"{sim_url}/simulator/")
     page.click("#follow")
     page.locator(".msg.bot").first.wait_for()  # (a string predicate is eval, which the page's CSP refuses)
     bot = sim_app.extensions["bot"]
     clock.set(shanghai(2021, 6, 1, 19, 31))
-    pushplan.run_job(bot)
+    queue_plan(bot)
     Sender.from_bot(bot).drain()
     card = page.locator(".msg.push .card.article")
     card.wait_for(timeout=10_000)

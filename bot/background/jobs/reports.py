@@ -31,7 +31,7 @@ def erase_contacts(bot: Any) -> None:
     """Erase contact data of closed reports after the retention period; the reports stay."""
     with bot.db.transaction() as session:
         erased = identity.erase_old_contacts(session, bot.clock.now(), bot.config.reports.contact_retention_days,
-                                             identity.vault_of(bot))
+                                             bot.vault)
     if erased:
         log.info("erased contact data of %d closed reports", erased)
 

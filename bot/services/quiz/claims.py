@@ -57,6 +57,10 @@ def prizes_of(session: Session, openid: str) -> list[tuple[QuizPrize, QuizDraw]]
 
 
 NAME_FIELD, PHONE_FIELD = "quiz_prizes.claimant_name", "quiz_prizes.claimant_phone"
+# Until 确认 the contact waits in the conversation of flow CLAIM_FLOW (handlers/prize_claim.py), its
+# data "name" and "phone" sealed with these fields (re-sealed by a key rotation, bot/services/keys.py).
+CLAIM_FLOW = "prizeclaim"
+CLAIM_NAME, CLAIM_PHONE = "claim-conversation-name", "claim-conversation-phone"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,9 +23,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import Config
+from bot.config import PROJECT_ROOT, Config
 from bot.models.reports import PhotoStatus, ReportPhoto
-from bot.runtime import PROJECT_ROOT
 
 # A photo's state as staff read it (console and `reports show`).
 PHOTO_STATUS = {PhotoStatus.PENDING: "待下载", PhotoStatus.STORED: "已保存", PhotoStatus.EXPIRED: "已过期（微信仅保留3天）",

@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import json
 import os
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -39,17 +38,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from bot.config import Config
-from bot.models.vault import VaultKey
-
-if TYPE_CHECKING:
-    from bot.runtime import Bot
 from bot.models.reports import Report, ReportStatus
+from bot.models.vault import VaultKey
 
 PREFIX = "v1:"  # sealed before key ids; which key sealed it is not recorded
 KEYED_PREFIX = "v2:"  # v2:<key id>:<base64 nonce + ciphertext>
 SEALED_PREFIXES = (PREFIX, KEYED_PREFIX)
 HMAC_KEYS = "vault/hmac-keys"  # the keyring row (and the field its ciphertext is bound to)
 SENDER_TAG = "openid/sender"  # the purpose of Inbound.sender (dedupe keys, log lines)
+REPLY_FIELD = "dedupe-reply"  # a reply kept in the store for WeChat's retries (bot/chat/pipeline.py)
 # Every purpose of keyed_tag: the first rotation keeps each one's key (a purpose missing here would
 # get another key after it, and its stored tags would no longer match).
 TAG_PURPOSES = (SENDER_TAG, "quiz/draw-entry", "outbox/report-notice", "openid/subscribe-consent")
@@ -243,16 +240,6 @@ def vault_for(config: Config, session: Session | None = None) -> IdentityVault:
             return build_vault(identity_key, previous, connection)
     finally:
         engine.dispose()
-
-
-def vault_of(bot: Bot) -> IdentityVault:
-    """The process's vault, built once per Bot (key derivations and one keyring read) and shared by
-    the report and prize-claim handlers and the console. A database error is raised, never cached:
-    a vault without the keyring's keys would hash owners wrongly."""
-    vault = bot.extensions.get("reports.vault")
-    if vault is None:
-        vault = bot.extensions["reports.vault"] = vault_for(bot.config)
-    return vault
 
 
 @dataclasses.dataclass(frozen=True)
