@@ -19,6 +19,7 @@ from bot.services.dates import day_label, impossible_date, parse_when, short_day
 from bot.services.events import Event, EventQuery
 from bot.wechat.inbound import Inbound, keyword_form
 from bot.wechat.replies import Article, News, Reply
+from handlers.leaving import CONTEXT, declare
 
 router = Router("events")
 
@@ -79,6 +80,9 @@ class Browse(StateGroup):
     holds_work = False  # a list being paged
     listing = State()
     near = State()  # "附近有演练吗" with no township known: the next township name or location answers it
+
+
+declare(router, Browse, CONTEXT)  # another feature's word or a menu click is answered; the list stays for 提醒 <n>
 
 
 NEAR_IDLE = dt.timedelta(minutes=30)

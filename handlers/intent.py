@@ -25,6 +25,7 @@ from bot.services.intents import Guess, fold, probability_of
 from bot.services.yesno import says_yes
 from bot.wechat.inbound import Inbound
 from handlers import common, emergency, events, knowledge, prize_claim, quiz, report, township
+from handlers.leaving import CONTEXT, declare
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class IntentChoice(StateGroup):
     flow_name = "intent"
     holds_work = False  # offered choices: leaving them loses nothing
     choose = State()
+
+
+declare(router, IntentChoice, CONTEXT)  # leave_choice drops the choices and routes afresh
 
 
 # --- the guess ------------------------------------------------------------------------------------

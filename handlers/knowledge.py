@@ -19,6 +19,7 @@ from bot.clock import TZ
 from bot.services.knowledge import Entry, Understanding
 from bot.wechat.inbound import Inbound
 from handlers.emergency import calm_line
+from handlers.leaving import CONTEXT, declare
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ CHOICE_IDLE = dt.timedelta(minutes=10)  # numbered choices are only meant for th
 
 class Knowledge(StateGroup):
     choose = State()
+
+
+declare(router, Knowledge, CONTEXT)  # the choices are only context: leave_choice drops them and routes afresh
 
 
 TEXTS = {

@@ -1,14 +1,19 @@
-"""Another feature's command word, or a menu click, at a step that takes data: never saved as the data.
+"""Another feature's command word, or a menu click, in the middle of a flow: the rule is declared once per flow.
 
-"答题" at a report's location step was stored as the address. A flow declares its steps here
-(`guard`, before its own step rules), and at those steps the exact entry words of the routers
-(their `text_in` rules, which the dispatcher already holds) and the menu's CLICK keys are commands:
+"答题" at a report's location step was stored as the address, and a menu click started another
+feature under a half-filled report. Each flow declares its re-entry here (`declare`, next to its
+StateGroup, before its own step rules): which of its steps ask, which are left at once, and which
+words and menu keys are its own. The exact entry words of the routers (their `text_in` rules, which
+the dispatcher already holds) and the menu's CLICK keys are the commands:
 - at a step with something to keep (a report, a quiz round, a prize claim) the step asks, the same
   way in every flow: "离开当前的举报吗？已填写的内容会保留" — 是 leaves and does what was asked,
   否 (or 算了) stays and asks the step again, anything else is the step's answer as usual;
 - at a step where nothing was typed yet (a report offered, a township list) the flow is left at once;
-- the flow's own entry word ("举报" inside a report) asks the current step again.
-Words a step itself understands (继续 in a report, 确认 at its summary) stay the step's.
+- in a flow that only remembers context (an events list, numbered choices: `CONTEXT`) the other
+  feature answers as if no flow were open;
+- the flow's own entry word or menu key ("举报" or 我要举报 inside a report) asks the current step again.
+Words and keys a step itself takes (继续 in a report, 确认 at its summary, 我要举报 at an offer) stay the
+step's. Escapes (取消, 帮助) and danger now come before all of this (bot/chat/routing.py).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import weakref
 from collections.abc import Callable, Iterable
 
 from bot.chat.context import Context
+from bot.chat.conversation import StateGroup
 from bot.chat.routing import Dispatcher, Router, Rule, all_of
 from bot.services.yesno import reading, says_no, says_yes
 from bot.wechat.inbound import Inbound, keyword_form
@@ -72,13 +78,25 @@ def _is_guard(rule: Rule) -> bool:
     return getattr(rule.handler, "leave_guard", False)
 
 
+def _keys(matcher: object) -> Iterable[str]:
+    yield from getattr(matcher, "menu_keys", ())
+    for part in getattr(matcher, "parts", ()):
+        yield from _keys(part)
+
+
+def _names_it(matcher: object, msg: Inbound) -> bool:
+    if msg.kind == "event":
+        return msg.event_key in set(_keys(matcher))
+    return msg.keyword in {keyword_form(w) for w in _words(matcher)}
+
+
 def _step_takes_it(msg: Inbound, ctx: Context) -> bool:
-    """The current step has a rule of its own for this very word (继续, 确认, 举报 at an offer)."""
+    """The current step has a rule of its own for this very word or key (继续, 确认, 我要举报 at an offer)."""
     state = ctx.conv.state
     for rule in ctx.dispatcher.steps:
         if _is_guard(rule) or state not in rule.states:  # type: ignore[operator]
             continue
-        if any(msg.keyword in {keyword_form(w) for w in _words(m)} for m in rule.matchers) and rule.test(msg, ctx):
+        if any(_names_it(m, msg) for m in rule.matchers) and rule.test(msg, ctx):
             return True
     return False
 
@@ -93,7 +111,7 @@ def command_in(msg: Inbound, ctx: Context) -> bool:
 def _command(msg: Inbound, ctx: Context) -> bool:
     dispatcher = ctx.dispatcher
     if msg.kind == "event":
-        return msg.event == "click" and msg.event_key in dispatcher.menu_keys()
+        return msg.event == "click" and msg.event_key in dispatcher.menu_keys() and not _step_takes_it(msg, ctx)
     if msg.kind not in ("text", "voice") or not msg.text:
         return False
     rules = _entries_by_word(dispatcher).get(msg.keyword)
@@ -106,12 +124,53 @@ def pending(msg: Inbound, ctx: Context) -> bool:
     return PENDING in ctx.conv.data
 
 
-def guard(router: Router, states: object, *, what: str, doing: str, prompt: Prompt,
-          kept: str | Callable[[Context], str] = "",
-          own_words: Iterable[str] = (), own_keys: Iterable[str] = (), ask: bool = True) -> None:
-    """Register the leaving rules for `states` in `router` (call it before the flow's own step rules)."""
+@dataclasses.dataclass(frozen=True)
+class Reentry:
+    """A flow's answer to another feature's word or a menu click, declared once (see the module's notes).
+
+    Every step of the flow is in `ask_at` (work to keep: ask first) or `leave_at` (nothing typed yet:
+    leave at once); `CONTEXT` declares a flow that only remembers context."""
+    what: str = ""           # 举报 / 答题 / 领奖登记, in "离开当前的{what}吗？"
+    doing: str = ""          # 填写 / 答题 / 登记, in "回复 否 继续{doing}"
+    prompt: Prompt | None = None  # the current step's question, asked again
+    ask_at: tuple[str, ...] = ()
+    leave_at: tuple[str, ...] = ()
+    kept: str | Callable[[Context], str] = ""  # what happens to the work when the citizen leaves
+    own_words: tuple[str, ...] = ()  # the flow's own entry words: the step is asked again
+    own_keys: tuple[str, ...] = ()   # the same for its menu keys
+    passes: bool = False     # only context: another feature answers as if no flow were open
+
+
+CONTEXT = Reentry(passes=True)
+
+DECLARED: dict[str, Reentry] = {}  # flow name → its re-entry, for the tests and `python -m bot flows`
+
+
+def declare(router: Router, group: type[StateGroup], reentry: Reentry) -> None:
+    """Declare how `group` is left for another feature, and register its rules in `router` (before
+    the flow's own step rules). A flow whose steps are not all declared is refused."""
+    steps = set(group.states())
+    asking, leaving = set(reentry.ask_at), set(reentry.leave_at)
+    if reentry.passes:
+        if asking or leaving:
+            raise ValueError(f"{group.flow_name}: a context flow neither asks nor leaves")
+    elif asking | leaving != steps or asking & leaving or reentry.prompt is None:
+        raise ValueError(f"{group.flow_name}: every step asks or is left at once, once; missing "
+                         f"{sorted(steps - asking - leaving)}, both {sorted(asking & leaving)}")
+    DECLARED[group.flow_name] = reentry
+    if asking:
+        guard(router, reentry.ask_at, reentry, ask=True)
+    if leaving:
+        guard(router, reentry.leave_at, reentry, ask=False)
+
+
+def guard(router: Router, states: tuple[str, ...], reentry: Reentry, *, ask: bool) -> None:
+    """Register the leaving rules for `states` in `router` (declare calls it for each kind of step)."""
+    kept = reentry.kept
     said = kept if callable(kept) else (lambda _ctx: kept)
-    g = Guard(what, doing, said, prompt, frozenset(keyword_form(w) for w in own_words), frozenset(own_keys), ask)
+    assert reentry.prompt is not None
+    g = Guard(reentry.what, reentry.doing, said, reentry.prompt,
+              frozenset(keyword_form(w) for w in reentry.own_words), frozenset(reentry.own_keys), ask)
 
     def marked(handler: Callable[[Inbound, Context], object]) -> Callable[[Inbound, Context], object]:
         handler.leave_guard = True  # type: ignore[attr-defined]

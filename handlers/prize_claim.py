@@ -15,7 +15,7 @@ from bot.services.quiz.claims import CLAIM_FLOW, CLAIM_NAME, CLAIM_PHONE, PrizeS
 from bot.services.reports.identity import IdentityError
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound
-from handlers.leaving import cancel_while_asking, guard
+from handlers.leaving import Reentry, cancel_while_asking, declare
 from handlers.quiz import eligibility_line
 from handlers.steps import Step, Steps, say
 
@@ -61,8 +61,9 @@ def _claim_step_again(msg: Inbound, ctx: Context) -> str:
 
 
 # Another feature's word or a menu click during a claim: asked whether to leave first.
-guard(router, PrizeClaim, what="领奖登记", doing="登记", prompt=_claim_step_again, own_words=CLAIM_WORDS,
-      own_keys=("QUIZ_CLAIM",), kept=TEXTS["kept"])
+declare(router, PrizeClaim, Reentry(what="领奖登记", doing="登记", prompt=_claim_step_again,
+                                    ask_at=tuple(PrizeClaim.states()), own_words=CLAIM_WORDS, own_keys=("QUIZ_CLAIM",),
+                                    kept=TEXTS["kept"]))
 
 
 @router.on(text_in(*CLAIM_WORDS), menu_key("QUIZ_CLAIM"), help="领奖 — 中奖后登记领奖信息")

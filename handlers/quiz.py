@@ -17,7 +17,7 @@ from bot.services.quiz.claims import PrizeStatus
 from bot.services.quiz.rounds import QuizRound, RoundStatus
 from bot.wechat.inbound import Inbound
 from bot.wechat.replies import TEXT_LIMIT_BYTES
-from handlers.leaving import cancel_while_asking, guard
+from handlers.leaving import Reentry, cancel_while_asking, declare
 
 router = Router("quiz")
 
@@ -85,9 +85,9 @@ def _question_again(msg: Inbound, ctx: Context) -> str:
 
 
 # Another feature's word or a menu click during a round: asked whether to leave first.
-guard(router, Quiz.answering, what="答题", doing="答题", prompt=_question_again, own_words=ENTRY_WORDS,
-      own_keys=("QUIZ_START",),
-      kept=lambda ctx: f"这一轮会保留，{ctx.config.quiz.round_idle_minutes}分钟内发送 答题 可接着答。")
+declare(router, Quiz, Reentry(what="答题", doing="答题", prompt=_question_again, ask_at=(Quiz.answering,),
+                             own_words=ENTRY_WORDS, own_keys=("QUIZ_START",),
+                             kept=lambda ctx: f"这一轮会保留，{ctx.config.quiz.round_idle_minutes}分钟内发送 答题 可接着答。"))
 
 
 def text(key: str, **values: object) -> str:

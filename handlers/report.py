@@ -25,8 +25,8 @@ from bot.services.reports.identity import IdentityVault
 from bot.services.yesno import says_no, says_yes
 from bot.wechat.inbound import Inbound, Location
 from handlers.emergency import keeps_text
-from handlers.events import names_a_township
-from handlers.leaving import cancel_while_asking, guard
+from handlers.events import Browse, names_a_township
+from handlers.leaving import Reentry, cancel_while_asking, declare
 from handlers.steps import Step, Steps, say
 
 log = logging.getLogger(__name__)
@@ -540,15 +540,17 @@ FORM: Steps[ReportDraft] = Steps(ReportFlow, [
 
 def _reprompt(msg: Inbound, ctx: Context) -> str:
     """The current step's question again (after 否 to leaving it, or its own entry word)."""
+    if ctx.conv.state in (ReportFlow.offer, ReportFlow.pending):
+        return TEXTS["offer_again" if ctx.conv.state == ReportFlow.offer else "pending_again"]
     draft = _loaded(ctx)
     return say(_current_step(ctx).ask, ctx, draft) if draft is not None else TEXTS["draft_gone"]
 
 
 # Another feature's word or a menu click at a step: asked whether to leave (the draft stays in the DB);
 # an offer or the unfinished-draft question has nothing typed yet, so it is left at once.
-guard(report, FORM.states, what="举报", doing="填写", kept=TEXTS["leave_kept"], prompt=_reprompt,
-      own_words=ENTRY_WORDS, own_keys=("REPORT_START",))
-guard(report, (ReportFlow.offer, ReportFlow.pending), what="举报", doing="填写", prompt=_reprompt, ask=False)
+declare(report, ReportFlow, Reentry(what="举报", doing="填写", prompt=_reprompt, ask_at=FORM.states,
+                                    leave_at=(ReportFlow.offer, ReportFlow.pending), kept=TEXTS["leave_kept"],
+                                    own_words=ENTRY_WORDS, own_keys=("REPORT_START",)))
 
 
 # --- entry points --------------------------------------------------------------------------------
@@ -656,7 +658,8 @@ def _report_text(ctx: Context, r: Report) -> str:
     return "\n".join(lines)
 
 
-@report.on(all_of(text_in("继续", "继续举报", "接着填"), has_draft), state=ReportFlow)
+# In an events list too: a report left for 活动 said "发送 继续 可接着填写", so 继续 is not the list's next page.
+@report.on(all_of(text_in("继续", "继续举报", "接着填"), has_draft), state=(ReportFlow, Browse.listing))
 @report.on(all_of(text_in("继续", "继续举报", "接着填"), has_draft))
 def resume(msg: Inbound, ctx: Context) -> str:
     """Pick the unfinished report up at its step, whatever the store remembers."""
@@ -721,7 +724,7 @@ def keep_filling(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 
 # --- offer (a hazard statement) and pending (an unfinished draft) --------------------------------
 
-@report.on(says_yes, text_in("举报", "开始", "开始举报"), state=ReportFlow.offer)
+@report.on(says_yes, text_in("举报", "开始", "开始举报"), menu_key("REPORT_START"), state=ReportFlow.offer)
 def accept_offer(msg: Inbound, ctx: Context) -> str:
     offered = dict(ctx.conv.data)
     reply = _start(ctx, description=offered.get("offer_text") or None, category=offered.get("offer_category"))

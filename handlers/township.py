@@ -9,7 +9,7 @@ from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import Router, kind, regex, text_in
 from bot.services.township_choice import set_township
 from bot.wechat.inbound import Inbound
-from handlers.leaving import guard
+from handlers.leaving import Reentry, declare
 
 router = Router("township")
 
@@ -34,7 +34,8 @@ def _list_again(msg: Inbound, ctx: Context) -> str:
 
 
 # Another feature's word at the list: nothing was typed yet, so the list is left at once.
-guard(router, Township.choose, what="乡镇设置", doing="选择乡镇", prompt=_list_again, own_words=CHOOSE_WORDS, ask=False)
+declare(router, Township, Reentry(what="乡镇设置", doing="选择乡镇", prompt=_list_again, leave_at=(Township.choose,),
+                                 own_words=CHOOSE_WORDS))
 
 
 def options(ctx: Context) -> str:
