@@ -16,7 +16,7 @@ def _folder_arg(p: argparse.ArgumentParser) -> None:
 
 
 @commands.add("backup", "back up the database, the evidence files and a manifest into a new folder (never the keys)",
-         _folder_arg)
+              _folder_arg)
 def backup(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
@@ -31,7 +31,7 @@ def backup(args: argparse.Namespace, config: Config) -> int:
 
 
 @commands.add("restore", "restore a backup into an empty database and photo store, then bring the schema up to date",
-         _folder_arg)
+              _folder_arg)
 def restore(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 

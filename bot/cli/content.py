@@ -62,10 +62,15 @@ def _content_args(p: argparse.ArgumentParser) -> None:
 
 @commands.add("content", "content/: `content check` validates every file", _content_args)
 def content(args: argparse.Namespace, config: Config) -> int:
-    problems = check_content(config)
-    for problem in problems:
-        sys.stderr.write(f"{problem}\n")
-    if problems:
+    if reported_problems(config):
         return 1
     sys.stdout.write("content OK\n")
     return 0
+
+
+def reported_problems(config: Config) -> bool:
+    """Check content/ and write each problem to stderr; True when there was any (menu sync stops on them too)."""
+    problems = check_content(config)
+    for problem in problems:
+        sys.stderr.write(f"{problem}\n")
+    return bool(problems)

@@ -18,7 +18,7 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 
 
 @commands.add("demo", "everything in one process: server, simulator, fake WeChat API, scheduler (SQLite, in-process store)",
-         _demo_args)
+              _demo_args)
 def demo(args: argparse.Namespace, config: Config) -> int:
     from bot.dev.demo import run_demo
 

@@ -23,8 +23,8 @@ def _keys_args(p: argparse.ArgumentParser) -> None:
 
 
 @commands.add("keys", "identity key custody: `keys check` opens every sealed contact with the configured key; "
-         "`keys rotate` re-seals them with a new identity_key while previous_identity_key is still given",
-         _keys_args)
+              "`keys rotate` re-seals them with a new identity_key while previous_identity_key is still given",
+              _keys_args)
 def keys(args: argparse.Namespace, config: Config) -> int:
     from bot.infra.db import Database
     from bot.services.reports.identity import IdentityError, vault_for

@@ -68,14 +68,11 @@ def _menu_args(p: argparse.ArgumentParser) -> None:
 
 
 @commands.add("menu", "custom menu: `menu show` prints content/menu.toml as WeChat JSON, `menu sync` pushes it",
-         _menu_args)
+              _menu_args)
 def menu(args: argparse.Namespace, config: Config) -> int:
-    from bot.cli.content import check_content
+    from bot.cli.content import reported_problems
 
-    problems = check_content(config)
-    for problem in problems:
-        sys.stderr.write(f"{problem}\n")
-    if problems:
+    if reported_problems(config):
         return 1
     if args.action == "show":
         from bot.content import load_content

@@ -43,7 +43,7 @@ def _password(args: argparse.Namespace) -> str | None:
 
 
 @commands.add("staff", "console accounts: `staff add NAME --role admin|reviewer|editor`, passwd, disable, enable, list",
-         _args)
+              _args)
 def staff_command(args: argparse.Namespace, config: Config) -> int:
     upgrade_sqlite(config)
     database = Database(config.database.url)

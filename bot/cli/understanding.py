@@ -23,7 +23,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 @commands.add("understanding", "`understanding build` regenerates content/generated/ (emergency pinyin, intent weights)",
-         _args)
+              _args)
 def understanding(args: argparse.Namespace, config: Config) -> int:
     from bot.runtime import content_dir
     from bot.services.emergencies import write_pinyin
