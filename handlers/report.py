@@ -13,11 +13,11 @@ import functools
 import logging
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.chat.context import Context
 from bot.chat.conversation import State, StateGroup
 from bot.chat.routing import GO_ON, GoOn, Router, all_of, kind, menu_key, regex, text_in
-from bot.models.reports import Report, ReportDraft
 from bot.services.echo import quoted
 from bot.services.reports import drafts, lifecycle, tickets
 from bot.services.reports.categories import ReportCategories
@@ -28,6 +28,9 @@ from handlers.emergency import keeps_text
 from handlers.events import Browse, names_a_township
 from handlers.leaving import Reentry, cancel_while_asking, declare
 from handlers.steps import Step, Steps, say
+
+if TYPE_CHECKING:  # the rows a step reads; it writes them only through the drafts service
+    from bot.models.reports import Report, ReportDraft
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +314,7 @@ def _loaded(ctx: Context) -> ReportDraft | None:
     return draft
 
 
-StepHandler = Callable[[Inbound, Context, ReportDraft], str]
+StepHandler = Callable[[Inbound, Context, "ReportDraft"], str]
 
 
 def with_draft(handler: StepHandler) -> Callable[[Inbound, Context], str]:
@@ -343,7 +346,7 @@ def typed_answer(handler: StepHandler) -> Callable[[Inbound, Context], str]:
 def _assign_township(ctx: Context, draft: ReportDraft, text: str) -> None:
     township = ctx.content.townships.find(text)
     if township is not None:
-        draft.township, draft.township_source = township.id, "text"
+        drafts.place_in(draft, township.id, "text")
 
 
 def _start(ctx: Context, description: str | None = None, category: str | None = None) -> str:
@@ -357,7 +360,8 @@ def _start(ctx: Context, description: str | None = None, category: str | None = 
         kept = TEXTS["description_kept"].format(text=quoted(description)) if described else ""
         return _go(ctx, draft, "category", kept)
     # A confident guess from the citizen's own words: chosen for them, and 改类别 changes it.
-    draft.category, draft.description_prefilled = preset.id, False
+    drafts.choose_category(draft, preset.id)
+    drafts.keep_prefilled_description(draft)
     _assign_township(ctx, draft, description)
     lead = [TEXTS["preset"].format(name=preset.name), TEXTS["description_prefilled"].format(text=quoted(description))]
     if not preset.in_remit:
@@ -374,11 +378,11 @@ def take_category(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     if category is None:
         ctx.conv.update(confirm_cancel=False)
         return _category_again(ctx)
-    draft.category = category.id
+    drafts.choose_category(draft, category.id)
     lead = "" if category.in_remit else TEXTS["out_of_remit"].format(department=category.department,
                                                                       phone=category.phone)
     if draft.description_prefilled and draft.description and _chars(draft.description) >= MIN_DESCRIPTION:
-        draft.description_prefilled = False
+        drafts.keep_prefilled_description(draft)
         _assign_township(ctx, draft, draft.description)
         lead = "\n".join(x for x in (lead, TEXTS["description_prefilled"].format(text=quoted(draft.description))) if x)
         return _go(ctx, draft, "location", lead)
@@ -394,7 +398,7 @@ def take_description(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
         return TEXTS["description_short"].format(example=_example(ctx, draft))
     if len(text) > MAX_DESCRIPTION:
         return TEXTS["description_long"].format(limit=MAX_DESCRIPTION)
-    draft.description, draft.description_prefilled = text, False
+    drafts.describe(draft, text)
     if msg.kind == "voice":
         drafts.add_voice(ctx.session, draft, msg_key=msg.dedupe_key, media_id=msg.media_id, now=ctx.now())
     if draft.township_source in (None, "text"):
@@ -412,27 +416,24 @@ def take_location_pin(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 
 def _pin(ctx: Context, draft: ReportDraft, place: Location) -> None:
     """A location message as the report's place, and the township it is in (when it is near one)."""
-    draft.latitude, draft.longitude = place.latitude, place.longitude
-    draft.address = place.label or None
-    draft.location_given = True
+    drafts.pin(draft, place.latitude, place.longitude, place.label)
     named = ctx.content.townships.find(place.label) if place.label else None
     near = ctx.content.townships.closest(place.latitude, place.longitude)
     if named is not None:
-        draft.township, draft.township_source = named.id, "location"
+        drafts.place_in(draft, named.id, "location")
     elif near.within_reach:
-        draft.township, draft.township_source = near.township.id, "location"
+        drafts.place_in(draft, near.township.id, "location")
 
 
 @typed_answer
 def take_address(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     text = msg.text.strip()
     if text in SKIP_WORDS or text.rstrip("。") in SKIP_WORDS:
-        draft.location_given = True
-        draft.address = draft.latitude = draft.longitude = None
+        drafts.no_place(draft)
         return _go(ctx, draft, "photos")
     if _chars(text) < 2:
         return TEXTS["location_again"]
-    draft.address, draft.latitude, draft.longitude, draft.location_given = text, None, None, True
+    drafts.address(draft, text)
     _assign_township(ctx, draft, text)
     return _go(ctx, draft, "photos", f"已记下位置：{_location_text(ctx, draft)}")
 
@@ -448,13 +449,13 @@ def take_photo(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
 
 @with_draft
 def finish_photos(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    draft.photos_done = True
+    drafts.photos_done(draft)
     return _go(ctx, draft, "contact")
 
 
 @with_draft
 def take_anonymous(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
-    draft.anonymous, draft.name_enc, draft.phone_enc = True, None, None
+    drafts.anonymous(draft)
     return _go(ctx, draft, "confirm")
 
 
@@ -471,9 +472,7 @@ def take_contact(msg: Inbound, ctx: Context, draft: ReportDraft) -> str:
     if not name or not NAME.fullmatch(name):
         return TEXTS["contact_no_name"]
     vault = _vault(ctx)
-    draft.anonymous = False
-    draft.name_enc = vault.encrypt("name", name)
-    draft.phone_enc = vault.encrypt("phone", phone.group(1))
+    drafts.contact(draft, vault.encrypt("name", name), vault.encrypt("phone", phone.group(1)))
     return _go(ctx, draft, "confirm")
 
 

@@ -350,3 +350,22 @@ def test_cli_lists_changes_and_exports(citizen: Citizen, bot, database_url, tmp_
     assert "13800138000" in (tmp_path / "b.csv").read_text(encoding="utf-8-sig")
     with bot.db.session() as s:
         assert [a.action for a in triage.audit_log(s)] == ["export_identity_denied", "export_identity"]
+
+
+def test_a_draft_answer_is_written_whole() -> None:
+    """The form's setters: a later answer replaces every field of the earlier one, nothing stale is left."""
+    from bot.models.reports import ReportDraft
+
+    draft = ReportDraft(description="门口堆满纸箱，堵住了消防通道", description_prefilled=True)
+    drafts.keep_prefilled_description(draft)
+    assert (draft.description, draft.description_prefilled) == ("门口堆满纸箱，堵住了消防通道", False)
+    drafts.pin(draft, 35.5, 112.8, "")
+    assert (draft.latitude, draft.longitude, draft.address, draft.location_given) == (35.5, 112.8, None, True)
+    drafts.address(draft, "城关镇东街12号")
+    assert (draft.latitude, draft.longitude, draft.address) == (None, None, "城关镇东街12号")
+    drafts.no_place(draft)
+    assert (draft.latitude, draft.address, draft.location_given) == (None, None, True)
+    drafts.contact(draft, "name-sealed", "phone-sealed")
+    assert (draft.anonymous, draft.name_enc, draft.phone_enc) == (False, "name-sealed", "phone-sealed")
+    drafts.anonymous(draft)
+    assert (draft.anonymous, draft.name_enc, draft.phone_enc) == (True, None, None)

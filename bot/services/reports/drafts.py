@@ -43,6 +43,53 @@ def touch(draft: ReportDraft, step: str, now: dt.datetime) -> None:
     draft.updated_at = now
 
 
+# The form's answers. Each setter writes one answer whole, so a step cannot leave half of one (an
+# address with the old pin's coordinates, a contact still marked anonymous).
+
+def choose_category(draft: ReportDraft, category: str) -> None:
+    draft.category = category
+
+
+def keep_prefilled_description(draft: ReportDraft) -> None:
+    """The words the report started with are its description now (the citizen went past them)."""
+    draft.description_prefilled = False
+
+
+def describe(draft: ReportDraft, text: str) -> None:
+    draft.description, draft.description_prefilled = text, False
+
+
+def place_in(draft: ReportDraft, township: str, source: str) -> None:
+    """The township the hazard is in, and what said so ("text": words naming it, "location": a pin)."""
+    draft.township, draft.township_source = township, source
+
+
+def pin(draft: ReportDraft, latitude: float, longitude: float, label: str | None) -> None:
+    draft.latitude, draft.longitude, draft.address, draft.location_given = latitude, longitude, label or None, True
+
+
+def address(draft: ReportDraft, text: str) -> None:
+    draft.address, draft.latitude, draft.longitude, draft.location_given = text, None, None, True
+
+
+def no_place(draft: ReportDraft) -> None:
+    """The citizen skipped the location step: answered, with no place."""
+    draft.address, draft.latitude, draft.longitude, draft.location_given = None, None, None, True
+
+
+def photos_done(draft: ReportDraft) -> None:
+    draft.photos_done = True
+
+
+def anonymous(draft: ReportDraft) -> None:
+    draft.anonymous, draft.name_enc, draft.phone_enc = True, None, None
+
+
+def contact(draft: ReportDraft, name_enc: str, phone_enc: str) -> None:
+    """Name and phone as the identity vault encrypted them (the draft never holds them in clear)."""
+    draft.anonymous, draft.name_enc, draft.phone_enc = False, name_enc, phone_enc
+
+
 def photo_count(session: Session, draft: ReportDraft) -> int:
     """Images and videos (a voice description is kept too, but is not one of the photos)."""
     return session.scalar(select(func.count()).select_from(ReportPhoto).where(
