@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 from bot.chat.context import Context
 from bot.chat.conversation import StateGroup
-from bot.chat.routing import Dispatcher, Router, Rule, all_of
+from bot.chat.routing import GO_ON, Dispatcher, Router, Rule, all_of
 from bot.services.yesno import reading, says_no, says_yes
 from bot.wechat.inbound import Inbound, keyword_form
 
@@ -43,7 +43,8 @@ Prompt = Callable[[Inbound, Context], str]
 
 
 @dataclasses.dataclass(frozen=True)
-class Guard:
+class _Leaving:
+    """A Reentry as its rules use it (the texts resolved, the words in keyword form)."""
     what: str            # 举报 / 答题 / 领奖登记
     doing: str           # 填写 / 答题 / 登记
     kept: Callable[[Context], str]  # what happens to the work when the citizen leaves
@@ -159,36 +160,39 @@ def declare(router: Router, group: type[StateGroup], reentry: Reentry) -> None:
                          f"{sorted(steps - asking - leaving)}, both {sorted(asking & leaving)}")
     DECLARED[group.flow_name] = reentry
     if asking:
-        guard(router, reentry.ask_at, reentry, ask=True)
+        _register_leaving(router, reentry.ask_at, reentry, ask=True)
     if leaving:
-        guard(router, reentry.leave_at, reentry, ask=False)
+        _register_leaving(router, reentry.leave_at, reentry, ask=False)
 
 
-def guard(router: Router, states: tuple[str, ...], reentry: Reentry, *, ask: bool) -> None:
-    """Register the leaving rules for `states` in `router` (declare calls it for each kind of step)."""
+def _register_leaving(router: Router, states: tuple[str, ...], reentry: Reentry, *, ask: bool) -> None:
+    """Register the leaving rules for `states` in `router` (declare calls it for each kind of step).
+    Steps left at once never ask, so the rules that answer the question are registered only where
+    it is asked (a rule that can never fire would only clutter `python -m bot flows`)."""
     kept = reentry.kept
     said = kept if callable(kept) else (lambda _ctx: kept)
     assert reentry.prompt is not None
-    g = Guard(reentry.what, reentry.doing, said, reentry.prompt,
-              frozenset(keyword_form(w) for w in reentry.own_words), frozenset(reentry.own_keys), ask)
+    g = _Leaving(reentry.what, reentry.doing, said, reentry.prompt,
+                 frozenset(keyword_form(w) for w in reentry.own_words), frozenset(reentry.own_keys), ask)
 
     def marked(handler: Callable[[Inbound, Context], object]) -> Callable[[Inbound, Context], object]:
         handler.leave_guard = True  # type: ignore[attr-defined]
+        handler.__qualname__ = handler.__name__  # `python -m bot flows` shows leaving.stay, not the closure
         return handler
 
-    @router.on(all_of(pending, says_yes), state=states)
-    @marked
     def leave(msg: Inbound, ctx: Context) -> object:
         command = ctx.conv.data[PENDING]
         ctx.conv.clear()
         return _run(_as_message(msg, command), ctx, lead="好的。" + g.kept(ctx))
 
-    @router.on(all_of(pending, says_no), state=states)
-    @marked
     def stay(msg: Inbound, ctx: Context) -> str:
         ctx.conv.data.pop(PENDING, None)
         ctx.conv.touch()
         return TEXTS["stay"].format(doing=g.doing) + "\n" + g.prompt(msg, ctx)
+
+    if ask:  # the answers to "离开当前的举报吗？" come before the step's own rules
+        router.on(all_of(pending, says_yes), state=states)(marked(leave))
+        router.on(all_of(pending, says_no), state=states)(marked(stay))
 
     @router.on(command_in, state=states)
     @marked
@@ -199,18 +203,19 @@ def guard(router: Router, states: tuple[str, ...], reentry: Reentry, *, ask: boo
             return TEXTS["own"].format(what=g.what) + "\n" + g.prompt(msg, ctx)
         if not g.ask:
             ctx.conv.clear()
-            return _run(msg, ctx)
+            return GO_ON  # nothing to keep: the command is routed as if no flow were open
         ctx.conv.update(**{PENDING: _remembered(msg)})
         return TEXTS["ask"].format(what=g.what, kept=g.kept(ctx), goal=_goal(msg, ctx), doing=g.doing)
 
-    @router.on(pending, state=states)
-    @marked
     def answer_instead(msg: Inbound, ctx: Context) -> object:
         """Neither yes nor no: the question is dropped and the message is the step's answer."""
         ctx.conv.data.pop(PENDING, None)
         ctx.conv.touch()
         rule = _after_escapes(msg, ctx)  # escapes were asked already (an emergency's warning is not said twice)
         return rule.handler(msg, ctx) if rule else None
+
+    if ask:
+        router.on(pending, state=states)(marked(answer_instead))
 
 
 def _after_escapes(msg: Inbound, ctx: Context) -> Rule | None:
@@ -233,7 +238,7 @@ def cancel_while_asking(msg: Inbound, ctx: Context, guard_prompt: Prompt, doing:
     return None
 
 
-def _is_own(msg: Inbound, g: Guard) -> bool:
+def _is_own(msg: Inbound, g: _Leaving) -> bool:
     if msg.kind == "event":
         return msg.event_key in g.own_keys
     return msg.keyword in g.own_words

@@ -35,4 +35,13 @@ def test_each_state_lists_its_rules_in_order_with_the_handler_each_runs() -> Non
     handlers = [line.rsplit("→", 1)[1].strip() for line in photos]
     assert handlers.index("report.go_back") < handlers.index("report.take_photo") < handlers.index("report.reask")
     assert "report.keep_media_elsewhere" not in handlers  # a photo here is the step's own (take_photo)
-    assert "   1. all_of(pending, says_yes)  →  leaving.guard.leave" in photos
+    assert "   1. all_of(pending, says_yes)  →  leaving.leave" in photos
+
+
+def test_a_step_left_at_once_has_no_rules_for_a_question_it_never_asks() -> None:
+    """Steps with nothing typed yet leave at once, so "离开当前的…吗？" is never pending there."""
+    tables = GOLDEN.read_text(encoding="utf-8")
+    for state in ("report:offer", "report:pending", "township:choose"):
+        rules = tables.split(f"\n{state}\n")[1].split("\n\n")[0]
+        assert "leaving.ask_or_leave" in rules, state
+        assert "(pending, " not in rules and ". pending  →" not in rules and "leaving.stay" not in rules, state

@@ -9,8 +9,9 @@ entry word or its menu click (handlers/leaving.py; each flow declares its re-ent
 - The flow's own word or key asks its step again (at a report offer: takes the offer); 帮助 is
   answered everywhere and the flow stays.
 
-Dialogs through the signed webhook, in plaintext only: this is about routing, and test_leaving_a_step.py
-runs its dialogs in AES mode as well.
+Dialogs through the signed webhook, every pair in plaintext (this is about routing); every step with
+a typed word and a menu click again in AES mode, where a click arrives as an encrypted event and the
+question's 是 must replay it (test_leaving_a_step.py runs its dialogs in both modes too).
 """
 
 from __future__ import annotations
@@ -157,6 +158,21 @@ def _work_is_kept(step: str, citizen: Citizen, clock) -> None:
 @pytest.mark.parametrize("entry", list(ENTRIES))
 @pytest.mark.parametrize("step", list(STEPS))
 def test_another_feature_from_every_step(citizen: Citizen, bot, clock, step: str, entry: str) -> None:
+    _leave_for(citizen, bot, clock, step, entry)
+
+
+AES_SAMPLE = ["活动", "REPORT_MINE"]  # a word and a click that are no flow's own
+
+
+@pytest.mark.parametrize("mode", ["aes"], indirect=True)
+@pytest.mark.parametrize("entry", AES_SAMPLE)
+@pytest.mark.parametrize("step", list(STEPS))
+def test_another_feature_from_every_step_in_aes_mode(citizen: Citizen, bot, clock, step: str, entry: str) -> None:
+    assert citizen.server.mode == "aes"
+    _leave_for(citizen, bot, clock, step, entry)
+
+
+def _leave_for(citizen: Citizen, bot, clock, step: str, entry: str) -> None:
     where, other = STEPS[step], ENTRIES[entry]
     where.reach(citizen, bot, clock)
     if _own(step, other):
