@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot.chat.context import ANSWER_WITHOUT_STORE, Context
-from bot.chat.routing import Router
+from bot.chat.routing import GoOn, Router
 from bot.services.emergencies import Alarm, Emergencies
 from bot.wechat.inbound import Inbound
 
@@ -75,7 +75,7 @@ def warning(alarm: Alarm, ctx: Context) -> str:
 
 
 @router.on(danger_now, escape=True, pure=True)
-def answer_emergency(msg: Inbound, ctx: Context) -> str:
+def answer_emergency(msg: Inbound, ctx: Context) -> str | GoOn:
     """Danger now: the warning first; then the step's own reply, the kept flow, or what to read next."""
     alarm = alarm_of(msg, ctx)
     assert alarm is not None
@@ -83,11 +83,8 @@ def answer_emergency(msg: Inbound, ctx: Context) -> str:
     ctx.memo[ANSWER_WITHOUT_STORE] = True
     text = warning(alarm, ctx)
     state = ctx.conv.state
-    if state is not None and state in KEEPS_TEXT:
-        step = _step_rule(msg, ctx)
-        if step is not None:
-            reply = step.handler(msg, ctx)
-            return f"{text}\n\n{reply}" if isinstance(reply, str) and reply else text
+    if state is not None and state in KEEPS_TEXT:  # the step takes the words too, after the warning
+        return GoOn(lead=text, past_escapes=True)
     if ctx.conv.holds_work and ctx.conv.flow != "knowledge":  # numbered choices are no work to keep
         return f"{text}\n{TEXTS['kept_flow']}"
     return f"{text}\n{_offers(alarm, ctx)}"
@@ -104,14 +101,6 @@ def answer_heard(msg: Inbound, ctx: Context) -> str:
     ctx.memo[ANSWER_WITHOUT_STORE] = True
     heard = Alarm("now", kinds)
     return f"{warning(heard, ctx)}\n{_offers(heard, ctx)}"
-
-
-def _step_rule(msg: Inbound, ctx: Context):
-    state = ctx.conv.state
-    for rule in ctx.dispatcher.steps:
-        if state in rule.states and rule.test(msg, ctx):  # type: ignore[operator]
-            return rule
-    return None
 
 
 def _offers(alarm: Alarm, ctx: Context) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 from bot.chat.context import Context
 from bot.chat.conversation import StateGroup
-from bot.chat.routing import GO_ON, Dispatcher, Router, Rule, all_of
+from bot.chat.routing import GO_ON, Dispatcher, GoOn, Router, Rule, all_of
 from bot.services.yesno import reading, says_no, says_yes
 from bot.wechat.inbound import Inbound, keyword_form
 
@@ -180,10 +180,10 @@ def _register_leaving(router: Router, states: tuple[str, ...], reentry: Reentry,
         handler.__qualname__ = handler.__name__  # `python -m bot flows` shows leaving.stay, not the closure
         return handler
 
-    def leave(msg: Inbound, ctx: Context) -> object:
+    def leave(msg: Inbound, ctx: Context) -> GoOn:
         command = ctx.conv.data[PENDING]
         ctx.conv.clear()
-        return _run(_as_message(msg, command), ctx, lead="好的。" + g.kept(ctx))
+        return GoOn(instead=_as_message(msg, command), lead="好的。" + g.kept(ctx))
 
     def stay(msg: Inbound, ctx: Context) -> str:
         ctx.conv.data.pop(PENDING, None)
@@ -196,7 +196,7 @@ def _register_leaving(router: Router, states: tuple[str, ...], reentry: Reentry,
 
     @router.on(command_in, state=states)
     @marked
-    def ask_or_leave(msg: Inbound, ctx: Context) -> object:
+    def ask_or_leave(msg: Inbound, ctx: Context) -> str | GoOn:
         if _is_own(msg, g):
             ctx.conv.data.pop(PENDING, None)
             ctx.conv.touch()
@@ -207,24 +207,14 @@ def _register_leaving(router: Router, states: tuple[str, ...], reentry: Reentry,
         ctx.conv.update(**{PENDING: _remembered(msg)})
         return TEXTS["ask"].format(what=g.what, kept=g.kept(ctx), goal=_goal(msg, ctx), doing=g.doing)
 
-    def answer_instead(msg: Inbound, ctx: Context) -> object:
+    def answer_instead(msg: Inbound, ctx: Context) -> GoOn:
         """Neither yes nor no: the question is dropped and the message is the step's answer."""
         ctx.conv.data.pop(PENDING, None)
         ctx.conv.touch()
-        rule = _after_escapes(msg, ctx)  # escapes were asked already (an emergency's warning is not said twice)
-        return rule.handler(msg, ctx) if rule else None
+        return GoOn(past_escapes=True)  # escapes were asked already (an emergency's warning is not said twice)
 
     if ask:
         router.on(pending, state=states)(marked(answer_instead))
-
-
-def _after_escapes(msg: Inbound, ctx: Context) -> Rule | None:
-    """The rule the dispatcher would pick once no escape has taken the message."""
-    dispatcher, state = ctx.dispatcher, ctx.conv.state
-    for rule in dispatcher.steps:
-        if state in rule.states and not _is_guard(rule) and rule.test(msg, ctx):  # type: ignore[operator]
-            return rule
-    return next((rule for rule in dispatcher.entries if rule.test(msg, ctx)), None)
 
 
 def cancel_while_asking(msg: Inbound, ctx: Context, guard_prompt: Prompt, doing: str) -> str | None:
@@ -264,15 +254,3 @@ def _goal(msg: Inbound, ctx: Context) -> str:
         return TEXTS["goal_word"].format(word=msg.original_text.strip()[:12])
     button = next((b for b in ctx.content.menu.clickable() if b.key == msg.event_key), None)
     return TEXTS["goal_menu"].format(name=button.name) if button else TEXTS["goal_menu_unnamed"]
-
-
-def _run(msg: Inbound, ctx: Context, lead: str = "") -> object:
-    """Route `msg` afresh (the flow is already left) and put `lead` before its reply."""
-    fresh = dataclasses.replace(ctx, msg=msg, memo={})
-    rule = ctx.dispatcher.pick(msg, fresh)
-    reply = rule.handler(msg, fresh) if rule else None
-    for key, value in fresh.memo.items():  # e.g. an answer that must go out without the store
-        ctx.memo.setdefault(key, value)
-    if lead and isinstance(reply, str):
-        return f"{lead}\n\n{reply}"
-    return reply

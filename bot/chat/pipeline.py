@@ -17,7 +17,7 @@ from bot.chat.context import ANSWER_WITHOUT_STORE, Context
 from bot.chat.conversation import Conversation
 from bot.chat.dedupe import SUCCESS
 from bot.chat.gate import Entry
-from bot.chat.routing import GO_ON, Rule
+from bot.chat.routing import GoOn, Rule
 from bot.infra.db import writes
 from bot.infra.store import LockTimeout, StoreError
 from bot.runtime import Bot
@@ -25,7 +25,7 @@ from bot.services import citizens, service_window
 from bot.services.emergency_net import with_safety_line
 from bot.services.reports.identity import REPLY_FIELD, IdentityError
 from bot.wechat.inbound import Inbound
-from bot.wechat.replies import Text, as_reply, render
+from bot.wechat.replies import Reply, Text, as_reply, render
 
 log = logging.getLogger(__name__)
 
@@ -186,17 +186,22 @@ def run(bot: Bot, msg: Inbound, message: Routed, *, first_seen: bool, stateless:
         if not message.picked:
             rule = bot.dispatcher.pick(msg, ctx)
         answer = rule.handler(msg, ctx) if rule else None
-        passes = 1
-        while answer is GO_ON:  # "not mine, go on": routed again, the conversation as the handler left it
+        passes, leads, routed, routed_ctx = 1, [], msg, ctx
+        while isinstance(answer, GoOn):  # "not mine, go on": routed again, the conversation as the handler left it
             if passes == MAX_PASSES:
                 raise RuntimeError(f"{msg.dedupe_key} went on {passes} times")
             passes += 1
-            rule = bot.dispatcher.pick(msg, ctx)
+            leads += [answer.lead] if answer.lead else []
+            if answer.instead is not None:  # what the matchers worked out about this message is not about that one
+                routed, routed_ctx = answer.instead, dataclasses.replace(ctx, msg=answer.instead, memo={})
+            rule = bot.dispatcher.pick(routed, routed_ctx, past_escapes=answer.past_escapes)
             if free and rule is not None and not rule.pure:
                 session.rollback()
                 return None  # type: ignore[return-value]
-            answer = rule.handler(msg, ctx) if rule else None
-        reply = as_reply(answer)  # type: ignore[arg-type]
+            answer = rule.handler(routed, routed_ctx) if rule else None
+        for key, value in routed_ctx.memo.items():  # e.g. an answer that must go out without the store
+            ctx.memo.setdefault(key, value)
+        reply = led(leads, as_reply(answer))  # type: ignore[arg-type]
         if isinstance(reply, Text) and not in_flow and msg.kind in ("text", "voice") and not msg.oversized:
             reply = Text(with_safety_line(bot.content, msg.text, reply.content, guessed=rule.guesses))  # type: ignore[union-attr]
         if free and writes(session) > written:
@@ -221,6 +226,17 @@ def run(bot: Bot, msg: Inbound, message: Routed, *, first_seen: bool, stateless:
         log.exception("handler failed for citizen %s msg=%s", msg.sender, msg.dedupe_key)
         reply = Text(bot.content.replies["apology"])
     return SUCCESS if reply is None else render(reply, msg, _timestamp(bot))
+
+
+def led(leads: list[str], reply: Reply | None) -> Reply | None:
+    """The leads of the handlers that went on (好的。举报已保留…, an emergency's warning), before
+    the reply of the one that answered; a news card cannot hold them and goes out as it is."""
+    if not leads:
+        return reply
+    lead = "\n\n".join(leads)
+    if reply is None or (isinstance(reply, Text) and not reply.content):
+        return Text(lead)
+    return Text(f"{lead}\n\n{reply.content}") if isinstance(reply, Text) else reply
 
 
 def _commit(session: Session) -> None:

@@ -13,7 +13,10 @@ after all, the write is rolled back and the message runs again the ordinary way.
 
 A handler that finds a message is not its own after all (numbered choices answered with a new
 question) returns `GO_ON`: the pipeline routes the message again, with the conversation as the
-handler left it (e.g. cleared). Handlers never call the dispatcher themselves.
+handler left it (e.g. cleared). `GoOn(instead=…)` routes another message in its place (the command
+a citizen confirmed with 是), `lead` goes before the reply of the rule that takes it, and
+`past_escapes` skips the escapes, which have had the message already. Handlers never call the
+dispatcher themselves.
 
 The dispatcher refuses, when it is built, a rule that can never match at one of its states: one
 whose every message an earlier rule there always takes (`kind("image")` after `kind("image")`).
@@ -35,11 +38,16 @@ if TYPE_CHECKING:
     from bot.wechat.replies import Reply
 
 
+@dataclasses.dataclass(frozen=True)
 class GoOn:
-    """The type of GO_ON, a handler's "not mine, go on"."""
+    """A handler's "not mine, go on" (GO_ON), and what the next pass should know (see the module's notes)."""
+
+    instead: Inbound | None = None
+    lead: str = ""
+    past_escapes: bool = False
 
     def __repr__(self) -> str:
-        return "GO_ON"
+        return "GO_ON" if self == GO_ON else f"GoOn(lead={self.lead!r}, past_escapes={self.past_escapes})"
 
 
 GO_ON = GoOn()
@@ -277,8 +285,8 @@ class Dispatcher:
         for index, rule in enumerate(self.entries):
             _refuse_if_shadowed(rule, [*self.escapes, *self.entries[:index]], "no step (an entry point)")
 
-    def pick(self, msg: Inbound, ctx: Context) -> Rule | None:
-        for rule, test in self._escapes:
+    def pick(self, msg: Inbound, ctx: Context, *, past_escapes: bool = False) -> Rule | None:
+        for rule, test in () if past_escapes else self._escapes:
             if test(msg, ctx):
                 return rule
         state = ctx.conv.state
